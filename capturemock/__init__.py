@@ -1,0 +1,1 @@
+"""capturemock: capture-replay mocking (public API only)."""
