@@ -1,1 +1,54 @@
-"""capturemock: capture-replay mocking (public API only)."""
+"""capturemock: capture-replay mocking of Python modules, command-line programs and network traffic.
+
+The command-line family lives in ``capturemock.cmdline`` (not ``commandline``) because the public
+API already has a function ``capturemock.commandline()``, which a subpackage would shadow.
+
+Only the public API lives here. Everything heavy is imported lazily on first use, so that a
+command-line shim or a ``sitecustomize`` start-up hook that merely imports ``capturemock`` pays for
+nothing it does not call.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MockFileError
+from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+
+version = "2.10.0"
+__version__ = version
+ID_ALTERATIONS_RC_FILE = "id_alterations.rc"
+
+# public name -> module that defines it (imported on first access)
+_LAZY = {
+    "interceptPython": "capturemock.python.api",
+    "setUpPython": "capturemock.python.api",
+    "process_startup": "capturemock.python.api",
+    "capturemock": "capturemock.decorator",
+    "CaptureMockDecorator": "capturemock.decorator",
+    "set_defaults": "capturemock.decorator",
+    "setUpServer": "capturemock.launcher",
+    "terminate": "capturemock.launcher",
+    "CaptureMockManager": "capturemock.launcher",
+    "start_server_from_texttest": "capturemock.launcher",
+    "texttest_is_recording": "capturemock.launcher",
+    "replay_for_server": "capturemock.launcher",
+    "interceptCommand": "capturemock.cmdline.shim",
+    "remove_dir_with_retry": "capturemock.launcher",
+    "commandline": "capturemock.cli",
+}
+
+__all__ = [
+    "version", "REPLAY", "RECORD", "REPLAY_OLD_RECORD_NEW", "CaptureMockReplayError",
+    "CaptureMockError", "MockFileError", "ConfigError", "ID_ALTERATIONS_RC_FILE", *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'capturemock' has no attribute '{name}'")
+    attr = "main" if name == "commandline" else name
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,124 @@
+"""rc files (§3): INI files read with ConfigParser(strict=False) semantics, layered in order.
+
+Each family asks for values with a *list of sections*: single values come from the first section that
+has the option, list values are concatenated over all of them (§3.2).
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from typing import Callable, Iterable, Optional, Sequence
+
+from .errors import ConfigError
+
+DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
+
+
+def _warn_to_stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+class RcConfig:
+    """The merged settings of one or more rc files."""
+
+    def __init__(self, rc_files: Optional[Sequence[str]] = None, *,
+                 warn: Callable[[str], None] = _warn_to_stderr):
+        self._parser = configparser.ConfigParser(strict=False)
+        self.files: list[str] = []
+        if rc_files:
+            for path in rc_files:
+                if os.path.isfile(path):
+                    self.add_file(path)
+                else:
+                    warn(f"WARNING: RC file at {path} does not exist, ignoring.")
+        else:
+            default = os.path.expanduser(DEFAULT_RC_FILE)
+            if os.path.isfile(default):
+                self.add_file(default)
+
+    def add_file(self, path: str) -> None:
+        """Merge one more rc file on top of the ones read so far (later values win)."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"cannot read rc file: {err}", path) from None
+        self.add_text(text, path)
+
+    def add_text(self, text: str, path: str = "<string>") -> None:
+        try:
+            self._parser.read_string(text, source=path)
+        except configparser.MissingSectionHeaderError as err:
+            raise ConfigError(f"expected a [section] header, found {err.line.strip()!r}",
+                              path, err.lineno) from None
+        except configparser.ParsingError as err:
+            lineno, line = err.errors[0]
+            raise ConfigError(f"cannot parse line {line.strip()!r}", path, lineno) from None
+        except configparser.Error as err:
+            raise ConfigError(_one_line(err), path) from None
+        self.files.append(path)
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def get(self, option: str, sections: Iterable[str], default: Optional[str] = None) -> Optional[str]:
+        """The value from the first section in ``sections`` that sets ``option``."""
+        for section in sections:
+            if self._parser.has_option(section, option):
+                try:
+                    return self._parser.get(section, option)
+                except configparser.Error as err:
+                    raise ConfigError(f"[{section}] {option}: {_one_line(err)}", self._where()) from None
+        return default
+
+    def getboolean(self, option: str, sections: Iterable[str], default: bool = False) -> bool:
+        value = self.get(option, sections)
+        if value is None:
+            return default
+        flag = configparser.ConfigParser.BOOLEAN_STATES.get(value.strip().lower())
+        if flag is None:
+            raise ConfigError(f"{option} = {value!r} is not a boolean (use true/false)", self._where())
+        return flag
+
+    def getfloat(self, option: str, sections: Iterable[str], default: float) -> float:
+        return self._number(option, sections, default, float)
+
+    def getint(self, option: str, sections: Iterable[str], default: int) -> int:
+        return self._number(option, sections, default, int)
+
+    def getlist(self, option: str, sections: Iterable[str]) -> list[str]:
+        """Comma-separated values of ``option`` from every listed section, in section order."""
+        result: list[str] = []
+        for section in sections:
+            value = self.get(option, [section])
+            if value:
+                result.extend(part.strip() for part in value.split(",") if part.strip())
+        return result
+
+    def has_section(self, section: str) -> bool:
+        return self._parser.has_section(section)
+
+    def sections(self) -> list[str]:
+        return self._parser.sections()
+
+    def options(self, section: str) -> dict[str, str]:
+        """All options of a section, interpolated (empty if the section is absent)."""
+        if not self._parser.has_section(section):
+            return {}
+        return {name: self.get(name, [section]) or "" for name in self._parser.options(section)}
+
+    def _number(self, option, sections, default, kind):
+        value = self.get(option, sections)
+        if value is None:
+            return default
+        try:
+            return kind(value)
+        except ValueError:
+            raise ConfigError(f"{option} = {value!r} is not a number", self._where()) from None
+
+    def _where(self) -> Optional[str]:
+        return ",".join(self.files) or None
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())

@@ -1,0 +1,41 @@
+"""Exception types shared by every family.
+
+User-facing problems (a malformed rc or mock file, an unknown mode) are ``CaptureMockError``
+subclasses whose ``str`` is one line naming the file and line, so entry points can print them
+instead of a traceback.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+
+class CaptureMockError(Exception):
+    """A problem the user can fix; its text is one clean line."""
+
+
+class CaptureMockReplayError(RuntimeError):
+    """Replay could not answer a request, or the replayed traffic differed from the mock (§2.5, §2.6)."""
+
+
+class _LocatedError(CaptureMockError, ValueError):
+    """An error about a particular place in a file: ``path:line: message``."""
+
+    def __init__(self, message: str, path: Optional[str] = None, line: Optional[int] = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class MockFileError(_LocatedError):
+    """A mock file could not be read or contains something replay refuses to rebuild."""
+
+
+class ConfigError(_LocatedError):
+    """An rc file, mode or option value is malformed."""

@@ -1,0 +1,192 @@
+"""The mock-file format (§4.1): items, directions, type codes, continuation lines.
+
+This is the only module that knows the syntax. ``parse`` turns text into ``Item``s, ``format_item``
+turns one item back into text, and ``MockWriter`` appends items to a record file so that every
+completed item is on disk before the next begins and concurrent writers never interleave.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from .errors import MockFileError
+
+ENCODING = "utf-8"
+# Undecodable bytes survive a write/read round trip as lone surrogates instead of being lost.
+ERRORS = "surrogateescape"
+_DIRECTION_CHARS = "<->"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``."""
+
+    prefix: str
+    type: str
+    text: str
+    line: int = 0
+
+    @property
+    def description(self) -> str:
+        return f"{self.prefix}{self.type}:{self.text}"
+
+    @property
+    def from_sut(self) -> bool:
+        return self.prefix.startswith("<-")
+
+    @property
+    def level(self) -> int:
+        """Callback nesting depth (§5.1): 0 for ``<-PYT``/``->RET``, 1 for ``--->PYT``/``<---RET``, ..."""
+        return len(self.prefix + self.type) // 2 - 2
+
+    @property
+    def is_request(self) -> bool:
+        """Requests start a response group: SUT items at even depth, callback invocations at odd depth."""
+        return self.from_sut == (self.level % 2 == 0)
+
+
+def is_item_start(line: str) -> bool:
+    """The original's rule (§4.1): short prefix before ':' starting '<-' or ending '->' + 3 letters."""
+    colon = line.find(":")
+    if colon < 0 or colon >= 10:
+        return False
+    prefix = line[:colon]
+    return prefix.startswith("<-") or prefix[-5:-3] == "->"
+
+
+def _split_prefix(head: str) -> tuple[str, str]:
+    direction_end = 0
+    while direction_end < len(head) and head[direction_end] in _DIRECTION_CHARS:
+        direction_end += 1
+    return head[:direction_end], head[direction_end:]
+
+
+def _encode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
+    if preserve_cr:
+        text = text.replace("\r", "<CR>")
+    if preserve_lf:
+        text = text.replace("\n", "<LF>")
+    return text
+
+
+def _decode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
+    if preserve_lf:
+        text = text.replace("<LF>", "\n")
+    if preserve_cr:
+        text = text.replace("<CR>", "\r")
+    return text
+
+
+def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
+          preserve_lf: bool = False) -> list[Item]:
+    """Split mock-file text into items. Lines before the first item are tolerated and skipped (§2.4)."""
+    items: list[Item] = []
+    head: Optional[tuple[str, str, int]] = None
+    body: list[str] = []
+
+    def finish() -> None:
+        if head is not None:
+            prefix, type_, line = head
+            value = "\n".join(body).rstrip("\n")
+            items.append(Item(prefix, type_, _decode_breaks(value, preserve_cr, preserve_lf), line))
+
+    for number, line in enumerate(text.split("\n"), start=1):
+        if is_item_start(line):
+            finish()
+            colon = line.index(":")
+            prefix, type_ = _split_prefix(line[:colon])
+            head = (prefix, type_, number)
+            body = [line[colon + 1:]]
+        elif head is not None:
+            body.append(line)
+    finish()
+    return items
+
+
+def read(path: str, *, preserve_cr: bool = False, preserve_lf: bool = False) -> list[Item]:
+    """Read and parse a mock file; unreadable files are a MockFileError naming the path."""
+    try:
+        with open(path, encoding=ENCODING, errors=ERRORS) as handle:
+            text = handle.read()
+    except OSError as err:
+        raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
+    return parse(text, path, preserve_cr=preserve_cr, preserve_lf=preserve_lf)
+
+
+def format_item(prefix: str, type_: str, text: str, *, preserve_cr: bool = False,
+                preserve_lf: bool = False) -> str:
+    """One item as file text with its terminating newline; empty items are never written (§4.1)."""
+    if not text:
+        return ""
+    return f"{prefix}{type_}:{_encode_breaks(text, preserve_cr, preserve_lf)}\n"
+
+
+class MockWriter:
+    """Appends items to a record file, one ``os.write`` per item.
+
+    The file is created on the first item, so no traffic means no file. ``O_APPEND`` plus a single
+    write per item keeps items from different threads and processes whole; the lock orders the
+    threads of one process and guards ``replace_from``.
+    """
+
+    def __init__(self, path: str, *, preserve_cr: bool = False, preserve_lf: bool = False):
+        self.path = path
+        self.preserve_cr = preserve_cr
+        self.preserve_lf = preserve_lf
+        self.lock = threading.RLock()
+        self._fd: Optional[int] = None
+        self.written = False  # whether any item has been written (stays true after close)
+
+    def write(self, prefix: str, type_: str, text: str) -> None:
+        self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
+                                    preserve_lf=self.preserve_lf))
+
+    def write_item(self, item: Item) -> None:
+        self.write(item.prefix, item.type, item.text)
+
+    def write_text(self, text: str) -> None:
+        """Append already formatted item text (several items may be written in one go)."""
+        if not text:
+            return
+        data = text.encode(ENCODING, ERRORS)
+        with self.lock:
+            _write_all(self._open(), data)
+            self.written = True
+
+    def tell(self) -> int:
+        """The current size of the record file in bytes (0 before the first item)."""
+        with self.lock:
+            return os.fstat(self._fd).st_size if self._fd is not None else 0
+
+    def replace_from(self, offset: int, old: str, new: str) -> None:
+        """Rewrite everything after ``offset`` with ``old`` replaced by ``new`` (python renames, §4.2)."""
+        with self.lock:
+            if self._fd is None:
+                return
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                tail = handle.read().decode(ENCODING, ERRORS)
+            updated = tail.replace(old, new).encode(ENCODING, ERRORS)
+            os.ftruncate(self._fd, offset)
+            _write_all(self._fd, updated)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            directory = os.path.dirname(self.path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
