@@ -54,7 +54,8 @@ class RcConfig:
             raise ConfigError(f"expected a [section] header, found {err.line.strip()!r}",
                               path, err.lineno) from None
         except configparser.ParsingError as err:
-            lineno, line = err.errors[0]
+            lineno = err.errors[0][0]
+            line = text.splitlines()[lineno - 1] if 0 < lineno <= len(text.splitlines()) else ""
             raise ConfigError(f"cannot parse line {line.strip()!r}", path, lineno) from None
         except configparser.Error as err:
             raise ConfigError(_one_line(err), path) from None

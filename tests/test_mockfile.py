@@ -1,0 +1,141 @@
+"""The mock-file format (§4.1): item boundaries, continuation lines, line breaks, the writer."""
+import multiprocessing
+import os
+import threading
+
+import pytest
+
+from capturemock import mockfile
+from capturemock.errors import MockFileError
+from capturemock.mockfile import Item, MockWriter, format_item, is_item_start, parse
+
+
+@pytest.mark.parametrize("line, starts", [
+    ("<-PYT:weather.forecast(3)", True),
+    ("->RET:42", True),
+    ("--->PYT:cb(1)", True),
+    ("<---RET:2", True),
+    ("<-----PYT:h()", True),
+    ("----->RET:5", True),
+    ("--HEA:Content-Type=application/json", False),
+    ("--TIM:2024-05-01T12:00:00", False),
+    ("plain text: with a colon", False),
+    ("no colon at all", False),
+    ("<-averyveryverylongprefix:x", False),
+])
+def test_item_start_rule(line, starts):
+    assert is_item_start(line) is starts
+
+
+def test_parse_items_with_continuation_lines_and_directions():
+    text = ("junk before the first item\n<-CMD:tool lines\n->OUT:line one\n\n  indented\n"
+            "->EXC:3\n<-CLI:POST /x {}\n--HEA:A=b\n")
+    items = parse(text, "f.mock")
+    assert [(i.prefix, i.type, i.text, i.line) for i in items] == [
+        ("<-", "CMD", "tool lines", 2),
+        ("->", "OUT", "line one\n\n  indented", 3),
+        ("->", "EXC", "3", 6),
+        ("<-", "CLI", "POST /x {}\n--HEA:A=b", 7),
+    ]
+
+
+def test_item_properties():
+    assert Item("<-", "PYT", "f()").level == 0
+    assert Item("--->", "PYT", "cb()").level == 1
+    assert Item("<-----", "PYT", "h()").level == 2
+    assert Item("<-", "PYT", "f()").is_request
+    assert not Item("->", "RET", "1").is_request
+    assert Item("--->", "PYT", "cb()").is_request
+    assert not Item("<---", "RET", "1").is_request
+    assert Item("<-", "SRV", "x").from_sut and not Item("->", "SRV", "x").from_sut
+    assert Item("<-", "CMD", "ls -l").description == "<-CMD:ls -l"
+
+
+def test_trailing_blank_lines_are_dropped_on_read():
+    assert parse("->OUT:text\n\n\n<-CMD:x\n")[0].text == "text"
+
+
+def test_preserve_cr_lf_round_trip():
+    written = format_item("<-", "CLI", "a\r\nb\n", preserve_cr=True, preserve_lf=True)
+    assert written == "<-CLI:a<CR><LF>b<LF>\n"
+    assert parse(written, preserve_cr=True, preserve_lf=True)[0].text == "a\r\nb\n"
+
+
+def test_empty_items_are_never_written():
+    assert format_item("->", "OUT", "") == ""
+
+
+def test_read_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.mock"
+    with pytest.raises(MockFileError, match=r"nope\.mock: cannot read mock file"):
+        mockfile.read(str(missing))
+
+
+def test_writer_creates_file_lazily_and_appends(tmp_path):
+    path = tmp_path / "sub" / "rec.mock"
+    writer = MockWriter(str(path))
+    writer.write("->", "OUT", "")
+    assert not path.exists() and not writer.written
+    writer.write("<-", "CMD", "ls")
+    writer.write("->", "OUT", "a\nb")
+    assert path.read_text() == "<-CMD:ls\n->OUT:a\nb\n"
+    writer.close()
+    assert writer.written
+
+
+def test_writer_replace_from_rewrites_only_the_tail(tmp_path):
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    writer.write("<-", "PYT", "obj1.x")
+    offset = writer.tell()
+    writer.write("<-", "PYT", "mod.Thing()")
+    writer.write("->", "RET", "Instance('Thing', 'obj1')")
+    writer.replace_from(offset, "obj1", "thing_a")
+    writer.write("<-", "PYT", "thing_a.go()")
+    assert path.read_text() == ("<-PYT:obj1.x\n<-PYT:mod.Thing()\n->RET:Instance('Thing', 'thing_a')\n"
+                                "<-PYT:thing_a.go()\n")
+
+
+def test_undecodable_bytes_round_trip(tmp_path):
+    path = tmp_path / "rec.mock"
+    text = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")
+    MockWriter(str(path)).write("->", "OUT", text)
+    assert mockfile.read(str(path))[0].text == text
+
+
+def test_threads_never_interleave_items(tmp_path):
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    body = "x" * 5000 + "\nmore"
+
+    def work(n):
+        for i in range(50):
+            writer.write("<-", "CMD", f"t{n} {i}\n{body}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    items = mockfile.read(str(path))
+    assert len(items) == 400
+    assert all(item.text.endswith(body) for item in items)
+
+
+def _append_from_process(path, n):
+    writer = MockWriter(path)
+    for i in range(100):
+        writer.write("<-", "CMD", f"p{n} {i}\n" + "y" * 3000)
+
+
+def test_processes_never_interleave_items(tmp_path):
+    path = str(tmp_path / "rec.mock")
+    procs = [multiprocessing.Process(target=_append_from_process, args=(path, n)) for n in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    items = mockfile.read(path)
+    assert len(items) == 400
+    assert all(item.text.endswith("y" * 3000) and item.text.count("\n") == 1 for item in items)
+    assert os.path.getsize(path) == sum(len(format_item(i.prefix, i.type, i.text)) for i in items)
