@@ -1,0 +1,1 @@
+"""TextTest configuration module for capturemock (see README)."""
