@@ -7,9 +7,10 @@ completed item is on disk before the next begins and concurrent writers never in
 from __future__ import annotations
 
 import os
+import re
+import sys
 import threading
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .errors import MockFileError
 
@@ -17,11 +18,17 @@ ENCODING = "utf-8"
 # Undecodable bytes survive a write/read round trip as lone surrogates instead of being lost.
 ERRORS = "surrogateescape"
 _DIRECTION_CHARS = "<->"
+# §4.1: an item starts a line with a prefix shorter than 10 characters before the first ':' that
+# either starts with '<-' or ends with '->' plus a three-letter type.
+_ITEM_START = re.compile(r"^(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):", re.M)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``."""
+class Item(NamedTuple):
+    """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``.
+
+    A named tuple rather than a dataclass: replay files can hold millions of items, and tuples are
+    the cheapest immutable records to build and keep.
+    """
 
     prefix: str
     type: str
@@ -39,7 +46,7 @@ class Item:
     @property
     def level(self) -> int:
         """Callback nesting depth (§5.1): 0 for ``<-PYT``/``->RET``, 1 for ``--->PYT``/``<---RET``, ..."""
-        return len(self.prefix + self.type) // 2 - 2
+        return (len(self.prefix) + len(self.type)) // 2 - 2
 
     @property
     def is_request(self) -> bool:
@@ -60,7 +67,7 @@ def _split_prefix(head: str) -> tuple[str, str]:
     direction_end = 0
     while direction_end < len(head) and head[direction_end] in _DIRECTION_CHARS:
         direction_end += 1
-    return head[:direction_end], head[direction_end:]
+    return sys.intern(head[:direction_end]), sys.intern(head[direction_end:])
 
 
 def _encode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
@@ -83,25 +90,20 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
           preserve_lf: bool = False) -> list[Item]:
     """Split mock-file text into items. Lines before the first item are tolerated and skipped (§2.4)."""
     items: list[Item] = []
-    head: Optional[tuple[str, str, int]] = None
-    body: list[str] = []
-
-    def finish() -> None:
-        if head is not None:
-            prefix, type_, line = head
-            value = "\n".join(body).rstrip("\n")
-            items.append(Item(prefix, type_, _decode_breaks(value, preserve_cr, preserve_lf), line))
-
-    for number, line in enumerate(text.split("\n"), start=1):
-        if is_item_start(line):
-            finish()
-            colon = line.index(":")
-            prefix, type_ = _split_prefix(line[:colon])
-            head = (prefix, type_, number)
-            body = [line[colon + 1:]]
-        elif head is not None:
-            body.append(line)
-    finish()
+    starts = list(_ITEM_START.finditer(text))
+    line = 1 + text.count("\n", 0, starts[0].start()) if starts else 0
+    previous = starts[0].start() if starts else 0
+    decode = preserve_cr or preserve_lf
+    for position, match in enumerate(starts):
+        begin = match.start()
+        line += text.count("\n", previous, begin)
+        previous = begin
+        end = starts[position + 1].start() if position + 1 < len(starts) else len(text)
+        prefix, type_ = _split_prefix(match.group()[:-1])
+        value = text[match.end():end].rstrip("\n")
+        if decode:
+            value = _decode_breaks(value, preserve_cr, preserve_lf)
+        items.append(Item(prefix, type_, value, line))
     return items
 
 

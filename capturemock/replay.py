@@ -11,7 +11,7 @@ import difflib
 import logging
 import re
 from collections import Counter, defaultdict
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from . import mockfile
 from .errors import CaptureMockReplayError
@@ -61,7 +61,7 @@ class ReplayIndex:
         self.collapse_server_keys = collapse_server_keys
         self._handlers: dict[str, _Handler] = {}
         self._calls_in_order: list[_Handler] = []  # python call keys by first appearance
-        self._word_index: Optional[dict[str, dict[str, list[tuple[_Handler, Counter]]]]] = None
+        self._word_index: Optional[dict[str, dict[str, list]]] = None
         self._build(items)
         self._call_orders = [handler.order for handler in self._calls_in_order]
 
@@ -156,16 +156,29 @@ class ReplayIndex:
 
     # -- best match (§5.4) --------------------------------------------------------------------------
     def best_match(self, description: str) -> Optional[_Handler]:
+        """The recorded key of the same type that §5.4 scores highest, or None if none shares a word.
+
+        Candidates come from a word index in decreasing order of an upper bound on their words in
+        common, so scoring stops as soon as no remaining candidate can beat the best. difflib only
+        sees which candidate words occur in the request, so candidates of the same "shape" share one
+        scoring.
+        """
         request_words = words(description)
+        request_vocabulary = set(request_words)
         debug = log.isEnabledFor(logging.DEBUG)
         if debug:
             log.debug(f"Trying to match '{description}'")
+        shape_scores: dict[tuple, tuple[int, int]] = {}
         best: Optional[tuple] = None
         best_handler: Optional[_Handler] = None
         for bound, handler, candidate_words in self._candidates(description, request_words):
             if best is not None and bound < best[0]:
                 break  # no remaining candidate can have more words in common
-            score = self._score(handler, candidate_words, request_words)
+            shape = tuple(word if word in request_vocabulary else None for word in candidate_words)
+            common_and_gaps = shape_scores.get(shape)
+            if common_and_gaps is None:
+                common_and_gaps = shape_scores[shape] = _common_and_gaps(list(shape), request_words)
+            score = (*common_and_gaps, len(handler.groups) - handler.uses, -handler.order)
             if debug:
                 log.debug(f"Comparing with '{handler.key}'")
                 log.debug(f"Words in common {score[0]} vs {best[0] if best else 0}")
@@ -175,43 +188,45 @@ class ReplayIndex:
             log.debug(f"Best match chosen as '{best_handler.key}'")
         return best_handler
 
-    @staticmethod
-    def _score(handler: _Handler, candidate: list[str], request: list[str]) -> tuple:
-        blocks = difflib.SequenceMatcher(None, candidate, request).get_matching_blocks()
-        real = blocks[:-1]
-        common = sum(block.size for block in real)
-        gaps = len(real)
-        if real:
-            last = real[-1]
-            if last.a + last.size == len(candidate) and last.b + last.size == len(request):
-                gaps -= 1  # a match running to the end of both is not a separate gap
-        unconsumed = len(handler.groups) - handler.uses
-        return (common, -gaps, unconsumed, -handler.order)
-
     def _candidates(self, description: str, request_words: list[str]
-                    ) -> Iterable[tuple[int, _Handler, list[str]]]:
-        """Same-type keys sharing a word with the request, highest upper bound on common words first."""
+                    ) -> Iterator[tuple[int, _Handler, tuple[str, ...]]]:
+        """Same-type keys sharing a word with the request, highest bound on common words first,
+        file order within a bound."""
         postings = self._words_by_type().get(_type_of(description), {})
-        wanted = Counter(request_words)
         bounds: dict[int, list] = {}
-        for word, count in wanted.items():
-            for handler, candidate_counts in postings.get(word, ()):
+        for word, wanted in Counter(request_words).items():
+            for handler, recorded, candidate_words in postings.get(word, ()):
                 entry = bounds.get(handler.order)
                 if entry is None:
-                    entry = bounds[handler.order] = [0, handler, candidate_counts]
-                entry[0] += min(count, candidate_counts[word])
-        ranked = sorted(bounds.values(), key=lambda entry: (-entry[0], entry[1].order))
-        for bound, handler, _ in ranked:
-            yield bound, handler, words(handler.key)
+                    entry = bounds[handler.order] = [0, handler, candidate_words]
+                entry[0] += min(wanted, recorded)
+        by_bound: dict[int, list] = defaultdict(list)
+        for entry in bounds.values():
+            by_bound[entry[0]].append(entry)
+        for bound in sorted(by_bound, reverse=True):
+            for _, handler, candidate_words in sorted(by_bound[bound], key=lambda entry: entry[1].order):
+                yield bound, handler, candidate_words
 
-    def _words_by_type(self) -> dict[str, dict[str, list[tuple[_Handler, Counter]]]]:
-        """Built on the first miss only: type id -> word -> keys containing it."""
+    def _words_by_type(self) -> dict[str, dict[str, list[tuple[_Handler, int, tuple[str, ...]]]]]:
+        """Built on the first miss only: type id -> word -> (key, times it holds the word, its words)."""
         if self._word_index is None:
             index: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
             for key, handler in self._handlers.items():
-                counts = Counter(words(key))
+                key_words = tuple(words(key))
                 by_word = index[_type_of(key)]
-                for word in counts:
-                    by_word[word].append((handler, counts))
+                for word, count in Counter(key_words).items():
+                    by_word[word].append((handler, count, key_words))
             self._word_index = index
         return self._word_index
+
+
+def _common_and_gaps(candidate: list, request: list[str]) -> tuple[int, int]:
+    """§5.4 criteria 1 and 2: words in common, and the negated number of separate non-matching gaps."""
+    blocks = difflib.SequenceMatcher(None, candidate, request).get_matching_blocks()
+    real = blocks[:-1]
+    gaps = len(real)
+    if real:
+        last = real[-1]
+        if last.a + last.size == len(candidate) and last.b + last.size == len(request):
+            gaps -= 1  # a match running to the end of both is not a separate gap
+    return sum(block.size for block in real), -gaps

@@ -4,6 +4,8 @@ import os
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capturemock import mockfile
 from capturemock.errors import MockFileError
@@ -139,3 +141,16 @@ def test_processes_never_interleave_items(tmp_path):
     assert len(items) == 400
     assert all(item.text.endswith("y" * 3000) and item.text.count("\n") == 1 for item in items)
     assert os.path.getsize(path) == sum(len(format_item(i.prefix, i.type, i.text)) for i in items)
+
+
+_line_chars = st.sampled_from(list("<->:PYTRETCMD abc\t"))
+
+
+@settings(max_examples=500)
+@given(st.lists(st.text(_line_chars, max_size=14), min_size=1, max_size=6))
+def test_parser_splits_exactly_where_the_line_rule_says(lines):
+    items = parse("\n".join(lines))
+    starts = [number for number, line in enumerate(lines, start=1) if is_item_start(line)]
+    assert [item.line for item in items] == starts
+    for item in items:
+        assert lines[item.line - 1].startswith(f"{item.prefix}{item.type}:")

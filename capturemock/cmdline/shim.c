@@ -1,0 +1,231 @@
+/* Native command shim for capturemock: the same client as shim.py (wire format described there),
+ * compiled once per source hash so that a replayed command costs a connect and a few writes instead
+ * of an interpreter start-up (product spec §3, "Fast replay"). One binary, installed under the name
+ * of every intercepted program; the program name is the basename of argv[0]. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char MAGIC[] = "CAPTUREMOCK_SHIM/1\n";
+static const char *program = "";
+static volatile pid_t child = 0;
+
+typedef struct { char *data; size_t len, cap; } buffer;
+
+static void fail(const char *what) {
+    fprintf(stderr, "CaptureMock shim for '%s': %s\n", program, what);
+    exit(1);
+}
+
+static void append(buffer *b, const void *data, size_t len) {
+    if (b->len + len > b->cap) {
+        b->cap = (b->len + len) * 2 + 4096;
+        b->data = realloc(b->data, b->cap);
+        if (!b->data) fail("out of memory");
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+static void append_u32(buffer *b, uint32_t value) {
+    uint32_t net = htonl(value);
+    append(b, &net, 4);
+}
+
+static void append_field(buffer *b, const char *data, size_t len) {
+    append_u32(b, (uint32_t)len);
+    append(b, data, len);
+}
+
+static void append_frame(buffer *b, char kind, const char *data, size_t len) {
+    append(b, &kind, 1);
+    append_field(b, data, len);
+}
+
+static void write_all(int fd, const char *data, size_t len) {
+    while (len) {
+        ssize_t n = fd > 2 ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+static int read_exact(int fd, char *data, size_t len) {
+    while (len) {
+        ssize_t n = read(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 1;
+}
+
+/* Next frame from the server; returns its kind, 0 when the server closed the connection. */
+static char read_frame(int sock, buffer *payload) {
+    char kind;
+    uint32_t net;
+    if (!read_exact(sock, &kind, 1)) return 0;
+    if (!read_exact(sock, (char *)&net, 4)) fail("the CaptureMock server closed the connection mid-message");
+    payload->len = 0;
+    size_t len = ntohl(net);
+    if (len + 1 > payload->cap) {
+        payload->cap = len + 1;
+        payload->data = realloc(payload->data, payload->cap);
+        if (!payload->data) fail("out of memory");
+    }
+    if (!read_exact(sock, payload->data, len)) fail("the CaptureMock server closed the connection mid-message");
+    payload->len = len;
+    payload->data[len] = '\0';
+    return kind;
+}
+
+static int connect_server(void) {
+    const char *address = getenv("CAPTUREMOCK_SERVER");
+    const char *colon = address ? strrchr(address, ':') : NULL;
+    char message[512];
+    if (!colon) {
+        snprintf(message, sizeof message, "CAPTUREMOCK_SERVER is not set to host:port ('%s')", address ? address : "");
+        fail(message);
+    }
+    char host[256] = "127.0.0.1";
+    if (colon > address && (size_t)(colon - address) < sizeof host) {
+        memcpy(host, address, (size_t)(colon - address));
+        host[colon - address] = '\0';
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)atoi(colon + 1));
+    int sock = socket(AF_INET, SOCK_STREAM, 0);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || sock < 0 ||
+        connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        snprintf(message, sizeof message, "cannot reach the CaptureMock server at '%s' (%s)", address, strerror(errno));
+        fail(message);
+    }
+    return sock;
+}
+
+static void die(int status) {
+    fflush(NULL);
+    if (status < 0) {
+        sigset_t all;
+        signal(-status, SIG_DFL);
+        sigemptyset(&all);
+        sigaddset(&all, -status);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        raise(-status);
+        status = 128 - status;
+    }
+    _exit(status & 0xFF);
+}
+
+static void relay(int sig) {
+    if (child > 0) kill(child, sig);
+}
+
+/* Record mode: run the real program here and tee its output; send what it wrote and its status. */
+static void run_real_program(int sock, const char *path, char **argv) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) fail("cannot create pipes");
+    pid_t pid = fork();
+    if (pid < 0) fail("cannot fork");
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]); close(out[1]); close(err[0]); close(err[1]); close(sock);
+        execv(path, argv);
+        fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    child = pid;
+    close(out[1]);
+    close(err[1]);
+    int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++) signal(relayed[i], relay);
+    signal(SIGPIPE, SIG_IGN);
+    buffer captured[2] = {{0}, {0}};
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int targets[2] = {1, 2};
+    int open_count = 2;
+    char chunk[65536];
+    while (open_count) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents) continue;
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_count--;
+                continue;
+            }
+            append(&captured[i], chunk, (size_t)n);
+            write_all(targets[i], chunk, (size_t)n);
+        }
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+    char text[16];
+    snprintf(text, sizeof text, "%d", code);
+    buffer reply = {0};
+    append_frame(&reply, 'O', captured[0].data, captured[0].len);
+    append_frame(&reply, 'E', captured[1].data, captured[1].len);
+    append_frame(&reply, 'X', text, strlen(text));
+    write_all(sock, reply.data, reply.len);
+}
+
+int main(int argc, char **argv) {
+    const char *slash = strrchr(argv[0], '/');
+    program = slash ? slash + 1 : argv[0];
+    argv[0] = (char *)program;
+    int sock = connect_server();
+
+    buffer request = {0};
+    char number[32], cwd[8192];
+    if (!getcwd(cwd, sizeof cwd)) fail("cannot determine the current directory");
+    size_t env_count = 0;
+    while (environ[env_count]) env_count++;
+    append(&request, MAGIC, sizeof MAGIC - 1);
+    append_u32(&request, (uint32_t)(3 + argc + env_count));
+    const char *token = getenv("CAPTUREMOCK_TOKEN");
+    append_field(&request, token ? token : "", token ? strlen(token) : 0);
+    append_field(&request, cwd, strlen(cwd));
+    snprintf(number, sizeof number, "%d", argc);
+    append_field(&request, number, strlen(number));
+    for (int i = 0; i < argc; i++) append_field(&request, argv[i], strlen(argv[i]));
+    for (size_t i = 0; i < env_count; i++) append_field(&request, environ[i], strlen(environ[i]));
+    write_all(sock, request.data, request.len);
+
+    buffer payload = {0};
+    for (;;) {
+        char kind = read_frame(sock, &payload);
+        switch (kind) {
+        case 'O': write_all(1, payload.data, payload.len); break;
+        case 'E': write_all(2, payload.data, payload.len); break;
+        case 'V': putenv(strdup(payload.data)); break;
+        case 'R': run_real_program(sock, payload.data, argv); break;
+        case 'X': die(atoi(payload.data)); break;
+        default: fail("the CaptureMock server closed the connection without an answer");
+        }
+    }
+}

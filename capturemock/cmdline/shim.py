@@ -1,0 +1,172 @@
+"""The Python command shim and the wire format it shares with the traffic server and ``shim.c``.
+
+This file must stay importable on its own, as the top-level module ``shim``, by an interpreter started
+with ``-IS`` (no site, no PYTHONPATH): the Python fallback shim puts this directory on ``sys.path`` and
+calls ``interceptCommand``. So: standard library only, no relative imports, nothing heavy.
+
+Wire format (ours, not the original's ``repr``-based text; nothing in it is ever evaluated):
+
+* request, shim -> server: ``MAGIC``, a big-endian u32 field count, then each field as u32 length +
+  bytes: ``token, cwd, argc, argv[0..argc), "NAME=value" for every environment variable``.
+* replies, both ways: frames of one kind byte + u32 length + payload. Server -> shim: ``O``/``E`` bytes
+  for stdout/stderr, ``V`` ``NAME=value`` to set in the environment of the real program, ``R`` path of
+  the real program to run now (record), ``X`` the decimal exit status to finish with (negative: die
+  by that signal). Shim -> server after ``R``: ``O``, ``E`` (everything the program wrote) and ``X``.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+
+MAGIC = b"CAPTUREMOCK_SHIM/1\n"
+STDOUT, STDERR, SETENV, RUN, EXIT = b"O", b"E", b"V", b"R", b"X"
+_U32 = struct.Struct(">I")
+_RELAYED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def encode_fields(fields: list[bytes]) -> bytes:
+    parts = [_U32.pack(len(fields))]
+    for field in fields:
+        parts += [_U32.pack(len(field)), field]
+    return b"".join(parts)
+
+
+def encode_frame(kind: bytes, payload: bytes) -> bytes:
+    return kind + _U32.pack(len(payload)) + payload
+
+
+def read_exact(sock: socket.socket, size: int) -> bytes:
+    """Exactly ``size`` bytes, or fewer only if the peer closed the connection."""
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_u32(sock: socket.socket) -> int:
+    data = read_exact(sock, 4)
+    if len(data) != 4:
+        raise ConnectionError("connection closed in the middle of a message")
+    return _U32.unpack(data)[0]
+
+
+def read_frame(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The next (kind, payload); kind is b"" when the peer closed the connection cleanly."""
+    kind = read_exact(sock, 1)
+    if not kind:
+        return b"", b""
+    size = read_u32(sock)
+    payload = read_exact(sock, size)
+    if len(payload) != size:
+        raise ConnectionError("connection closed in the middle of a message")
+    return kind, payload
+
+
+def die(status: int) -> None:
+    """Finish like the (recorded) program: exit with its status, or die by the signal that killed it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if status < 0:
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+        status = 128 - status
+    os._exit(status & 0xFF)
+
+
+def _connect(program: str) -> socket.socket:
+    address = os.environ.get("CAPTUREMOCK_SERVER", "")
+    host, _, port = address.rpartition(":")
+    try:
+        return socket.create_connection((host or "127.0.0.1", int(port)))
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or err
+        sys.stderr.write(f"CaptureMock shim for '{program}': cannot reach the CaptureMock server at "
+                         f"'{address}' ({reason})\n")
+        die(1)
+
+
+def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
+    """Record mode: run the program here (stdin, tty and signals stay natural), tee its output and
+    send everything it wrote plus its exit status back to the server."""
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(out_write, 1)
+        os.dup2(err_write, 2)
+        for fd in (out_read, out_write, err_read, err_write):
+            os.close(fd)
+        try:
+            os.execv(path, argv)
+        except OSError as err:
+            os.write(2, f"{argv[0]}: {err.strerror}\n".encode())
+        os._exit(127)
+    os.close(out_write)
+    os.close(err_write)
+    for signum in _RELAYED_SIGNALS:
+        signal.signal(signum, lambda sig, _frame: os.kill(pid, sig))
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    captured = {out_read: [], err_read: []}
+    targets = {out_read: 1, err_read: 2}
+    while targets:
+        try:
+            ready, _, _ = select.select(list(targets), [], [])
+        except InterruptedError:
+            continue
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if not data:
+                del targets[fd]
+                os.close(fd)
+                continue
+            captured[fd].append(data)
+            try:
+                os.write(targets[fd], data)
+            except OSError:
+                targets[fd] = os.open(os.devnull, os.O_WRONLY)
+    status = os.waitpid(pid, 0)[1]
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    sock.sendall(encode_frame(STDOUT, b"".join(captured[out_read])) +
+                 encode_frame(STDERR, b"".join(captured[err_read])) + encode_frame(EXIT, str(code).encode()))
+
+
+def interceptCommand() -> None:
+    """Shim body: hand this command to the traffic server and behave as its answer says."""
+    program = os.path.basename(sys.argv[0])
+    argv = [program, *sys.argv[1:]]
+    sock = _connect(program)
+    env = [f"{key}={value}".encode("utf-8", "surrogateescape") for key, value in os.environ.items()]
+    fields = [os.environ.get("CAPTUREMOCK_TOKEN", "").encode(), os.getcwd().encode("utf-8", "surrogateescape"),
+              str(len(argv)).encode(), *(arg.encode("utf-8", "surrogateescape") for arg in argv), *env]
+    sock.sendall(MAGIC + encode_fields(fields))
+    while True:
+        kind, payload = read_frame(sock)
+        if kind == STDOUT:
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+        elif kind == STDERR:
+            sys.stderr.buffer.write(payload)
+            sys.stderr.flush()
+        elif kind == SETENV:
+            name, _, value = os.fsdecode(payload).partition("=")
+            os.environ[name] = value
+        elif kind == RUN:
+            _run_real_program(sock, os.fsdecode(payload), argv)
+        elif kind == EXIT:
+            die(int(payload))
+        else:
+            sys.stderr.write(f"CaptureMock shim for '{program}': the CaptureMock server closed the connection "
+                             "without an answer\n")
+            die(1)
+
+
+if __name__ == "__main__":
+    interceptCommand()

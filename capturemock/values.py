@@ -1,0 +1,362 @@
+"""Python values as mock-file text and back (§4.2), without ever evaluating mock text as code.
+
+``render`` writes values the way the original does (repr, floats to 2 decimals, dicts pretty-printed
+at 130 columns, long strings as implicit concatenations). ``ValueParser`` rebuilds them by walking the
+``ast`` of the text and evaluating only a whitelist: literals and containers, ``Instance``/``Callback``
+forms, names the replay session knows, and calls of *classes* from the intercepted modules, a small set
+of value modules and the rc key ``[python] replay_constructors``. Anything else is a MockFileError
+naming file, line and the refused expression (product spec §3, "Safe replay").
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import enum
+import importlib
+import pprint
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Protocol
+
+from .errors import MockFileError
+
+WIDTH = 130  # §4.2: pprint width and the length above which strings are split
+# Modules whose classes may be called to rebuild values (product spec §3).
+VALUE_MODULES = ("datetime", "decimal", "fractions", "collections", "uuid", "pathlib", "ipaddress")
+# Builtin types that are plain data constructors: safe to call with literal arguments.
+SAFE_BUILTIN_CALLS = frozenset({"set", "frozenset", "bytes", "bytearray", "complex", "range", "slice",
+                                "int", "float", "str", "bool", "tuple", "list", "dict"})
+SPECIAL_NAMES = {"nan": float("nan"), "inf": float("inf"), "NotImplemented": NotImplemented,
+                 "Ellipsis": Ellipsis}
+
+Hook = Callable[[Any], Optional[str]]
+
+
+# -- rendering -------------------------------------------------------------------------------------
+class _Verbatim:
+    """Stands in for an object inside a pretty-printed dict so pprint writes its given text."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def render(value: Any, hook: Optional[Hook] = None) -> str:
+    """The §4.2 text of ``value``; ``hook`` names proxies, instances and callbacks (None = not mine)."""
+    kind = type(value)
+    if kind is str:
+        return pprint.pformat(value, width=WIDTH) if len(value) > WIDTH else repr(value)
+    if kind is float:
+        return str(round(value, 2))
+    if kind in (int, bool) or value is None:
+        return repr(value)
+    if hook is not None:
+        text = hook(value)
+        if text is not None:
+            return text
+    if kind is list:
+        return f"[{', '.join(render(element, hook) for element in value)}]"
+    if kind is tuple:
+        inner = ", ".join(render(element, hook) for element in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if kind is dict:
+        return pprint.pformat(_prepare(value, hook), width=WIDTH)
+    return repr(value)
+
+
+def _prepare(value: Any, hook: Optional[Hook]) -> Any:
+    """A copy of a dict tree that pprint renders like ``render`` would (rounded floats, names)."""
+    kind = type(value)
+    if kind is float:
+        return round(value, 2)
+    if kind is dict:
+        return {key: _prepare(value[key], hook) for key in _sorted_keys(value)}
+    if kind in (list, tuple):
+        return _Verbatim(render(value, hook))
+    if kind in (str, int, bool) or value is None:
+        return value
+    if hook is not None:
+        text = hook(value)
+        if text is not None:
+            return _Verbatim(text)
+    return value
+
+
+def _sorted_keys(mapping: dict) -> list:
+    try:
+        return sorted(mapping)
+    except TypeError:
+        return list(mapping)
+
+
+def render_call(name: str, args: tuple, kwargs: dict, hook: Optional[Hook] = None) -> str:
+    """``name(arg, ..., key=value)`` with keyword arguments sorted by name (§4.2)."""
+    parts = [render(arg, hook) for arg in args]
+    parts += [f"{key}={render(kwargs[key], hook)}" for key in sorted(kwargs)]
+    return f"{name}({', '.join(parts)})"
+
+
+def render_exception(exc: BaseException) -> str:
+    """``raise X('message')``: builtins bare, others with their module path; only str(exc) survives."""
+    cls = type(exc)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return f"raise {name}({str(exc)!r})"
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+class Namespace(Protocol):
+    """What the replay session lends the parser: its names, and how to build its objects."""
+
+    def lookup_name(self, name: str) -> Any: ...  # KeyError when unknown
+
+    def make_instance(self, description: str, name: str) -> Any: ...
+
+    def make_callback(self, name: str) -> Any: ...
+
+    def resolve_class(self, dotted: str) -> Optional[type]: ...  # intercepted/configured classes
+
+
+@dataclass
+class Raised:
+    """A parsed ``raise ...`` response: the exception to raise in the application."""
+
+    exception: BaseException
+
+
+class ValueParser:
+    """Rebuilds values from mock text by evaluating a whitelist of ``ast`` nodes."""
+
+    def __init__(self, namespace: Namespace, constructors: tuple[str, ...] = ()):
+        self.namespace = namespace
+        self.constructors = frozenset(constructors)
+
+    def parse(self, text: str, path: Optional[str] = None, line: int = 0) -> Any:
+        """A value, or ``Raised`` for a ``raise ...`` text."""
+        stripped = text.strip()
+        if stripped.startswith("raise "):
+            return Raised(self._exception(stripped[len("raise "):], path, line))
+        return _Evaluation(self, stripped, path, line).run()
+
+    def _exception(self, text: str, path: Optional[str], line: int) -> BaseException:
+        value = _Evaluation(self, text, path, line, raising=True).run()
+        if isinstance(value, type) and issubclass(value, BaseException):
+            value = value()
+        if not isinstance(value, BaseException):
+            raise MockFileError(f"refused to raise {text!r}: not an exception", path, line or None)
+        return value
+
+
+class _Evaluation:
+    """One walk over one expression; remembers where it is for error messages."""
+
+    def __init__(self, parser: ValueParser, text: str, path: Optional[str], line: int, *,
+                 raising: bool = False):
+        self.parser = parser
+        self.ns = parser.namespace
+        self.text = text
+        self.path = path
+        self.line = line
+        self.raising = raising
+
+    def run(self) -> Any:
+        try:
+            tree = ast.parse(self.text, mode="eval")
+        except SyntaxError as err:
+            raise MockFileError(f"cannot parse value {self._first_line(self.text)!r}: {err.msg}",
+                                self.path, self._line_of(err.lineno)) from None
+        return self.eval(tree.body)
+
+    # -- helpers --
+    def _line_of(self, lineno: Optional[int]) -> Optional[int]:
+        if not self.line:
+            return None
+        return self.line + (lineno or 1) - 1
+
+    @staticmethod
+    def _first_line(text: str) -> str:
+        return text.splitlines()[0] if text else text
+
+    def refuse(self, node: ast.AST, why: str = "not a value replay may rebuild") -> MockFileError:
+        source = ast.get_source_segment(self.text, node) or ast.dump(node)
+        return MockFileError(f"refused expression {self._first_line(source)!r}: {why}", self.path,
+                             self._line_of(getattr(node, "lineno", None)))
+
+    # -- the whitelist --
+    def eval(self, node: ast.AST) -> Any:
+        method = getattr(self, f"eval_{type(node).__name__}", None)
+        if method is None:
+            raise self.refuse(node)
+        return method(node)
+
+    def eval_Constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def eval_List(self, node: ast.List) -> list:
+        return [self.eval(element) for element in node.elts]
+
+    def eval_Tuple(self, node: ast.Tuple) -> tuple:
+        return tuple(self.eval(element) for element in node.elts)
+
+    def eval_Set(self, node: ast.Set) -> set:
+        return {self.eval(element) for element in node.elts}
+
+    def eval_Dict(self, node: ast.Dict) -> dict:
+        if any(key is None for key in node.keys):
+            raise self.refuse(node, "dict unpacking")
+        return {self.eval(key): self.eval(value) for key, value in zip(node.keys, node.values)}
+
+    def eval_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        operand = self.eval(node.operand)
+        if isinstance(node.op, (ast.USub, ast.UAdd)) and _is_number(operand):
+            return -operand if isinstance(node.op, ast.USub) else operand
+        raise self.refuse(node)
+
+    def eval_BinOp(self, node: ast.BinOp) -> Any:
+        # only complex literals such as (1+2j)
+        left, right = self.eval(node.left), self.eval(node.right)
+        if isinstance(node.op, (ast.Add, ast.Sub)) and _is_number(left) and isinstance(right, complex):
+            return left + right if isinstance(node.op, ast.Add) else left - right
+        raise self.refuse(node)
+
+    def eval_Name(self, node: ast.Name) -> Any:
+        name = node.id
+        try:
+            return self.ns.lookup_name(name)
+        except KeyError:
+            pass
+        if name in SPECIAL_NAMES:
+            return SPECIAL_NAMES[name]
+        value = getattr(builtins, name, None)
+        if isinstance(value, type) and (name in SAFE_BUILTIN_CALLS or issubclass(value, BaseException)):
+            return value
+        cls = _value_module_class(name)
+        if cls is not None:
+            return cls
+        if self.raising:
+            return _placeholder_exception(name)
+        raise self.refuse(node, "unknown name")
+
+    def eval_Attribute(self, node: ast.Attribute) -> Any:
+        dotted = _dotted(node)
+        if dotted is None:
+            raise self.refuse(node)
+        value = self._resolve_dotted(dotted)
+        if value is None:
+            raise self.refuse(node, "not a class of an intercepted or value module")
+        return value
+
+    def eval_Call(self, node: ast.Call) -> Any:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("Instance", "Callback"):
+            return self._special_form(node, func.id)
+        callee = self.eval(func)
+        if not isinstance(callee, type):
+            raise self.refuse(node, "only classes may be called")
+        if (callee.__module__ == "builtins" and callee.__name__ not in SAFE_BUILTIN_CALLS
+                and not issubclass(callee, BaseException)):
+            raise self.refuse(node, "only classes may be called")
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+            raise self.refuse(node, "argument unpacking")
+        args = [self.eval(arg) for arg in node.args]
+        kwargs = {keyword.arg: self.eval(keyword.value) for keyword in node.keywords}
+        try:
+            return callee(*args, **kwargs)
+        except Exception as err:  # a data constructor refusing its arguments is bad mock data
+            raise MockFileError(f"cannot rebuild {self._first_line(ast.get_source_segment(self.text, node) or '')!r}:"
+                                f" {err}", self.path, self._line_of(node.lineno)) from None
+
+    def _special_form(self, node: ast.Call, form: str) -> Any:
+        args = [self.eval(arg) for arg in node.args]
+        if node.keywords or not all(isinstance(arg, str) for arg in args):
+            raise self.refuse(node, f"{form}() takes string arguments")
+        if form == "Instance" and len(args) == 2:
+            return self.ns.make_instance(args[0], args[1])
+        if form == "Callback" and len(args) == 1:
+            return self.ns.make_callback(args[0])
+        raise self.refuse(node, f"wrong number of arguments to {form}()")
+
+    def _resolve_dotted(self, dotted: str) -> Any:
+        """A class (or enum member) reachable by dotted name from an allowed place, else None."""
+        cls = self.ns.resolve_class(dotted)
+        if cls is not None:
+            return cls
+        root = dotted.split(".", 1)[0]
+        if root in VALUE_MODULES or dotted in self.parser.constructors:
+            return _walk_to_class(dotted, importlib.import_module)
+        if self.raising:
+            # exception classes only from modules already loaded: a mock never makes us import code
+            value = _walk_to_class(dotted, sys.modules.__getitem__)
+            if isinstance(value, type) and issubclass(value, BaseException):
+                return value
+            if value is _NO_MODULE:
+                return _placeholder_exception(dotted.rsplit(".", 1)[-1])
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, complex)) and not isinstance(value, bool)
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+_NO_MODULE = object()
+
+
+def _walk_to_class(dotted: str, load: Callable[[str], Any]) -> Any:
+    """Load the longest module prefix, then walk attributes that are classes (or an enum member).
+
+    None when the walk meets something else; ``_NO_MODULE`` when no prefix could be loaded.
+    """
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            value = load(".".join(parts[:split]))
+        except (ImportError, KeyError):
+            continue
+        for attr in parts[split:]:
+            value = getattr(value, attr, None)
+            if value is None or not (isinstance(value, type) or isinstance(value, enum.Enum)):
+                return None
+        return value
+    return _NO_MODULE
+
+
+_VALUE_CLASSES: Optional[dict[str, type]] = None
+
+
+def _value_module_class(name: str) -> Optional[type]:
+    """Bare class names of the value modules, as their reprs write them (``Decimal('1.5')``)."""
+    global _VALUE_CLASSES
+    if _VALUE_CLASSES is None:
+        classes: dict[str, type] = {}
+        for module_name in VALUE_MODULES:
+            module = importlib.import_module(module_name)
+            for attr, value in vars(module).items():
+                if isinstance(value, type) and not attr.startswith("_"):
+                    classes.setdefault(attr, value)
+        _VALUE_CLASSES = classes
+    return _VALUE_CLASSES.get(name)
+
+
+_PLACEHOLDERS: dict[str, type] = {}
+
+
+def _placeholder_exception(name: str) -> type:
+    """An exception class standing in for one that cannot be imported during replay."""
+    cls = _PLACEHOLDERS.get(name)
+    if cls is None:
+        cls = _PLACEHOLDERS[name] = type(name, (Exception,), {})
+    return cls
