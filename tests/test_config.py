@@ -1,4 +1,6 @@
 """rc files (§3) and modes (§2)."""
+from pathlib import Path
+
 import pytest
 
 from capturemock.alterations import Alterations
@@ -110,3 +112,12 @@ def test_bad_alteration_pattern_is_a_config_error(tmp_path):
     config = RcConfig([rc(tmp_path, "a.rc", "[general]\nalterations = bad\n[bad]\nmatch_pattern = (\n")])
     with pytest.raises(ConfigError, match=r"alteration \[bad\] match_pattern"):
         Alterations(config).apply("x", ["general"])
+
+
+RECIPES = sorted((Path(__file__).resolve().parent.parent / "rc").glob("*.rc"))
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
+def test_rc_recipes_parse_and_intercept_something(recipe):
+    config = RcConfig([str(recipe)], warn=pytest.fail)
+    assert config.getlist("intercepts", ["python", "command line"])
