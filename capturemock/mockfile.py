@@ -88,22 +88,31 @@ def _decode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
 
 def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
           preserve_lf: bool = False) -> list[Item]:
-    """Split mock-file text into items. Lines before the first item are tolerated and skipped (§2.4)."""
+    """Split mock-file text into items. Lines before the first item are tolerated and skipped (§2.4).
+
+    Parsing never fails: any text is a valid (possibly empty) sequence of items. ``path`` is accepted
+    for symmetry with ``read`` and callers that report positions.
+    """
     items: list[Item] = []
-    starts = list(_ITEM_START.finditer(text))
-    line = 1 + text.count("\n", 0, starts[0].start()) if starts else 0
-    previous = starts[0].start() if starts else 0
+    append = items.append
+    starts = [(match.start(), match.end(), match.group()) for match in _ITEM_START.finditer(text)]
+    if not starts:
+        return items
+    split_prefixes: dict[str, tuple[str, str]] = {}
     decode = preserve_cr or preserve_lf
-    for position, match in enumerate(starts):
-        begin = match.start()
+    line = 1 + text.count("\n", 0, starts[0][0])
+    previous = starts[0][0]
+    ends = [start for start, _, _ in starts[1:]] + [len(text)]
+    for (begin, body_start, head), end in zip(starts, ends):
         line += text.count("\n", previous, begin)
         previous = begin
-        end = starts[position + 1].start() if position + 1 < len(starts) else len(text)
-        prefix, type_ = _split_prefix(match.group()[:-1])
-        value = text[match.end():end].rstrip("\n")
+        prefix_and_type = split_prefixes.get(head)
+        if prefix_and_type is None:
+            prefix_and_type = split_prefixes[head] = _split_prefix(head[:-1])
+        value = text[body_start:end].rstrip("\n")
         if decode:
             value = _decode_breaks(value, preserve_cr, preserve_lf)
-        items.append(Item(prefix, type_, value, line))
+        append(Item(prefix_and_type[0], prefix_and_type[1], value, line))
     return items
 
 

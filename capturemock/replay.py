@@ -79,18 +79,23 @@ class ReplayIndex:
 
     def _build(self, items: Sequence[Item]) -> None:
         open_at_level: dict[int, _Handler] = {}
+        kinds: dict[tuple[str, str], tuple[int, bool]] = {}  # (prefix, type) -> (level, is_request)
         for item in items:
-            level = item.level
-            if item.is_request:
+            kind = kinds.get((item.prefix, item.type))
+            if kind is None:
+                kind = kinds[(item.prefix, item.type)] = (item.level, item.is_request)
+            level, is_request = kind
+            if is_request:
                 handler = self._handler_for(self._key(item.description))
-                parent = open_at_level.get(level - 1)
+                parent = open_at_level.get(level - 1) if level else None
                 if parent is not None and parent.groups:
                     parent.groups[-1].append(item)  # a callback invocation answers its caller
                 if handler.groups and "(" not in handler.key:
                     handler.recurrences.append((handler.order, len(self._calls_in_order)))
                 handler.groups.append([])
-                for deeper in [lvl for lvl in open_at_level if lvl > level]:
-                    del open_at_level[deeper]
+                if max(open_at_level, default=-1) > level:
+                    for deeper in [lvl for lvl in open_at_level if lvl > level]:
+                        del open_at_level[deeper]
                 open_at_level[level] = handler
             else:
                 handler = open_at_level.get(level)
