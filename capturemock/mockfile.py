@@ -20,7 +20,7 @@ ERRORS = "surrogateescape"
 _DIRECTION_CHARS = "<->"
 # §4.1: an item starts a line with a prefix shorter than 10 characters before the first ':' that
 # either starts with '<-' or ends with '->' plus a three-letter type.
-_ITEM_START = re.compile(r"^(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):", re.M)
+ITEM_START = re.compile(r"^(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):", re.M)
 
 
 class Item(NamedTuple):
@@ -63,7 +63,7 @@ def is_item_start(line: str) -> bool:
     return prefix.startswith("<-") or prefix[-5:-3] == "->"
 
 
-def _split_prefix(head: str) -> tuple[str, str]:
+def split_prefix(head: str) -> tuple[str, str]:
     direction_end = 0
     while direction_end < len(head) and head[direction_end] in _DIRECTION_CHARS:
         direction_end += 1
@@ -78,7 +78,7 @@ def _encode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
     return text
 
 
-def _decode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
+def decode_breaks(text: str, preserve_cr: bool, preserve_lf: bool) -> str:
     if preserve_lf:
         text = text.replace("<LF>", "\n")
     if preserve_cr:
@@ -95,7 +95,7 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
     """
     items: list[Item] = []
     append = items.append
-    starts = [(match.start(), match.end(), match.group()) for match in _ITEM_START.finditer(text)]
+    starts = [(match.start(), match.end(), match.group()) for match in ITEM_START.finditer(text)]
     if not starts:
         return items
     split_prefixes: dict[str, tuple[str, str]] = {}
@@ -108,10 +108,10 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
         previous = begin
         prefix_and_type = split_prefixes.get(head)
         if prefix_and_type is None:
-            prefix_and_type = split_prefixes[head] = _split_prefix(head[:-1])
+            prefix_and_type = split_prefixes[head] = split_prefix(head[:-1])
         value = text[body_start:end].rstrip("\n")
         if decode:
-            value = _decode_breaks(value, preserve_cr, preserve_lf)
+            value = decode_breaks(value, preserve_cr, preserve_lf)
         append(Item(prefix_and_type[0], prefix_and_type[1], value, line))
     return items
 
