@@ -1,0 +1,55 @@
+"""Change reports between two recordings."""
+from capturemock.diff import compare, interactions, report
+from capturemock.mockfile import parse
+
+OLD = """<-PYT:import weather
+<-PYT:weather.get_temperature('Oslo')
+->RET:-4.0
+<-CMD:fortune --short
+->OUT:Lucky 7
+<-CMD:date
+->OUT:Mon
+"""
+NEW = """<-PYT:import weather
+<-PYT:weather.get_temperature('Oslo')
+->RET:-3.5
+<-CMD:fortune --long
+->OUT:Lucky 7
+<-CMD:date
+->OUT:Mon
+<-CMD:ls
+"""
+
+
+def test_interactions_group_top_level_requests_with_everything_after():
+    got = interactions(parse("<-PYT:g(cb)\n--->PYT:cb(1)\n<---RET:2\n->RET:3\n<-PYT:h()\n"))
+    assert [(i.request, i.responses) for i in got] == [
+        ("<-PYT:g(cb)", ("--->PYT:cb(1)", "<---RET:2", "->RET:3")), ("<-PYT:h()", ())]
+
+
+def test_compare_classifies_changes():
+    changes = compare(interactions(parse(OLD)), interactions(parse(NEW)))
+    assert [(c.kind, c.request) for c in changes] == [
+        ("changed", "<-PYT:weather.get_temperature('Oslo')"),
+        ("removed", "<-CMD:fortune --short"),
+        ("added", "<-CMD:fortune --long"),
+        ("added", "<-CMD:ls"),
+    ]
+
+
+def test_report_text_and_status(tmp_path):
+    old, new = tmp_path / "old.mock", tmp_path / "new.mock"
+    old.write_text(OLD)
+    new.write_text(NEW)
+    text, differs = report(str(old), str(new))
+    assert differs
+    assert text.splitlines()[1:] == [
+        "  changed  <-PYT:weather.get_temperature('Oslo')",
+        "           - ->RET:-4.0",
+        "           + ->RET:-3.5",
+        "  removed  <-CMD:fortune --short",
+        "  added    <-CMD:fortune --long",
+        "  added    <-CMD:ls",
+        "5 interactions now: 1 changed, 2 added, 1 removed, 2 unchanged",
+    ]
+    assert report(str(old), str(old))[1] is False
