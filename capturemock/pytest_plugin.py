@@ -1,1 +1,181 @@
-"""pytest plugin: placeholder until the fixture and marker land."""
+"""pytest plugin: record and replay a test's Python traffic, the pytest way of ``@capturemock`` (§6.10).
+
+    def test_weather(capturemock):
+        capturemock.intercept("weather")        # or (["a", "b"], rcFiles=["weather.rc"], mode="record")
+        import weather
+        assert weather.forecast("Lund") == ["sun"]
+
+    @pytest.mark.capturemock("weather", rcFiles=["weather.rc"], mode="record")
+    def test_marked():                          # intercepts from the start; no fixture argument needed
+        ...
+
+- Mock file: ``<test file dir>/mocks/<test name>.mock``; the test name keeps its ``test_`` prefix and is
+  ``Class.test_name[params]`` for methods and parametrised tests.
+- Mode: the marker's or ``intercept``'s ``mode=`` (``"replay"``, ``"record"``, ``"mixed"`` or the
+  ``capturemock`` constants), else ``--capturemock-mode=replay|record|mixed``, else ``CAPTUREMOCK_MODE``,
+  else replay.
+- Replay with no mock file intercepts nothing (§2.2). A replay whose transcript differs from the mock
+  fails the test with the §14 message and a diff, and leaves the transcript in ``<mock>.tmp``. Record
+  and mixed mode store the transcript as the mock if anything was recorded.
+- Relative rc files are found beside the test file; with neither names nor rc files,
+  ``<rootdir>/.capturemockrc`` is used if it exists. ``CAPTUREMOCK_*`` variables are restored after
+  each test.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from typing import Any, Iterator, Optional
+
+import pytest
+
+from .decorator import (
+    DEFAULT_RC_NAME,
+    MISMATCH_MESSAGE,
+    MOCK_DIR_NAME,
+    MockRun,
+    Names,
+    as_name_list,
+    check_mode,
+    mode_from_environment,
+)
+from .errors import CaptureMockError, CaptureMockReplayError
+from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+
+_CODES = {"replay": REPLAY, "record": RECORD, "mixed": REPLAY_OLD_RECORD_NEW}
+MODE_CHOICES = tuple(_CODES)
+_UNSAFE = re.compile(r"[^\w.,=+\-\[\]]")
+_MAX_DIFF_LINES = 40
+_FIXTURE = pytest.StashKey["CaptureMockFixture"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("capturemock").addoption(
+        "--capturemock-mode", choices=MODE_CHOICES, default=None,
+        help="record, replay or mix the traffic of tests using the capturemock fixture or marker "
+             "(default: CAPTUREMOCK_MODE, else replay)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "capturemock(pythonAttrs=None, rcFiles=None, mode=None): record/replay the test's "
+                   "python traffic with capturemock into mocks/<test name>.mock")
+
+
+def _mode(value: Any, source: str) -> int:
+    """A mode name of the command-line option, or one of the int constants."""
+    return _CODES[value] if isinstance(value, str) and value in _CODES else check_mode(value, source)
+
+
+def mock_name(item: pytest.Item) -> str:
+    """``test_x``, ``TestA.test_x`` or ``test_x[1-a]``: unique within the test file, safe as a file name."""
+    return _UNSAFE.sub("_", ".".join(item.nodeid.split("::")[1:]))
+
+
+class CaptureMockFixture:
+    """The ``capturemock`` fixture of one test: ``intercept(...)`` starts recording or replaying."""
+
+    def __init__(self, item: pytest.Item):
+        self.item = item
+        self.mock_path = os.path.join(str(item.path.parent), MOCK_DIR_NAME, f"{mock_name(item)}.mock")
+        self.run: Optional[MockRun] = None
+
+    def intercept(self, pythonAttrs: Optional[Names] = None, rcFiles: Optional[Names] = None,
+                  mode: Any = None) -> None:
+        """Intercept these modules/attributes (and those of the rc files) for the rest of the test."""
+        if self.run is not None:
+            raise CaptureMockError(f"capturemock is already intercepting in {self.item.nodeid}")
+        names = as_name_list(pythonAttrs, "pythonAttrs")
+        rc_files = [os.path.join(str(self.item.path.parent), path) for path in as_name_list(rcFiles, "rcFiles")]
+        if not names and not rc_files:
+            default_rc = os.path.join(str(self.item.config.rootpath), DEFAULT_RC_NAME)
+            rc_files = [default_rc] if os.path.isfile(default_rc) else []
+        self.run = MockRun(self._resolve_mode(mode), self.mock_path, names, rc_files)
+        self.run.start()
+
+    @property
+    def mode(self) -> int:
+        """The mode ``intercept`` uses when given none."""
+        return self._resolve_mode(None)
+
+    def _resolve_mode(self, mode: Any) -> int:
+        if mode is not None:
+            return _mode(mode, f"the capturemock mode of {self.item.nodeid}")
+        option = self.item.config.getoption("capturemock_mode")
+        if option is not None:
+            return _CODES[option]
+        return check_mode(mode_from_environment(), "environment variable CAPTUREMOCK_MODE")
+
+    def finish(self) -> None:
+        """The test passed: compare or store; a replay mismatch fails the test with a diff."""
+        __tracebackhide__ = True
+        run, self.run = self.run, None
+        if run is None:
+            return
+        try:
+            run.finish()
+        except CaptureMockReplayError:
+            pytest.fail(f"{MISMATCH_MESSAGE}\n{_diff(self.mock_path, f'{self.mock_path}.tmp')}", pytrace=False)
+
+    def abandon(self) -> None:
+        run, self.run = self.run, None
+        if run is not None:
+            run.abandon()
+
+
+def _diff(stored: str, new: str) -> str:
+    with open(stored, encoding="utf-8", errors="replace") as old_file, \
+            open(new, encoding="utf-8", errors="replace") as new_file:
+        lines = list(difflib.unified_diff(old_file.readlines(), new_file.readlines(), stored, new))
+    if len(lines) > _MAX_DIFF_LINES:
+        lines = lines[:_MAX_DIFF_LINES] + [f"... ({len(lines) - _MAX_DIFF_LINES} more diff lines)\n"]
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
+
+
+def _capturemock_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key.startswith("CAPTUREMOCK_")}
+
+
+@pytest.fixture
+def capturemock(request: pytest.FixtureRequest) -> Iterator[CaptureMockFixture]:
+    """Record/replay this test's python traffic; see the module docstring."""
+    saved = _capturemock_environment()
+    fixture = CaptureMockFixture(request.node)
+    request.node.stash[_FIXTURE] = fixture
+    try:
+        marker = request.node.get_closest_marker("capturemock")
+        if marker is not None:
+            fixture.intercept(*marker.args, **marker.kwargs)
+        yield fixture
+    finally:
+        try:
+            fixture.abandon()  # only still running if the call phase never finished it
+        finally:
+            del request.node.stash[_FIXTURE]
+            for key in set(_capturemock_environment()) - set(saved):
+                del os.environ[key]
+            os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _capturemock_marker(request: pytest.FixtureRequest) -> None:
+    """A test with the ``capturemock`` marker gets the fixture without asking for it."""
+    if request.node.get_closest_marker("capturemock") is not None:
+        request.getfixturevalue("capturemock")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Finish the run inside the call phase, so a replay mismatch is a test failure, not a teardown error."""
+    __tracebackhide__ = True
+    fixture = item.stash.get(_FIXTURE, None)
+    try:
+        result = yield
+    except BaseException:
+        if fixture is not None:
+            fixture.abandon()
+        raise
+    if fixture is not None:
+        fixture.finish()
+    return result

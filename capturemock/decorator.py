@@ -1,0 +1,248 @@
+"""The ``@capturemock`` decorator and ``set_defaults`` (§6.10), plus the per-test run they share with
+the pytest plugin.
+
+A decorated test records its Python traffic into ``mocks/<name>.mock`` beside the file that applied
+the decorator, or replays that file and fails if the new transcript differs from it (§2.6).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+import tempfile
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+
+from .errors import CaptureMockReplayError, ConfigError
+from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, parse_mode
+
+# §14: existing suites compare this text.
+MISMATCH_MESSAGE = ("Replayed calls do not match those recorded. Either rerun with capturemock in record mode "
+                    "or update the stored mock file by hand.")
+MOCK_DIR_NAME = "mocks"  # §6.10: renamed from "capturemock" in 2025
+DEFAULT_RC_NAME = ".capturemockrc"
+DECORATOR_MODES = (REPLAY, RECORD, REPLAY_OLD_RECORD_NEW)
+
+Names = Union[str, Sequence[str]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_mode(value: object, source: str) -> int:
+    """A mode given in code must be one of the three int codes: a string or unknown value is a ConfigError.
+
+    The original silently treated a string mode as active (§2.2 caveat); we refuse it up front.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value not in DECORATOR_MODES:
+        valid = ", ".join(f"capturemock.{name} ({code})" for name, code in
+                          (("REPLAY", REPLAY), ("RECORD", RECORD), ("REPLAY_OLD_RECORD_NEW", REPLAY_OLD_RECORD_NEW)))
+        raise ConfigError(f"unknown capturemock mode {value!r} in {source}: use one of {valid}")
+    return value
+
+
+def mode_from_environment() -> Union[int, str]:
+    """``CAPTUREMOCK_MODE`` as a mode code, or the raw text when it is not one (refused when used, §2.3)."""
+    text = os.environ.get("CAPTUREMOCK_MODE", "0")
+    try:
+        mode = parse_mode(text, "environment variable CAPTUREMOCK_MODE")
+    except ConfigError:
+        return text
+    return mode if mode in DECORATOR_MODES else text
+
+
+def as_name_list(names: Optional[Names], what: str) -> list[str]:
+    """A single string becomes a one-item list (§6.10); anything but strings is a clean error."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [names]
+    items = list(names)
+    if not all(isinstance(name, str) for name in items):
+        raise ConfigError(f"capturemock {what} must be a string or a list of strings, not {names!r}")
+    return items
+
+
+def _same_text(path_a: str, path_b: str) -> bool:
+    """Universal-newline comparison of two transcripts (§2.6), independent of the text encoding."""
+    def normalised(path: str) -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return normalised(path_a) == normalised(path_b)
+
+
+def _terminate_server() -> None:
+    """Stop a traffic server the test may have started (§6.10); a no-op without one or without a launcher."""
+    import capturemock
+    try:
+        terminate = capturemock.terminate
+    except (ImportError, AttributeError):
+        return
+    terminate()
+
+
+class MockRun:
+    """One record/replay of a test against one mock file: ``start``, then ``finish`` or ``abandon``.
+
+    ``finish`` (the test passed) compares the transcript with the mock in REPLAY and raises
+    ``CaptureMockReplayError`` on a difference, leaving it in ``<mock>.tmp``; in RECORD and mixed mode it
+    stores the transcript as the mock if anything was recorded. ``abandon`` (the test raised) only undoes
+    the interception, so the test's own exception is what the user sees.
+    """
+
+    def __init__(self, mode: int, mock_path: str, python_attrs: Sequence[str] = (),
+                 rc_files: Sequence[str] = ()):
+        self.mode = mode
+        self.mock_path = mock_path
+        self.python_attrs = list(python_attrs)
+        self.rc_files = list(rc_files)
+        self._scratch: Optional[str] = None
+        self._handler: Any = None
+
+    @property
+    def record_path(self) -> Optional[str]:
+        return self._scratch and os.path.join(self._scratch, os.path.basename(self.mock_path))
+
+    def replay_path(self) -> Optional[str]:
+        """The mock to replay: none in RECORD, and none when absent, so mixed mode just records (fixes §12.19)."""
+        if self.mode == RECORD or not os.path.isfile(self.mock_path):
+            return None
+        return self.mock_path
+
+    def start(self) -> None:
+        """Intercept the configured names, recording into a fresh temporary file (§6.10)."""
+        from .python.api import interceptPython, setUpPython
+
+        self._scratch = tempfile.mkdtemp(prefix="capturemock-")
+        try:
+            replay = self.replay_path()
+            # §6.10: setUpPython leaves the CAPTUREMOCK_* variables in os.environ, for subprocesses
+            if setUpPython(self.mode, self.record_path, replay, rcFiles=self.rc_files,
+                           pythonAttrs=self.python_attrs):
+                self._handler = interceptPython(self.mode, self.record_path, replay, self.rc_files,
+                                                self.python_attrs)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def finish(self) -> None:
+        """The test passed: undo the interception, then compare (REPLAY) or store (RECORD, mixed)."""
+        try:
+            self._reset()
+            recorded = self.record_path
+            if recorded and os.path.isfile(recorded) and os.path.getsize(recorded) > 0:
+                if self.mode == REPLAY:
+                    self._compare(recorded)
+                else:
+                    _move(recorded, self.mock_path)
+        finally:
+            self._clean_up()
+
+    def abandon(self) -> None:
+        """The test failed: undo the interception and keep the stored mock exactly as it was."""
+        try:
+            self._reset()
+        finally:
+            self._clean_up()
+
+    def _compare(self, recorded: str) -> None:
+        """§2.6: an equal transcript is dropped, a different one kept in ``<mock>.tmp`` and reported."""
+        if not _same_text(recorded, self.mock_path):
+            _move(recorded, f"{self.mock_path}.tmp")
+            raise CaptureMockReplayError(MISMATCH_MESSAGE)
+
+    def _reset(self) -> None:
+        handler, self._handler = self._handler, None
+        if handler is not None:
+            handler.resetIntercepts()
+
+    def _clean_up(self) -> None:
+        scratch, self._scratch = self._scratch, None
+        try:
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+        finally:
+            _terminate_server()
+
+
+def _move(source: str, target: str) -> None:
+    """Put ``source`` at ``target`` in one step, so an existing mock is never left half-written."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.replace(source, target)
+    except OSError:  # another file system: copy beside the target first, then swap
+        partial = f"{target}.partial"
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+
+
+def _applying_file() -> str:
+    """The file whose code applied the decorator: the first frame outside this module."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_code.co_filename if frame is not None else "<unknown>"
+
+
+def _default_rc_files() -> list[str]:
+    """§3.1: ``.capturemockrc`` in the cwd *at import time* (kept absolute, so a later chdir is harmless)."""
+    path = os.path.abspath(DEFAULT_RC_NAME)
+    return [path] if os.path.isfile(path) else []
+
+
+class CaptureMockDecorator:
+    """``@capturemock(pythonAttrs=[], mode=None, rcFiles=[])``: anything not given comes from the class
+    defaults, which are read once at import and changed by ``set_defaults`` (§2.3, §6.10)."""
+
+    defaultMode: Union[int, str] = mode_from_environment()
+    defaultPythonAttrs: list[str] = []
+    defaultRcFiles: list[str] = _default_rc_files()
+
+    def __init__(self, pythonAttrs: Optional[Names] = None, mode: Optional[int] = None,
+                 rcFiles: Optional[Names] = None):
+        cls = type(self)
+        self.pythonAttrs = as_name_list(pythonAttrs, "pythonAttrs") or list(cls.defaultPythonAttrs)
+        self.rcFiles = as_name_list(rcFiles, "rcFiles") or list(cls.defaultRcFiles)
+        if mode is not None:
+            self.mode = check_mode(mode, "the capturemock decorator")
+        else:
+            self.mode = check_mode(cls.defaultMode, "environment variable CAPTUREMOCK_MODE")
+
+    def __call__(self, func: F) -> F:
+        mock_dir = os.path.join(os.path.dirname(os.path.abspath(_applying_file())), MOCK_DIR_NAME)
+        os.makedirs(mock_dir, exist_ok=True)
+        mock_path = os.path.join(mock_dir, f"{func.__name__.replace('test_', '')}.mock")
+        if self.mode == REPLAY and not os.path.isfile(mock_path):
+            return func  # §6.10: nothing to replay, so the test talks to the real thing
+
+        @functools.wraps(func)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            run = MockRun(self.mode, mock_path, self.pythonAttrs, self.rcFiles)
+            run.start()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                run.abandon()
+                raise
+            run.finish()
+            return result
+
+        return wrapped  # type: ignore[return-value]
+
+
+def capturemock(pythonAttrsOrFunc: Union[Names, Callable[..., Any], None] = None, *args: Any,
+                **kwargs: Any) -> Any:
+    """``@capturemock`` bare, or ``@capturemock("mod")``, ``@capturemock(["a", "b"], mode=RECORD)``,
+    ``@capturemock(rcFiles=["rc"])`` (§6.10, §9)."""
+    if callable(pythonAttrsOrFunc):
+        return CaptureMockDecorator(*args, **kwargs)(pythonAttrsOrFunc)
+    return CaptureMockDecorator(pythonAttrsOrFunc, *args, **kwargs)
+
+
+def set_defaults(pythonAttrs: Optional[Names] = None, mode: Optional[int] = None,
+                 rcFiles: Optional[Names] = None) -> None:
+    """Change the class-wide defaults: names always replaced, rc files only if given, mode only if not None."""
+    CaptureMockDecorator.defaultPythonAttrs = as_name_list(pythonAttrs, "pythonAttrs")
+    rc_files = as_name_list(rcFiles, "rcFiles")
+    if rc_files:
+        CaptureMockDecorator.defaultRcFiles = rc_files
+    if mode is not None:
+        CaptureMockDecorator.defaultMode = check_mode(mode, "set_defaults")

@@ -1,0 +1,139 @@
+"""The pytest plugin: ``capturemock`` fixture and marker, ``--capturemock-mode``.
+
+Each scenario is a real pytest run in a subprocess on a test file in a temporary directory, so the
+plugin is loaded through its ``pytest11`` entry point exactly as users get it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from capturemock.decorator import MISMATCH_MESSAGE
+
+WEATHER = '''\
+def forecast(city, days=1):
+    return ["sun"] * days
+
+
+def temperature(city):
+    return {"Uppsala": 3.14159, "Lund": 8.0}[city]
+'''
+IMPORT_ARTEFACTS = '''\
+<-PYT:weather.__name__
+->RET:'weather'
+<-PYT:weather.__path__
+->RET:raise AttributeError("module 'weather' has no attribute '__path__'")
+'''
+FIXTURE_TEST = '''
+def test_temperature(capturemock):
+    capturemock.intercept("weather")
+    import weather
+    assert weather.temperature(CITY) == 8.0
+'''
+
+
+def run_pytest(directory: Path, source: str, *args: str, env_mode: str | None = None,
+               weather: bool = True) -> str:
+    """Run pytest on ``source`` as ``test_sut.py`` in ``directory``; return the report (stdout)."""
+    (directory / "pytest.ini").write_text("[pytest]\n")
+    (directory / "test_sut.py").write_text(textwrap.dedent(source))
+    if weather:
+        (directory / "weather.py").write_text(WEATHER)
+    elif (directory / "weather.py").exists():
+        (directory / "weather.py").unlink()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAPTUREMOCK")}
+    env.pop("PYTEST_ADDOPTS", None)
+    if env_mode is not None:
+        env["CAPTUREMOCK_MODE"] = env_mode
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-W", "error",
+                           "--strict-markers", *args], cwd=directory, env=env, capture_output=True, text=True,
+                          timeout=120)
+    return proc.stdout + proc.stderr
+
+
+def test_fixture_records_then_replays_without_the_real_module(tmp_path: Path) -> None:
+    report = run_pytest(tmp_path, FIXTURE_TEST.replace("CITY", '"Lund"'), "--capturemock-mode=record")
+    assert "1 passed" in report, report
+    mock = tmp_path / "mocks" / "test_temperature.mock"
+    expected = "<-PYT:import weather\n" + IMPORT_ARTEFACTS + "<-PYT:weather.temperature('Lund')\n->RET:8.0\n"
+    assert mock.read_text() == expected
+    report = run_pytest(tmp_path, FIXTURE_TEST.replace("CITY", '"Lund"'), weather=False)
+    assert "1 passed" in report, report
+    assert mock.read_text() == expected
+    assert os.listdir(tmp_path / "mocks") == ["test_temperature.mock"]
+
+
+def test_replay_mismatch_fails_the_test_with_the_message_and_a_diff(tmp_path: Path) -> None:
+    mock = tmp_path / "mocks" / "test_temperature.mock"
+    mock.parent.mkdir()
+    mock.write_text("<-PYT:import weather\n<-PYT:weather.temperature('Lund')\n->RET:8.0\n")
+    report = run_pytest(tmp_path, FIXTURE_TEST.replace("CITY", '"Malmo"'), weather=False)
+    assert "FAILED test_sut.py::test_temperature" in report, report
+    assert "= 1 failed in " in report
+    assert MISMATCH_MESSAGE in report
+    assert "-<-PYT:weather.temperature('Lund')\n+<-PYT:weather.temperature('Malmo')" in report
+    assert "weather.temperature('Malmo')" in (tmp_path / "mocks" / "test_temperature.mock.tmp").read_text()
+    assert mock.read_text() == "<-PYT:import weather\n<-PYT:weather.temperature('Lund')\n->RET:8.0\n"
+
+
+def test_marker_intercepts_methods_and_parametrised_tests_without_the_fixture(tmp_path: Path) -> None:
+    report = run_pytest(tmp_path, '''
+        import os
+
+        import pytest
+
+
+        class TestWeather:
+            @pytest.mark.capturemock("weather", mode="record")
+            @pytest.mark.parametrize("city", ["Lund", "Uppsala"])
+            def test_forecast(self, city):
+                import weather
+                assert weather.forecast(city) == ["sun"]
+
+
+        def test_environment_restored():
+            assert [key for key in os.environ if key.startswith("CAPTUREMOCK")] == []
+        ''')
+    assert "3 passed" in report, report
+    assert sorted(os.listdir(tmp_path / "mocks")) == [
+        "TestWeather.test_forecast[Lund].mock", "TestWeather.test_forecast[Uppsala].mock"]
+    assert (tmp_path / "mocks" / "TestWeather.test_forecast[Uppsala].mock").read_text() == (
+        "<-PYT:import weather\n" + IMPORT_ARTEFACTS + "<-PYT:weather.forecast('Uppsala')\n->RET:['sun']\n")
+
+
+def test_environment_mode_and_rc_files_beside_the_test(tmp_path: Path) -> None:
+    (tmp_path / "weather.rc").write_text("[python]\nintercepts = weather.temperature\n")
+    report = run_pytest(tmp_path, '''
+        import pytest
+
+
+        @pytest.mark.capturemock(rcFiles=["weather.rc"])
+        def test_partial():
+            import weather
+            assert weather.forecast("Lund") == ["sun"]
+            assert weather.temperature("Lund") == 8.0
+        ''', env_mode="1")
+    assert "1 passed" in report, report
+    assert (tmp_path / "mocks" / "test_partial.mock").read_text() == "<-PYT:weather.temperature('Lund')\n->RET:8.0\n"
+
+
+def test_replay_without_a_mock_uses_the_real_module_and_records_nothing(tmp_path: Path) -> None:
+    report = run_pytest(tmp_path, FIXTURE_TEST.replace("CITY", '"Lund"'), "--capturemock-mode=replay")
+    assert "1 passed" in report, report
+    assert not (tmp_path / "mocks").exists()
+
+
+def test_bad_marker_mode_is_one_clean_error(tmp_path: Path) -> None:
+    report = run_pytest(tmp_path, '''
+        import pytest
+
+
+        @pytest.mark.capturemock("weather", mode="recrod")
+        def test_x():
+            pass
+        ''')
+    assert "1 error" in report, report
+    assert "ConfigError: unknown capturemock mode 'recrod' in the capturemock mode of test_sut.py::test_x" in report
