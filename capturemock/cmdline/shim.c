@@ -54,9 +54,10 @@ static void append_frame(buffer *b, char kind, const char *data, size_t len) {
     append_field(b, data, len);
 }
 
-static void write_all(int fd, const char *data, size_t len) {
+/* Writes to the socket use send(MSG_NOSIGNAL): a dead server must give an error, not SIGPIPE. */
+static void write_all(int fd, const char *data, size_t len, int is_socket) {
     while (len) {
-        ssize_t n = fd > 2 ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
+        ssize_t n = is_socket ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;
         data += n;
@@ -138,6 +139,10 @@ static void relay(int sig) {
     if (child > 0) kill(child, sig);
 }
 
+static void child_exited(int sig) {
+    (void)sig;
+}
+
 /* Record mode: run the real program here and tee its output; send what it wrote and its status. */
 static void run_real_program(int sock, const char *path, char **argv) {
     int out[2], err[2];
@@ -157,16 +162,25 @@ static void run_real_program(int sock, const char *path, char **argv) {
     close(err[1]);
     int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++) signal(relayed[i], relay);
+    struct sigaction on_child;
+    memset(&on_child, 0, sizeof on_child);
+    on_child.sa_handler = child_exited; /* no SA_RESTART: poll() wakes up with EINTR */
+    sigaction(SIGCHLD, &on_child, NULL);
     signal(SIGPIPE, SIG_IGN);
     buffer captured[2] = {{0}, {0}};
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int targets[2] = {1, 2};
-    int open_count = 2;
+    int open_count = 2, status = 0, exited = 0;
     char chunk[65536];
+    /* Read until both pipes close, or until the program has exited and its pipes are drained: a
+     * background process it left behind may hold them open for ever (the original shim hung there). */
     while (open_count) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
+        int ready = poll(fds, 2, exited ? 0 : 100);
+        if (ready <= 0) {
+            if (ready < 0 && errno != EINTR) break;
+            if (exited) break;
+            exited = waitpid(pid, &status, WNOHANG) == pid;
+            continue;
         }
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !fds[i].revents) continue;
@@ -179,11 +193,10 @@ static void run_real_program(int sock, const char *path, char **argv) {
                 continue;
             }
             append(&captured[i], chunk, (size_t)n);
-            write_all(targets[i], chunk, (size_t)n);
+            write_all(targets[i], chunk, (size_t)n, 0);
         }
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
     char text[16];
     snprintf(text, sizeof text, "%d", code);
@@ -191,7 +204,7 @@ static void run_real_program(int sock, const char *path, char **argv) {
     append_frame(&reply, 'O', captured[0].data, captured[0].len);
     append_frame(&reply, 'E', captured[1].data, captured[1].len);
     append_frame(&reply, 'X', text, strlen(text));
-    write_all(sock, reply.data, reply.len);
+    write_all(sock, reply.data, reply.len, 1);
 }
 
 int main(int argc, char **argv) {
@@ -214,14 +227,14 @@ int main(int argc, char **argv) {
     append_field(&request, number, strlen(number));
     for (int i = 0; i < argc; i++) append_field(&request, argv[i], strlen(argv[i]));
     for (size_t i = 0; i < env_count; i++) append_field(&request, environ[i], strlen(environ[i]));
-    write_all(sock, request.data, request.len);
+    write_all(sock, request.data, request.len, 1);
 
     buffer payload = {0};
     for (;;) {
         char kind = read_frame(sock, &payload);
         switch (kind) {
-        case 'O': write_all(1, payload.data, payload.len); break;
-        case 'E': write_all(2, payload.data, payload.len); break;
+        case 'O': write_all(1, payload.data, payload.len, 0); break;
+        case 'E': write_all(2, payload.data, payload.len, 0); break;
         case 'V': putenv(strdup(payload.data)); break;
         case 'R': run_real_program(sock, payload.data, argv); break;
         case 'X': die(atoi(payload.data)); break;

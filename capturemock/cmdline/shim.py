@@ -15,10 +15,11 @@ Wire format (ours, not the original's ``repr``-based text; nothing in it is ever
 """
 from __future__ import annotations
 
+# The C modules directly: their pure-Python wrappers import enum, which would cost every shim call ~5 ms.
+import _signal as signal
+import _socket as socket
 import os
 import select
-import signal
-import socket
 import struct
 import sys
 
@@ -84,8 +85,10 @@ def die(status: int) -> None:
 def _connect(program: str) -> socket.socket:
     address = os.environ.get("CAPTUREMOCK_SERVER", "")
     host, _, port = address.rpartition(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        return socket.create_connection((host or "127.0.0.1", int(port)))
+        sock.connect(((host or "127.0.0.1").encode(), int(port)))  # bytes: no idna codec import
+        return sock
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or err
         sys.stderr.write(f"CaptureMock shim for '{program}': cannot reach the CaptureMock server at "
@@ -116,10 +119,16 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     captured = {out_read: [], err_read: []}
     targets = {out_read: 1, err_read: 2}
+    status = None
+    # Until both pipes close, or the program has exited and its pipes are drained: a background
+    # process it left behind may hold them open for ever (the original shim hung there).
     while targets:
-        try:
-            ready, _, _ = select.select(list(targets), [], [])
-        except InterruptedError:
+        ready, _, _ = select.select(list(targets), [], [], 0 if status is not None else 0.1)
+        if not ready:
+            if status is not None:
+                break
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            status = status if finished else None
             continue
         for fd in ready:
             data = os.read(fd, 65536)
@@ -132,7 +141,8 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
                 os.write(targets[fd], data)
             except OSError:
                 targets[fd] = os.open(os.devnull, os.O_WRONLY)
-    status = os.waitpid(pid, 0)[1]
+    if status is None:
+        status = os.waitpid(pid, 0)[1]
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     sock.sendall(encode_frame(STDOUT, b"".join(captured[out_read])) +
                  encode_frame(STDERR, b"".join(captured[err_read])) + encode_frame(EXIT, str(code).encode()))

@@ -1,0 +1,117 @@
+"""The ``capturemock`` command (§10): run a program with its command-line traffic recorded or replayed.
+
+    capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
+
+Unlike the original (§7.8) the command exits with the program's own status (dying by the same signal
+when the program was killed), and the server and temporary directory are cleaned up whatever happens.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import Optional
+
+from .errors import CaptureMockError
+from .modes import RECORD, REPLAY, parse_mode
+
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capturemock", description="Run PROGRAM with its intercepted command-line traffic recorded or "
+                                        "replayed. Options must come before the program.")
+    parser.add_argument("-m", "--mode", default="0", help="0 replay (default; record if no -p), 1 record, 2 mixed")
+    parser.add_argument("-p", "--replay", help="mock file to replay")
+    parser.add_argument("-f", "--replay-file-edits", help="directory of file edits to replay")
+    parser.add_argument("-r", "--record", help="mock file to record (replaced if it exists)")
+    parser.add_argument("-F", "--record-file-edits", help="directory to store recorded file edits in")
+    parser.add_argument("-R", "--rcfiles", help="comma-separated rc files (default ~/.capturemock/config)")
+    parser.add_argument("-P", "--port", type=int, default=0, help="server port (default: any free port)")
+    parser.add_argument("program", nargs=argparse.REMAINDER, help="the program to run, and its arguments")
+    return parser
+
+
+def _absolute(path: Optional[str]) -> Optional[str]:
+    return os.path.abspath(path) if path else None
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.program:
+        parser.print_help()
+        sys.exit(0)
+    try:
+        mode = parse_mode(args.mode, "--mode")
+    except CaptureMockError as err:
+        parser.exit(2, f"capturemock: {err}\n")
+    if mode == REPLAY and not args.replay:
+        mode = RECORD  # §2.3
+    if args.record and os.path.isfile(args.record):
+        os.remove(args.record)  # a fresh record file every run (§10)
+    sys.exit(_run(args, mode))
+
+
+def _run(args: argparse.Namespace, mode: int) -> int:
+    from . import launcher
+
+    scratch = tempfile.mkdtemp(prefix="capturemock-")
+    env = os.environ.copy()
+    try:
+        launcher.setUpServer(mode, _absolute(args.record), _absolute(args.replay),
+                             recordEditDir=_absolute(args.record_file_edits),
+                             replayEditDir=_absolute(args.replay_file_edits),
+                             rcFiles=[f for f in (args.rcfiles or "").split(",") if f],
+                             interceptDir=os.path.join(scratch, "intercepts"), sutDirectory=os.getcwd(),
+                             environment=env, port=args.port)
+        status = run_program(args.program, env)
+    except CaptureMockError as err:
+        sys.stderr.write(f"capturemock: {err}\n")
+        status = 1
+    finally:
+        launcher.terminate()
+        launcher.remove_dir_with_retry(scratch)
+    if status < 0:
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+        return 128 - status
+    return status
+
+
+def run_program(command: list[str], env: dict) -> int:
+    """Run the program; signals we receive go to it and everything it started (psutil, if present)."""
+    try:
+        process = subprocess.Popen(command, env=env)
+    except OSError as err:
+        sys.stderr.write(f"capturemock: cannot run '{command[0]}': {err.strerror}\n")
+        return 127
+    previous = {sig: signal.signal(sig, lambda sig, _frame: _kill_tree(process.pid, sig)) for sig in _FORWARDED}
+    try:
+        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _kill_tree(pid: int, sig: int) -> None:
+    try:
+        import psutil
+        processes = psutil.Process(pid).children(recursive=True)
+    except ImportError:
+        processes = []
+    except Exception:  # the process may already be gone
+        processes = []
+    for process in processes:
+        try:
+            process.send_signal(sig)
+        except Exception:
+            pass
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,81 @@
+"""Replaying a ``->FIL:<name>`` item: put the stored tree back onto one of the command's candidates (§7.6)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Optional, Sequence
+
+from .fileedits_fs import place_file, place_link, remove
+from .fileedits_paths import native_path
+from .fileedits_store import DELETION_SUFFIX, SYMLINK_SUFFIX, plain_name, stored_entries
+
+
+def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[str], used: set,
+            *, warn: Optional[Callable[[str], None]] = None) -> Optional[str]:
+    """Apply the stored edit to the chosen candidate and return it (added to ``used``).
+
+    None when nothing is stored under that name or no candidate fits: the FIL item is then dropped.
+    Entries that cannot be placed are reported through ``warn`` and skipped.
+    """
+    if not replay_edit_dir:
+        return None
+    stored = os.path.join(replay_edit_dir, fil_name)
+    entries = list(stored_entries(stored))
+    if not entries:
+        return None
+    target = choose_target(fil_name, os.path.isdir(stored), [native_path(path) for path in candidates], used)
+    if target is None:
+        return None
+    used.add(target)
+    warn = warn or _stderr
+    # removals first: a path that was deleted and then created again under another type is stored as both
+    for order in (DELETION_SUFFIX, "", SYMLINK_SUFFIX):
+        for src, rel, suffix in entries:
+            if suffix == order:
+                dst = os.path.join(target, rel) if rel else target
+                try:
+                    _apply(src, dst, suffix)
+                except OSError:
+                    warn(f"Could not transfer {src} to {dst}")
+    return target
+
+
+def choose_target(fil_name: str, stored_is_dir: bool, candidates: Sequence[str], used: set) -> Optional[str]:
+    """The unused candidate named like the edit, else the one sharing most of its name with it.
+
+    A fallback must be of the same kind as the stored edit (dir or file) and share at least one leading
+    or trailing character; candidates named ``*.edit_*`` never win it.
+    """
+    name = plain_name(fil_name)
+    free = [path for path in candidates if path not in used]
+    for path in free:
+        if os.path.basename(path) == name:
+            return path
+    scored = [(_likeness(name, os.path.basename(path)), path) for path in free
+              if ".edit_" not in os.path.basename(path) and os.path.lexists(path)
+              and os.path.isdir(path) == stored_is_dir]
+    best = max(scored, key=lambda pair: pair[0], default=(0, None))
+    return best[1] if best[0] > 0 else None
+
+
+def _likeness(a: str, b: str) -> int:
+    """Length of the common prefix plus length of the common suffix."""
+    return _common_prefix(a, b) + _common_prefix(a[::-1], b[::-1])
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return len(os.path.commonprefix([a, b]))
+
+
+def _apply(src: str, dst: str, suffix: str) -> None:
+    if suffix == DELETION_SUFFIX:
+        remove(dst)
+    elif suffix == SYMLINK_SUFFIX:
+        with open(src, encoding="utf-8", errors="surrogateescape") as handle:
+            place_link(handle.read().rstrip("\n"), dst)
+    else:
+        place_file(src, dst)
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(f"{message}\n")

@@ -1,0 +1,182 @@
+"""The traffic server's answer to one shim connection: replay the command or have the shim run it (§7.4).
+
+Record: the server finds the program on the SUT's PATH (minus the intercept dir), snapshots candidate
+edit paths, tells the shim to run it (so stdin, the terminal and signals reach the real program
+directly), and records what the shim sends back. Replay: the response group of the matching request
+(§5) is sent as stdout/stderr/exit status and file edits are restored. Either way the request and its
+responses go to the record file in arrival order (§4.5) through ``record``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable, Mapping, Optional, Protocol
+
+from ..errors import CaptureMockReplayError
+from ..mockfile import Item
+from ..modes import RECORD, REPLAY
+from . import shim
+from .describe import describe_command
+from .request import CommandRequest, read_request, same_token
+
+MISMATCH_ADVICE = "Either rerun with capturemock in record mode or update the stored mock file by hand."
+
+
+class FileEdits(Protocol):
+    """What the handler needs from file-edit detection and restoration (§7.6, §7.7)."""
+
+    def snapshot(self, request: CommandRequest, watched: list[str], asynchronous: bool) -> object: ...
+
+    def changes(self, snapshot: object) -> list[str]: ...
+
+    def async_changes(self) -> list[str]: ...
+
+    def restore(self, names: list[str], request: CommandRequest, watched: list[str]) -> list[str]: ...
+
+
+class Replayer(Protocol):
+    def lookup(self, description: str) -> Optional[list[Item]]: ...
+
+
+def item_text(prefix: str, type_: str, text: str) -> str:
+    """One item as file text. Unlike ``format_item``, an empty OUT (a program printing one bare newline)
+    is still written, as the original does (`->OUT:` on its own line)."""
+    return f"{Item(prefix, type_, text).description}\n"
+
+
+def output_text(data: bytes) -> Optional[str]:
+    """Recorded form of a stream: text minus one final newline (§4.3); None when nothing was written."""
+    if not data:
+        return None
+    text = data.decode("utf-8", "surrogateescape")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def find_program(name: str, path: str, cwd: str) -> Optional[str]:
+    """The program on the SUT's PATH; relative entries count from the SUT's cwd, as for the SUT."""
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(cwd, directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class CommandHandler:
+    """Handles ``shim.MAGIC`` connections for one server session."""
+
+    def __init__(self, *, mode: int, token: str, replay: Optional[Replayer], replayed_programs: Callable[[str], bool],
+                 watched: Callable[[str], list[str]], asynchronous: Callable[[str], bool], edits: FileEdits,
+                 base_env: Mapping[str, str], base_cwd: str, intercept_dirs: list[str]):
+        self.mode = mode
+        self.token = token
+        self.replay = replay
+        self.replayed_programs = replayed_programs
+        self.watched = watched
+        self.asynchronous = asynchronous
+        self.edits = edits
+        self.base_env = base_env
+        self.base_cwd = base_cwd
+        self.intercept_dirs = {os.path.normpath(d) for d in intercept_dirs}
+        self.replay_lock = threading.Lock()  # response groups are consumed one request at a time (§5.5)
+
+    def __call__(self, conn, record: Callable[[str], None]) -> None:
+        try:
+            request = read_request(conn)
+        except (ValueError, ConnectionError) as err:
+            self._finish(conn, f"CaptureMock server: malformed command request ({err})\n", 1)
+            return
+        if not same_token(request.token, self.token):
+            self._finish(conn, "CaptureMock server: refused a command request without this session's "
+                               "CAPTUREMOCK_TOKEN\n", 1)
+            return
+        env = dict(request.env)
+        env["PATH"] = self._sut_path(env.get("PATH", ""))
+        watched = self.watched(request.program)
+        text = describe_command([request.program, *request.argv[1:]], request.cwd, env,
+                                base_cwd=self.base_cwd, base_env=self.base_env, watched=watched)
+        if self._replaying(request.program):
+            self._replay(conn, record, request, text, watched)
+        else:
+            self._record(conn, record, request, env, text, watched)
+
+    def _sut_path(self, path: str) -> str:
+        """The SUT's PATH without the intercept directory (§7.3)."""
+        return os.pathsep.join(d for d in path.split(os.pathsep) if os.path.normpath(d) not in self.intercept_dirs)
+
+    def _replaying(self, program: str) -> bool:
+        if self.mode == RECORD or self.replay is None:
+            return False
+        return self.mode == REPLAY or self.replayed_programs(program)
+
+    def _replay(self, conn, record, request: CommandRequest, text: str, watched: list[str]) -> None:
+        try:
+            with self.replay_lock:
+                group = self.replay.lookup(f"<-CMD:{text}") or []
+        except CaptureMockReplayError as err:
+            # §2.5: the mismatching request is not recorded; later requests are handled as usual
+            self._finish(conn, f"Replayed calls do not match those recorded.\n{err}\n{MISMATCH_ADVICE}\n", 1)
+            return
+        responses: dict[str, Item] = {}
+        for item in group:
+            responses.setdefault(item.type, item)
+        try:
+            status = _exit_status(responses.get("EXC"))
+        except ValueError as err:
+            self._finish(conn, f"CaptureMock: {err}\n", 1)
+            return
+        record(item_text("<-", "CMD", text))
+        edited = [item.text for item in group if item.type == "FIL"]
+        for name in self.edits.restore(edited, request, watched) if edited else []:
+            record(item_text("->", "FIL", name))
+        frames = []
+        for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
+            item = responses.get(type_)
+            if item is not None:
+                record(item_text("->", type_, item.text))
+                frames.append(shim.encode_frame(kind, f"{item.text}\n".encode("utf-8", "surrogateescape")))
+        if status:
+            record(item_text("->", "EXC", str(status)))
+        conn.sendall(b"".join(frames) + shim.encode_frame(shim.EXIT, str(status).encode()))
+
+    def _record(self, conn, record, request: CommandRequest, env: dict[str, str], command: str,
+                watched: list[str]) -> None:
+        for name in self.edits.async_changes():
+            record(item_text("->", "FIL", name))  # §7.7: attached to the earlier asynchronous command
+        record(item_text("<-", "CMD", command))
+        path = find_program(request.program, env["PATH"], request.cwd)
+        if path is None:
+            message = f"ERROR: CaptureMock Server could not find command '{request.program}' in PATH"
+            record(item_text("->", "ERR", message) + item_text("->", "EXC", "1"))
+            self._finish(conn, message + "\n", 1)
+            return
+        snapshot = self.edits.snapshot(request, watched, self.asynchronous(request.program))
+        conn.sendall(shim.encode_frame(shim.SETENV, f"PATH={env['PATH']}".encode("utf-8", "surrogateescape")) +
+                     shim.encode_frame(shim.RUN, path.encode("utf-8", "surrogateescape")))
+        results = dict(shim.read_frame(conn) for _ in range(3))
+        if shim.EXIT not in results:
+            raise ConnectionError(f"the shim for '{command}' went away before the program's exit status")
+        status = int(results[shim.EXIT])
+        text = "".join(item_text("->", "FIL", name) for name in self.edits.changes(snapshot))
+        for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
+            output = output_text(results.get(kind, b""))
+            if output is not None:
+                text += item_text("->", type_, output)
+        if status:
+            text += item_text("->", "EXC", str(status))
+        record(text)
+        conn.sendall(shim.encode_frame(shim.EXIT, str(status).encode()))
+
+    @staticmethod
+    def _finish(conn, stderr: str, status: int) -> None:
+        conn.sendall(shim.encode_frame(shim.STDERR, stderr.encode("utf-8", "surrogateescape")) +
+                     shim.encode_frame(shim.EXIT, str(status).encode()))
+
+
+def _exit_status(item: Optional[Item]) -> int:
+    """A missing ``->EXC`` means 0 (§7.4); a hand-edited one that is no number is refused by line."""
+    if item is None:
+        return 0
+    try:
+        return int(item.text.strip())
+    except ValueError:
+        raise ValueError(f"line {item.line} of the replay file: '->EXC:{item.text}' is not an exit status") from None

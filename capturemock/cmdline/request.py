@@ -1,0 +1,58 @@
+"""A shim's command request as data: decoded from the wire fields of ``shim.py``, never evaluated."""
+from __future__ import annotations
+
+import os
+
+from . import shim
+
+_MAX_FIELDS = 1 << 20
+_MAX_FIELD = 1 << 28
+
+
+class CommandRequest:
+    """What a shim sends: session token, cwd, argv, the whole environment. (A plain class: importing
+    dataclasses costs the server several ms of start-up.)"""
+
+    __slots__ = ("token", "cwd", "argv", "env")
+
+    def __init__(self, token: str, cwd: str, argv: list[str], env: dict[str, str]):
+        self.token = token
+        self.cwd = cwd
+        self.argv = argv
+        self.env = env
+
+    @property
+    def program(self) -> str:
+        return os.path.basename(self.argv[0])
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def read_request(conn) -> CommandRequest:
+    """Read the fields that follow ``shim.MAGIC``; raises ValueError on anything malformed."""
+    count = shim.read_u32(conn)
+    if count < 3 or count > _MAX_FIELDS:
+        raise ValueError(f"bad field count {count}")
+    fields = []
+    for _ in range(count):
+        size = shim.read_u32(conn)
+        data = shim.read_exact(conn, size) if size <= _MAX_FIELD else b""
+        if len(data) != size:
+            raise ValueError("truncated field")
+        fields.append(data)
+    token, cwd, argc_text = fields[:3]
+    argc = int(argc_text)
+    if not 1 <= argc <= count - 3:
+        raise ValueError(f"bad argument count {argc}")
+    argv = [_text(arg) for arg in fields[3:3 + argc]]
+    env = dict(_text(entry).partition("=")[::2] for entry in fields[3 + argc:])
+    return CommandRequest(_text(token), _text(cwd), argv, env)
+
+
+def same_token(given: str, expected: str) -> bool:
+    """Constant-time comparison; hmac is imported on the first request, not at server start-up."""
+    import hmac
+
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,45 @@
+"""Builds the command-line handler of one server session from the rc config and the server options."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ..config import RcConfig
+from ..modes import RECORD, REPLAY_OLD_RECORD_NEW
+from . import settings
+from .handler import CommandHandler, FileEdits
+
+
+def file_edits(mode: int, config: RcConfig, options: dict[str, str], base_cwd: str) -> FileEdits:
+    from .edits import SessionFileEdits
+
+    return SessionFileEdits(options.get("record-file-edits"), options.get("replay-file-edits"),
+                            settings.ignored_edit_names(config), base_cwd, dict(os.environ),
+                            keep_replayed=mode == REPLAY_OLD_RECORD_NEW)
+
+
+def _replay_index(mode: int, config: RcConfig, options: dict[str, str]):
+    path = options.get("replay")
+    if mode == RECORD or not path or not os.path.isfile(path):
+        return None  # §2.4: mixed mode with no replay file simply records
+    from ..replay import ReplayIndex
+    return ReplayIndex.from_file(path, exact=settings.use_exact_matching(config))
+
+
+def command_handler(mode: int, config: RcConfig, options: dict[str, str], token: str) -> CommandHandler:
+    replay = _replay_index(mode, config, options)
+    mentioned: dict[str, bool] = {}
+
+    def replayed(program: str) -> bool:
+        if program not in mentioned:
+            mentioned[program] = replay is not None and replay.mentions(settings.program_pattern(program))
+        return mentioned[program]
+
+    intercept_dir: Optional[str] = options.get("intercept-dir")
+    base_cwd = os.getcwd()
+    return CommandHandler(
+        mode=mode, token=token, replay=replay, replayed_programs=replayed,
+        watched=lambda program: settings.watched_variables(config, program),
+        asynchronous=lambda program: settings.is_asynchronous(config, program),
+        edits=file_edits(mode, config, options, base_cwd), base_env=dict(os.environ), base_cwd=base_cwd,
+        intercept_dirs=[intercept_dir] if intercept_dir else [])

@@ -1,0 +1,58 @@
+"""What the ``[command line]`` rc keys (§3.3) ask for: programs to shim, watched variables, async programs."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, Optional
+
+from ..config import RcConfig
+
+SECTION = "command line"
+
+
+def _sections(program: str) -> list[str]:
+    return [program, SECTION]
+
+
+def intercepted_programs(config: RcConfig, warn: Callable[[str], None]) -> list[str]:
+    """Programs named in ``intercepts``; paths cannot be shimmed via PATH (§14 warning, which names
+    absolute paths: a relative path with a directory part cannot be intercepted either)."""
+    programs = []
+    for name in config.getlist("intercepts", [SECTION]):
+        if os.path.isabs(name) or os.sep in name:
+            warn(f"WARNING: Ignoring requested intercept of command '{name}'.\n"
+                 "CaptureMock intercepts commands via PATH and cannot do anything with absolute paths.")
+        elif name not in programs:
+            programs.append(name)
+    return programs
+
+
+def program_pattern(program: str) -> re.Pattern:
+    """A ``<-CMD:`` line mentioning ``program`` as a whole space-delimited word (§5.2)."""
+    return re.compile(rf"^<-CMD:(?:.*\s)?{re.escape(program)}(?:\s|$)")
+
+
+def watched_variables(config: RcConfig, program: str) -> list[str]:
+    """``environment`` of the program's section, then of ``[command line]`` (§7.5), without repeats."""
+    return list(dict.fromkeys(config.getlist("environment", _sections(program))))
+
+
+def is_asynchronous(config: RcConfig, program: str) -> bool:
+    return config.getboolean("asynchronous", _sections(program))
+
+
+def ignored_edit_names(config: RcConfig) -> list[str]:
+    return config.getlist("ignore_edits", [SECTION])
+
+
+def use_exact_matching(config: RcConfig) -> bool:
+    return config.getboolean("use_exact_matching", ["general"])
+
+
+def mentioned_programs(programs: list[str], mentions: Callable[[re.Pattern], bool]) -> list[str]:
+    """In pure replay only programs the replay file mentions are shimmed (§5.2)."""
+    return [program for program in programs if mentions(program_pattern(program))]
+
+
+def server_protocol(config: RcConfig) -> Optional[str]:
+    return config.get("server_protocol", ["general"])

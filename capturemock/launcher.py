@@ -1,0 +1,234 @@
+"""Starting and stopping the traffic server for a SUT (§7.1, §9): the API TextTest calls.
+
+``setUpServer`` mutates the SUT's ``environment`` in place (TextTest passes its TestEnvironment:
+``env[k] = v``, ``env.pop(k, None)``, ``env.copy()`` for the full environment of children). Unlike the
+original it leaves the SUT's PYTHONPATH alone (§12.20): shims need no PYTHONPATH, and the server is
+told where the package is on its own command line.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, MutableMapping, Optional, Sequence
+
+from .config import RcConfig
+from .errors import CaptureMockError
+from .modes import RECORD, REPLAY, is_active, parse_mode
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# -S: the server needs no site-packages; the package is found through the path given as argv[1]
+_SERVER_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from capturemock.server import main; main()"
+_STOP_TIMEOUT = 30.0
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+class _Relay(threading.Thread):
+    """Collects what the server writes to a pipe, so a chatty server never blocks on a full pipe."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.chunks: list[bytes] = []
+        self.start()
+
+    def run(self) -> None:
+        for chunk in iter(lambda: self.stream.read1(65536), b""):
+            self.chunks.append(chunk)
+
+    def text(self) -> str:
+        self.join(1.0)
+        return b"".join(self.chunks).decode(errors="replace")
+
+
+class CaptureMockManager:
+    """One traffic server and the shims that talk to it."""
+
+    def __init__(self):
+        self.process: Optional[subprocess.Popen] = None
+        self.address: Optional[str] = None
+        self.token: Optional[str] = None
+        self.stderr_fn: Optional[Callable[[str], None]] = None
+        self._relays: list[_Relay] = []
+
+    def startServer(self, mode, recordFile: Optional[str], replayFile: Optional[str] = None,
+                    recordEditDir: Optional[str] = None, replayEditDir: Optional[str] = None,
+                    rcFiles: Sequence[str] = (), interceptDir: Optional[str] = None,
+                    sutDirectory: Optional[str] = None, environment: Optional[MutableMapping[str, str]] = None,
+                    stderrFn: Optional[Callable[[str], None]] = None, recordFromUrl: Optional[str] = None,
+                    port: int = 0) -> bool:
+        """Start the server and install shims; False (touching nothing) when inactive (§2.2)."""
+        from .cmdline import shims
+
+        mode = parse_mode(mode)
+        if not is_active(mode, replayFile):
+            return False
+        if recordFromUrl:
+            raise NotImplementedError("client-server recording (recordFromUrl) is not built yet")
+        environment = os.environ if environment is None else environment
+        replaying = mode != RECORD and bool(replayFile) and os.path.isfile(replayFile)
+        environment["CAPTUREMOCK_MODE"] = str(mode)
+        environment.pop("CAPTUREMOCK_PROCESS_START", None)
+        environment.pop("CAPTUREMOCK_SERVER", None)
+        self.token = os.urandom(16).hex()
+        environment["CAPTUREMOCK_TOKEN"] = self.token
+        args = ["-m", str(mode), "--parent-pipe"]
+        args += ["--rcfiles", ",".join(rcFiles)] if rcFiles else []
+        args += ["-r", recordFile] if recordFile else []
+        args += ["-F", recordEditDir] if recordEditDir else []
+        args += ["-p", replayFile] if replaying else []
+        args += ["-f", replayEditDir] if replaying and replayEditDir else []
+        args += ["-P", str(port)] if port else []
+        args += ["--intercept-dir", interceptDir] if interceptDir else []
+        # The server boots while we read the rc files and prepare shims: start-up time counts.
+        self._spawn(args, environment.copy(), sutDirectory or os.getcwd(), stderrFn)
+        try:
+            programs = self._programs(mode, rcFiles, replayFile if replaying else None)
+            native = shims.native_shim() if programs and interceptDir else None
+            self._await_address()
+        except BaseException:
+            self._kill()
+            raise
+        environment["CAPTUREMOCK_SERVER"] = self.address
+        if programs and interceptDir:
+            shims.install_shims(programs, interceptDir, native)
+            environment["PATH"] = os.pathsep.join(p for p in (interceptDir, _lookup(environment, "PATH")) if p)
+        return True
+
+    @staticmethod
+    def _programs(mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
+        """Programs to shim: all intercepts, or in pure replay those the replay file mentions (§5.2)."""
+        from .cmdline import settings
+
+        programs = settings.intercepted_programs(RcConfig(list(rc_files), warn=_warn), _warn)
+        if replay_file and mode == REPLAY:
+            from .replay import ReplayIndex
+            programs = settings.mentioned_programs(programs, ReplayIndex.from_file(replay_file).mentions)
+        return programs
+
+    def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:
+        command = [sys.executable, "-S", "-c", _SERVER_BOOT, PACKAGE_PARENT, *args]
+        self.process = subprocess.Popen(command, cwd=cwd, env={k: v for k, v in env.items() if v is not None},
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True)
+        self.stderr_fn = stderr_fn
+
+    def _await_address(self) -> None:
+        """The server's first stdout line is its address; no line means it could not start."""
+        address = self.process.stdout.readline().decode().strip()
+        self._relays = [_Relay(self.process.stdout), _Relay(self.process.stderr)]
+        if not address:
+            self.process.wait()
+            error = self._relays[1].text().strip() or f"exit status {self.process.returncode}"
+            self.process = None
+            raise CaptureMockError(f"the CaptureMock server did not start: {error}")
+        self.address = address
+
+    def _kill(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+
+    def terminate(self) -> None:
+        """Stop the server (no-op if none runs), waiting for in-flight requests; relay its output."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            host, port = self.address.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(f"TERMINATE_SERVER:{self.token}".encode())
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        # the server's stdout closes as it exits: joining its relay returns at once, where
+        # Popen.wait(timeout) would poll with growing sleeps
+        self._relays[0].join(_STOP_TIMEOUT)
+        if self._relays[0].is_alive():
+            process.kill()
+            _warn(f"CaptureMock server did not stop within {_STOP_TIMEOUT:.0f} s and was killed")
+        process.wait()
+        process.stdin.close()
+        self._report(self._relays[0].text(), self._relays[1].text())
+
+    def _report(self, output: str, errors: str) -> None:
+        if output:
+            sys.stdout.write(f"Output from CaptureMock Server :\n{output}")
+            sys.stdout.flush()
+        if errors:
+            text = f"Error from CaptureMock Server :\n{errors}"
+            if self.stderr_fn:
+                self.stderr_fn(text)
+            else:
+                _warn(text.rstrip("\n"))
+
+    def sendServerLocation(self, url: str) -> None:
+        raise NotImplementedError("client-server recording (server location) is not built yet")
+
+
+def _lookup(environment: MutableMapping[str, str], name: str) -> str:
+    """``env[name]`` (a TextTest TestEnvironment falls back to os.environ there), '' if unset."""
+    try:
+        return environment[name] or ""
+    except KeyError:
+        return ""
+
+
+_manager = CaptureMockManager()
+
+
+def setUpServer(*args, **kwargs) -> bool:
+    """§7.1: start the traffic server and shims for a SUT; see ``CaptureMockManager.startServer``."""
+    return _manager.startServer(*args, **kwargs)
+
+
+def terminate() -> None:
+    """Stop the server started by ``setUpServer``, if any (TextTest calls this after every test)."""
+    _manager.terminate()
+
+
+def start_server_from_texttest(recordFromUrl: Optional[str] = None, **kwargs) -> dict:
+    """Start a server from the ``TEXTTEST_CAPTUREMOCK_*`` variables; returns the SUT's environment."""
+    env = os.environ.copy()
+    rc_files = [f for f in env.get("TEXTTEST_CAPTUREMOCK_RCFILES", "").split(",") if f]
+    _manager.startServer(env.get("TEXTTEST_CAPTUREMOCK_MODE", "0"), env.get("TEXTTEST_CAPTUREMOCK_RECORD"),
+                         env.get("TEXTTEST_CAPTUREMOCK_REPLAY"),
+                         recordEditDir=env.get("TEXTTEST_CAPTUREMOCK_RECORD_EDIT_DIR"),
+                         replayEditDir=env.get("TEXTTEST_CAPTUREMOCK_REPLAY_EDIT_DIR"),
+                         rcFiles=rc_files, environment=env, recordFromUrl=recordFromUrl, **kwargs)
+    return env
+
+
+def texttest_is_recording() -> bool:
+    return os.environ.get("TEXTTEST_CAPTUREMOCK_MODE", "0") == "1" or "TEXTTEST_CAPTUREMOCK_REPLAY" not in os.environ
+
+
+def replay_for_server(*args, **kwargs):
+    raise NotImplementedError("client-server replay is not built yet")
+
+
+def remove_dir_with_retry(path: str, max_attempts: int = 5, delay: float = 0.5) -> None:
+    """rmtree, retrying with exponential back-off on PermissionError; warns instead of raising."""
+    for attempt in range(max_attempts):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except PermissionError as err:
+            if attempt == max_attempts - 1:
+                _warn(f"WARNING: could not remove {path}: {err}")
+                return
+            time.sleep(delay * 2 ** attempt)
+        except OSError as err:
+            _warn(f"WARNING: could not remove {path}: {err}")
+            return

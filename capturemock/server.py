@@ -1,0 +1,294 @@
+"""The traffic server process (§8.1): composition root, TCP loop, message dispatch, arrival-order recording.
+
+    python -m capturemock.server -m MODE [-r REC] [-F DIR] [-p REPLAY] [-f DIR] [-R RC,RC] [-P PORT]
+                                 [--intercept-dir DIR] [--parent-pipe]
+
+Prints its address ``127.0.0.1:<port>`` as the first stdout line, then serves until it receives
+``TERMINATE_SERVER:<token>`` (or, with ``--parent-pipe``, until its stdin closes, so it never outlives
+the launcher). Every connection runs in its own thread; the first bytes choose the handler
+(``Dispatcher``), so client-server protocols can plug in beside the command-line one. Imports are kept
+few: start-up time is part of every test run.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from typing import Callable, Optional
+
+from .cmdline.request import same_token
+from .errors import CaptureMockError, ConfigError
+
+STOP = b"TERMINATE_SERVER"
+Handler = Callable[["Connection", Callable[[str], None]], None]
+_JOIN_TIMEOUT = 30.0
+
+
+class Connection:
+    """A client socket whose first bytes may already have been read to choose its handler."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._buffer = b""
+
+    def peek(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = self.sock.recv(size - len(self._buffer))
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:size]
+
+    def recv(self, size: int) -> bytes:
+        if self._buffer:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+            return data
+        return self.sock.recv(size)
+
+    def read_to_end(self) -> bytes:
+        chunks = [self._buffer]
+        self._buffer = b""
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+
+class ArrivalOrder:
+    """§4.5: what request n records is written once requests 1..n-1 are complete, so the file lists
+    traffic in arrival order. The oldest unfinished request writes straight through."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self._write = write
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._head = 0
+        self._held: dict[int, list[str]] = {}
+        self._finished: set[int] = set()
+
+    def ticket(self) -> int:
+        with self._lock:
+            self._issued += 1
+            return self._issued - 1
+
+    def record(self, ticket: int, text: str) -> None:
+        with self._lock:
+            if ticket == self._head:
+                self._write(text)
+            else:
+                self._held.setdefault(ticket, []).append(text)
+
+    def finish(self, ticket: int) -> None:
+        with self._lock:
+            self._finished.add(ticket)
+            while self._head in self._finished:
+                self._finished.discard(self._head)
+                self._head += 1
+                for text in self._held.pop(self._head, ()):
+                    self._write(text)
+
+    def flush_all(self) -> None:
+        """At shutdown, write what requests that never finished had recorded, still in arrival order."""
+        with self._lock:
+            for ticket in sorted(self._held):
+                for text in self._held.pop(ticket):
+                    self._write(text)
+
+
+class Dispatcher:
+    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins)."""
+
+    def __init__(self, fallback: Handler):
+        self._handlers: list[tuple[bytes, Handler]] = []
+        self._fallback = fallback
+
+    def register(self, prefix: bytes, handler: Handler) -> None:
+        self._handlers.append((prefix, handler))
+
+    def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
+        head = conn.peek(max((len(prefix) for prefix, _ in self._handlers), default=0))
+        for prefix, handler in self._handlers:
+            if head.startswith(prefix):
+                conn.recv(len(prefix))
+                handler(conn, record)
+                return
+        self._fallback(conn, record)
+
+
+class TrafficServer:
+    """Accepts connections on 127.0.0.1, one thread each, until told to stop."""
+
+    def __init__(self, token: str, port: int = 0):
+        self.token = token
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self.listener.bind((b"127.0.0.1", port))  # bytes: no idna codec import
+        except OSError as err:
+            raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {err.strerror}") from None
+        self.listener.listen(128)
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self._stopping = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
+        """Until ``stop``: hand each connection to ``dispatch`` in its own thread, recording through
+        ``order``; then wait for requests in flight, write what they recorded and call ``closing``."""
+        self.dispatch = dispatch
+        self.order = order
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                break
+            if self._stopping.is_set():
+                sock.close()
+                break
+            ticket = self.order.ticket()
+            worker = threading.Thread(target=self._handle, args=(sock, ticket), daemon=True)
+            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+            worker.start()
+        self.listener.close()
+        for worker in self._workers:
+            worker.join(_JOIN_TIMEOUT)
+        self.order.flush_all()
+        closing()
+
+    def stop(self) -> None:
+        """Stop accepting; wake the accept loop with a connection of our own."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as waker:
+                waker.settimeout(1)
+                try:
+                    waker.connect((b"127.0.0.1", self.listener.getsockname()[1]))
+                except OSError:
+                    pass
+
+    def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
+        given = conn.read_to_end().lstrip(b":").strip().decode(errors="replace")
+        if same_token(given, self.token):
+            self.stop()
+        else:
+            conn.sendall(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n")
+
+    def _handle(self, sock: socket.socket, ticket: int) -> None:
+        try:
+            with sock:
+                self.dispatch(Connection(sock), lambda text: self.order.record(ticket, text))
+        except Exception as err:  # a broken client must not take the server down
+            sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
+        finally:
+            self.order.finish(ticket)
+
+
+def unsupported(conn: Connection, record: Callable[[str], None]) -> None:
+    conn.sendall(b"CaptureMock server: this server handles command-line shims only; "
+                 b"client-server protocols are not built yet\n")
+
+
+_SHORT = {"-m": "mode", "-p": "replay", "-f": "replay-file-edits", "-r": "record", "-F": "record-file-edits",
+          "-R": "rcfiles", "-P": "port"}
+_WITH_VALUE = {*_SHORT.values(), "intercept-dir"}
+_FLAGS = {"parent-pipe"}
+
+
+def parse_options(argv: list[str]) -> dict[str, str]:
+    """The server's options (§8.1, the letters of the ``capturemock`` command, §10). Parsed by hand:
+    getopt/argparse would cost start-up time for a handful of options."""
+    options: dict[str, str] = {}
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg.startswith("--"):
+            name, equals, value = arg[2:].partition("=")
+            if name in _FLAGS and not equals:
+                options[name] = ""
+                continue
+            if name not in _WITH_VALUE:
+                raise ConfigError(f"capturemock server: unknown option {arg}")
+        elif arg[:2] in _SHORT:
+            name, equals, value = _SHORT[arg[:2]], arg[2:], arg[2:]
+        else:
+            raise ConfigError(f"capturemock server: unexpected argument {arg}")
+        if not equals:
+            if not rest:
+                raise ConfigError(f"capturemock server: option {arg} needs a value")
+            value = rest.pop(0)
+        options[name] = value
+    return options
+
+
+def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, int]:
+    """What can go wrong with the user's input is checked before the address is published: mode,
+    rc files, protocol, port. ``--parent-pipe`` means a launcher started us (and owns our stdin)."""
+    from .cmdline import settings
+    from .config import RcConfig
+    from .modes import parse_mode
+
+    mode = parse_mode(options.get("mode", "0"), "-m")
+    rc_files = [f for f in options.get("rcfiles", "").split(",") if f]
+    if "parent-pipe" in options:  # started by a launcher, which has already warned about missing rc files
+        config = RcConfig(rc_files, warn=lambda message: None)
+    else:
+        config = RcConfig(rc_files)
+    protocol = settings.server_protocol(config)
+    if protocol not in (None, "classic", "classic_tcp"):
+        raise ConfigError(f"server_protocol = {protocol} is not supported by this server yet",
+                          ",".join(config.files) or None)
+    try:
+        port = int(options.get("port") or 0)
+    except ValueError:
+        raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
+    return TrafficServer(token, port), config, mode
+
+
+def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:
+    """Wire the handlers and serve. This runs after the address is out, so the heavier imports overlap
+    with the launcher's own work; connections made meanwhile wait in the listen backlog."""
+    from . import mockfile
+    from .cmdline import shim
+    from .cmdline.session import command_handler
+
+    dispatcher = Dispatcher(unsupported)
+    dispatcher.register(STOP, server.handle_stop)
+    dispatcher.register(shim.MAGIC, command_handler(mode, config, options, server.token))
+    writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
+    server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
+                 writer.close if writer else lambda: None)
+
+
+def _stop_when_parent_goes(server: TrafficServer) -> None:
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        server.stop()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    token = os.environ.get("CAPTUREMOCK_TOKEN") or os.urandom(16).hex()
+    try:
+        options = parse_options(sys.argv[1:] if argv is None else argv)
+        server, config, mode = listen(options, token)
+        print(server.address, flush=True)
+        if "CAPTUREMOCK_TOKEN" not in os.environ:
+            print(f"CAPTUREMOCK_TOKEN={token}", flush=True)
+        if "parent-pipe" in options:
+            _stop_when_parent_goes(server)
+        serve(server, config, mode, options)
+    except CaptureMockError as err:
+        sys.stderr.write(f"{err}\n")
+        sys.exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

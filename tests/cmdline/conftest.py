@@ -1,0 +1,72 @@
+"""A SUT harness for command-line interception tests: real traffic server, real shims, real programs."""
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+import capturemock
+from capturemock.cmdline import shims
+
+
+class Sut:
+    """Sets up interception like TextTest does and runs programs as the SUT would."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.bin = root / "bin"  # stand-in programs, only on PATH when a test says so
+        self.bin.mkdir()
+        self.env: dict[str, str] = {}
+
+    def program(self, name: str, script: str) -> Path:
+        path = self.bin / name
+        path.write_text("#!/bin/sh\n" + textwrap.dedent(script))
+        path.chmod(0o755)
+        return path
+
+    def rc(self, text: str, name: str = "capturemockrc") -> str:
+        path = self.root / name
+        path.write_text(textwrap.dedent(text))
+        return str(path)
+
+    def start(self, mode: int, *, rc: str, record: str = "rec.mock", replay: Optional[str] = None,
+              real_programs: bool = True, **kwargs) -> bool:
+        """Start interception; PATH has our stand-ins only when ``real_programs`` (else they are absent)."""
+        system_path = "/usr/bin:/bin"
+        self.env = {"PATH": f"{self.bin}:{system_path}" if real_programs else system_path,
+                    "HOME": os.environ.get("HOME", str(self.root)), "LANG": "C.UTF-8"}
+        return capturemock.setUpServer(mode, str(self.root / record), replay and str(self.root / replay),
+                                       rcFiles=[rc], interceptDir=str(self.root / "intercepts"),
+                                       sutDirectory=str(self.root), environment=self.env, **kwargs)
+
+    def run(self, *argv: str, **kwargs) -> subprocess.CompletedProcess:
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("env", self.env)
+        return subprocess.run(list(argv), cwd=kwargs.pop("cwd", self.root), text=True, timeout=30, **kwargs)
+
+    def text(self, name: str) -> str:
+        return (self.root / name).read_text()
+
+    def write(self, name: str, text: str) -> None:
+        (self.root / name).write_text(textwrap.dedent(text))
+
+
+@pytest.fixture(params=["native", "python"])
+def shim_kind(request, monkeypatch) -> str:
+    """Run a test with the compiled shim and with the Python fallback shim."""
+    if request.param == "python":
+        monkeypatch.setattr(shims, "native_shim", lambda compiler=None: None)
+    elif shims.native_shim() is None:
+        pytest.skip("no C compiler to build the native shim")
+    return request.param
+
+
+@pytest.fixture
+def sut(tmp_path: Path, shim_kind: str):
+    harness = Sut(tmp_path)
+    yield harness
+    capturemock.terminate()

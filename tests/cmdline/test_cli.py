@@ -1,0 +1,95 @@
+"""The ``capturemock`` command (§10): options, exit status, clean-up."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+RC = "[command line]\nintercepts = tool\n"
+
+
+def capturemock_cmd(*args: str, cwd: Path, path: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": path, "TMPDIR": str(cwd / "tmp")}
+    (cwd / "tmp").mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "capturemock", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60, **kwargs)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "bin").mkdir()
+    tool = tmp_path / "bin" / "tool"
+    tool.write_text("#!/bin/sh\necho \"real tool $*\"\n[ \"$1\" = fail ] && exit 4\nexit 0\n")
+    tool.chmod(0o755)
+    (tmp_path / "rc").write_text(RC)
+    return tmp_path
+
+
+def test_records_by_default_and_exits_with_the_program_status(workdir):
+    path = f"{workdir / 'bin'}:/usr/bin:/bin"
+    (workdir / "rec.mock").write_text("<-CMD:tool stale\n")
+    result = capturemock_cmd("-r", "rec.mock", "-R", "rc", "sh", "-c", "tool ok; tool fail", cwd=workdir, path=path)
+    assert result.returncode == 4
+    assert result.stdout == "real tool ok\nreal tool fail\n"
+    assert (workdir / "rec.mock").read_text() == ("<-CMD:tool ok\n->OUT:real tool ok\n"
+                                                  "<-CMD:tool fail\n->OUT:real tool fail\n->EXC:4\n")
+    assert os.listdir(workdir / "tmp") == []  # the intercept dir is gone
+
+
+def test_replays_with_long_options_and_the_program_absent(workdir):
+    (workdir / "stored.mock").write_text("<-CMD:tool ok\n->OUT:mocked\n->EXC:9\n")
+    result = capturemock_cmd("--mode=0", "--replay=stored.mock", "--record=rec.mock", "--rcfiles=rc",
+                             "sh", "-c", "tool ok", cwd=workdir, path="/usr/bin:/bin")
+    assert (result.stdout, result.returncode) == ("mocked\n", 9)
+    assert (workdir / "rec.mock").read_text() == "<-CMD:tool ok\n->OUT:mocked\n->EXC:9\n"
+
+
+def test_program_killed_by_a_signal(workdir):
+    result = capturemock_cmd("-R", "rc", "sh", "-c", "kill -TERM $$", cwd=workdir, path="/usr/bin:/bin")
+    assert result.returncode == -signal.SIGTERM
+    assert os.listdir(workdir / "tmp") == []
+
+
+def test_no_program_prints_help(workdir):
+    result = capturemock_cmd(cwd=workdir, path="/usr/bin:/bin")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: capturemock")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "7", "true"], "capturemock: unknown capturemock mode '7' in --mode"),
+    (["-R", "bad.rc", "true"], "capturemock: "),
+])
+def test_bad_options_are_one_clean_line(workdir, args, message):
+    (workdir / "bad.rc").write_text("no section here\n")
+    result = capturemock_cmd(*args, cwd=workdir, path="/usr/bin:/bin")
+    assert result.returncode != 0
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_program(workdir):
+    result = capturemock_cmd("-R", "rc", "no-such-program", cwd=workdir, path="/usr/bin:/bin")
+    assert result.returncode == 127
+    assert result.stderr == "capturemock: cannot run 'no-such-program': No such file or directory\n"
+
+
+def test_killed_capturemock_stops_its_program_server_and_temp_dir(workdir):
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "TMPDIR": str(workdir / "tmp")}
+    (workdir / "tmp").mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "capturemock", "-R", "rc", "sh", "-c",
+                                "echo $$ > child.pid; sleep 30; echo never"], cwd=workdir, env=env,
+                               stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (workdir / "child.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == -signal.SIGTERM
+    assert "never" not in process.stdout.read()
+    assert os.listdir(workdir / "tmp") == []
