@@ -1,4 +1,8 @@
-"""The ``capturemock`` command (§10): run a program with its command-line traffic recorded or replayed.
+"""The ``capturemock`` command (§10): run a program with its intercepted traffic recorded or replayed.
+
+Command-line programs go through the traffic server; Python processes the program starts are
+intercepted too when the rc files have ``[python] intercepts``, into the same mock file (interleaved in
+call order, like TextTest's single ``traffic`` file).
 
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
 
@@ -15,6 +19,7 @@ import sys
 import tempfile
 from typing import Optional
 
+from .config import RcConfig
 from .errors import CaptureMockError
 from .modes import RECORD, REPLAY, parse_mode
 
@@ -69,6 +74,7 @@ def _run(args: argparse.Namespace, mode: int) -> int:
                              rcFiles=[f for f in (args.rcfiles or "").split(",") if f],
                              interceptDir=os.path.join(scratch, "intercepts"), sutDirectory=os.getcwd(),
                              environment=env, port=args.port)
+        _set_up_python(args, mode, env, scratch)
         status = run_program(args.program, env)
     except CaptureMockError as err:
         sys.stderr.write(f"capturemock: {err}\n")
@@ -81,6 +87,18 @@ def _run(args: argparse.Namespace, mode: int) -> int:
         os.kill(os.getpid(), -status)
         return 128 - status
     return status
+
+
+def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str) -> None:
+    rc_files = [f for f in (args.rcfiles or "").split(",") if f]
+    if not args.record or not RcConfig(rc_files, warn=lambda message: None).getlist("intercepts", ["python"]):
+        return
+    from .python import api
+
+    if api.setUpPython(mode, _absolute(args.record), _absolute(args.replay), rcFiles=rc_files, environment=env):
+        site = os.path.join(scratch, "site")
+        api.write_sitecustomize(site)
+        env["PYTHONPATH"] = os.pathsep.join(path for path in (site, env.get("PYTHONPATH")) if path)
 
 
 def run_program(command: list[str], env: dict) -> int:

@@ -8,7 +8,7 @@ class Station:
         self.name = name
 
     def reading(self):
-        return {"temp": round(random.uniform(-10, 30), 1), "at": time.strftime("%H:%M:%S")}
+        return f"{round(random.uniform(-10, 30), 1)} C at {time.strftime('%H:%M:%S')}"
 
 
 def get_temperature(city):
