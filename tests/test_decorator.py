@@ -12,24 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from weather_example import IMPORT_ARTEFACTS, WEATHER
 
 from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, ConfigError, capturemock, set_defaults
 from capturemock.decorator import MISMATCH_MESSAGE, CaptureMockDecorator
 
-WEATHER = '''\
-def forecast(city, days=1):
-    return ["sun"] * days
-
-
-def temperature(city):
-    return {"Uppsala": 3.14159, "Lund": 8.0}[city]
-'''
-IMPORT_ARTEFACTS = '''\
-<-PYT:weather.__name__
-->RET:'weather'
-<-PYT:weather.__path__
-->RET:raise AttributeError("module 'weather' has no attribute '__path__'")
-'''
 STORED = '''\
 <-PYT:import weather
 <-PYT:weather.forecast('Uppsala', days=2)

@@ -11,22 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from weather_example import IMPORT_ARTEFACTS, WEATHER
+
 from capturemock.decorator import MISMATCH_MESSAGE
 
-WEATHER = '''\
-def forecast(city, days=1):
-    return ["sun"] * days
-
-
-def temperature(city):
-    return {"Uppsala": 3.14159, "Lund": 8.0}[city]
-'''
-IMPORT_ARTEFACTS = '''\
-<-PYT:weather.__name__
-->RET:'weather'
-<-PYT:weather.__path__
-->RET:raise AttributeError("module 'weather' has no attribute '__path__'")
-'''
 FIXTURE_TEST = '''
 def test_temperature(capturemock):
     capturemock.intercept("weather")
