@@ -58,3 +58,9 @@ def test_rerecord_then_replay_under_texttest(tmp_path):
     for _ in range(2):
         proc = run_texttest(suite, "hello", tmp_path, "-b", "ci")
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_acceptance_suite_replays(tmp_path):
+    proc = run_texttest(ROOT / "testsuite", "cm", tmp_path, "-b", "ci")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Tests Run: 5" in proc.stdout + proc.stderr
