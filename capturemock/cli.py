@@ -29,7 +29,9 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capturemock", description="Run PROGRAM with its intercepted command-line traffic recorded or "
-                                        "replayed. Options must come before the program.")
+                                        "replayed. Options must come before the program.",
+        epilog="capturemock diff OLD.mock NEW.mock  summarises what changed between two recordings, per "
+               "interaction (exit status 1 if anything did).")
     parser.add_argument("-m", "--mode", default="0", help="0 replay (default; record if no -p), 1 record, 2 mixed")
     parser.add_argument("-p", "--replay", help="mock file to replay")
     parser.add_argument("-f", "--replay-file-edits", help="directory of file edits to replay")
@@ -46,6 +48,9 @@ def _absolute(path: Optional[str]) -> Optional[str]:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        sys.exit(_diff(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.program:
@@ -87,6 +92,22 @@ def _run(args: argparse.Namespace, mode: int) -> int:
         os.kill(os.getpid(), -status)
         return 128 - status
     return status
+
+
+def _diff(paths: list[str]) -> int:
+    """``capturemock diff OLD NEW``: what a re-record changed, interaction by interaction (exit 1 if any)."""
+    if len(paths) != 2:
+        sys.stderr.write("usage: capturemock diff OLD.mock NEW.mock\n")
+        return 2
+    from .diff import report
+
+    try:
+        text, differs = report(*paths)
+    except CaptureMockError as err:
+        sys.stderr.write(f"capturemock: {err}\n")
+        return 2
+    sys.stdout.write(text)
+    return 1 if differs else 0
 
 
 def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str) -> None:

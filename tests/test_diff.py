@@ -53,3 +53,21 @@ def test_report_text_and_status(tmp_path):
         "5 interactions now: 1 changed, 2 added, 1 removed, 2 unchanged",
     ]
     assert report(str(old), str(old))[1] is False
+
+
+def test_diff_command_exit_status_and_errors(tmp_path):
+    import subprocess
+    import sys
+
+    old, new = tmp_path / "old.mock", tmp_path / "new.mock"
+    old.write_text(OLD)
+    new.write_text(NEW)
+    command = [sys.executable, "-m", "capturemock", "diff"]
+    same = subprocess.run([*command, str(old), str(old)], capture_output=True, text=True)
+    assert same.returncode == 0 and "0 changed, 0 added, 0 removed, 3 unchanged" in same.stdout
+    changed = subprocess.run([*command, str(old), str(new)], capture_output=True, text=True)
+    assert changed.returncode == 1 and "  added    <-CMD:ls" in changed.stdout
+    missing = subprocess.run([*command, str(old), str(tmp_path / "gone.mock")], capture_output=True, text=True)
+    assert missing.returncode == 2
+    gone = tmp_path / "gone.mock"
+    assert missing.stderr == f"capturemock: {gone}: cannot read mock file: No such file or directory\n"
