@@ -64,7 +64,7 @@ def test_diff_command_exit_status_and_errors(tmp_path):
     new.write_text(NEW)
     command = [sys.executable, "-m", "capturemock", "diff"]
     same = subprocess.run([*command, str(old), str(old)], capture_output=True, text=True)
-    assert same.returncode == 0 and "0 changed, 0 added, 0 removed, 3 unchanged" in same.stdout
+    assert same.returncode == 0 and "0 changed, 0 added, 0 removed, 4 unchanged" in same.stdout
     changed = subprocess.run([*command, str(old), str(new)], capture_output=True, text=True)
     assert changed.returncode == 1 and "  added    <-CMD:ls" in changed.stdout
     missing = subprocess.run([*command, str(old), str(tmp_path / "gone.mock")], capture_output=True, text=True)
