@@ -14,6 +14,7 @@ import builtins
 import enum
 import importlib
 import pprint
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
@@ -137,9 +138,28 @@ class ValueParser:
     def parse(self, text: str, path: Optional[str] = None, line: int = 0) -> Any:
         """A value, or ``Raised`` for a ``raise ...`` text."""
         stripped = text.strip()
+        simple = _simple_literal(stripped)
+        if simple is not _NOT_SIMPLE:
+            return simple
         if stripped.startswith("raise "):
             return Raised(self._exception(stripped[len("raise "):], path, line))
         return _Evaluation(self, stripped, path, line).run()
+
+    def parse_call(self, text: str, path: Optional[str] = None, line: int = 0
+                   ) -> tuple[str, list, dict]:
+        """A callback invocation ``name(args)`` or ``inst.method(args)``: callee name and values."""
+        evaluation = _Evaluation(self, text.strip(), path, line)
+        try:
+            node = ast.parse(evaluation.text, mode="eval").body
+        except SyntaxError as err:
+            raise MockFileError(f"cannot parse callback {text.strip()!r}: {err.msg}", path, line or None) from None
+        callee = _dotted(node.func) if isinstance(node, ast.Call) else None
+        if callee is None or any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords):
+            raise evaluation.refuse(node, "not a callback invocation")
+        args = [evaluation.eval(arg) for arg in node.args]
+        kwargs = {keyword.arg: evaluation.eval(keyword.value) for keyword in node.keywords}
+        return callee, args, kwargs
 
     def _exception(self, text: str, path: Optional[str], line: int) -> BaseException:
         value = _Evaluation(self, text, path, line, raising=True).run()
@@ -253,7 +273,10 @@ class _Evaluation:
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("Instance", "Callback"):
             return self._special_form(node, func.id)
-        callee = self.eval(func)
+        try:
+            callee = self.eval(func)
+        except MockFileError:
+            raise self.refuse(node, "only classes of intercepted or value modules may be called") from None
         if not isinstance(callee, type):
             raise self.refuse(node, "only classes may be called")
         if (callee.__module__ == "builtins" and callee.__name__ not in SAFE_BUILTIN_CALLS
@@ -286,7 +309,8 @@ class _Evaluation:
             return cls
         root = dotted.split(".", 1)[0]
         if root in VALUE_MODULES or dotted in self.parser.constructors:
-            return _walk_to_class(dotted, importlib.import_module)
+            value = _walk_to_class(dotted, importlib.import_module)
+            return None if value is _NO_MODULE else value
         if self.raising:
             # exception classes only from modules already loaded: a mock never makes us import code
             value = _walk_to_class(dotted, sys.modules.__getitem__)
@@ -295,6 +319,22 @@ class _Evaluation:
             if value is _NO_MODULE:
                 return _placeholder_exception(dotted.rsplit(".", 1)[-1])
         return None
+
+
+_NOT_SIMPLE = object()
+_INT = re.compile(r"-?[0-9]+\Z")
+_PLAIN_STR = re.compile(r"'([^'\\\n]*)'\Z")
+_KEYWORDS = {"None": None, "True": True, "False": False}
+
+
+def _simple_literal(text: str) -> Any:
+    """Ints, keywords and plain quoted strings without the cost of ``ast`` (the replay hot path)."""
+    if _INT.match(text):
+        return int(text)
+    match = _PLAIN_STR.match(text)
+    if match:
+        return match.group(1)
+    return _KEYWORDS.get(text, _NOT_SIMPLE)
 
 
 def _is_number(value: Any) -> bool:

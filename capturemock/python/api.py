@@ -1,0 +1,164 @@
+"""Entry points of python interception (§6.1): interceptPython, setUpPython, process_startup.
+
+Everything that depends on configuration is resolved here, once, so the per-call path only touches
+the session's own state (product spec §3, "Fast replay").
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from typing import Iterable, MutableMapping, Optional, Sequence
+
+from ..config import RcConfig
+from ..errors import CaptureMockError
+from ..mockfile import MockWriter
+from ..modes import RECORD, REPLAY, is_active, parse_mode
+from ..replay import ReplayIndex
+from .importhook import ImportHook
+from .patching import Patcher
+from .replayer import Replayer
+from .session import Session
+from .settings import PythonSettings
+
+ENV_MODE = "CAPTUREMOCK_MODE"
+ENV_RECORD = "CAPTUREMOCK_RECORD_FILE"
+ENV_REPLAY = "CAPTUREMOCK_REPLAY_FILE"
+ENV_START = "CAPTUREMOCK_PROCESS_START"
+ENV_PYTHON = "CAPTUREMOCK_PYTHON"
+
+_SITECUSTOMIZE = """\
+# Written by capturemock: intercept python in every process started with this directory on PYTHONPATH.
+try:
+    import capturemock
+    capturemock.process_startup()
+except Exception:
+    pass
+"""
+
+
+class InterceptHandler:
+    """What ``interceptPython`` installed; ``resetIntercepts`` puts everything back."""
+
+    def __init__(self, session: Optional[Session] = None, hook: Optional[ImportHook] = None,
+                 patcher: Optional[Patcher] = None):
+        self.session = session
+        self.hook = hook
+        self.patcher = patcher
+
+    def resetIntercepts(self) -> None:  # noqa: N802 - the original's public name
+        if self.hook is not None:
+            self.hook.uninstall()
+        if self.patcher is not None:
+            self.patcher.restore()
+        if self.session is not None:
+            self.session.close()
+        self.session = self.hook = self.patcher = None
+
+
+def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFiles: Sequence[str],  # noqa: N802,N803
+                    pythonAttrs: Sequence[str]) -> InterceptHandler:  # noqa: N803
+    """Install the intercepts of ``pythonAttrs`` plus rc ``[python] intercepts`` (§6.1, §6.2)."""
+    mode = parse_mode(mode)
+    if not is_active(mode, replayFile):
+        return InterceptHandler()
+    config = RcConfig(list(rcFiles or []))
+    replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
+    exact = config.getboolean("use_exact_matching", ["general"])
+    index = ReplayIndex.from_file(replay_path, exact=exact) if replay_path else None
+    names = _intercept_names(pythonAttrs or [], config.getlist("intercepts", ["python"]),
+                             index if mode == REPLAY else None)
+    if not names:
+        return InterceptHandler()
+    modules, partial = _classify(names)
+    settings = PythonSettings(config, mode if index is not None else RECORD, names)
+    session = Session(settings, MockWriter(recordFile), modules,
+                      (lambda owner: Replayer(owner, index, replay_path)) if index is not None else None)
+    hook = ImportHook(session)
+    session.importer = hook
+    handler = InterceptHandler(session, hook, Patcher(session))
+    hook.install()
+    try:
+        for name in partial:
+            handler.patcher.intercept(name)
+    except BaseException:
+        handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
+        raise
+    return handler
+
+
+def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Optional[ReplayIndex]) -> list[str]:
+    """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2)."""
+    names = list(dict.fromkeys(explicit))
+    for name in from_rc:
+        if name in names:
+            continue
+        if index is None or index.mentions(re.compile(rf"^<-PYT:(import )?{re.escape(name)}")):
+            names.append(name)
+    return names
+
+
+def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Whole modules (no dot, or an importable dotted module) versus attributes to patch (§6.2)."""
+    modules, partial = [], []
+    for name in names:
+        if "." not in name:
+            modules.append(name)
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            partial.append(name)
+        else:
+            modules.append(name)
+    return modules, partial
+
+
+def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rcFiles: Sequence[str] = (),  # noqa: N802,N803
+                pythonAttrs: Sequence[str] = (), environment: MutableMapping[str, str] = os.environ  # noqa: N803
+                ) -> bool:
+    """Export what ``process_startup`` needs to intercept the SUT's processes; intercepts nothing here."""
+    if not is_active(mode, replayFile):
+        return False
+    mode = parse_mode(mode)
+    environment[ENV_MODE] = str(mode)
+    if replayFile and mode != RECORD:
+        environment[ENV_REPLAY] = replayFile
+    else:
+        environment.pop(ENV_REPLAY, None)
+    environment[ENV_RECORD] = recordFile
+    environment[ENV_START] = ",".join(rcFiles or [])
+    environment[ENV_PYTHON] = ",".join(pythonAttrs or [])
+    return True
+
+
+_handler: Optional[InterceptHandler] = None
+
+
+def process_startup() -> Optional[InterceptHandler]:
+    """Intercept this process as ``setUpPython`` described in the environment (§2.7)."""
+    global _handler
+    rc_files = os.environ.get(ENV_START)
+    if not rc_files:
+        return None
+    names = [name for name in os.environ.get(ENV_PYTHON, "").split(",") if name]
+    try:
+        _handler = interceptPython(os.environ.get(ENV_MODE, "0"), os.environ.get(ENV_RECORD, ""),
+                                   os.environ.get(ENV_REPLAY), rc_files.split(","), names)
+    except CaptureMockError as err:  # one clean line; sitecustomize would swallow the exception
+        sys.stderr.write(f"capturemock: {err}\n")
+        return None
+    return _handler
+
+
+def write_sitecustomize(directory: str) -> str:
+    """A ``sitecustomize.py`` in ``directory`` that intercepts every python started with it on the path."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "sitecustomize.py")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(_SITECUSTOMIZE)
+    return path
+
+
+__all__ = ["interceptPython", "setUpPython", "process_startup", "write_sitecustomize", "InterceptHandler"]

@@ -1,0 +1,96 @@
+"""Calls from intercepted code back into the application (§4.2, §6.7).
+
+Callables the application passes in are wrapped so that, when intercepted code calls them, the call
+is written as ``--->PYT:<name>(...)`` and its result as ``<---RET:...``, with the application's own
+traffic inside at the next level (``<-----PYT``). Methods an application subclass adds to an
+intercepted class are reached the same way, through a real subclass that forwards them.
+"""
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from ..values import render_exception
+from .naming import hint_from
+from .prefixes import mock_prefix, sut_prefix
+
+
+class Callbacks:
+    """The callback machinery of one session."""
+
+    def __init__(self, session: Any):
+        self.session = session
+        self._hooked: dict[type, type] = {}
+
+    def hooked_class(self, app_cls: type, real_cls: type) -> type:
+        """A real subclass whose methods overridden by the application call back into it (§4.2)."""
+        hooked = self._hooked.get(app_cls)
+        if hooked is None:
+            methods = {}
+            for klass in app_cls.__mro__:
+                if "_cm" in klass.__dict__:
+                    break
+                for attr, value in klass.__dict__.items():
+                    if not attr.startswith("__") and attr not in methods and isinstance(value, types.FunctionType):
+                        methods[attr] = self._forwarder(attr)
+            try:
+                hooked = type(real_cls.__name__, (real_cls,), methods)
+            except TypeError:
+                hooked = real_cls
+            self._hooked[app_cls] = hooked
+        return hooked
+
+    def _forwarder(self, attr: str) -> Any:
+        session = self.session
+
+        def forward(real_self: Any, *args: Any, **kwargs: Any) -> Any:
+            proxy = session.objects.by_id[id(real_self)][1]
+            name = f"{object.__getattribute__(proxy, '_cm').name}.{attr}"
+            return session.callbacks.invoke(name, getattr(proxy, attr), args, kwargs)
+        forward.__name__ = attr
+        return forward
+
+    # -- callbacks (§6.7) --------------------------------------------------------------------------
+    def wrapper(self, func: Any) -> Any:
+        name = self.session.objects.callback_name(func)
+        if name is None:
+            return func
+        session = self.session
+
+        def callback(*args: Any, **kwargs: Any) -> Any:
+            return session.callbacks.invoke(name, func, args, kwargs)
+        return callback
+
+    def invoke(self, name: str, func: Any, args: tuple, kwargs: dict) -> Any:
+        """Intercepted code calling application code: ``--->PYT``/``<---RET`` around the real call."""
+        session = self.session
+        state = session.state
+        if state.guard == 0 or session.closed:
+            return func(*args, **kwargs)
+        with session.traffic:
+            level = state.level + 1
+            hint = hint_from(args, kwargs)
+            wrap = session.objects.wrap
+            app_args = [wrap(arg, hint) for arg in args]
+            app_kwargs = {key: wrap(value, hint) for key, value in kwargs.items()}
+            session.write(mock_prefix(level), "PYT", session.request_text(name, hint, tuple(app_args), app_kwargs))
+            result = self.run_application(func, app_args, app_kwargs, level)
+            if result is not None:
+                session.write(sut_prefix(level), "RET", session.render(result))
+            return session.objects.unwrap(result)
+
+    def run_application(self, func: Any, args: Any, kwargs: dict, level: int) -> Any:
+        """Run application code called back at ``level``: its own use of proxies is traffic again."""
+        session = self.session
+        state = session.state
+        session.flush()
+        saved = state.guard, state.level
+        state.guard, state.level = 0, level + 1
+        try:
+            return func(*args, **kwargs)
+        except BaseException as exc:
+            session.write(sut_prefix(level), "RET", render_exception(exc))
+            raise
+        finally:
+            state.guard, state.level = saved
+

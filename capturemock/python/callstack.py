@@ -1,0 +1,78 @@
+"""Which callers are not intercepted (§6.8): the standard library and ``ignore_callers``.
+
+The original resolved file paths of the caller's frame on every call, which was most of its per-call
+cost (product spec §3). Here the decision is made once per code object and cached, so the hot path is
+a frame walk of one or two steps plus a dict lookup.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import threading
+from types import CodeType, FrameType
+from typing import Iterable, Optional
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # .../capturemock
+_OWN = "own"
+
+
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[key]) for key in ("stdlib", "platstdlib") if key in paths}
+    return tuple(sorted(directory + os.sep for directory in dirs))
+
+
+class CallerFilter:
+    """Decides, per calling code object, whether traffic from there goes straight to the real thing."""
+
+    def __init__(self, ignore_callers: Iterable[str] = ()):
+        self.ignore = frozenset(ignore_callers)
+        self.stdlib = _stdlib_dirs()
+        self._cache: dict[CodeType, object] = {}
+        self._classifying = threading.local()
+
+    def excluded(self, frame: Optional[FrameType] = None) -> bool:
+        """Whether the first frame outside capturemock (from ``frame`` or our caller) is excluded."""
+        frame = frame or sys._getframe(1)
+        cache = self._cache
+        while frame is not None:
+            code = frame.f_code
+            verdict = cache.get(code)
+            if verdict is None:
+                if getattr(self._classifying, "active", False):
+                    return True  # classifying uses os.path, which may itself be intercepted
+                self._classifying.active = True
+                try:
+                    verdict = cache[code] = self._classify(code.co_filename)
+                finally:
+                    self._classifying.active = False
+            if verdict is not _OWN:
+                return verdict  # type: ignore[return-value]
+            frame = frame.f_back
+        return False
+
+    def _classify(self, filename: str) -> object:
+        if filename.startswith("<frozen "):
+            # frozen stdlib modules are stdlib (the original missed them on 3.11+), but the import
+            # machinery is not: its reads of __name__/__path__ are part of recorded imports (§4.2)
+            return not filename[len("<frozen "):].startswith("importlib")
+        if filename.startswith("<"):
+            return False
+        path = os.path.realpath(filename)
+        if path.startswith(_PACKAGE_DIR + os.sep):
+            return _OWN
+        if self._is_stdlib(path):
+            return True
+        return bool(self.ignore) and self._ignored(path)
+
+    def _is_stdlib(self, path: str) -> bool:
+        if "site-packages" in path or "dist-packages" in path:
+            return False
+        return path.startswith(self.stdlib)
+
+    def _ignored(self, path: str) -> bool:
+        directory, base = os.path.split(path)
+        stem = os.path.splitext(base)[0]
+        module = os.path.basename(directory) if stem == "__init__" else stem
+        return module in self.ignore or os.path.basename(directory) in self.ignore

@@ -1,0 +1,128 @@
+"""Whole-module interception through an import hook (§6.3).
+
+A finder at the front of ``sys.meta_path`` answers imports of intercepted (sub)modules with module
+proxies. Real modules are imported with the hook stepped aside and kept out of ``sys.modules``, so
+the application only ever sees proxies while intercepted code keeps its real modules. Modules imported
+before interception started are taken over, and everything is put back by ``uninstall``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import sysconfig
+from types import ModuleType
+from typing import Any, Optional
+
+from .proxies import handle_of
+
+_ABSENT = object()
+_LATE_WARNING = (
+    "WARNING: having to reset the variable '{holder}.{variable}'.\n"
+    "This implies you are intercepting the module '{module}' after importing it.\n"
+    "While this might work, it may well be very slow and is not recommended.\n"
+)
+
+
+class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finder and loader for the intercepted module names of one session."""
+
+    def __init__(self, session: Any):
+        self.session = session
+        self.objects = session.objects
+        self.real_modules: dict[str, ModuleType] = {}
+        self._replaced: dict[str, Any] = {}  # sys.modules entries found at install time
+        self._rebound: list[tuple[ModuleType, str, ModuleType]] = []
+
+    # -- the import protocol --
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None
+                  ) -> Optional[importlib.machinery.ModuleSpec]:
+        if self.session.state.guard or not self.objects.is_intercepted_module(fullname):
+            return None  # intercepted code importing for real, or not ours
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
+        return self.session.import_module(spec.name)
+
+    def exec_module(self, module: Any) -> None:
+        """Nothing to run: the proxy's target (if any) was imported in ``create_module``."""
+
+    # -- real modules --
+    def real_import(self, name: str) -> ModuleType:
+        """Import the real module with real modules (not proxies) in ``sys.modules`` meanwhile."""
+        module = self.real_modules.get(name)
+        if module is not None:
+            return module
+        claims = self.objects.is_intercepted_module
+        saved = {key: sys.modules.pop(key) for key in list(sys.modules) if claims(key)}
+        sys.modules.update(self.real_modules)
+        state = self.session.state
+        state.guard += 1
+        try:
+            importlib.import_module(name)
+            return sys.modules[name]
+        finally:
+            state.guard -= 1
+            for key in [key for key in sys.modules if claims(key)]:
+                loaded = sys.modules.pop(key)
+                if isinstance(loaded, ModuleType):
+                    self.real_modules.setdefault(key, loaded)
+            sys.modules.update(saved)
+
+    # -- installing --
+    def install(self) -> None:
+        self._take_over_loaded()
+        sys.meta_path.insert(0, self)
+
+    def uninstall(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for key in [key for key in sys.modules if self.objects.is_intercepted_module(key)]:
+            del sys.modules[key]
+        sys.modules.update(self._replaced)
+        for holder, variable, module in self._rebound:
+            if handle_of(vars(holder).get(variable)) is not None:
+                setattr(holder, variable, module)
+
+    def _take_over_loaded(self) -> None:
+        """§6.3: intercepted modules already imported are dropped, or proxied where something holds them."""
+        for name in sorted(key for key in sys.modules if self.objects.is_intercepted_module(key)):
+            module = sys.modules[name]
+            if not isinstance(module, ModuleType):
+                continue
+            self._replaced[name] = module
+            self.real_modules[name] = module
+            holders = list(self._holders(module))
+            if not holders:
+                del sys.modules[name]
+                continue
+            self.objects.module_proxy(name, module)
+            proxy = sys.modules[name] = self.session.import_module(name)  # recorded as an import
+            for holder, variable in holders:
+                sys.stdout.write(_LATE_WARNING.format(holder=holder.__name__, variable=variable, module=name) + "\n")
+                setattr(holder, variable, proxy)
+                self._rebound.append((holder, variable, module))
+        sys.stdout.flush()
+
+    def _holders(self, module: ModuleType):
+        """(loaded application module, global name) pairs referring to ``module``."""
+        for name, other in list(sys.modules.items()):
+            if (not isinstance(other, ModuleType) or other is module or name.split(".")[0] == "capturemock"
+                    or self.objects.is_intercepted_module(name) or _is_stdlib(other)):
+                continue
+            for variable, value in list(vars(other).items()):
+                if value is module:
+                    yield other, variable
+
+
+_STDLIB = tuple({os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")})
+
+
+def _is_stdlib(module: ModuleType) -> bool:
+    path = getattr(module, "__file__", None)
+    if not path:
+        return True  # builtin or frozen
+    path = os.path.realpath(path)
+    return path.startswith(_STDLIB) and "site-packages" not in path

@@ -1,0 +1,85 @@
+"""Names of instances, classes and callbacks in python traffic (§4.2).
+
+Names must come out exactly as the original writes them, because recorded mock files are compared
+byte for byte: ``item_apple``, ``item_apple1``, ``item1``, ``item__9lives``, ``events_news_callback``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Optional
+
+_NON_WORD = re.compile(r"\W")
+MAX_HINT_LENGTH = 20
+
+
+def hint_from(args: Iterable, kwargs: dict) -> Optional[str]:
+    """The naming hint of a call: its first short one-line str argument, else such a keyword value."""
+    for value in args:
+        if type(value) is str and 0 < len(value) < MAX_HINT_LENGTH and "\n" not in value:
+            return sanitise(value)
+    for key in sorted(kwargs) if kwargs else ():
+        value = kwargs[key]
+        if type(value) is str and 0 < len(value) < MAX_HINT_LENGTH and "\n" not in value:
+            return sanitise(value)
+    return None
+
+
+def sanitise(hint: str) -> str:
+    """Lower-case, every non-word character becomes '_', and a leading digit gets a '_' in front."""
+    text = _NON_WORD.sub("_", hint.lower())
+    return f"_{text}" if text[:1].isdigit() else text
+
+
+class NameRegistry:
+    """The names in use in one process; hands out free ones by the original's suffix rules."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, base: str, hint: Optional[str], *, bare_suffix: bool) -> tuple[str, bool]:
+        """A free name from ``base`` and ``hint``; also whether it carries a numeric suffix.
+
+        With a hint: ``base_hint`` if free, else ``base_hint1``, ``base_hint2``, ... With no hint:
+        ``base1``, ``base2``, ... when ``bare_suffix`` (instances), else ``base`` first (callbacks).
+        """
+        stem = f"{base}_{hint}" if hint else base
+        if (hint or not bare_suffix) and stem not in self.used:
+            self.used.add(stem)
+            return stem, False
+        number = 1
+        while f"{stem}{number}" in self.used:
+            number += 1
+        name = f"{stem}{number}"
+        self.used.add(name)
+        return name, True
+
+    def release(self, name: str) -> None:
+        self.used.discard(name)
+
+
+def class_description(cls: type, is_intercepted: Callable[[type], bool]) -> str:
+    """``Name`` or ``Name(Base1, Base2)``: intercepted bases by bare name, then the first other base
+    by full dotted name (builtins bare), ``object`` omitted (§4.2)."""
+    bases = []
+    for base in cls.__mro__[1:]:
+        if base is object:
+            break
+        if is_intercepted(base):
+            bases.append(base.__name__)
+            continue
+        bases.append(dotted_class_name(base))
+        break
+    return f"{cls.__name__}({', '.join(bases)})" if bases else cls.__name__
+
+
+def dotted_class_name(cls: type) -> str:
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def split_description(description: str) -> tuple[str, list[str]]:
+    """``'Dog(Animal, x.Base)'`` -> ``('Dog', ['Animal', 'x.Base'])``."""
+    name, _, rest = description.partition("(")
+    bases = [base.strip() for base in rest.rstrip(")").split(",") if base.strip()]
+    return name.strip(), bases

@@ -1,0 +1,254 @@
+"""Which objects are intercepted, the proxies standing for them, and what they are called (§4.2, §6.6).
+
+Shared by record and replay: the identity map (a real object always gets the same proxy, a replayed
+name always the same object), generated classes by real class and by name, instance and callback names,
+and the rendering hook that writes proxies as ``Instance(...)`` the first time and by name afterwards.
+"""
+from __future__ import annotations
+
+import builtins
+from types import BuiltinFunctionType, ModuleType
+from typing import Any, Callable, Iterable, Optional
+
+from . import proxies
+from .naming import NameRegistry, class_description, split_description
+from .proxies import (
+    CLASS,
+    INSTANCE,
+    ITERATOR_METHODS,
+    MISSING,
+    MODULE,
+    REPLAY_METHODS,
+    SPECIAL_METHODS,
+    Handle,
+    Proxy,
+    build_class,
+    handle_of,
+    raw_new,
+)
+
+_SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+
+
+def is_iterator(value: Any) -> bool:
+    cls = type(value)
+    return hasattr(cls, "__next__") and hasattr(cls, "__iter__")
+
+
+def proxy_class_of(cls: type) -> type:
+    """The generated class in ``cls``'s MRO (``cls`` itself, or the base of an application subclass)."""
+    for klass in cls.__mro__:
+        if "_cm" in klass.__dict__:
+            return klass
+    return cls
+
+
+class ObjectRegistry:
+    """Proxies, generated classes and names of one intercepting process."""
+
+    def __init__(self, session: Any, module_names: Iterable[str], partial_classes: Iterable[type] = ()):
+        self.session = session
+        self.module_names = tuple(module_names)
+        self.partial_classes = set(partial_classes)
+        self.names = NameRegistry()
+        self.by_id: dict[int, tuple[Any, Any]] = {}  # id(real) -> (real, proxy): identity kept
+        self.class_proxies: dict[type, type] = {}
+        self.classes: dict[str, type] = {}  # bare class name -> generated class (replay namespace)
+        self.instances: dict[str, Any] = {}  # replayed instance name -> object
+        self.module_proxies: dict[str, Proxy] = {}
+        self.described_classes: set[str] = set()
+        self.callbacks: dict[str, Callable] = {}  # callback name -> the application's callable
+        self._callback_names: dict[int, tuple[Any, str]] = {}
+        self._intercepted: dict[type, bool] = {}
+        self.call_context: tuple[str, Optional[str]] = ("", None)  # (call name, hint) being rendered
+
+    # -- what is intercepted --
+    def is_intercepted_module(self, name: str) -> bool:
+        return any(name == module or name.startswith(f"{module}.") for module in self.module_names)
+
+    def is_intercepted_class(self, cls: type) -> bool:
+        verdict = self._intercepted.get(cls)
+        if verdict is None:
+            verdict = self._intercepted[cls] = (
+                any(issubclass(cls, partial) for partial in self.partial_classes)
+                or self.is_intercepted_module(getattr(cls, "__module__", "") or ""))
+        return verdict
+
+    def add_partial_class(self, cls: type) -> None:
+        """A class intercepted by dotted name (``mod.Class``): its instances are proxied too."""
+        self.partial_classes.add(cls)
+        self._intercepted.clear()
+
+    # -- proxies --
+    def module_proxy(self, name: str, target: Any = MISSING) -> Proxy:
+        proxy = self.module_proxies.get(name)
+        if proxy is None:
+            proxy = self.module_proxies[name] = Proxy(Handle(self.session, name, target, MODULE))
+            object.__setattr__(proxy, "__file__", proxies.__file__)  # §4.2: our file, not the module's
+        return proxy
+
+    def class_proxy(self, real: type, name: Optional[str] = None) -> type:
+        """The generated class standing for the real class ``real`` (built once)."""
+        cls = self.class_proxies.get(real)
+        if cls is not None:
+            return cls
+        bases = []
+        for base in real.__bases__:
+            if base is object:
+                continue
+            if self.is_intercepted_class(base):
+                bases.append(self.class_proxy(base))
+            elif base.__module__ == "builtins" or issubclass(base, BaseException):
+                bases.append(base)
+        specials = tuple(special for special in SPECIAL_METHODS
+                         if any(special in klass.__dict__ for klass in real.__mro__ if klass is not object))
+        handle = Handle(self.session, name or f"{real.__module__}.{real.__qualname__}", real, CLASS)
+        handle.description = class_description(real, self.is_intercepted_class)
+        cls = self.class_proxies[real] = build_class(real.__name__, handle, tuple(bases), specials, real.__module__)
+        self.classes.setdefault(real.__name__, cls)
+        return cls
+
+    def replay_class(self, description: str) -> type:
+        """The class of ``Instance(description, ...)`` in replay, built from its description (§6.9)."""
+        name, base_names = split_description(description)
+        cls = self.classes.get(name)
+        if cls is not None:
+            return cls
+        bases = []
+        for base_name in base_names:
+            if "." in base_name:
+                continue  # a class outside the intercepted modules: not rebuilt, not inherited
+            builtin = getattr(builtins, base_name, None)
+            bases.append(builtin if isinstance(builtin, type) else self.replay_class(base_name))
+        iterator = name == "generator" or name.endswith("iterator")
+        specials = ITERATOR_METHODS + ("__str__", "__repr__") if iterator else REPLAY_METHODS
+        handle = Handle(self.session, name, MISSING, CLASS)
+        handle.description = description
+        cls = self.classes[name] = build_class(name, handle, tuple(bases), specials)
+        return cls
+
+    def bind(self, obj: Any, real: Any, class_name: str, hint: Optional[str]) -> Handle:
+        """Give a new proxy instance its name and real target."""
+        base = class_name.lower()
+        name, suffixed = self.names.take(base, hint, bare_suffix=True)
+        handle = Handle(self.session, name, real, INSTANCE)
+        handle.base = base
+        handle.renamable = suffixed and hint is None
+        object.__setattr__(obj, "_cm", handle)
+        if real is not MISSING:
+            self.by_id[id(real)] = (real, obj)
+        return handle
+
+    def bind_replayed(self, obj: Any, name: str) -> Any:
+        """Register an object rebuilt from ``Instance(..., name)``: that name means that object from now on."""
+        handle = Handle(self.session, name, MISSING, INSTANCE)
+        handle.described = True
+        object.__setattr__(obj, "_cm", handle)
+        self.instances[name] = obj
+        self.names.used.add(name)
+        return obj
+
+    def rename(self, handle: Handle, hint: str) -> str:
+        """A suffixed instance renamed from a set* call's hint (§4.2); returns the old name."""
+        old = handle.own_name
+        handle.own_name, _ = self.names.take(handle.base, hint, bare_suffix=True)
+        handle.renamable = False
+        self.names.release(old)
+        return old
+
+    # -- values crossing the boundary --
+    def wrap(self, value: Any, hint: Optional[str]) -> Any:
+        """Real values from the intercepted side, with intercepted objects and iterators as proxies."""
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is list or kind is tuple:
+            wrapped = [self.wrap(element, hint) for element in value]
+            if all(new is old for new, old in zip(wrapped, value)):
+                return value
+            return wrapped if kind is list else tuple(wrapped)
+        if kind is dict:
+            wrapped_dict = {key: self.wrap(element, hint) for key, element in value.items()}
+            if all(wrapped_dict[key] is element for key, element in value.items()):
+                return value
+            return wrapped_dict
+        known = self.by_id.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        if handle_of(value) is not None or isinstance(value, (type, ModuleType)):
+            return value
+        if self.is_intercepted_class(kind) or is_iterator(value):
+            obj = raw_new(self.class_proxy(kind))
+            self.bind(obj, value, proxy_class_of(type(obj)).__name__, hint)
+            return obj
+        return value
+
+    def unwrap(self, value: Any, callback: Optional[Callable[[Any], Any]] = None) -> Any:
+        """Proxies replaced by their real targets (containers walked); other callables via ``callback``."""
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is list:
+            return [self.unwrap(element, callback) for element in value]
+        if kind is tuple:
+            return tuple(self.unwrap(element, callback) for element in value)
+        if kind is dict:
+            return {key: self.unwrap(element, callback) for key, element in value.items()}
+        handle = handle_of(value)
+        if handle is not None:
+            return handle.target if handle.has_target else value
+        if callback is not None and callable(value) and not isinstance(value, (type, BuiltinFunctionType)):
+            return callback(value)
+        return value
+
+    # -- names in text --
+    def text_of(self, value: Any) -> Optional[str]:
+        """The rendering hook: proxies by name (``Instance(...)`` the first time), builtins bare."""
+        handle = handle_of(value)
+        if handle is not None:
+            if handle.kind == INSTANCE and not handle.described:
+                return self._describe(value, handle)
+            return handle.name
+        if isinstance(value, type):
+            return value.__name__ if value.__module__ == "builtins" else None
+        if isinstance(value, BuiltinFunctionType):
+            return value.__name__
+        return None
+
+    def argument_text_of(self, value: Any) -> Optional[str]:
+        """The hook for call arguments: also names callbacks (``Callback(...)`` the first time)."""
+        text = self.text_of(value)
+        if text is None and callable(value) and not isinstance(value, type):
+            return self._callback_text(value)
+        return text
+
+    def _describe(self, obj: Any, handle: Handle) -> str:
+        handle.described = True
+        handle.offset = self.session.tell()
+        cls = proxy_class_of(type(obj))
+        name = cls.__name__
+        if name in self.described_classes:
+            description = name
+        else:
+            self.described_classes.add(name)
+            description = cls.__dict__["_cm"].description or name
+        return f"Instance({description!r}, {handle.name!r})"
+
+    def callback_name(self, func: Any) -> Optional[str]:
+        entry = self._callback_names.get(id(getattr(func, "__func__", func)))
+        return entry[1] if entry is not None else None
+
+    def _callback_text(self, func: Any) -> str:
+        key = getattr(func, "__func__", func)  # bound methods are one callback per function (§6.7)
+        entry = self._callback_names.get(id(key))
+        if entry is not None and entry[0] is key:
+            self.callbacks[entry[1]] = func
+            return entry[1]
+        call_name, hint = self.call_context
+        first = call_name.split(".", 1)[0]
+        stem = f"{first}_{hint}_callback" if hint else f"{first}_callback"
+        name, _ = self.names.take(stem, None, bare_suffix=False)
+        self._callback_names[id(key)] = (key, name)
+        self.callbacks[name] = func
+        return f"Callback({name!r})"
+

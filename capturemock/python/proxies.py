@@ -1,0 +1,179 @@
+"""The objects the application holds instead of intercepted ones (§6.3-§6.6, §6.9).
+
+Every proxy carries a ``Handle`` (its recorded name, real target, kind) in the attribute ``_cm`` and
+sends attribute reads, assignments, calls and special methods to the session, which records or replays
+them. Module, function and unknown-attribute proxies are ``Proxy`` objects; intercepted classes become
+generated classes (``build_class``) so that subclassing, ``isinstance`` and ``except`` keep working.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+MISSING = object()  # a handle without a real target (replay)
+
+MODULE, FUNCTION, CLASS, INSTANCE = "module", "function", "class", "instance"
+
+# Special methods recorded as calls on instances (§4.2); __bool__ has its own fallback rules.
+SPECIAL_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
+                   "__contains__", "__iter__", "__next__", "__call__", "__enter__", "__exit__")
+ITERATOR_METHODS = ("__iter__", "__next__")
+# Special methods a replayed (non-iterator) instance offers: nothing says which it had.
+REPLAY_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
+                  "__contains__", "__iter__", "__enter__", "__exit__")
+
+
+class Handle:
+    """What the session knows about one proxy: name (live, for renames), target, kind."""
+
+    __slots__ = ("own_name", "owner", "attr", "target", "kind", "described", "renamable", "offset",
+                 "session", "base", "description")
+
+    def __init__(self, session: Any, name: Optional[str], target: Any = MISSING, kind: str = FUNCTION,
+                 owner: Optional[Handle] = None, attr: Optional[str] = None):
+        self.session = session
+        self.own_name = name
+        self.owner = owner
+        self.attr = attr
+        self.target = target
+        self.kind = kind
+        self.described = False  # an Instance(...) text has been written for it
+        self.renamable = False  # named with a numeric suffix, so a set* call may rename it
+        self.offset = 0  # record-file offset before its first description (for renames)
+        self.base = ""  # instances: the lower-cased class name their names are made from
+        self.description = ""  # classes: 'Name(Base, ...)' as written in Instance(...)
+
+    @property
+    def name(self) -> str:
+        if self.owner is not None:
+            return f"{self.owner.name}.{self.attr}"
+        return self.own_name
+
+    @property
+    def has_target(self) -> bool:
+        return self.target is not MISSING
+
+
+def handle_of(obj: Any) -> Optional[Handle]:
+    """The handle of a proxy, proxy class or proxy instance; None for anything else."""
+    try:
+        handle = object.__getattribute__(obj, "_cm") if not isinstance(obj, type) else obj.__dict__.get("_cm")
+    except AttributeError:
+        return None
+    return handle if isinstance(handle, Handle) else None
+
+
+class Proxy:
+    """A module, a function, or (in replay) an attribute nothing is known about."""
+
+    def __init__(self, handle: Handle):
+        object.__setattr__(self, "_cm", handle)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "_cm":
+            raise AttributeError(attr)
+        handle = object.__getattribute__(self, "_cm")
+        return handle.session.get_attribute(self, handle, attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        handle = object.__getattribute__(self, "_cm")
+        handle.session.set_attribute(self, handle, attr, value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        handle = object.__getattribute__(self, "_cm")
+        return handle.session.call(handle, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<capturemock proxy for {object.__getattribute__(self, '_cm').name}>"
+
+
+class ClassProxyMeta(type):
+    """Class-level attribute reads of intercepted classes (static methods, constants) are traffic."""
+
+    def __getattr__(cls, attr: str) -> Any:
+        handle = _class_handle(cls)
+        if handle is None or attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return handle.session.get_attribute(cls, handle, attr)
+
+
+def _class_handle(cls: type) -> Optional[Handle]:
+    for klass in cls.__mro__:
+        handle = klass.__dict__.get("_cm")
+        if isinstance(handle, Handle):
+            return handle
+    return None
+
+
+class InstanceProxy:
+    """Base of every generated class: instances forward everything to the session."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        handle = _class_handle(cls)
+        return handle.session.construct(cls, handle, args, kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # construction is complete once __new__ has recorded or replayed it
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "_cm":
+            raise AttributeError(attr)
+        handle = object.__getattribute__(self, "_cm")
+        return handle.session.get_attribute(self, handle, attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        handle = object.__getattribute__(self, "_cm")
+        handle.session.set_attribute(self, handle, attr, value)
+
+    def __bool__(self) -> bool:
+        handle = object.__getattribute__(self, "_cm")
+        return handle.session.truth(self, handle)
+
+
+def raw_new(cls: type) -> Any:
+    """An uninitialised instance of a generated class, made by its first real (builtin) base."""
+    for klass in cls.__mro__[1:]:
+        if klass is object or issubclass(klass, InstanceProxy):
+            continue
+        if "__new__" in klass.__dict__:
+            return klass.__new__(cls)
+    return object.__new__(cls)
+
+
+def _special(name: str):
+    def method(self: Any, *args: Any) -> Any:
+        handle = object.__getattribute__(self, "_cm")
+        return handle.session.call_special(self, handle, name, args)
+    method.__name__ = name
+    return method
+
+
+def build_class(name: str, handle: Handle, bases: tuple, specials: tuple[str, ...],
+                module: str = __name__) -> type:
+    """A generated class ``name`` deriving from ``bases`` (proxy classes and builtin bases).
+
+    Layout or metaclass conflicts between builtin bases are resolved by dropping the builtin bases
+    from the end until the class can be built (§6.9).
+    """
+    namespace = {"_cm": handle, "__module__": module, "__qualname__": name}
+    namespace.update((special, _special(special)) for special in specials)
+    proxy_bases = [base for base in bases if issubclass(base, InstanceProxy)]
+    real_bases = [base for base in bases if not issubclass(base, InstanceProxy)]
+    if not proxy_bases:
+        proxy_bases = [InstanceProxy]
+    while True:
+        all_bases = tuple(proxy_bases + real_bases)
+        try:
+            return _metaclass_for(all_bases)(name, all_bases, dict(namespace))
+        except TypeError:
+            if not real_bases:
+                raise
+            real_bases.pop()
+
+
+def _metaclass_for(bases: tuple) -> type:
+    meta: type = ClassProxyMeta
+    for base in bases:
+        base_meta = type(base)
+        if not issubclass(meta, base_meta):
+            meta = type(f"{base_meta.__name__}Proxy", (meta, base_meta), {})
+    return meta

@@ -1,0 +1,189 @@
+"""Answering python traffic from the replay file (§5.2, §5.5, §6.5, §6.7, §6.9).
+
+The replayer finds the response group of a request in the index, rebuilds its values through the safe
+parser (lending it the session's names as namespace), runs the application's callbacks that the group
+invokes, and writes what it replayed to the record file so the new transcript can be compared.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Optional
+
+from ..errors import CaptureMockReplayError
+from ..mockfile import Item
+from ..replay import ReplayIndex
+from ..values import Raised, ValueParser
+from .naming import split_description
+from .prefixes import mock_prefix, sut_prefix
+from .proxies import MISSING, MODULE, Handle, Proxy, raw_new
+
+_DESCRIBED = re.compile(r"Instance\('([^']*)'")
+
+
+class Replayer:
+    """Replays python traffic for one session; also the namespace the value parser resolves names in."""
+
+    def __init__(self, session: Any, index: ReplayIndex, path: Optional[str]):
+        self.session = session
+        self.objects = session.objects
+        self.index = index
+        self.path = path
+        self.parser = ValueParser(self, session.settings.constructors)
+        self._functions: Optional[set[str]] = None
+        self._described: Optional[dict[str, str]] = None
+        self._construct_target: Any = None
+
+    # -- what the replay file covers (§5.2) --------------------------------------------------------
+    def knows(self, description: str) -> bool:
+        return description in self.index
+
+    def knows_function(self, name: str) -> bool:
+        """Mixed mode replays a call when any call (or read) of the same name was recorded."""
+        if self._functions is None:
+            functions = set()
+            for key in self.index.keys():
+                prefix, _, body = key.partition(":")
+                if prefix.startswith("<-") and prefix.endswith("PYT") and not body.startswith("import "):
+                    functions.add(body.split("(", 1)[0])
+            self._functions = functions
+        return name in self._functions
+
+    # -- the parser's namespace (values.Namespace) -------------------------------------------------
+    def lookup_name(self, name: str) -> Any:
+        for table in (self.objects.instances, self.objects.callbacks, self.objects.classes):
+            if name in table:
+                return table[name]
+        raise KeyError(name)
+
+    def make_instance(self, description: str, name: str) -> Any:
+        existing = self.objects.instances.get(name)
+        if existing is not None:
+            return existing  # identity of replayed instances is kept
+        cls = self.objects.replay_class(description)
+        obj, self._construct_target = self._construct_target, None
+        if obj is None or not isinstance(obj, cls):  # a constructor answering with another class
+            obj = raw_new(cls)
+        return self.objects.bind_replayed(obj, name)
+
+    def make_callback(self, name: str) -> Any:
+        return self.objects.callbacks.get(name)
+
+    def resolve_class(self, dotted: str) -> Optional[type]:
+        module, _, attr = dotted.rpartition(".")
+        if not self.objects.is_intercepted_module(module.split(".", 1)[0]):
+            return None
+        cls = self.objects.classes.get(attr)
+        if cls is not None:
+            return cls
+        real = getattr(sys.modules.get(module), attr, None)
+        return real if isinstance(real, type) else None
+
+    # -- calls -------------------------------------------------------------------------------------
+    def call(self, description: str, level: int, record: bool) -> Any:
+        group = self.index.lookup(description)
+        return None if group is None else self._play(group, level, record)
+
+    def construct(self, description: str, level: int, record: bool, obj: Any, name: str) -> Any:
+        group = self.index.lookup(description)
+        if group is None:
+            raise CaptureMockReplayError(f"Could not match sufficiently well to construct object of type '{name}'")
+        self._construct_target = obj
+        try:
+            return self._play(group, level, record)
+        finally:
+            self._construct_target = None
+
+    def _play(self, group: list[Item], level: int, record: bool) -> Any:
+        """Run a response group: callbacks it invokes, then its (last) value (§6.6, §6.7)."""
+        result = None
+        for item in group:
+            if item.level != level:  # the index only groups our responses and callback invocations
+                self._callback(item, level + 1)
+                continue
+            result = self.parser.parse(item.text, self.path, item.line)
+            if record:
+                self.session.write(mock_prefix(level), item.type, item.text)
+        if isinstance(result, Raised):
+            raise result.exception
+        return result
+
+    def _parse(self, item: Item) -> Any:
+        return self.parser.parse(item.text, self.path, item.line)
+
+    def _callback(self, item: Item, level: int) -> None:
+        """A ``--->PYT`` item: call the application's callable for real with the recorded arguments."""
+        callee, args, kwargs = self.parser.parse_call(item.text, self.path, item.line)
+        self.session.write(mock_prefix(level), item.type, item.text)
+        own_group = self.index.lookup_exact(item.description) or []
+        func = self._callback_target(callee)
+        if func is None:  # an intercepted method: its recorded answer stands (§6.7)
+            for response in own_group:
+                if response.level == level and not response.is_request:
+                    self.session.write(sut_prefix(level), response.type, response.text)
+            return
+        result = self.session.callbacks.run_application(func, args, kwargs, level)
+        if result is not None:
+            self.session.write(sut_prefix(level), "RET", self.session.render(result))
+
+    def _callback_target(self, callee: str) -> Any:
+        owner_name, _, attr = callee.rpartition(".")
+        if not owner_name:
+            return self.objects.callbacks.get(callee)
+        owner = self.objects.instances.get(owner_name)
+        if owner is None:
+            return None
+        for klass in type(owner).__mro__:
+            if "_cm" in klass.__dict__:
+                return None  # reached the generated class: not an application method
+            if attr in klass.__dict__:
+                return getattr(owner, attr)
+        return None
+
+    # -- attribute reads ---------------------------------------------------------------------------
+    def attribute(self, owner: Any, handle: Handle, attr: str, text: str) -> Any:
+        session = self.session
+        level = session.state.level
+        group = self.index.lookup_attribute(f"{sut_prefix(level)}PYT:{text}")
+        if group is None:
+            return self._unknown_attribute(owner, handle, attr, text)
+        responses = [item for item in group if item.level == level and not item.is_request]
+        if not responses:
+            session.record_attribute(text, "None")
+            return None
+        value = self._parse(responses[0])
+        session.record_attribute(text, responses[0].text)
+        if isinstance(value, Raised):
+            raise value.exception
+        return value
+
+    def _unknown_attribute(self, owner: Any, handle: Handle, attr: str, text: str) -> Any:
+        """§6.5: a real attribute's proxy, else a replayed class of that name, else a generic proxy."""
+        if handle.has_target:
+            real = getattr(handle.target, attr, MISSING)
+            if real is not MISSING:
+                return self.session.attribute_value(owner, handle, attr, text, real, record=False)
+        if handle.kind == MODULE:
+            cls = self.objects.classes.get(attr)
+            if cls is None and attr in self._described_classes():
+                cls = self.objects.replay_class(self._described_classes()[attr])
+            if cls is not None:
+                class_handle = cls.__dict__["_cm"]
+                if class_handle.own_name == cls.__name__:
+                    class_handle.own_name = text
+                return cls
+        return self.session.cache_attribute(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))
+
+    def _described_classes(self) -> dict[str, str]:
+        """Class name -> description, for every class the replay file describes in ``Instance(...)``.
+
+        So ``mod.Error`` is the right class even before the first replayed instance of it appears
+        (``except mod.Error`` evaluated early, ``isinstance`` checks)."""
+        if self._described is None:
+            described: dict[str, str] = {}
+            for description in _DESCRIBED.findall(self.index.text):
+                name, bases = split_description(description)
+                if bases or name not in described:
+                    described[name] = description
+            self._described = described
+        return self._described

@@ -1,0 +1,386 @@
+"""One process's python interception: every proxy operation comes here to be recorded or replayed.
+
+The session decides per operation whether it goes straight to the real object (an excluded caller,
+or intercepted code calling itself, §6.8), is replayed (§5.2) or runs for real and is recorded (§6.5,
+§6.6). All traffic is serialised by one re-entrant lock; per-thread state says whether we are inside a
+real intercepted call (the re-entrancy guard) and at which callback nesting level (§4.1).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import types
+from typing import Any, Optional
+
+from ..mockfile import ENCODING, ERRORS, MockWriter, format_item
+from ..modes import REPLAY, REPLAY_OLD_RECORD_NEW
+from ..values import render, render_call, render_exception
+from .callbacks import Callbacks
+from .callstack import CallerFilter
+from .naming import hint_from
+from .objects import ObjectRegistry, proxy_class_of
+from .prefixes import mock_prefix, sut_prefix
+from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
+from .settings import PythonSettings
+
+# Names the import machinery probes on modules that are never traffic (§6.3).
+NEVER_ON_MODULES = frozenset({"__loader__", "__package__", "__initializing__", "__spec__", "__notes__"})
+_BASIC = frozenset({type(None), bool, int, float, str, list, dict, tuple})
+PACKAGE_PATH = "['Fake value just to mark that it exists']"
+
+
+class _ThreadState(threading.local):
+    guard = 0  # > 0 while intercepted code runs for real: its own use of proxies is not traffic
+    level = 0  # callback nesting: 0 normally, 2 inside a callback invoked by intercepted code
+
+
+class _Traffic:
+    """``with session.traffic:`` holds the lock, guards capturemock's own work (so an intercepted
+    ``os.write`` or ``os.fspath`` used by the writer is not traffic) and writes queued items on the way out."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> None:
+        self.session.lock.acquire()
+        self.session.state.guard += 1
+
+    def __exit__(self, *exc_info: Any) -> None:
+        session = self.session
+        try:
+            session.flush()
+        finally:
+            session.state.guard -= 1
+            session.lock.release()
+
+
+class Session:
+    """Records or replays the python traffic of one process."""
+
+    def __init__(self, settings: PythonSettings, writer: MockWriter, module_names: list[str],
+                 replayer_factory: Any = None):
+        self.settings = settings
+        self.mode = settings.mode
+        self.writer = writer
+        self.lock = threading.RLock()
+        self.traffic = _Traffic(self)
+        self.state = _ThreadState()
+        self.callers = CallerFilter(settings.ignore_callers)
+        self.objects = ObjectRegistry(self, module_names)
+        self.callbacks = Callbacks(self)
+        self.replayer = replayer_factory(self) if replayer_factory is not None else None
+        self.importer: Any = None  # set by the import hook: knows how to import real modules
+        self.attribute_texts: dict[str, str] = {}  # attribute text -> value text last recorded
+        self.attribute_objects: dict[str, tuple[Any, Any]] = {}  # attribute text -> (real, wrapped)
+        self.seen_calls: set[str] = set()
+        self._pending: list[str] = []  # formatted items not yet written (see write)
+        self.closed = False
+
+    # -- decisions ---------------------------------------------------------------------------------
+    def _bypass(self, handle: Handle) -> bool:
+        """Straight to the real object: inside intercepted code, an excluded caller (§6.8), or after
+        ``resetIntercepts`` (a proxy kept by the application then just forwards: no dead proxies)."""
+        return self.closed or self.state.guard > 0 or (handle.has_target and self.callers.excluded())
+
+    def _replays_call(self, handle: Handle, name: str) -> bool:
+        if not handle.has_target:
+            return True
+        if self.mode == REPLAY:
+            return True
+        return self.mode == REPLAY_OLD_RECORD_NEW and self.replayer.knows_function(name)
+
+    def _replays_attribute(self, handle: Handle, description: str) -> bool:
+        if not handle.has_target or self.mode == REPLAY:
+            return True
+        return self.mode == REPLAY_OLD_RECORD_NEW and self.replayer.knows(description)
+
+    def _records(self, name: str) -> bool:
+        if self.settings.always_record or self.settings.check_repeated(name):
+            return True
+        if name in self.seen_calls:
+            return False
+        self.seen_calls.add(name)
+        return True
+
+    def write(self, prefix: str, type_: str, text: str) -> None:
+        """Queue one item; ``flush`` writes the queue at the end of each operation, before a real call
+        and before application code runs, so a replayed call's request and response cost one write."""
+        if text:
+            self._pending.append(format_item(prefix, type_, text))
+
+    def flush(self) -> None:
+        """Write what is queued (before application code runs, and at the end of each operation)."""
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self.writer.write_text(text)
+
+    def close(self) -> None:
+        """Stop intercepting: proxies still held by the application forward to their targets."""
+        with self.traffic:
+            self.closed = True
+        self.writer.close()
+
+    def tell(self) -> int:
+        """The record file's size once everything queued is written."""
+        self.flush()
+        return self.writer.tell()
+
+    def render(self, value: Any) -> str:
+        return render(value, self.objects.text_of)
+
+    # -- imports (§6.3) ----------------------------------------------------------------------------
+    def import_module(self, name: str) -> Proxy:
+        """The module proxy for an intercepted import, recording ``import name``."""
+        with self.traffic:
+            level = self.state.level
+            description = f"{sut_prefix(level)}PYT:import {name}"
+            self.write(sut_prefix(level), "PYT", f"import {name}")
+            proxy = self.objects.module_proxy(name)
+            handle = object.__getattribute__(proxy, "_cm")
+            if self.mode == REPLAY or handle.has_target:
+                return proxy
+            try:
+                handle.target = self.importer.real_import(name)
+            except Exception as exc:
+                if self.mode == REPLAY_OLD_RECORD_NEW and self.replayer.knows(description):
+                    return proxy  # the replay file has the import: replay what we cannot run
+                self.write(mock_prefix(level), "RET", render_exception(exc))
+                raise
+            return proxy
+
+    # -- attribute reads (§6.5) --------------------------------------------------------------------
+    def get_attribute(self, owner: Any, handle: Handle, attr: str, *, check_callers: bool = True) -> Any:
+        if handle.kind == MODULE and attr in NEVER_ON_MODULES:
+            raise AttributeError(attr)
+        if self.state.guard > 0 or self.closed or (check_callers and handle.has_target and self.callers.excluded()):
+            if not handle.has_target:
+                raise AttributeError(attr)
+            return getattr(handle.target, attr)
+        with self.traffic:
+            text = f"{handle.name}.{attr}"
+            if self._replays_attribute(handle, f"{sut_prefix(self.state.level)}PYT:{text}"):
+                return self.replayer.attribute(owner, handle, attr, text)
+            return self._real_attribute(owner, handle, attr, text)
+
+    def _real_attribute(self, owner: Any, handle: Handle, attr: str, text: str) -> Any:
+        try:
+            value = getattr(handle.target, attr)
+        except Exception as exc:
+            if attr == "__all__" and handle.kind == MODULE:
+                value = [name for name in dir(handle.target) if not name.startswith("__")]
+            else:
+                wrapped = self.objects.wrap(exc, None)
+                self.record_attribute(text, self._raise_text(wrapped, exc, text))
+                if wrapped is exc:
+                    raise
+                raise wrapped from None
+        if attr == "__path__" and handle.kind == MODULE:
+            self.record_attribute(text, PACKAGE_PATH)
+            return value
+        return self.attribute_value(owner, handle, attr, text, value, record=True)
+
+    def attribute_value(self, owner: Any, handle: Handle, attr: str, text: str, value: Any, *,
+                        record: bool) -> Any:
+        """What the application gets for a real attribute value: callables as proxies, values recorded."""
+        if isinstance(value, types.ModuleType):
+            if self.objects.is_intercepted_module(value.__name__):
+                return self.objects.module_proxy(value.__name__, value)
+            return self.cache_attribute(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
+        if isinstance(value, type):
+            return self.objects.class_proxy(value, text)
+        if callable(value):
+            return self.cache_attribute(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
+        if not record:
+            return value
+        if type(value) in _BASIC or value is NotImplemented:
+            wrapped = self.objects.wrap(value, None)
+            self.record_attribute(text, self.render(wrapped))
+            return wrapped
+        known = self.attribute_objects.get(text)
+        if known is not None and known[0] is value:
+            return known[1]  # §6.5: other objects are recorded once per attribute text
+        wrapped = self.objects.wrap(value, None)
+        self.attribute_texts.pop(text, None)
+        self.record_attribute(text, self.render(wrapped))
+        self.attribute_objects[text] = (value, wrapped)
+        return wrapped
+
+    @staticmethod
+    def cache_attribute(owner: Any, attr: str, proxy: Any) -> Any:
+        """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups."""
+        if owner is not None and not isinstance(owner, type):
+            object.__setattr__(owner, attr, proxy)
+        return proxy
+
+    def record_attribute(self, text: str, value_text: str) -> None:
+        """An attribute read is written only when its value text differs from the last one (§6.5)."""
+        if self.attribute_texts.get(text) == value_text:
+            return
+        self.attribute_texts[text] = value_text
+        level = self.state.level
+        self.write(sut_prefix(level), "PYT", text)
+        if value_text != "None":
+            self.write(mock_prefix(level), "RET", value_text)
+
+    def _raise_text(self, wrapped: Any, exc: BaseException, name: str) -> str:
+        if wrapped is exc:
+            return self.settings.alter(render_exception(exc), name)
+        return f"raise {self.render(wrapped)}"
+
+    # -- attribute assignment (§6.3) ---------------------------------------------------------------
+    def set_attribute(self, owner: Any, handle: Handle, attr: str, value: Any) -> None:
+        if handle.kind == MODULE and attr.startswith("__") and attr.endswith("__"):
+            object.__setattr__(owner, attr, value)  # the import machinery's bookkeeping (__spec__ etc.)
+            return
+        value_handle = handle_of(value)
+        is_module = isinstance(value, types.ModuleType) or (value_handle is not None and value_handle.kind == MODULE)
+        real_value = self.objects.unwrap(value)
+        if is_module or self._bypass(handle):
+            if handle.has_target:
+                setattr(handle.target, attr, real_value)
+            else:
+                object.__setattr__(owner, attr, value)
+            return
+        with self.traffic:
+            text = f"{handle.name}.{attr}"
+            self.write(sut_prefix(self.state.level), "PYT", f"{text} = {self.render(value)}")
+            self.attribute_texts.pop(text, None)
+            if handle.has_target and self.mode != REPLAY:
+                setattr(handle.target, attr, real_value)
+
+    # -- calls (§6.6) ------------------------------------------------------------------------------
+    def call(self, handle: Handle, args: tuple, kwargs: dict) -> Any:
+        # the hot path (product spec §3): plain locals and dict lookups, the traffic context inlined
+        state = self.state
+        if state.guard or self.closed or (handle.target is not MISSING and self.callers.excluded()):
+            return self._direct(handle, args, kwargs)
+        self.lock.acquire()
+        state.guard += 1
+        try:
+            owner = handle.owner
+            hint = hint_from(args, kwargs) if args or kwargs else None
+            if owner is not None and owner.renamable and hint and handle.attr[:3] in ("set", "Set"):
+                self._rename(owner, hint)
+            name = handle.name
+            level = state.level
+            text = self.request_text(name, hint, args, kwargs)
+            record = self.settings.always_record or self._records(name)
+            prefix = sut_prefix(level)
+            if record:
+                self.write(prefix, "PYT", text)
+            if handle.target is MISSING or self.mode == REPLAY or self._replays_call(handle, name):
+                return self.replayer.call(f"{prefix}PYT:{text}", level, record)
+            return self._real_call(handle, handle.target, name, hint, args, kwargs, level, record)
+        finally:
+            try:
+                self.flush()
+            finally:
+                state.guard -= 1
+                self.lock.release()
+
+    def call_special(self, obj: Any, handle: Handle, method: str, args: tuple) -> Any:
+        """``len(x)``, ``x[k]``, ``str(x)``, iteration...: recorded as ``x.__len__()`` etc. (§4.2)."""
+        target = getattr(handle.target, method) if handle.has_target else MISSING
+        result = self.call(Handle(self, None, target, owner=handle, attr=method), args, {})
+        if method in ("__str__", "__repr__") and not isinstance(result, str):
+            return handle.name
+        if method == "__len__" and not isinstance(result, int):
+            return 0
+        return result
+
+    def truth(self, obj: Any, handle: Handle) -> bool:
+        """Truth tests: ``__bool__()``, else ``__len__()``, else true, each step being traffic (§4.2)."""
+        if self._bypass(handle):
+            return bool(handle.target) if handle.has_target else True
+        try:
+            method = self.get_attribute(obj, handle, "__bool__")
+        except AttributeError:
+            try:
+                method = self.get_attribute(obj, handle, "__len__")
+            except AttributeError:
+                return True
+        return bool(method())
+
+    def request_text(self, name: str, hint: Optional[str], args: tuple, kwargs: dict) -> str:
+        """``name(args)`` as recorded: callables among the arguments named after this call (§4.2)."""
+        objects = self.objects
+        objects.call_context = (name, hint)
+        text = render_call(name, args, kwargs, objects.argument_text_of)
+        return self.settings.alter(text, name) if self.settings.has_alterations else text
+
+    def _direct(self, handle: Handle, args: tuple, kwargs: dict) -> Any:
+        if not handle.has_target:
+            return None
+        unwrap = self.objects.unwrap
+        return handle.target(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
+
+    def _real_call(self, handle: Handle, target: Any, name: str, hint: Optional[str], args: tuple,
+                   kwargs: dict, level: int, record: bool) -> Any:
+        unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
+        real_args = [unwrap(arg, wrap_callback) for arg in args]
+        real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()}
+        self.flush()  # the request is on disk while the real call runs (a hang or kill still shows it)
+        state = self.state
+        state.guard += 1
+        try:
+            result = target(*real_args, **real_kwargs)
+        except BaseException as exc:
+            state.guard -= 1
+            wrapped = self.objects.wrap(exc, hint)
+            if record:
+                self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
+            if wrapped is exc:
+                raise
+            raise wrapped.with_traceback(exc.__traceback__) from None
+        state.guard -= 1
+        wrapped = self.objects.wrap(result, hint)
+        if record and result is not None:
+            self.write(mock_prefix(level), "RET", self.settings.alter(self.render(wrapped), name))
+        return wrapped
+
+    def _rename(self, handle: Handle, hint: str) -> None:
+        """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
+        original, only whole names are replaced (``item1`` never hits ``item10``)."""
+        self.flush()
+        old = self.objects.rename(handle, hint)
+        if not self.writer.written:
+            return
+        with open(self.writer.path, "rb") as tail_file:
+            tail_file.seek(handle.offset)
+            tail = tail_file.read().decode(ENCODING, ERRORS)
+        renamed = re.sub(rf"\b{re.escape(old)}\b", handle.own_name, tail)
+        if renamed != tail:
+            self.writer.replace_from(handle.offset, tail, renamed)
+
+    # -- construction of intercepted classes -------------------------------------------------------
+    def construct(self, cls: type, handle: Handle, args: tuple, kwargs: dict) -> Any:
+        """``Class(...)`` on a generated class (or an application subclass of one)."""
+        if self._bypass(handle):
+            if handle.has_target:
+                return self._direct(handle, args, kwargs)
+            return raw_new(cls)
+        with self.traffic:
+            name = handle.name
+            hint = hint_from(args, kwargs)
+            level = self.state.level
+            text = self.request_text(name, hint, args, kwargs)
+            record = self._records(name)
+            if record:
+                self.write(sut_prefix(level), "PYT", text)
+            obj = raw_new(cls)
+            if self._replays_call(handle, name):
+                return self.replayer.construct(f"{sut_prefix(level)}PYT:{text}", level, record, obj, name)
+            real_cls = handle.target if cls is proxy_class_of(cls) else self.callbacks.hooked_class(cls, handle.target)
+            self._real_call(handle, self._binder(obj, real_cls, hint), name, hint, args, kwargs, level, record)
+            return obj
+
+    def _binder(self, obj: Any, real_cls: type, hint: Optional[str]) -> Any:
+        """Constructs the real object and makes ``obj`` its proxy, so the result renders as ``obj``."""
+        def construct(*args: Any, **kwargs: Any) -> Any:
+            real = real_cls(*args, **kwargs)
+            self.objects.bind(obj, real, proxy_class_of(type(obj)).__name__, hint)
+            return real
+        return construct

@@ -1,0 +1,50 @@
+"""The rc settings python interception uses, resolved once when intercepts are installed (§3.3).
+
+The per-call path must not touch ConfigParser: answers are computed here and cached per name.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..alterations import Alterations
+from ..config import RcConfig
+
+PYTHON = "python"
+GENERAL = "general"
+
+
+class PythonSettings:
+    """``[python]``/``[general]`` keys plus per-name sections, as plain attributes and cached lookups."""
+
+    def __init__(self, config: RcConfig, mode: int, entries: Iterable[str]):
+        self.mode = mode
+        self.config = config
+        self.ignore_callers = config.getlist("ignore_callers", [PYTHON])
+        self.constructors = tuple(config.getlist("replay_constructors", [PYTHON]))
+        self._check_repeated = config.getboolean("check_repeated_calls", [PYTHON], True)
+        # §3.3: a section named after an intercept entry may switch repeat checking for its names
+        self._entry_repeat = [(entry, config.getboolean("check_repeated_calls", [entry], True))
+                              for entry in entries if config.get("check_repeated_calls", [entry]) is not None]
+        self._repeat_cache: dict[str, bool] = {}
+        self.always_record = self._check_repeated and not self._entry_repeat
+        self.alterations = Alterations(config)
+        self.has_alterations = any(config.getlist("alterations", [section])
+                                    for section in config.sections())
+
+    def check_repeated(self, name: str) -> bool:
+        """Whether every call of ``name`` is recorded (False: only the first one in the process)."""
+        verdict = self._repeat_cache.get(name)
+        if verdict is None:
+            verdict = self._check_repeated
+            for entry, value in self._entry_repeat:
+                if name == entry or name.startswith(f"{entry}."):
+                    verdict = value
+                    break
+            self._repeat_cache[name] = verdict
+        return verdict
+
+    def alter(self, text: str, name: str) -> str:
+        """§3.4 alterations of ``[<name>]``, ``[python]`` and ``[general]`` on a call or return text."""
+        if not self.has_alterations:
+            return text
+        return self.alterations.apply(text, (name, PYTHON, GENERAL))

@@ -1,0 +1,67 @@
+"""The entry points TextTest and the decorator use (§2.7, §6.1), and interception of child processes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+
+import capturemock
+from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+from capturemock.python.api import write_sitecustomize
+
+
+class TextTestEnvironment(OrderedDict):
+    """Like TextTest's environment: an OrderedDict subclass."""
+
+
+def test_set_up_python_exports_the_environment(tmp_path):
+    env = TextTestEnvironment(CAPTUREMOCK_REPLAY_FILE="stale")
+    replay = tmp_path / "stored.mock"
+    replay.write_text("<-PYT:import x\n")
+    assert capturemock.setUpPython(REPLAY, "rec.mock", str(replay), ["a.rc", "b.rc"], ["x", "y.z"], environment=env)
+    assert dict(env) == {"CAPTUREMOCK_MODE": "0", "CAPTUREMOCK_REPLAY_FILE": str(replay),
+                         "CAPTUREMOCK_RECORD_FILE": "rec.mock", "CAPTUREMOCK_PROCESS_START": "a.rc,b.rc",
+                         "CAPTUREMOCK_PYTHON": "x,y.z"}
+    assert capturemock.setUpPython(RECORD, "rec.mock", str(replay), ["a.rc"], environment=env)
+    assert "CAPTUREMOCK_REPLAY_FILE" not in env and env["CAPTUREMOCK_MODE"] == "1"
+
+
+def test_set_up_python_is_inactive_for_replay_without_a_mock(tmp_path):
+    env = TextTestEnvironment()
+    assert not capturemock.setUpPython(REPLAY, "rec.mock", str(tmp_path / "missing"), ["rc"], environment=env)
+    assert not env
+    assert capturemock.setUpPython(REPLAY_OLD_RECORD_NEW, "rec.mock", None, ["rc"], environment=env)
+
+
+def test_parent_and_child_processes_append_to_one_transcript(tmp_path):
+    (tmp_path / "ledger.py").write_text("def balance(account):\n    return len(account) * 10\n")
+    (tmp_path / "child.py").write_text("import ledger\nprint(ledger.balance('child'))\n")
+    (tmp_path / "sut.py").write_text(
+        "import subprocess, sys\nimport ledger\nprint(ledger.balance('ab'), flush=True)\n"
+        "subprocess.run([sys.executable, 'child.py'], check=True)\nprint(ledger.balance('abc'))\n")
+    (tmp_path / "rc").write_text("[python]\nintercepts = ledger\n")
+    env = dict(os.environ)
+    capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), rcFiles=[str(tmp_path / "rc")], environment=env)
+    site = os.path.dirname(write_sitecustomize(str(tmp_path / "site")))
+    env["PYTHONPATH"] = os.pathsep.join([site, os.path.dirname(os.path.dirname(capturemock.__file__))])
+    output = subprocess.run([sys.executable, "sut.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            check=True).stdout
+    assert output == "20\n50\n30\n"
+    calls = [line for line in (tmp_path / "rec.mock").read_text().splitlines() if "balance" in line]
+    assert calls == ["<-PYT:ledger.balance('ab')", "<-PYT:ledger.balance('child')", "<-PYT:ledger.balance('abc')"]
+
+
+def test_process_startup_does_nothing_without_rc_files(monkeypatch):
+    monkeypatch.delenv("CAPTUREMOCK_PROCESS_START", raising=False)
+    assert capturemock.process_startup() is None
+
+
+def test_process_startup_reports_a_bad_rc_file_in_one_line(tmp_path, monkeypatch, capsys):
+    rc = tmp_path / "rc"
+    rc.write_text("[python]\nintercepts = x\nthis line is not ini\n")
+    monkeypatch.setenv("CAPTUREMOCK_PROCESS_START", str(rc))
+    monkeypatch.setenv("CAPTUREMOCK_MODE", "1")
+    monkeypatch.setenv("CAPTUREMOCK_RECORD_FILE", str(tmp_path / "rec.mock"))
+    assert capturemock.process_startup() is None
+    assert capsys.readouterr().err == f"capturemock: {rc}:3: cannot parse line 'this line is not ini'\n"

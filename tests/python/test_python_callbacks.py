@@ -1,0 +1,97 @@
+"""Callbacks from intercepted code into the application (§4.2, §6.7)."""
+from __future__ import annotations
+
+from capturemock import RECORD, REPLAY
+
+EVENTS = """
+    def publish(topic, handler):
+        return handler("breaking " + topic) * 2
+
+    def each(values, fn):
+        return [fn(v) for v in values]
+
+    def ack(msg):
+        return "acked:" + msg
+"""
+
+RECORDED = """
+    <-PYT:events.publish('news', Callback('events_news_callback'))
+    --->PYT:events_news_callback('breaking news')
+    <-----PYT:events.ack('breaking news')
+    ----->RET:'acked:breaking news'
+    <---RET:13
+    ->RET:26
+    <-PYT:events.publish('sport', events_news_callback)
+    --->PYT:events_news_callback('breaking sport')
+    <-----PYT:events.ack('breaking sport')
+    ----->RET:'acked:breaking sport'
+    <---RET:14
+    ->RET:28
+    <-PYT:events.each([1, 2], Callback('events_callback'))
+    --->PYT:events_callback(1)
+    <---RET:10
+    --->PYT:events_callback(2)
+    <---RET:20
+    ->RET:[10, 20]
+    <-PYT:events.each([3], str)
+    ->RET:['3']
+"""
+
+
+def use_events(events, seen):
+    def on_news(msg):
+        seen.append((msg, events.ack(msg)))
+        return len(msg)
+
+    def tenfold(x):
+        seen.append(x)
+        return x * 10
+
+    return [events.publish("news", on_news), events.publish("sport", on_news),
+            events.each([1, 2], tenfold), events.each([3], str)]
+
+
+def test_record_callbacks_with_nested_traffic(sandbox):
+    sandbox.module("events", EVENTS)
+    seen = []
+    with sandbox.intercept(RECORD, ["events"]):
+        import events
+        assert use_events(events, seen) == [26, 28, [10, 20], ["3"]]
+    assert seen[0] == ("breaking news", "acked:breaking news")
+    assert sandbox.recorded().endswith(sandbox.lines(RECORDED))
+
+
+def test_replay_runs_the_real_callbacks_including_two_in_one_call(sandbox):
+    sandbox.module("events", EVENTS)
+    replay = sandbox.mock(sandbox.lines(RECORDED).replace("'acked:breaking news'", "'mock ack'")
+                          .replace("events_callback(2)", "events_callback(5)"))
+    sandbox.remove("events")
+    seen = []
+    with sandbox.intercept(REPLAY, ["events"], replay=replay):
+        import events
+        assert use_events(events, seen) == [26, 28, [10, 20], ["3"]]
+    assert seen == [("breaking news", "mock ack"), ("breaking sport", "acked:breaking sport"), 1, 5]
+    assert "--->PYT:events_callback(5)\n<---RET:50\n" in sandbox.recorded()
+
+
+def test_callback_receiving_a_new_intercepted_object(sandbox):
+    sandbox.module("watcher", """
+        class Event:
+            def describe(self):
+                return "created"
+        def poll(handler):
+            return handler(Event())
+    """)
+    described = []
+    with sandbox.intercept(RECORD, ["watcher"]):
+        import watcher
+        assert watcher.poll(lambda event: described.append(event.describe()) or "handled") == "handled"
+    assert described == ["created"]
+    assert sandbox.recorded().endswith(sandbox.lines("""
+        <-PYT:watcher.poll(Callback('watcher_callback'))
+        --->PYT:watcher_callback(Instance('Event', 'event1'))
+        <-----PYT:event1.describe()
+        ----->RET:'created'
+        <---RET:'handled'
+        ->RET:'handled'
+    """))

@@ -1,0 +1,109 @@
+"""Partial interception by dotted name, and putting everything back (§6.2, §6.4)."""
+from __future__ import annotations
+
+import datetime
+
+from capturemock import RECORD, REPLAY
+
+TARIFFS = """
+    VAT_RATE = 0.25
+    CURRENCY = "SEK"
+
+    def gross(net):
+        return net * (1 + VAT_RATE)
+
+    class Base:
+        def ident(self):
+            return "base-ident"
+
+    class Client(Base):
+        DEFAULT_PORT = 8080
+        def __init__(self, host):
+            self.host = host
+        @staticmethod
+        def protocol():
+            return "rpc/2"
+        def url(self):
+            return "rpc://" + self.host
+
+    class Account:
+        def __init__(self, owner):
+            self.owner = owner
+        def balance(self, currency):
+            return {"eve": 10, "bob": 20}[self.owner]
+"""
+
+
+def test_constant_is_fetched_once_at_interception_time(sandbox):
+    sandbox.module("tariffs", TARIFFS)
+    with sandbox.intercept(RECORD, ["tariffs.VAT_RATE"]):
+        import tariffs
+        assert (tariffs.VAT_RATE, tariffs.VAT_RATE, tariffs.CURRENCY) == (0.25, 0.25, "SEK")
+    assert sandbox.recorded() == "<-PYT:tariffs.VAT_RATE\n->RET:0.25\n"
+    replay = sandbox.mock("<-PYT:tariffs.VAT_RATE\n->RET:0.12\n")
+    with sandbox.intercept(REPLAY, ["tariffs.VAT_RATE"], replay=replay):
+        import tariffs
+        assert (tariffs.VAT_RATE, round(tariffs.gross(100), 2)) == (0.12, 112.0)
+    import tariffs
+    assert tariffs.VAT_RATE == 0.25  # restored
+
+
+def test_class_by_dotted_name(sandbox):
+    sandbox.module("tariffs", TARIFFS)
+    with sandbox.intercept(RECORD, ["tariffs.Client"]):
+        import tariffs
+        client = tariffs.Client("db")
+        assert (tariffs.Client.protocol(), tariffs.Client.DEFAULT_PORT, client.url(), client.ident()) == \
+            ("rpc/2", 8080, "rpc://db", "base-ident")
+        assert tariffs.gross(100) == 125.0
+    assert sandbox.recorded() == sandbox.lines("""
+        <-PYT:tariffs.Client('db')
+        ->RET:Instance('Client(tariffs.Base)', 'client_db')
+        <-PYT:tariffs.Client.protocol()
+        ->RET:'rpc/2'
+        <-PYT:tariffs.Client.DEFAULT_PORT
+        ->RET:8080
+        <-PYT:client_db.url()
+        ->RET:'rpc://db'
+        <-PYT:client_db.ident()
+        ->RET:'base-ident'
+    """)
+
+
+def test_bound_method_interception(sandbox):
+    sandbox.module("tariffs", TARIFFS)
+    with sandbox.intercept(RECORD, ["tariffs.Account.balance"]):
+        import tariffs
+        assert (tariffs.Account("eve").balance("SEK"), tariffs.Account("bob").balance("SEK")) == (10, 20)
+    assert sandbox.recorded() == sandbox.lines("""
+        <-PYT:tariffs.Account.balance('SEK')
+        ->RET:10
+        <-PYT:tariffs.Account.balance('SEK')
+        ->RET:20
+    """)
+    replay = sandbox.mock(sandbox.recorded().replace("->RET:10", "->RET:99"))
+    with sandbox.intercept(REPLAY, ["tariffs.Account.balance"], replay=replay):
+        import tariffs
+        assert tariffs.Account("eve").balance("SEK") == 99
+    import tariffs
+    assert tariffs.Account("eve").balance("SEK") == 10  # the real method is back
+
+
+def test_builtin_class_attribute_via_forwarding_class(sandbox):
+    replay = sandbox.mock("<-PYT:datetime.date.today()\n->RET:datetime.date(2011, 6, 15)\n")
+    real_date = datetime.date
+    with sandbox.intercept(REPLAY, ["datetime.date.today"], replay=replay):
+        today = datetime.date.today()
+        assert today == real_date(2011, 6, 15) and type(today).__name__ == "date"
+        assert datetime.date(2010, 5, 4).isoformat() == "2010-05-04"
+        assert isinstance(real_date(2000, 1, 1), datetime.date)
+    assert datetime.date is real_date
+    assert sandbox.recorded() == "<-PYT:datetime.date.today()\n->RET:datetime.date(2011, 6, 15)\n"
+
+
+def test_missing_names_are_silently_ignored(sandbox):
+    sandbox.module("tariffs", TARIFFS)
+    with sandbox.intercept(RECORD, ["tariffs.NO_SUCH", "no_such_package.thing"]):
+        import tariffs
+        assert tariffs.gross(1) == 1.25
+    assert not sandbox.record.exists()

@@ -1,0 +1,227 @@
+"""Record real calls, replay them with the real module gone, hand-edited mocks, modes (§2, §5, §6)."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, CaptureMockReplayError
+from capturemock.errors import MockFileError
+
+WEATHER = """
+    class ForecastError(Exception):
+        pass
+
+    class Station:
+        def __init__(self, name):
+            self.name = name
+
+        def reading(self, unit="C"):
+            return {"temp": 3.14159, "unit": unit}
+
+    def forecast(days):
+        if days > 2:
+            raise ForecastError("no data beyond 2 days")
+        return ["sun", "rain"][:days]
+"""
+
+WEATHER_MOCK = """
+    <-PYT:import weather
+    <-PYT:weather.__name__
+    ->RET:'weather'
+    <-PYT:weather.__path__
+    ->RET:raise AttributeError("module 'weather' has no attribute '__path__'")
+    <-PYT:weather.Station('Uppsala')
+    ->RET:Instance('Station', 'station_uppsala')
+    <-PYT:station_uppsala.reading(unit='C')
+    ->RET:{'temp': 3.14, 'unit': 'C'}
+    <-PYT:weather.forecast(2)
+    ->RET:['sun', 'rain']
+    <-PYT:weather.forecast(3)
+    ->RET:raise Instance('ForecastError(Exception)', 'forecasterror1')
+    <-PYT:forecasterror1.__str__()
+    ->RET:'no data beyond 2 days'
+"""
+
+
+def use_weather():
+    weather = importlib.import_module("weather")
+    station = weather.Station("Uppsala")
+    results = [station.reading(unit="C"), weather.forecast(2)]
+    try:
+        weather.forecast(3)
+    except weather.ForecastError as exc:
+        results.append(str(exc))
+    return results
+
+
+def test_record_writes_the_exact_transcript(sandbox):
+    sandbox.module("weather", WEATHER)
+    with sandbox.intercept(RECORD, ["weather"]):
+        results = use_weather()
+    assert results == [{"temp": 3.14159, "unit": "C"}, ["sun", "rain"], "no data beyond 2 days"]
+    assert sandbox.recorded() == sandbox.lines(WEATHER_MOCK)
+
+
+def test_replay_with_the_real_module_gone_rerecords_the_same_text(sandbox):
+    sandbox.module("weather", WEATHER)
+    replay = sandbox.mock(WEATHER_MOCK)
+    sandbox.remove("weather")
+    with sandbox.intercept(REPLAY, ["weather"], replay=replay):
+        results = use_weather()
+    assert results == [{"temp": 3.14, "unit": "C"}, ["sun", "rain"], "no data beyond 2 days"]
+    assert sandbox.recorded() == sandbox.lines(WEATHER_MOCK)
+
+
+def test_replay_of_a_hand_edited_mock(sandbox):
+    replay = sandbox.mock(WEATHER_MOCK.replace("'sun', 'rain'", "'snow'").replace("no data beyond", "edited"))
+    with sandbox.intercept(REPLAY, ["weather"], replay=replay):
+        results = use_weather()
+    assert results[1:] == [["snow"], "edited 2 days"]
+
+
+def test_replay_mode_without_a_replay_file_intercepts_nothing(sandbox):
+    sandbox.module("weather", WEATHER)
+    with sandbox.intercept(REPLAY, ["weather"], replay=str(sandbox.root / "missing.mock")):
+        assert use_weather()[1] == ["sun", "rain"]
+    assert not sandbox.record.exists()
+
+
+def test_mixed_mode_with_a_missing_replay_file_records(sandbox):
+    sandbox.module("weather", WEATHER)
+    with sandbox.intercept(REPLAY_OLD_RECORD_NEW, ["weather"], replay=str(sandbox.root / "missing.mock")):
+        use_weather()
+    assert sandbox.recorded() == sandbox.lines(WEATHER_MOCK)
+
+
+def test_mixed_mode_replays_known_functions_and_runs_the_rest(sandbox):
+    sandbox.module("quotes", """
+        MARKET = "real-market"
+        def price(symbol):
+            return 1.5
+        def volume(symbol):
+            return len(symbol) * 1000
+    """)
+    replay = sandbox.mock("""
+        <-PYT:import quotes
+        <-PYT:quotes.price('ACME')
+        ->RET:99.5
+    """)
+    with sandbox.intercept(REPLAY_OLD_RECORD_NEW, ["quotes"], replay=replay):
+        import quotes
+        assert (quotes.price("ACME"), quotes.price("NEW"), quotes.volume("AB"), quotes.MARKET) == \
+            (99.5, 99.5, 2000, "real-market")
+    assert sandbox.recorded().endswith(sandbox.lines("""
+        <-PYT:quotes.price('ACME')
+        ->RET:99.5
+        <-PYT:quotes.price('NEW')
+        ->RET:99.5
+        <-PYT:quotes.volume('AB')
+        ->RET:2000
+        <-PYT:quotes.MARKET
+        ->RET:'real-market'
+    """))
+
+
+def test_exact_matching_raises_into_the_application_and_records_the_request(sandbox):
+    rc = sandbox.rc("[general]\nuse_exact_matching = true\n")
+    replay = sandbox.mock("""
+        <-PYT:geo.distance('Uppsala', 'Lund')
+        ->RET:601
+    """)
+    with sandbox.intercept(REPLAY, ["geo"], rc=rc, replay=replay):
+        import geo
+        with pytest.raises(CaptureMockReplayError) as info:
+            geo.distance("Uppsala", "Malmo")
+        assert geo.distance("Uppsala", "Lund") == 601
+    assert str(info.value) == "Could not find any replay request matching '<-PYT:geo.distance('Uppsala', 'Malmo')'"
+    assert "<-PYT:geo.distance('Uppsala', 'Malmo')\n<-PYT:geo.distance('Uppsala', 'Lund')\n" in sandbox.recorded()
+
+
+def test_repeated_calls_take_successive_answers_then_wrap_to_the_first(sandbox):
+    replay = sandbox.mock("""
+        <-PYT:dice.roll()
+        ->RET:'first'
+        <-PYT:dice.roll()
+        ->RET:'second'
+        <-PYT:dice.Cup()
+        ->RET:Instance('Cup', 'cup1')
+        <-PYT:cup1.state
+        ->RET:'Initial'
+        <-PYT:cup1.shake(3)
+        <-PYT:cup1.state
+        ->RET:'Shaken'
+    """)
+    with sandbox.intercept(REPLAY, ["dice"], replay=replay):
+        import dice
+        assert [dice.roll() for _ in range(3)] == ["first", "second", "first"]
+        cup = dice.Cup()
+        assert [cup.state, cup.state] == ["Initial", "Initial"]
+        cup.shake(3)
+        assert cup.state == "Shaken"
+
+
+def test_a_failed_import_is_recorded_and_reraised(sandbox):
+    with sandbox.intercept(RECORD, ["optional_backend"]):
+        with pytest.raises(ModuleNotFoundError):
+            import optional_backend  # noqa: F401
+    assert sandbox.recorded() == sandbox.lines("""
+        <-PYT:import optional_backend
+        ->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+    """)
+
+
+def test_a_refused_expression_in_a_mock_is_a_clean_error_and_runs_nothing(sandbox, tmp_path):
+    target = tmp_path / "pwned"
+    replay = sandbox.mock(f"""
+        <-PYT:evil.f()
+        ->RET:os.system('touch {target}')
+        <-PYT:evil.g()
+        ->RET:__import__('os').system('touch {target}')
+    """)
+    with sandbox.intercept(REPLAY, ["evil"], replay=replay):
+        import evil
+        with pytest.raises(MockFileError) as first:
+            evil.f()
+        with pytest.raises(MockFileError) as second:
+            evil.g()
+    assert str(first.value).startswith(f"{replay}:2: refused expression \"os.system(")
+    assert str(second.value).startswith(f"{replay}:4: refused expression")
+    assert not target.exists()
+
+
+def test_pure_replay_installs_only_rc_intercepts_the_mock_mentions(sandbox):
+    sandbox.module("alpha", "def ping():\n    return 'alpha pong'\n")
+    sandbox.module("beta", "def ping():\n    return 'beta pong'\n")
+    rc = sandbox.rc("[python]\nintercepts = alpha, beta\n")
+    replay = sandbox.mock("""
+        <-PYT:alpha.ping()
+        ->RET:'alpha from mock'
+    """)
+    with sandbox.intercept(REPLAY, rc=rc, replay=replay):
+        import alpha
+        import beta
+        assert (alpha.ping(), beta.ping()) == ("alpha from mock", "beta pong")
+    assert sandbox.recorded() == "<-PYT:import alpha\n<-PYT:alpha.ping()\n->RET:'alpha from mock'\n"
+
+
+def test_threads_record_whole_items(sandbox):
+    import threading
+
+    sandbox.module("counter", "def bump(label):\n    return label * 2\n")
+    with sandbox.intercept(RECORD, ["counter"]):
+        import counter
+
+        def work(label):
+            for _ in range(200):
+                assert counter.bump(label) == label * 2
+        threads = [threading.Thread(target=work, args=(label,)) for label in "abcd"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    calls = sandbox.recorded().splitlines()[5:]
+    assert len(calls) == 1600
+    for request, response in zip(calls[::2], calls[1::2]):
+        label = request[len("<-PYT:counter.bump('")]
+        assert (request, response) == (f"<-PYT:counter.bump('{label}')", f"->RET:'{label * 2}'")

@@ -1,0 +1,171 @@
+"""The safe value codec: rendering as the original writes values, parsing without evaluating code."""
+from __future__ import annotations
+
+import datetime
+import decimal
+import os
+import pathlib
+
+import pytest
+
+from capturemock.errors import MockFileError
+from capturemock.values import Raised, ValueParser, render, render_call, render_exception
+
+
+class Names:
+    """A minimal parser namespace: known names and the objects Instance(...) builds."""
+
+    def __init__(self, classes=None):
+        self.names = {}
+        self.classes = classes or {}
+        self.made = []
+
+    def lookup_name(self, name):
+        return self.names[name]
+
+    def make_instance(self, description, name):
+        obj = self.names.setdefault(name, {"description": description, "name": name})
+        self.made.append(obj)
+        return obj
+
+    def make_callback(self, name):
+        return f"callback:{name}"
+
+    def resolve_class(self, dotted):
+        return self.classes.get(dotted)
+
+
+def parse(text, namespace=None, **kwargs):
+    return ValueParser(namespace or Names(), **kwargs).parse(text, "mocks/x.mock", 7)
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+def test_floats_are_rounded_to_two_decimals_everywhere():
+    assert render(3.14159) == "3.14"
+    assert render([1 / 3, {"a": 2 / 3}]) == "[0.33, {'a': 0.67}]"
+    assert render((0.5,)) == "(0.5,)"
+
+
+def test_call_text_sorts_keyword_arguments():
+    assert render_call("reports.summary", ("north",), {"year": 2024, "draft": True, "month": 3}) == \
+        "reports.summary('north', draft=True, month=3, year=2024)"
+
+
+def test_dicts_are_pretty_printed_at_130_columns_with_sorted_keys():
+    value = {f"region_{i:02d}": {"total": 1851.8517 * i, "label": f"Region number {i} of the report"}
+             for i in range(3)}
+    assert render(value) == (
+        "{'region_00': {'label': 'Region number 0 of the report', 'total': 0.0},\n"
+        " 'region_01': {'label': 'Region number 1 of the report', 'total': 1851.85},\n"
+        " 'region_02': {'label': 'Region number 2 of the report', 'total': 3703.7}}")
+
+
+def test_lists_stay_on_one_line_element_by_element():
+    row = {"humidity": 0.81, "temp": 3.14159, "unit": "C"}
+    assert render([row, row, row]) == ", ".join(["[{'humidity': 0.81, 'temp': 3.14, 'unit': 'C'}"] +
+                                                ["{'humidity': 0.81, 'temp': 3.14, 'unit': 'C'}"] * 2) + "]"
+
+
+def test_long_strings_become_implicit_concatenations():
+    text = " ".join(f"word{i:03d}" for i in range(40))
+    rendered = render(text)
+    assert rendered.startswith("('word000 ") and rendered.count("\n") == 2
+    assert parse(rendered) == text
+
+
+def test_hook_names_objects_inside_containers():
+    marker = object()
+    hook = lambda value: "item_apple" if value is marker else None  # noqa: E731
+    assert render({"k": marker, "l": [marker]}, hook) == "{'k': item_apple, 'l': [item_apple]}"
+
+
+def test_exceptions_keep_only_their_string_form():
+    assert render_exception(KeyError("XYZ")) == "raise KeyError(\"'XYZ'\")"
+    assert render_exception(StopIteration()) == "raise StopIteration('')"
+    assert render_exception(decimal.InvalidOperation("x")) == "raise decimal.InvalidOperation('x')"
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, value", [
+    ("42", 42), ("-40", -40), ("0.84", 0.84), ("'it''s'", "its"), ("None", None),
+    ("[1, (2, 3), {'a': {4}}]", [1, (2, 3), {"a": {4}}]), ("(1+2j)", 1 + 2j),
+    ("{'a': 1,\n 'b': 2}", {"a": 1, "b": 2}), ("b'\\x00'", b"\x00"), ("inf", float("inf")),
+])
+def test_literals_and_containers(text, value):
+    assert parse(text) == value
+
+
+def test_value_module_classes_are_rebuilt():
+    assert parse("datetime.date(2011, 6, 15)") == datetime.date(2011, 6, 15)
+    assert parse("Decimal('1.50')") == decimal.Decimal("1.50")
+    assert parse("PosixPath('/tmp/x')") == pathlib.PurePosixPath("/tmp/x")
+    assert parse("datetime.timedelta(days=2)") == datetime.timedelta(days=2)
+
+
+def test_instance_callback_and_known_names_come_from_the_namespace():
+    names = Names()
+    first = parse("[Instance('Dog(Animal)', 'dog_rex'), dog_rex]", names)
+    assert first[0] is first[1] and first[0]["description"] == "Dog(Animal)"
+    assert parse("Callback('events_callback')", names) == "callback:events_callback"
+
+
+def test_classes_from_the_namespace_and_configured_constructors():
+    class Point:
+        def __init__(self, x, y):
+            self.xy = (x, y)
+    assert parse("weather.Point(1, y=2)", Names({"weather.Point": Point})).xy == (1, 2)
+    assert parse("collections.abc.Set", constructors=()) is not None  # a class reachable from a value module
+    assert parse("fractions.Fraction(1, 3)").denominator == 3
+
+
+def test_raise_lines_build_exceptions():
+    raised = parse("raise ValueError('mock says negative')")
+    assert isinstance(raised, Raised) and isinstance(raised.exception, ValueError)
+    assert str(raised.exception) == "mock says negative"
+    missing = parse("raise no_such_module_anywhere.QuotaExceeded('mock limit')").exception
+    assert type(missing).__name__ == "QuotaExceeded" and isinstance(missing, Exception)
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("os.system('touch /tmp/capturemock-pwned')", "os.system"),
+    ("__import__('os')", "__import__"),
+    ("datetime.sys.exit(1)", "datetime.sys.exit"),
+    ("open('/etc/passwd').read()", "open"),
+    ("[x for x in range(3)]", "[x for x in range(3)]"),
+    ("(lambda: 1)()", "lambda"),
+    ("eval('1')", "eval"),
+    ("type('X', (), {})", "type"),
+])
+def test_refused_expressions_name_file_line_and_expression(text, refused, tmp_path):
+    with pytest.raises(MockFileError) as info:
+        parse(text)
+    message = str(info.value)
+    assert message.startswith("mocks/x.mock:7: refused expression") and refused in message
+    assert "\n" not in message
+
+
+def test_refused_raise_of_a_function_call_executes_nothing(tmp_path):
+    target = tmp_path / "pwned"
+    with pytest.raises(MockFileError):
+        parse(f"raise os.system('touch {target}')")
+    assert not os.path.exists(target)
+
+
+def test_line_number_points_into_multi_line_values():
+    with pytest.raises(MockFileError) as info:
+        parse("{'a': 1,\n 'b': os.getcwd()}")
+    assert str(info.value).startswith("mocks/x.mock:8: refused expression 'os.getcwd()'")
+
+
+def test_syntax_errors_are_clean_mock_file_errors():
+    with pytest.raises(MockFileError) as info:
+        parse("<You'll never evaluate me!>")
+    assert str(info.value).startswith("mocks/x.mock:7: cannot parse value")
+
+
+def test_callback_invocation_lines():
+    parser = ValueParser(Names())
+    assert parser.parse_call("events_callback(7, key='x')") == ("events_callback", [7], {"key": "x"})
+    assert parser.parse_call("widget_top.content()") == ("widget_top.content", [], {})
+    with pytest.raises(MockFileError):
+        parser.parse_call("os.system('x')(1)")
