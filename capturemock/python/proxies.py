@@ -62,11 +62,8 @@ def handle_of(obj: Any) -> Optional[Handle]:
     return handle if isinstance(handle, Handle) else None
 
 
-class Proxy:
-    """A module, a function, or (in replay) an attribute nothing is known about."""
-
-    def __init__(self, handle: Handle):
-        object.__setattr__(self, "_cm", handle)
+class ForwardsAttributes:
+    """Attribute reads and writes on a proxy are traffic: they go to its session."""
 
     def __getattr__(self, attr: str) -> Any:
         if attr == "_cm":
@@ -77,6 +74,13 @@ class Proxy:
     def __setattr__(self, attr: str, value: Any) -> None:
         handle = object.__getattribute__(self, "_cm")
         handle.session.set_attribute(self, handle, attr, value)
+
+
+class Proxy(ForwardsAttributes):
+    """A module, a function, or (in replay) an attribute nothing is known about."""
+
+    def __init__(self, handle: Handle):
+        object.__setattr__(self, "_cm", handle)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
@@ -104,7 +108,7 @@ def _class_handle(cls: type) -> Optional[Handle]:
     return None
 
 
-class InstanceProxy:
+class InstanceProxy(ForwardsAttributes):
     """Base of every generated class: instances forward everything to the session."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -113,16 +117,6 @@ class InstanceProxy:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass  # construction is complete once __new__ has recorded or replayed it
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr == "_cm":
-            raise AttributeError(attr)
-        handle = object.__getattribute__(self, "_cm")
-        return handle.session.get_attribute(self, handle, attr)
-
-    def __setattr__(self, attr: str, value: Any) -> None:
-        handle = object.__getattribute__(self, "_cm")
-        handle.session.set_attribute(self, handle, attr, value)
 
     def __bool__(self) -> bool:
         handle = object.__getattribute__(self, "_cm")
