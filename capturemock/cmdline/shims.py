@@ -12,16 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from typing import Optional
+
+from ..cachedir import first_private
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCE = os.path.join(HERE, "shim.c")
-
-
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "capturemock")
 
 
 def native_shim(compiler: Optional[str] = None) -> Optional[str]:
@@ -32,21 +28,14 @@ def native_shim(compiler: Optional[str] = None) -> Optional[str]:
     except OSError:
         return None
     digest = hashlib.sha256(source).hexdigest()[:16]
-    for directory in (cache_dir(), os.path.join(tempfile.gettempdir(), f"capturemock-{os.getuid()}")):
+
+    def make(directory: str) -> Optional[str]:
         binary = os.path.join(directory, f"shim-{digest}")
-        if os.access(binary, os.X_OK) and _private(directory):
+        if os.access(binary, os.X_OK):
             return binary
-        if _compile(compiler or shutil.which("cc") or shutil.which("gcc"), directory, binary):
-            return binary
-    return None
+        return binary if _compile(compiler or shutil.which("cc") or shutil.which("gcc"), directory, binary) else None
 
-
-def _private(directory: str) -> bool:
-    """Only a directory of our own that nobody else can write to may hold binaries the SUT will run
-    (the /tmp fallback could otherwise be planted by another user)."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    info = os.lstat(directory)
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022 and not os.path.islink(directory)
+    return first_private(make)
 
 
 def _compile(compiler: Optional[str], directory: str, binary: str) -> bool:
@@ -54,8 +43,6 @@ def _compile(compiler: Optional[str], directory: str, binary: str) -> bool:
     if not compiler:
         return False
     try:
-        if not _private(directory):
-            return False
         partial = f"{binary}.{os.getpid()}.tmp"
         done = subprocess.run([compiler, "-O2", "-o", partial, C_SOURCE], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL).returncode == 0

@@ -11,6 +11,7 @@ import re
 import sys
 from typing import Iterable, MutableMapping, Optional, Sequence
 
+from ..cachedir import import_path
 from ..config import RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import MockWriter
@@ -33,8 +34,9 @@ _SITECUSTOMIZE = """\
 try:
     import capturemock
     capturemock.process_startup()
-except Exception:
-    pass
+except Exception as err:
+    import sys
+    sys.stderr.write(f"capturemock: python interception not set up in this process: {err}\\n")
 """
 
 
@@ -130,7 +132,26 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
     environment[ENV_RECORD] = recordFile
     environment[ENV_START] = ",".join(rcFiles or [])
     environment[ENV_PYTHON] = ",".join(pythonAttrs or [])
+    _make_importable(environment)
     return True
+
+
+def _make_importable(environment: MutableMapping[str, str]) -> None:
+    """Let any Python the SUT starts import capturemock, so that its processes are intercepted.
+
+    The original replaced the SUT's PYTHONPATH (§12.20); we append a directory that holds nothing but
+    a link to this package, so the SUT's own path keeps precedence and nothing else leaks in.
+    """
+    path_dir = import_path()
+    if path_dir is None:
+        return
+    try:
+        current = environment["PYTHONPATH"]  # TextTest's environment falls back to os.environ here
+    except KeyError:
+        current = ""
+    entries = [entry for entry in current.split(os.pathsep) if entry]
+    if path_dir not in entries:
+        environment["PYTHONPATH"] = os.pathsep.join([*entries, path_dir])
 
 
 _handler: Optional[InterceptHandler] = None

@@ -6,8 +6,10 @@ import subprocess
 import sys
 from collections import OrderedDict
 
+import pytest
+
 import capturemock
-from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, cachedir
 from capturemock.python.api import write_sitecustomize
 
 
@@ -15,16 +17,37 @@ class TextTestEnvironment(OrderedDict):
     """Like TextTest's environment: an OrderedDict subclass."""
 
 
-def test_set_up_python_exports_the_environment(tmp_path):
-    env = TextTestEnvironment(CAPTUREMOCK_REPLAY_FILE="stale")
+def test_set_up_python_exports_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    env = TextTestEnvironment(CAPTUREMOCK_REPLAY_FILE="stale", PYTHONPATH="/sut/own/path")
     replay = tmp_path / "stored.mock"
     replay.write_text("<-PYT:import x\n")
     assert capturemock.setUpPython(REPLAY, "rec.mock", str(replay), ["a.rc", "b.rc"], ["x", "y.z"], environment=env)
     assert dict(env) == {"CAPTUREMOCK_MODE": "0", "CAPTUREMOCK_REPLAY_FILE": str(replay),
                          "CAPTUREMOCK_RECORD_FILE": "rec.mock", "CAPTUREMOCK_PROCESS_START": "a.rc,b.rc",
-                         "CAPTUREMOCK_PYTHON": "x,y.z"}
+                         "CAPTUREMOCK_PYTHON": "x,y.z",
+                         # the SUT's own path first, then a directory holding only a link to capturemock
+                         "PYTHONPATH": f"/sut/own/path:{cachedir.import_path()}"}
     assert capturemock.setUpPython(RECORD, "rec.mock", str(replay), ["a.rc"], environment=env)
     assert "CAPTUREMOCK_REPLAY_FILE" not in env and env["CAPTUREMOCK_MODE"] == "1"
+
+
+def test_python_without_capturemock_installed_is_intercepted_too(tmp_path):
+    """The SUT may run another interpreter than ours: setUpPython makes capturemock importable to it."""
+    base_python = os.path.join(sys.base_prefix, "bin", "python3")
+    if sys.base_prefix == sys.prefix or not os.path.exists(base_python):
+        pytest.skip("needs the interpreter this venv was made from")
+    (tmp_path / "ledger.py").write_text("def balance(account):\n    return len(account) * 10\n")
+    (tmp_path / "sut.py").write_text("import ledger\nprint(ledger.balance('abc'))\n")
+    (tmp_path / "rc").write_text("[python]\nintercepts = ledger\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CAPTUREMOCK", "PYTHON"))}
+    assert capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), None, [str(tmp_path / "rc")], environment=env)
+    site = tmp_path / "site"
+    write_sitecustomize(str(site))
+    env["PYTHONPATH"] = f"{site}:{env['PYTHONPATH']}"
+    proc = subprocess.run([base_python, "sut.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.stdout == "30\n", proc.stderr
+    assert "<-PYT:ledger.balance('abc')\n->RET:30\n" in (tmp_path / "rec.mock").read_text()
 
 
 def test_set_up_python_is_inactive_for_replay_without_a_mock(tmp_path):
