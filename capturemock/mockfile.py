@@ -3,6 +3,28 @@
 This is the only module that knows the syntax. ``parse`` turns text into ``Item``s, ``format_item``
 turns one item back into text, and ``MockWriter`` appends items to a record file so that every
 completed item is on disk before the next begins and concurrent writers never interleave.
+
+Where the original loses data we do not (product spec §3, "Nothing lost"), while every file stays
+byte-identical to the original's for the same traffic:
+
+* Trailing blank lines of a value (§4.1). The original writes each item as its text plus one newline
+  but strips *all* newlines when reading; we strip only that one, so the blank lines it wrote are
+  data again (a blank line typed between items by hand therefore belongs to the item before it).
+* A line of a value that looks like an item start would split the item (§4.1). Only such values
+  (and values with a line starting with ``ESCAPE``) are written *escaped*: each line that looks like
+  an item start or starts with ``ESCAPE`` gets ``ESCAPE`` put in front, and a last line holding only
+  ``ESCAPE`` marks the item as escaped::
+
+      ->OUT:first line of the output
+      |capturemock|<-CMD:a line of the output that looks like an item
+      |capturemock|
+
+  ``ESCAPE`` is longer than any item prefix and has no ':', so escaped lines are continuation lines
+  even for the original's reader, which shows the marks as text. Reading undoes the escape only for an
+  item whose last line is exactly ``ESCAPE``, so an item recorded by the original is never touched
+  unless its last line is that unlikely text.
+* Carriage returns. Values are split into lines only at ``\\n`` and files are read without newline
+  translation, so a ``\\r`` is data (the original's reader turned it into ``\\n``).
 """
 from __future__ import annotations
 
@@ -18,9 +40,14 @@ ENCODING = "utf-8"
 # Undecodable bytes survive a write/read round trip as lone surrogates instead of being lost.
 ERRORS = "surrogateescape"
 _DIRECTION_CHARS = "<->"
+ESCAPE = "|capturemock|"  # 13 characters, no ':': never part of an item start
 # §4.1: an item starts a line with a prefix shorter than 10 characters before the first ':' that
 # either starts with '<-' or ends with '->' plus a three-letter type.
-ITEM_START = re.compile(r"^(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):", re.M)
+_ITEM_HEAD = r"(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):"
+ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
+# the lines ``escape`` marks, and the marks ``unescape`` removes: one regex pass each, no line lists
+_LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
+_MARK = re.compile(f"^{re.escape(ESCAPE)}", re.M)
 
 
 class Item(NamedTuple):
@@ -63,6 +90,33 @@ def is_item_start(line: str) -> bool:
     return prefix.startswith("<-") or prefix[-5:-3] == "->"
 
 
+_ESCAPED_END = f"\n{ESCAPE}"
+
+
+def needs_escape(text: str) -> bool:
+    """Whether the original format would mis-split ``text``, or ``text`` could pass for escaped."""
+    if text.startswith(ESCAPE):
+        return True
+    first_break = text.find("\n")
+    if first_break < 0:
+        return False
+    return _ESCAPED_END in text or ITEM_START.search(text, first_break + 1) is not None
+
+
+def escape(text: str) -> str:
+    """``text`` as an item body that reads back unchanged; unchanged itself when nothing would be lost."""
+    if not needs_escape(text):
+        return text
+    return _LINE_TO_MARK.sub(ESCAPE, text) + _ESCAPED_END
+
+
+def unescape(text: str) -> str:
+    """Undo ``escape`` for an item body read back (its terminating newline already removed)."""
+    if not text.endswith(_ESCAPED_END):
+        return text
+    return _MARK.sub("", text[:-len(_ESCAPED_END)])
+
+
 def split_prefix(head: str) -> tuple[str, str]:
     direction_end = 0
     while direction_end < len(head) and head[direction_end] in _DIRECTION_CHARS:
@@ -90,8 +144,9 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
           preserve_lf: bool = False) -> list[Item]:
     """Split mock-file text into items. Lines before the first item are tolerated and skipped (§2.4).
 
-    Parsing never fails: any text is a valid (possibly empty) sequence of items. ``path`` is accepted
-    for symmetry with ``read`` and callers that report positions.
+    Each item's text loses only its terminating newline, so trailing blank lines are kept (module
+    docstring). Parsing never fails: any text is a valid (possibly empty) sequence of items. ``path``
+    is accepted for symmetry with ``read`` and callers that report positions.
     """
     items: list[Item] = []
     append = items.append
@@ -109,18 +164,33 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
         prefix_and_type = split_prefixes.get(head)
         if prefix_and_type is None:
             prefix_and_type = split_prefixes[head] = split_prefix(head[:-1])
-        value = text[body_start:end].rstrip("\n")
-        if decode:
-            value = decode_breaks(value, preserve_cr, preserve_lf)
+        value = item_value(text[body_start:end], preserve_cr, preserve_lf) if decode else \
+            unescape(_unterminated(text[body_start:end]))
         append(Item(prefix_and_type[0], prefix_and_type[1], value, line))
     return items
+
+
+def item_value(raw: str, preserve_cr: bool = False, preserve_lf: bool = False) -> str:
+    """An item's value from the raw text after its ``TYPE:`` up to the next item (§4.1)."""
+    value = unescape(_unterminated(raw))
+    return decode_breaks(value, preserve_cr, preserve_lf) if preserve_cr or preserve_lf else value
+
+
+def _unterminated(raw: str) -> str:
+    """Minus the one newline that ends every item: any further trailing newlines are the value's."""
+    return raw[:-1] if raw.endswith("\n") else raw
+
+
+def read_text(path: str) -> str:
+    """The whole file as text, carriage returns kept (no newline translation); OSError as is."""
+    with open(path, encoding=ENCODING, errors=ERRORS, newline="") as handle:
+        return handle.read()
 
 
 def read(path: str, *, preserve_cr: bool = False, preserve_lf: bool = False) -> list[Item]:
     """Read and parse a mock file; unreadable files are a MockFileError naming the path."""
     try:
-        with open(path, encoding=ENCODING, errors=ERRORS) as handle:
-            text = handle.read()
+        text = read_text(path)
     except OSError as err:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
     return parse(text, path, preserve_cr=preserve_cr, preserve_lf=preserve_lf)
@@ -131,7 +201,7 @@ def format_item(prefix: str, type_: str, text: str, *, preserve_cr: bool = False
     """One item as file text with its terminating newline; empty items are never written (§4.1)."""
     if not text:
         return ""
-    return f"{prefix}{type_}:{_encode_breaks(text, preserve_cr, preserve_lf)}\n"
+    return f"{prefix}{type_}:{escape(_encode_breaks(text, preserve_cr, preserve_lf))}\n"
 
 
 class MockWriter:

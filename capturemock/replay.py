@@ -1,8 +1,7 @@
 """The replay index (§5): which recorded responses answer a request, and in what order.
 
 Exact hits are one dict lookup. Only on a miss (and only when exact matching is off) does the
-best-match scoring of §5.4 run, over keys of the same type found through a word index, evaluating
-candidates in order of an upper bound on their score so most are never scored at all.
+best-match scoring of §5.4 run (``bestmatch``), over keys of the same type.
 
 Replay files can hold millions of items, so the index keeps the file text once and, per request,
 only offsets into it (flat arrays, no object per item); a response group is parsed into ``Item``s
@@ -11,25 +10,18 @@ when it is first replayed.
 from __future__ import annotations
 
 import bisect
-import difflib
 import logging
 import re
 from array import array
-from collections import Counter, defaultdict
 from typing import Iterator, Optional, Sequence, Union
 
 from . import mockfile
+from .bestmatch import WordIndex
 from .errors import CaptureMockReplayError
 from .mockfile import Item
 
 log = logging.getLogger("Replay")
-_WORD_SEPARATORS = re.compile(r"[/()\\\s]+")
 SERVER_KEY = "<-SRV"
-
-
-def words(description: str) -> list[str]:
-    """§5.4 tokenising: split on '/', '(', ')', '\\' and whitespace, dropping empty strings."""
-    return [word for word in _WORD_SEPARATORS.split(description) if word]
 
 
 def _type_of(description: str) -> str:
@@ -65,19 +57,19 @@ class ReplayIndex:
         self._line = array("i")
         self._next_occurrence = array("i")
         self._groups: dict[int, list[Item]] = {}  # parsed response groups, by occurrence
+        self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
         self._recurrences: dict[int, list[int]] = {}  # python attributes: key -> end of calls seen, per recurrence
         self._calls_in_order = array("i")  # key ids of python call keys, by first appearance
-        self._word_index: Optional[dict[str, dict[str, list]]] = None
+        self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on the first miss of that type
         self._build()
 
     @classmethod
     def from_file(cls, path: str, **kwargs) -> ReplayIndex:
         """Index a mock file; unreadable files are a MockFileError naming the path."""
         try:
-            with open(path, encoding=mockfile.ENCODING, errors=mockfile.ERRORS) as handle:
-                text = handle.read()
+            text = mockfile.read_text(path)
         except OSError as err:
             raise mockfile.MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
         index = cls(text, **kwargs)
@@ -93,7 +85,7 @@ class ReplayIndex:
 
     def _build(self) -> None:
         text = self.text
-        kinds: dict[str, tuple[int, bool]] = {}  # item head -> (level, is_request)
+        kinds = self._kinds
         open_at_level: dict[int, int] = {}  # level -> occurrence whose group is open
         decode = any(self._preserve.values())
         line, counted_to = 1, 0
@@ -107,13 +99,11 @@ class ReplayIndex:
             head = match.group()
             kind = kinds.get(head)
             if kind is None:
-                prefix, type_ = mockfile.split_prefix(head[:-1])
-                item = Item(prefix, type_, "")
-                kind = kinds[head] = (item.level, item.is_request)
-            if kind[1]:
+                kind = kinds[head] = _kind(head)
+            if kind[3]:
                 line += text.count("\n", counted_to, begin)
                 counted_to = begin
-                pending = (begin, line, kind[0])
+                pending = (begin, line, kind[2])
         if pending is not None:
             self._add_request(*pending, len(text), open_at_level, decode)
         for occurrence in open_at_level.values():
@@ -126,6 +116,9 @@ class ReplayIndex:
             for open_level in [lvl for lvl in open_at_level if lvl >= level]:
                 self._span_end[open_at_level.pop(open_level)] = begin
         description = self.text[begin:end].rstrip("\n")
+        if description.endswith(mockfile.ESCAPE):
+            head, colon, body = description.partition(":")
+            description = f"{head}{colon}{mockfile.unescape(body)}"
         if decode:
             description = mockfile.decode_breaks(description, **self._preserve)
         open_at_level[level] = self._add_occurrence(self._key(description), level, begin, line)
@@ -169,15 +162,24 @@ class ReplayIndex:
         occurrence = self._occurrence(key_id, index)
         group = self._groups.get(occurrence)
         if group is None:
-            span = self.text[self._span_start[occurrence]:self._span_end[occurrence]]
-            first_line = self._line[occurrence] - 1
-            level = self._key_level[key_id]
-            group = []
-            for item in mockfile.parse(span, **self._preserve)[1:]:
-                item_level = item.level
-                if item_level == level + 1 and item.is_request or item_level == level and not item.is_request:
-                    group.append(item._replace(line=item.line + first_line))
-            self._groups[occurrence] = group
+            group = self._groups[occurrence] = self._read_group(occurrence, self._key_level[key_id])
+        return group
+
+    def _read_group(self, occurrence: int, level: int) -> list[Item]:
+        """The items answering one occurrence: its responses and the callback requests one level down."""
+        text, end = self.text, self._span_end[occurrence]
+        starts = list(mockfile.ITEM_START.finditer(text, self._span_start[occurrence], end))
+        line, counted_to = self._line[occurrence], starts[0].start()
+        group = []
+        for position in range(1, len(starts)):  # starts[0] is the request itself
+            match = starts[position]
+            prefix, type_, item_level, is_request = self._kinds[match.group()]
+            if (item_level == level and not is_request) or (item_level == level + 1 and is_request):
+                body_end = starts[position + 1].start() if position + 1 < len(starts) else end
+                line += text.count("\n", counted_to, match.start())
+                counted_to = match.start()
+                value = mockfile.item_value(text[match.end():body_end], **self._preserve)
+                group.append(Item(prefix, type_, value, line))
         return group
 
     def _next_group(self, key_id: int) -> list[Item]:
@@ -244,76 +246,23 @@ class ReplayIndex:
         return None if key_id is None else self._key_list()[key_id]
 
     def _best_match_id(self, description: str) -> Optional[int]:
-        """Candidates come from a word index in decreasing order of an upper bound on their words in
-        common, so scoring stops as soon as no remaining candidate can beat the best. difflib only
-        sees which candidate words occur in the request, so candidates of the same "shape" share one
-        scoring."""
-        request_words = words(description)
-        request_vocabulary = set(request_words)
-        debug = log.isEnabledFor(logging.DEBUG)
-        if debug:
-            log.debug(f"Trying to match '{description}'")
-        shape_scores: dict[tuple, tuple[int, int]] = {}
-        best: Optional[tuple] = None
-        best_id: Optional[int] = None
-        for bound, key_id, candidate_words in self._candidates(description, request_words):
-            if best is not None and bound < best[0]:
-                break  # no remaining candidate can have more words in common
-            shape = tuple(word if word in request_vocabulary else None for word in candidate_words)
-            common_and_gaps = shape_scores.get(shape)
-            if common_and_gaps is None:
-                common_and_gaps = shape_scores[shape] = _common_and_gaps(list(shape), request_words)
-            score = (*common_and_gaps, self._occurrence_count[key_id] - self._uses[key_id], -key_id)
-            if debug:
-                log.debug(f"Comparing with '{self._key_list()[key_id]}'")
-                log.debug(f"Words in common {score[0]} vs {best[0] if best else 0}")
-            if best is None or score > best:
-                best, best_id = score, key_id
-        if debug and best_id is not None:
-            log.debug(f"Best match chosen as '{self._key_list()[best_id]}'")
-        return best_id
-
-    def _candidates(self, description: str, request_words: list[str]) -> Iterator[tuple[int, int, tuple]]:
-        """Same-type keys sharing a word with the request, highest bound on common words first,
-        file order within a bound."""
-        postings = self._words_by_type().get(_type_of(description), {})
-        bounds: dict[int, list] = {}
-        for word, wanted in Counter(request_words).items():
-            for key_id, recorded, candidate_words in postings.get(word, ()):
-                entry = bounds.get(key_id)
-                if entry is None:
-                    entry = bounds[key_id] = [0, key_id, candidate_words]
-                entry[0] += min(wanted, recorded)
-        by_bound: dict[int, list] = defaultdict(list)
-        for entry in bounds.values():
-            by_bound[entry[0]].append(entry)
-        for bound in sorted(by_bound, reverse=True):
-            for _, key_id, candidate_words in sorted(by_bound[bound], key=lambda entry: entry[1]):
-                yield bound, key_id, candidate_words
+        type_id = _type_of(description)
+        index = self._word_indexes.get(type_id)
+        if index is None:
+            keys = ((key_id, key) for key, key_id in self._key_ids.items() if _type_of(key) == type_id)
+            index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
+        best = index.best(description)
+        if log.isEnabledFor(logging.DEBUG):
+            chosen = "nothing" if best is None else f"'{self._key_list()[best]}'"
+            log.debug(f"Trying to match '{description}': best match chosen as {chosen}")
+        return best
 
     def _key_list(self) -> list[str]:
         return list(self._key_ids)
 
-    def _words_by_type(self) -> dict[str, dict[str, list]]:
-        """Built on the first miss only: type id -> word -> (key id, times it holds the word, its words)."""
-        if self._word_index is None:
-            index: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-            for key, key_id in self._key_ids.items():
-                key_words = tuple(words(key))
-                by_word = index[_type_of(key)]
-                for word, count in Counter(key_words).items():
-                    by_word[word].append((key_id, count, key_words))
-            self._word_index = index
-        return self._word_index
 
-
-def _common_and_gaps(candidate: list, request: list[str]) -> tuple[int, int]:
-    """§5.4 criteria 1 and 2: words in common, and the negated number of separate non-matching gaps."""
-    blocks = difflib.SequenceMatcher(None, candidate, request).get_matching_blocks()
-    real = blocks[:-1]
-    gaps = len(real)
-    if real:
-        last = real[-1]
-        if last.a + last.size == len(candidate) and last.b + last.size == len(request):
-            gaps -= 1  # a match running to the end of both is not a separate gap
-    return sum(block.size for block in real), -gaps
+def _kind(head: str) -> tuple[str, str, int, bool]:
+    """(prefix, type, level, is_request) of an item head such as ``'<-PYT:'``."""
+    prefix, type_ = mockfile.split_prefix(head[:-1])
+    item = Item(prefix, type_, "")
+    return prefix, type_, item.level, item.is_request

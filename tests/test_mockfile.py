@@ -53,8 +53,10 @@ def test_item_properties():
     assert Item("<-", "CMD", "ls -l").description == "<-CMD:ls -l"
 
 
-def test_trailing_blank_lines_are_dropped_on_read():
-    assert parse("->OUT:text\n\n\n<-CMD:x\n")[0].text == "text"
+def test_trailing_blank_lines_are_kept_on_read():
+    # the original drops them (§4.1); we strip only the newline that terminates every item
+    assert parse("->OUT:text\n\n\n<-CMD:x\n")[0].text == "text\n\n"
+    assert format_item("->", "OUT", "text\n\n") == "->OUT:text\n\n\n"  # byte-identical to the original
 
 
 def test_preserve_cr_lf_round_trip():

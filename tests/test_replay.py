@@ -1,9 +1,10 @@
 """The replay index (§5): keys, response groups, consumption, best match, attributes."""
 import pytest
 
+from capturemock.bestmatch import words
 from capturemock.errors import CaptureMockReplayError
 from capturemock.mockfile import parse
-from capturemock.replay import ReplayIndex, words
+from capturemock.replay import ReplayIndex
 
 
 def index(text, **kw):

@@ -13,7 +13,7 @@ import threading
 from typing import Callable, Mapping, Optional, Protocol
 
 from ..errors import CaptureMockReplayError
-from ..mockfile import Item
+from ..mockfile import Item, escape
 from ..modes import RECORD, REPLAY
 from . import shim
 from .describe import describe_command
@@ -41,7 +41,7 @@ class Replayer(Protocol):
 def item_text(prefix: str, type_: str, text: str) -> str:
     """One item as file text. Unlike ``format_item``, an empty OUT (a program printing one bare newline)
     is still written, as the original does (`->OUT:` on its own line)."""
-    return f"{Item(prefix, type_, text).description}\n"
+    return f"{prefix}{type_}:{escape(text)}\n"
 
 
 def output_text(data: bytes) -> Optional[str]:

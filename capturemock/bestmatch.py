@@ -1,0 +1,161 @@
+"""Best-match scoring (§5.4): which recorded request of the same type is closest to a new one.
+
+Scores are compared in order: most words in common, fewest separate non-matching gaps, most unconsumed
+responses, earliest key. Finding the best must not mean scoring every key (a replay file can hold
+10^5 requests of one function), so:
+
+* keys are found through their words; a candidate can have no more words in common than the words it
+  shares with the request, so candidates are scored best-bound first and scoring stops when no bound
+  can beat the best score;
+* words held by many keys (typically the function or program name) are *frequent*: keys sharing
+  nothing but frequent words with a request are not visited one by one. They are grouped once by
+  their *skeleton* (their words with the infrequent ones blanked), every key of a group scores the
+  same on words and gaps, and only the group's first key with the most unconsumed responses can win;
+* difflib only sees which candidate words occur in the request, so equal shapes are scored once.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from array import array
+from collections import Counter, defaultdict
+from typing import Iterable, Optional
+
+_WORD_SEPARATORS = re.compile(r"[/()\\\s]+")
+FREQUENT = 32  # a word held by more keys than this is handled through skeleton groups
+
+
+def words(description: str) -> list[str]:
+    """§5.4 tokenising: split on '/', '(', ')', '\\' and whitespace, dropping empty strings."""
+    return [word for word in _WORD_SEPARATORS.split(description) if word]
+
+
+class _Group:
+    """Keys with one skeleton, in file order, and the most responses any of them was recorded with."""
+
+    __slots__ = ("skeleton", "members", "max_count")
+
+    def __init__(self, skeleton: tuple):
+        self.skeleton = skeleton
+        self.members: list[int] = []
+        self.max_count = 0
+
+
+class WordIndex:
+    """The keys of one type id, by word. ``counts`` and ``uses`` are the replay index's live arrays."""
+
+    def __init__(self, keys: Iterable[tuple[int, str]], counts: array, uses: array):
+        self.counts = counts
+        self.uses = uses
+        self.words: dict[int, tuple[str, ...]] = {}
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for key_id, key in keys:
+            key_words = self.words[key_id] = tuple(words(key))
+            for word, count in Counter(key_words).items():
+                self.postings[word].append((key_id, count))
+        self.frequent = {word for word, posting in self.postings.items() if len(posting) > FREQUENT}
+        self._groups_by_word: Optional[dict[str, list[_Group]]] = None
+
+    def best(self, request: str) -> Optional[int]:
+        """The key id §5.4 chooses for ``request``, or None when no key shares a word with it."""
+        request_words = words(request)
+        wanted = Counter(request_words)
+        frequent_wanted = {word: count for word, count in wanted.items() if word in self.frequent}
+        scorer = _Scorer(request_words)
+        best: Optional[tuple] = None
+        bounds = self._rare_bounds(wanted, frequent_wanted)
+        for key_id in sorted(bounds, key=lambda key: (-bounds[key], key)):
+            if best is not None and bounds[key_id] < best[0]:
+                break  # no remaining candidate can have more words in common
+            score = (*scorer.score(self.words[key_id]), self.counts[key_id] - self.uses[key_id], -key_id)
+            if best is None or score > best:
+                best = score
+        if frequent_wanted and (best is None or best[0] <= sum(frequent_wanted.values())):
+            best = self._best_of_frequent_only(frequent_wanted, scorer, bounds, best)
+        return None if best is None else -best[3]
+
+    def _rare_bounds(self, wanted: Counter, frequent_wanted: dict[str, int]) -> dict[int, int]:
+        """Keys sharing an infrequent word with the request, with a bound on their words in common."""
+        bounds: dict[int, int] = defaultdict(int)
+        for word, count in wanted.items():
+            if word not in frequent_wanted:
+                for key_id, recorded in self.postings.get(word, ()):
+                    bounds[key_id] += min(count, recorded)
+        for key_id in bounds:
+            key_words = self.words[key_id]
+            bounds[key_id] += sum(min(count, key_words.count(word)) for word, count in frequent_wanted.items())
+        return bounds
+
+    def _best_of_frequent_only(self, frequent_wanted: dict[str, int], scorer: _Scorer, scored: dict[int, int],
+                               best: Optional[tuple]) -> Optional[tuple]:
+        """Keys that share only frequent words with the request, a skeleton group at a time."""
+        groups = {id(group): group for word in frequent_wanted for group in self._groups()[word]}
+        for group in groups.values():
+            words_and_gaps = scorer.score(group.skeleton)
+            if best is not None and words_and_gaps < best[:2]:
+                continue
+            member = self._first_most_unconsumed(group, scored)
+            if member is not None:
+                score = (*words_and_gaps, self.counts[member] - self.uses[member], -member)
+                if best is None or score > best:
+                    best = score
+        return best
+
+    def _first_most_unconsumed(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
+        best_member, best_unconsumed = None, None
+        for member in group.members:
+            if member in skip:
+                continue
+            unconsumed = self.counts[member] - self.uses[member]
+            if best_unconsumed is None or unconsumed > best_unconsumed:
+                best_member, best_unconsumed = member, unconsumed
+                if unconsumed >= group.max_count:
+                    break  # nobody later can have more, and ties go to the earlier key
+        return best_member
+
+    def _groups(self) -> dict[str, list[_Group]]:
+        """Built on the first request that needs them: frequent word -> skeleton groups holding it."""
+        if self._groups_by_word is None:
+            groups: dict[tuple, _Group] = {}
+            for key_id, key_words in self.words.items():
+                skeleton = tuple(word if word in self.frequent else None for word in key_words)
+                if any(skeleton):
+                    group = groups.get(skeleton)
+                    if group is None:
+                        group = groups[skeleton] = _Group(skeleton)
+                    group.members.append(key_id)
+                    group.max_count = max(group.max_count, self.counts[key_id])
+            by_word: dict[str, list[_Group]] = defaultdict(list)
+            for group in groups.values():
+                for word in set(group.skeleton) - {None}:
+                    by_word[word].append(group)
+            self._groups_by_word = by_word
+        return self._groups_by_word
+
+
+class _Scorer:
+    """§5.4 criteria 1 and 2 for one request, cached per candidate shape."""
+
+    def __init__(self, request_words: list[str]):
+        self.request_words = request_words
+        self.vocabulary = set(request_words)
+        self.cache: dict[tuple, tuple[int, int]] = {}
+
+    def score(self, candidate_words: tuple) -> tuple[int, int]:
+        """(words in common, minus the number of separate non-matching gaps)."""
+        shape = tuple(word if word in self.vocabulary else None for word in candidate_words)
+        result = self.cache.get(shape)
+        if result is None:
+            result = self.cache[shape] = _common_and_gaps(list(shape), self.request_words)
+        return result
+
+
+def _common_and_gaps(candidate: list, request: list[str]) -> tuple[int, int]:
+    blocks = difflib.SequenceMatcher(None, candidate, request).get_matching_blocks()
+    real = blocks[:-1]
+    gaps = len(real)
+    if real:
+        last = real[-1]
+        if last.a + last.size == len(candidate) and last.b + last.size == len(request):
+            gaps -= 1  # a match running to the end of both is not a separate gap
+    return sum(block.size for block in real), -gaps

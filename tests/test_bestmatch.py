@@ -1,0 +1,57 @@
+"""Best-match scoring (§5.4): the indexed search must choose exactly what scoring every key would."""
+import difflib
+from array import array
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capturemock import bestmatch
+from capturemock.bestmatch import WordIndex, words
+
+
+def brute_force(keys, counts, uses, request):
+    """§5.4 literally: score every key, keep the first best; a key must share a word to be chosen."""
+    request_words = words(request)
+    best, best_id = (0, 0, 0, 0), None
+    for key_id, key in keys:
+        blocks = difflib.SequenceMatcher(None, words(key), request_words).get_matching_blocks()[:-1]
+        common = sum(block.size for block in blocks)
+        gaps = len(blocks)
+        if blocks and blocks[-1].a + blocks[-1].size == len(words(key)) and \
+                blocks[-1].b + blocks[-1].size == len(request_words):
+            gaps -= 1
+        score = (common, -gaps, counts[key_id] - uses[key_id])
+        if common and (best_id is None or score > best):
+            best, best_id = score, key_id
+    return best_id
+
+
+_word = st.sampled_from(["<-PYT:f", "<-PYT:g", "a", "b", "c", "d", "x/y", "(1)", "e"])
+_description = st.lists(_word, min_size=1, max_size=5).map(" ".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(frequent=st.sampled_from([1, 2, 32]), keys=st.lists(_description, min_size=1, max_size=12, unique=True),
+       recorded=st.lists(st.integers(1, 3), min_size=12, max_size=12),
+       used=st.lists(st.integers(0, 3), min_size=12, max_size=12),
+       request=_description)
+def test_indexed_search_agrees_with_scoring_every_key(frequent, keys, recorded, used, request):
+    original = bestmatch.FREQUENT
+    bestmatch.FREQUENT = frequent
+    try:
+        numbered = list(enumerate(keys))
+        counts, uses = array("i", recorded[:len(keys)]), array("i", used[:len(keys)])
+        assert WordIndex(numbered, counts, uses).best(request) == brute_force(numbered, counts, uses, request)
+    finally:
+        bestmatch.FREQUENT = original
+
+
+def test_frequent_words_alone_pick_the_first_key_with_most_unconsumed_responses():
+    keys = list(enumerate(f"<-PYT:svc.call('k{i}')" for i in range(100)))
+    counts, uses = array("i", [1] * 100), array("i", [0] * 100)
+    counts[7] = 2
+    index = WordIndex(keys, counts, uses)
+    assert index.best("<-PYT:svc.call('other')") == 7
+    uses[7] = 2
+    assert index.best("<-PYT:svc.call('other')") == 0
+    assert index.best("<-PYT:svc.call('k42')") == 42
