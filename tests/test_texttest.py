@@ -64,3 +64,19 @@ def test_acceptance_suite_replays(tmp_path):
     proc = run_texttest(ROOT / "testsuite", "cm", tmp_path, "-b", "ci")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Tests Run: 5" in proc.stdout + proc.stderr
+
+
+def test_plugin_summarises_changed_mocks_per_interaction(tmp_path):
+    suite = copy_suite(ROOT / "testsuite", tmp_path)
+    with open(suite / "config.cm", "a") as config:
+        config.write("config_module:texttest_plugin\n")
+    stored = suite / "Quotes" / "pythonmocks.cm"
+    stored.write_text(stored.read_text().replace("price('ACME')", "price('ACMX')"))
+    env = dict(os.environ, TEXTTEST_TMP=str(tmp_path / "tt-tmp"), TEXTTEST_PERSONAL_CONFIG=str(tmp_path / "tt-home"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(TEXTTEST), "-d", str(suite), "-a", "cm", "-con", "-t", "Quotes"], env=env,
+                          cwd=tmp_path, input="v\nq\n", capture_output=True, text=True, timeout=300)
+    assert "FAILED" in proc.stdout and "differences in pythonmocks" in proc.stdout
+    assert ("pythonmocks:   removed  <-PYT:session_alice.price('ACMX')\n"
+            "  added    <-PYT:session_alice.price('ACME')\n"
+            "8 interactions now: 0 changed, 1 added, 1 removed, 7 unchanged\n") in proc.stdout
