@@ -53,6 +53,7 @@ class ReplayIndex:
         self._uses = array("i")
         # per occurrence: span of text (its request item up to the end of its group), line, next
         self._span_start = array("q")
+        self._body_start = array("q")  # where the items after the request begin
         self._span_end = array("q")
         self._line = array("i")
         self._next_occurrence = array("i")
@@ -121,7 +122,9 @@ class ReplayIndex:
             description = f"{head}{colon}{mockfile.unescape(body)}"
         if decode:
             description = mockfile.decode_breaks(description, **self._preserve)
-        open_at_level[level] = self._add_occurrence(self._key(description), level, begin, line)
+        occurrence = self._add_occurrence(self._key(description), level, begin, line)
+        self._body_start.append(end)
+        open_at_level[level] = occurrence
 
     def _add_occurrence(self, key: str, level: int, begin: int, line: int) -> int:
         occurrence = len(self._span_start)
@@ -167,19 +170,22 @@ class ReplayIndex:
 
     def _read_group(self, occurrence: int, level: int) -> list[Item]:
         """The items answering one occurrence: its responses and the callback requests one level down."""
-        text, end = self.text, self._span_end[occurrence]
-        starts = list(mockfile.ITEM_START.finditer(text, self._span_start[occurrence], end))
-        line, counted_to = self._line[occurrence], starts[0].start()
-        group = []
-        for position in range(1, len(starts)):  # starts[0] is the request itself
-            match = starts[position]
-            prefix, type_, item_level, is_request = self._kinds[match.group()]
+        text, begin, end = self.text, self._body_start[occurrence], self._span_end[occurrence]
+        group: list[Item] = []
+        if begin >= end:
+            return group  # recorded with no response at all
+        line, counted_to = self._line[occurrence], self._span_start[occurrence]
+        kinds, matches = self._kinds, mockfile.ITEM_START.finditer(text, begin, end)
+        match = next(matches, None)
+        while match is not None:
+            following = next(matches, None)
+            prefix, type_, item_level, is_request = kinds[match.group()]
             if (item_level == level and not is_request) or (item_level == level + 1 and is_request):
-                body_end = starts[position + 1].start() if position + 1 < len(starts) else end
                 line += text.count("\n", counted_to, match.start())
                 counted_to = match.start()
-                value = mockfile.item_value(text[match.end():body_end], **self._preserve)
-                group.append(Item(prefix, type_, value, line))
+                body = text[match.end():following.start() if following is not None else end]
+                group.append(Item(prefix, type_, mockfile.item_value(body, **self._preserve), line))
+            match = following
         return group
 
     def _next_group(self, key_id: int) -> list[Item]:
