@@ -47,7 +47,8 @@ _ITEM_HEAD = r"(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):"
 ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
 # the lines ``escape`` marks, and the marks ``unescape`` removes: one regex pass each, no line lists
 _LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
-_MARK = re.compile(f"^{re.escape(ESCAPE)}", re.M)
+_MARK = re.compile(f"\n{re.escape(ESCAPE)}\\Z|^{re.escape(ESCAPE)}", re.M)  # the end line, then the marks
+_LINE_TO_MARK_OR_END = re.compile(f"{_LINE_TO_MARK.pattern}|\\Z", re.M)
 
 
 class Item(NamedTuple):
@@ -107,14 +108,18 @@ def escape(text: str) -> str:
     """``text`` as an item body that reads back unchanged; unchanged itself when nothing would be lost."""
     if not needs_escape(text):
         return text
-    return _LINE_TO_MARK.sub(ESCAPE, text) + _ESCAPED_END
+    return _LINE_TO_MARK_OR_END.sub(_mark_or_end, text)  # one pass, one copy: values can be huge
+
+
+def _mark_or_end(match: re.Match) -> str:
+    return _ESCAPED_END if match.start() == len(match.string) else ESCAPE
 
 
 def unescape(text: str) -> str:
     """Undo ``escape`` for an item body read back (its terminating newline already removed)."""
     if not text.endswith(_ESCAPED_END):
         return text
-    return _MARK.sub("", text[:-len(_ESCAPED_END)])
+    return _MARK.sub("", text)
 
 
 def split_prefix(head: str) -> tuple[str, str]:
@@ -154,7 +159,6 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
     if not starts:
         return items
     split_prefixes: dict[str, tuple[str, str]] = {}
-    decode = preserve_cr or preserve_lf
     line = 1 + text.count("\n", 0, starts[0][0])
     previous = starts[0][0]
     ends = [start for start, _, _ in starts[1:]] + [len(text)]
@@ -164,21 +168,19 @@ def parse(text: str, path: Optional[str] = None, *, preserve_cr: bool = False,
         prefix_and_type = split_prefixes.get(head)
         if prefix_and_type is None:
             prefix_and_type = split_prefixes[head] = split_prefix(head[:-1])
-        value = item_value(text[body_start:end], preserve_cr, preserve_lf) if decode else \
-            unescape(_unterminated(text[body_start:end]))
-        append(Item(prefix_and_type[0], prefix_and_type[1], value, line))
+        append(Item(prefix_and_type[0], prefix_and_type[1], item_value(text, body_start, end, preserve_cr,
+                                                                       preserve_lf), line))
     return items
 
 
-def item_value(raw: str, preserve_cr: bool = False, preserve_lf: bool = False) -> str:
-    """An item's value from the raw text after its ``TYPE:`` up to the next item (§4.1)."""
-    value = unescape(_unterminated(raw))
+def item_value(text: str, start: int, end: int, preserve_cr: bool = False, preserve_lf: bool = False) -> str:
+    """The value of the item whose text runs from ``start`` (after ``TYPE:``) to ``end`` (the next item),
+    minus the one newline that ends every item: further trailing newlines are the value's (§4.1).
+    Sliced once: values can be hundreds of MB."""
+    if end > start and text[end - 1] == "\n":
+        end -= 1
+    value = unescape(text[start:end])
     return decode_breaks(value, preserve_cr, preserve_lf) if preserve_cr or preserve_lf else value
-
-
-def _unterminated(raw: str) -> str:
-    """Minus the one newline that ends every item: any further trailing newlines are the value's."""
-    return raw[:-1] if raw.endswith("\n") else raw
 
 
 def read_text(path: str) -> str:

@@ -183,8 +183,9 @@ class ReplayIndex:
             if (item_level == level and not is_request) or (item_level == level + 1 and is_request):
                 line += text.count("\n", counted_to, match.start())
                 counted_to = match.start()
-                body = text[match.end():following.start() if following is not None else end]
-                group.append(Item(prefix, type_, mockfile.item_value(body, **self._preserve), line))
+                value = mockfile.item_value(text, match.end(), following.start() if following is not None else end,
+                                            **self._preserve)
+                group.append(Item(prefix, type_, value, line))
             match = following
         return group
 

@@ -23,6 +23,7 @@ from .errors import CaptureMockError, ConfigError
 STOP = b"TERMINATE_SERVER"
 Handler = Callable[["Connection", Callable[[str], None]], None]
 _JOIN_TIMEOUT = 30.0
+_MAX_STOP_MESSAGE = 1024  # ":<token>" and a little slack
 
 
 class Connection:
@@ -46,17 +47,36 @@ class Connection:
             return data
         return self.sock.recv(size)
 
-    def read_to_end(self) -> bytes:
-        chunks = [self._buffer]
+    def read_to_end(self, limit: int) -> bytes:
+        """Everything up to the peer's end of sending, but never more than ``limit`` bytes: a stranger
+        must not be able to fill the server's memory."""
+        chunks, size = [self._buffer], len(self._buffer)
         self._buffer = b""
-        while True:
-            chunk = self.sock.recv(65536)
+        while size < limit:
+            chunk = self.sock.recv(min(65536, limit - size))
             if not chunk:
-                return b"".join(chunks)
+                break
             chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
     def sendall(self, data: bytes) -> None:
         self.sock.sendall(data)
+
+    def drain(self, limit: int = 1 << 22, timeout: float = 2.0) -> None:
+        """Read and drop what the peer still sends, a bounded amount for a bounded time: closing with
+        unread input resets the connection, and the peer would lose the answer it was just sent."""
+        self._buffer = b""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(timeout)
+            while limit > 0:
+                chunk = self.sock.recv(min(65536, limit))
+                if not chunk:
+                    return
+                limit -= len(chunk)
+        except OSError:
+            pass
 
 
 class ArrivalOrder:
@@ -170,11 +190,12 @@ class TrafficServer:
                     pass
 
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
-        given = conn.read_to_end().lstrip(b":").strip().decode(errors="replace")
+        given = conn.read_to_end(_MAX_STOP_MESSAGE).lstrip(b":").strip().decode(errors="replace")
         if same_token(given, self.token):
             self.stop()
         else:
             conn.sendall(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n")
+            conn.drain()
 
     def _handle(self, sock: socket.socket, ticket: int) -> None:
         try:

@@ -16,6 +16,7 @@ import importlib
 import pprint
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
@@ -27,6 +28,14 @@ VALUE_MODULES = ("datetime", "decimal", "fractions", "collections", "uuid", "pat
 # Builtin types that are plain data constructors: safe to call with literal arguments.
 SAFE_BUILTIN_CALLS = frozenset({"set", "frozenset", "bytes", "bytearray", "complex", "range", "slice",
                                 "int", "float", "str", "bool", "tuple", "list", "dict"})
+# Rebuilt values stay proportional to their text: a constructor may not materialise more than this
+# many elements from a ``range`` or zero bytes from a count (``bytes(10**9)``, ``list(range(...))``).
+MAX_REBUILT_SIZE = 1 << 20
+_QUOTED = 100  # characters of the refused text quoted in an error message
+# Mock text is parsed under this name, so the compiler's warnings about odd literals ("1if") are
+# silenced for mock text only, never for the application's own code.
+_SOURCE_NAME = "<capturemock value>"
+warnings.filterwarnings("ignore", category=SyntaxWarning, module=re.escape(_SOURCE_NAME))
 SPECIAL_NAMES = {"nan": float("nan"), "inf": float("inf"), "NotImplemented": NotImplemented,
                  "Ellipsis": Ellipsis}
 
@@ -53,7 +62,9 @@ def render(value: Any, hook: Optional[Hook] = None) -> str:
         return pprint.pformat(value, width=WIDTH) if len(value) > WIDTH else repr(value)
     if kind is float:
         return str(round(value, 2))
-    if kind in (int, bool) or value is None:
+    if kind is int:
+        return _render_int(value)
+    if kind is bool or value is None:
         return repr(value)
     if hook is not None:
         text = hook(value)
@@ -69,6 +80,14 @@ def render(value: Any, hook: Optional[Hook] = None) -> str:
     return repr(value)
 
 
+def _render_int(value: int) -> str:
+    """repr, or hex beyond the digits ``int``/``repr`` accept (3.11+): hex reads back at any size."""
+    try:
+        return repr(value)
+    except ValueError:
+        return hex(value)
+
+
 def _prepare(value: Any, hook: Optional[Hook]) -> Any:
     """A copy of a dict tree that pprint renders like ``render`` would (rounded floats, names)."""
     kind = type(value)
@@ -78,7 +97,9 @@ def _prepare(value: Any, hook: Optional[Hook]) -> Any:
         return {key: _prepare(value[key], hook) for key in _sorted_keys(value)}
     if kind in (list, tuple):
         return _Verbatim(render(value, hook))
-    if kind in (str, int, bool) or value is None:
+    if kind is int:
+        return _Verbatim(_render_int(value)) if value.bit_length() > 14_000 else value  # ~4300 digits
+    if kind in (str, bool) or value is None:
         return value
     if hook is not None:
         text = hook(value)
@@ -149,24 +170,22 @@ class ValueParser:
                    ) -> tuple[str, list, dict]:
         """A callback invocation ``name(args)`` or ``inst.method(args)``: callee name and values."""
         evaluation = _Evaluation(self, text.strip(), path, line)
-        try:
-            node = ast.parse(evaluation.text, mode="eval").body
-        except SyntaxError as err:
-            raise MockFileError(f"cannot parse callback {text.strip()!r}: {err.msg}", path, line or None) from None
+        node = evaluation.tree("callback")
         callee = _dotted(node.func) if isinstance(node, ast.Call) else None
         if callee is None or any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords):
             raise evaluation.refuse(node, "not a callback invocation")
-        args = [evaluation.eval(arg) for arg in node.args]
-        kwargs = {keyword.arg: evaluation.eval(keyword.value) for keyword in node.keywords}
-        return callee, args, kwargs
+        return callee, *evaluation.bounded(lambda: (
+            [evaluation.eval(arg) for arg in node.args],
+            {keyword.arg: evaluation.eval(keyword.value) for keyword in node.keywords}))
 
     def _exception(self, text: str, path: Optional[str], line: int) -> BaseException:
         value = _Evaluation(self, text, path, line, raising=True).run()
         if isinstance(value, type) and issubclass(value, BaseException):
             value = value()
         if not isinstance(value, BaseException):
-            raise MockFileError(f"refused to raise {text!r}: not an exception", path, line or None)
+            raise MockFileError(f"refused to raise {_Evaluation._first_line(text)!r}: not an exception",
+                                path, line or None)
         return value
 
 
@@ -183,12 +202,27 @@ class _Evaluation:
         self.raising = raising
 
     def run(self) -> Any:
+        body = self.tree("value")
+        return self.bounded(lambda: self.eval(body))
+
+    def tree(self, what: str) -> ast.expr:
+        """The parsed expression; ast's own limits (nesting, digits of an int) are clean errors too."""
         try:
-            tree = ast.parse(self.text, mode="eval")
+            return ast.parse(self.text, _SOURCE_NAME, mode="eval").body
         except SyntaxError as err:
-            raise MockFileError(f"cannot parse value {self._first_line(self.text)!r}: {err.msg}",
+            raise MockFileError(f"cannot parse {what} {self._first_line(self.text)!r}: {err.msg}",
                                 self.path, self._line_of(err.lineno)) from None
-        return self.eval(tree.body)
+        except (ValueError, RecursionError, MemoryError) as err:
+            raise MockFileError(f"cannot parse {what} {self._first_line(self.text)!r}: "
+                                f"{str(err) or 'nested too deeply'}", self.path, self._line_of(None)) from None
+
+    def bounded(self, evaluate: Callable[[], Any]) -> Any:
+        """Evaluate, turning a walk too deep for the interpreter's stack into a clean error."""
+        try:
+            return evaluate()
+        except RecursionError:
+            raise MockFileError(f"refused value {self._first_line(self.text)!r}: nested too deeply",
+                                self.path, self._line_of(None)) from None
 
     # -- helpers --
     def _line_of(self, lineno: Optional[int]) -> Optional[int]:
@@ -198,7 +232,9 @@ class _Evaluation:
 
     @staticmethod
     def _first_line(text: str) -> str:
-        return text.splitlines()[0] if text else text
+        """What an error message quotes: the first line, cut short (a hostile value may be huge)."""
+        line = text.splitlines()[0] if text else text
+        return f"{line[:_QUOTED]}..." if len(line) > _QUOTED else line
 
     def refuse(self, node: ast.AST, why: str = "not a value replay may rebuild") -> MockFileError:
         source = ast.get_source_segment(self.text, node) or ast.dump(node)
@@ -264,6 +300,8 @@ class _Evaluation:
         dotted = _dotted(node)
         if dotted is None:
             raise self.refuse(node)
+        if "__" in dotted:
+            raise self.refuse(node, "special attributes are never followed")
         value = self._resolve_dotted(dotted)
         if value is None:
             raise self.refuse(node, "not a class of an intercepted or value module")
@@ -286,6 +324,8 @@ class _Evaluation:
             raise self.refuse(node, "argument unpacking")
         args = [self.eval(arg) for arg in node.args]
         kwargs = {keyword.arg: self.eval(keyword.value) for keyword in node.keywords}
+        if _too_large(callee, [*args, *kwargs.values()]):
+            raise self.refuse(node, f"would build more than {MAX_REBUILT_SIZE} elements")
         try:
             return callee(*args, **kwargs)
         except Exception as err:  # a data constructor refusing its arguments is bad mock data
@@ -330,11 +370,33 @@ _KEYWORDS = {"None": None, "True": True, "False": False}
 def _simple_literal(text: str) -> Any:
     """Ints, keywords and plain quoted strings without the cost of ``ast`` (the replay hot path)."""
     if _INT.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() accepts: ast gives the clean error
+            return _NOT_SIMPLE
     match = _PLAIN_STR.match(text)
     if match:
         return match.group(1)
     return _KEYWORDS.get(text, _NOT_SIMPLE)
+
+
+def _too_large(callee: type, args: list) -> bool:
+    """Whether calling ``callee`` could build far more than its text: a long range materialised, or
+    a zero-filled ``bytes``/``bytearray`` of a given count."""
+    for arg in args:
+        if isinstance(arg, range) and _range_length(arg) > MAX_REBUILT_SIZE and callee is not range:
+            return True
+        if (issubclass(callee, (bytes, bytearray)) and isinstance(arg, int)
+                and arg > MAX_REBUILT_SIZE):
+            return True
+    return False
+
+
+def _range_length(value: range) -> int:
+    try:
+        return len(value)
+    except OverflowError:  # longer than sys.maxsize
+        return MAX_REBUILT_SIZE + 1
 
 
 def _is_number(value: Any) -> bool:

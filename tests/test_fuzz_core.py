@@ -11,9 +11,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capturemock import mockfile
 from capturemock.config import RcConfig
 from capturemock.errors import ConfigError
-from capturemock.mockfile import Item, format_item, parse
+from capturemock.mockfile import Item, MockWriter, format_item, is_item_start, parse
 from capturemock.replay import ReplayIndex
 
 LONG = os.environ.get("CAPTUREMOCK_FUZZ") == "long"
@@ -50,18 +51,55 @@ def test_rc_parser_gives_only_config_errors(text):
         assert "\n" not in str(err) and str(err).startswith("fuzz.rc")
 
 
-_single_line_text = st.text(st.characters(blacklist_characters="\n\r"), min_size=1, max_size=30)
+# values as the traffic produces them: any unicode, CR/LF, undecodable bytes (surrogateescape), lines
+# that look like item starts or escape marks, trailing blank lines
+_value_line = st.one_of(st.text(max_size=12), _mocklike, st.sampled_from([mockfile.ESCAPE, "<-CMD:x", "->OUT:",
+                                                                          "--->PYT:f()", "", "\r"]))
+_binary = st.binary(max_size=40).map(lambda data: data.decode(mockfile.ENCODING, mockfile.ERRORS))
+_value = st.one_of(st.lists(_value_line, min_size=1, max_size=5).map("\n".join), _binary).filter(bool)
+_item = st.tuples(st.sampled_from(["<-", "->", "--->", "<---"]), st.sampled_from(["CMD", "OUT", "ERR", "PYT", "RET"]),
+                  _value)
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.sampled_from(["<-", "->"]), st.sampled_from(["CMD", "OUT", "ERR", "PYT"]),
-                          st.lists(_single_line_text, min_size=1, max_size=3).map("\n".join)), max_size=8))
-def test_write_then_read_gives_the_same_items(items):
-    # values whose lines could look like item starts are the documented exception of the format (§4.1)
-    items = [(p, t, v.strip("\n")) for p, t, v in items if all(":" not in line[:10] for line in v.split("\n"))]
-    items = [(p, t, v) for p, t, v in items if v]
-    text = "".join(format_item(p, t, v) for p, t, v in items)
-    assert [(i.prefix, i.type, i.text) for i in parse(text)] == items
+@given(items=st.lists(_item, min_size=1, max_size=8))
+def test_write_then_read_gives_the_same_items(tmp_path_factory, items):
+    path = tmp_path_factory.mktemp("roundtrip") / "rec.mock"
+    writer = MockWriter(str(path))
+    for item in items:
+        writer.write(*item)
+    writer.close()
+    assert [(i.prefix, i.type, i.text) for i in mockfile.read(str(path))] == items
+
+
+@FUZZ
+@given(st.lists(_item, max_size=8))
+def test_replay_keys_and_groups_survive_the_escape(items):
+    text = "".join(format_item(*item) for item in items)
+    index = ReplayIndex(text)
+    requests = [Item(*item) for item in items if Item(*item).is_request and Item(*item).level == 0]
+    for request in requests:
+        assert request.description.strip() in index
+    for request in requests[:1]:
+        position = items.index((request.prefix, request.type, request.text))
+        expected = []
+        for prefix, type_, value in items[position + 1:]:
+            item = Item(prefix, type_, value)
+            if item.level == 0 and item.is_request:
+                break
+            if item.level == 0 or (item.level == 1 and item.is_request):
+                expected.append((prefix, type_, value))
+        assert [(i.prefix, i.type, i.text) for i in index.lookup_exact(request.description)] == expected
+
+
+@FUZZ
+@given(_value)
+def test_values_the_original_format_holds_are_written_exactly_as_the_original_writes_them(value):
+    lines = value.split("\n")
+    if any(line.startswith(mockfile.ESCAPE) for line in lines) or any(is_item_start(line) for line in lines[1:]):
+        assert format_item("->", "OUT", value).endswith(f"\n{mockfile.ESCAPE}\n")
+    else:
+        assert format_item("->", "OUT", value) == f"->OUT:{value}\n"
 
 
 @FUZZ

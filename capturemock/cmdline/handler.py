@@ -17,7 +17,7 @@ from ..mockfile import Item, escape
 from ..modes import RECORD, REPLAY
 from . import shim
 from .describe import describe_command
-from .request import CommandRequest, read_request, same_token
+from .request import CommandRequest, RefusedRequest, read_request
 
 MISMATCH_ADVICE = "Either rerun with capturemock in record mode or update the stored mock file by hand."
 
@@ -48,8 +48,8 @@ def output_text(data: bytes) -> Optional[str]:
     """Recorded form of a stream: text minus one final newline (§4.3); None when nothing was written."""
     if not data:
         return None
-    text = data.decode("utf-8", "surrogateescape")
-    return text[:-1] if text.endswith("\n") else text
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    return str(memoryview(data)[:end], "utf-8", "surrogateescape")  # no copy of a large output
 
 
 def find_program(name: str, path: str, cwd: str) -> Optional[str]:
@@ -81,13 +81,15 @@ class CommandHandler:
 
     def __call__(self, conn, record: Callable[[str], None]) -> None:
         try:
-            request = read_request(conn)
-        except (ValueError, ConnectionError) as err:
-            self._finish(conn, f"CaptureMock server: malformed command request ({err})\n", 1)
-            return
-        if not same_token(request.token, self.token):
+            request = read_request(conn, self.token)
+        except RefusedRequest:
             self._finish(conn, "CaptureMock server: refused a command request without this session's "
                                "CAPTUREMOCK_TOKEN\n", 1)
+            conn.drain()  # the answer must reach the client before we close
+            return
+        except (ValueError, ConnectionError) as err:
+            self._finish(conn, f"CaptureMock server: malformed command request ({err})\n", 1)
+            conn.drain()
             return
         env = dict(request.env)
         env["PATH"] = self._sut_path(env.get("PATH", ""))
@@ -128,15 +130,14 @@ class CommandHandler:
         edited = [item.text for item in group if item.type == "FIL"]
         for name in self.edits.restore(edited, request, watched) if edited else []:
             record(item_text("->", "FIL", name))
-        frames = []
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
             item = responses.get(type_)
             if item is not None:
                 record(item_text("->", type_, item.text))
-                frames.append(shim.encode_frame(kind, f"{item.text}\n".encode("utf-8", "surrogateescape")))
+                _send_frame(conn, kind, item.text.encode("utf-8", "surrogateescape"), b"\n")
         if status:
             record(item_text("->", "EXC", str(status)))
-        conn.sendall(b"".join(frames) + shim.encode_frame(shim.EXIT, str(status).encode()))
+        conn.sendall(shim.encode_frame(shim.EXIT, str(status).encode()))
 
     def _record(self, conn, record, request: CommandRequest, env: dict[str, str], command: str,
                 watched: list[str]) -> None:
@@ -156,20 +157,30 @@ class CommandHandler:
         if shim.EXIT not in results:
             raise ConnectionError(f"the shim for '{command}' went away before the program's exit status")
         status = int(results[shim.EXIT])
-        text = "".join(item_text("->", "FIL", name) for name in self.edits.changes(snapshot))
+        # item by item, each freed before the next: outputs can be hundreds of MB (several records
+        # of one request stay together, §4.5)
+        record("".join(item_text("->", "FIL", name) for name in self.edits.changes(snapshot)))
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
-            output = output_text(results.get(kind, b""))
+            output = output_text(results.pop(kind, b""))
             if output is not None:
-                text += item_text("->", type_, output)
+                record(item_text("->", type_, output))
+            del output
         if status:
-            text += item_text("->", "EXC", str(status))
-        record(text)
+            record(item_text("->", "EXC", str(status)))
         conn.sendall(shim.encode_frame(shim.EXIT, str(status).encode()))
 
     @staticmethod
     def _finish(conn, stderr: str, status: int) -> None:
         conn.sendall(shim.encode_frame(shim.STDERR, stderr.encode("utf-8", "surrogateescape")) +
                      shim.encode_frame(shim.EXIT, str(status).encode()))
+
+
+def _send_frame(conn, kind: bytes, payload: bytes, tail: bytes = b"") -> None:
+    """One frame of ``payload + tail`` without joining header and (possibly huge) payload into a copy."""
+    conn.sendall(kind + (len(payload) + len(tail)).to_bytes(4, "big"))
+    conn.sendall(payload)
+    if tail:
+        conn.sendall(tail)
 
 
 def _exit_status(item: Optional[Item]) -> int:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from . import shim
 
 _MAX_FIELDS = 1 << 20
 _MAX_FIELD = 1 << 28
+_MAX_TOKEN = 1 << 10
 
 
 class CommandRequest:
@@ -30,17 +32,26 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def read_request(conn) -> CommandRequest:
-    """Read the fields that follow ``shim.MAGIC``; raises ValueError on anything malformed."""
+class RefusedRequest(ValueError):
+    """A request that does not carry the session token."""
+
+
+def read_request(conn, token: Optional[str] = None) -> CommandRequest:
+    """Read the fields that follow ``shim.MAGIC``; raises ValueError on anything malformed and
+    RefusedRequest as soon as the first field shows the wrong token, before reading (and holding in
+    memory) whatever a stranger sends after it."""
     count = shim.read_u32(conn)
     if count < 3 or count > _MAX_FIELDS:
         raise ValueError(f"bad field count {count}")
     fields = []
     for _ in range(count):
         size = shim.read_u32(conn)
-        data = shim.read_exact(conn, size) if size <= _MAX_FIELD else b""
+        limit = _MAX_FIELD if fields else _MAX_TOKEN
+        data = shim.read_exact(conn, size) if size <= limit else b""
         if len(data) != size:
             raise ValueError("truncated field")
+        if not fields and token is not None and not same_token(_text(data), token):
+            raise RefusedRequest("wrong session token")
         fields.append(data)
     token, cwd, argc_text = fields[:3]
     argc = int(argc_text)

@@ -156,7 +156,17 @@ def interceptCommand() -> None:
     env = [f"{key}={value}".encode("utf-8", "surrogateescape") for key, value in os.environ.items()]
     fields = [os.environ.get("CAPTUREMOCK_TOKEN", "").encode(), os.getcwd().encode("utf-8", "surrogateescape"),
               str(len(argv)).encode(), *(arg.encode("utf-8", "surrogateescape") for arg in argv), *env]
-    sock.sendall(MAGIC + encode_fields(fields))
+    try:
+        sock.sendall(MAGIC + encode_fields(fields))
+        _follow_answer(sock, program, argv)
+    except OSError as err:  # the server died mid-conversation (ConnectionError is an OSError)
+        sys.stderr.write(f"CaptureMock shim for '{program}': lost the connection to the CaptureMock server "
+                         f"({err.strerror or err})\n")
+        die(1)
+
+
+def _follow_answer(sock: socket.socket, program: str, argv: list[str]) -> None:
+    """Do what the server's frames say until it sends the exit status (which ends this process)."""
     while True:
         kind, payload = read_frame(sock)
         if kind == STDOUT:
