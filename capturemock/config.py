@@ -84,9 +84,6 @@ class RcConfig:
     def getfloat(self, option: str, sections: Iterable[str], default: float) -> float:
         return self._number(option, sections, default, float)
 
-    def getint(self, option: str, sections: Iterable[str], default: int) -> int:
-        return self._number(option, sections, default, int)
-
     def getlist(self, option: str, sections: Iterable[str]) -> list[str]:
         """Comma-separated values of ``option`` from every listed section, in section order."""
         result: list[str] = []

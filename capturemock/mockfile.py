@@ -226,9 +226,6 @@ class MockWriter:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
                                     preserve_lf=self.preserve_lf))
 
-    def write_item(self, item: Item) -> None:
-        self.write(item.prefix, item.type, item.text)
-
     def write_text(self, text: str) -> None:
         """Append already formatted item text (several items may be written in one go)."""
         if not text:
