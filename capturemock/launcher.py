@@ -71,8 +71,6 @@ class CaptureMockManager:
         mode = parse_mode(mode)
         if not is_active(mode, replayFile):
             return False
-        if recordFromUrl:
-            raise NotImplementedError("client-server recording (recordFromUrl) is not built yet")
         environment = os.environ if environment is None else environment
         replaying = mode != RECORD and bool(replayFile) and os.path.isfile(replayFile)
         environment["CAPTUREMOCK_MODE"] = str(mode)
@@ -101,6 +99,8 @@ class CaptureMockManager:
         if programs and interceptDir:
             shims.install_shims(programs, interceptDir, native)
             environment["PATH"] = os.pathsep.join(p for p in (interceptDir, _lookup(environment, "PATH")) if p)
+        if recordFromUrl:
+            self.sendServerLocation(recordFromUrl)
         return True
 
     @staticmethod
@@ -144,10 +144,7 @@ class CaptureMockManager:
         if process is None:
             return
         try:
-            host, port = self.address.rsplit(":", 1)
-            with socket.create_connection((host, int(port)), timeout=5) as sock:
-                sock.sendall(f"TERMINATE_SERVER:{self.token}".encode())
-                sock.shutdown(socket.SHUT_WR)
+            self._send(f"TERMINATE_SERVER:{self.token}".encode())
         except OSError:
             pass
         # the server's stdout closes as it exits: joining its relay returns at once, where
@@ -172,7 +169,24 @@ class CaptureMockManager:
                 _warn(text.rstrip("\n"))
 
     def sendServerLocation(self, url: str) -> None:
-        raise NotImplementedError("client-server recording (server location) is not built yet")
+        """Tell the server where the real server is (§8.2). Every protocol's server also accepts the
+        classic ``SUT_SERVER:`` message and records it in its own form (e.g. HTTP's setServerLocation)."""
+        if self.process is None:
+            return
+        try:
+            self._send(f"SUT_SERVER:{url}".encode(), wait=True)
+        except OSError as err:
+            raise CaptureMockError(f"cannot reach the CaptureMock server at {self.address}: {err}") from None
+
+    def _send(self, message: bytes, wait: bool = False) -> None:
+        """One message to the server on its own connection (TCP for every protocol, §8.1); with ``wait``
+        until the server has handled it."""
+        host, port = self.address.split("://")[-1].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(message)
+            sock.shutdown(socket.SHUT_WR)
+            while wait and sock.recv(4096):
+                pass
 
 
 def _lookup(environment: MutableMapping[str, str], name: str) -> str:
@@ -212,8 +226,17 @@ def texttest_is_recording() -> bool:
     return os.environ.get("TEXTTEST_CAPTUREMOCK_MODE", "0") == "1" or "TEXTTEST_CAPTUREMOCK_REPLAY" not in os.environ
 
 
-def replay_for_server(*args, **kwargs):
-    raise NotImplementedError("client-server replay is not built yet")
+def replay_for_server(rcFile: Optional[str] = None, replayFile: Optional[str] = None,
+                      recordFile: Optional[str] = None, serverAddress: Optional[str] = None,
+                      replayEditDir: Optional[str] = None, recordEditDir: Optional[str] = None, **kwargs) -> None:
+    """§8.10: send the recorded client traffic to a real server, recording what it answers."""
+    from .clientserver.rig import replay_for_server as replay
+
+    env = os.environ
+    replay(rcFile if rcFile is not None else env.get("TEXTTEST_CAPTUREMOCK_RCFILES", ""),
+           replayFile or env.get("TEXTTEST_CAPTUREMOCK_REPLAY"), recordFile or env.get("TEXTTEST_CAPTUREMOCK_RECORD"),
+           serverAddress, replayEditDir or env.get("TEXTTEST_CAPTUREMOCK_REPLAY_EDIT_DIR"),
+           recordEditDir or env.get("TEXTTEST_CAPTUREMOCK_RECORD_EDIT_DIR"), **kwargs)
 
 
 def remove_dir_with_retry(path: str, max_attempts: int = 5, delay: float = 0.5) -> None:

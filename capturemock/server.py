@@ -3,9 +3,10 @@
     python -m capturemock.server -m MODE [-r REC] [-F DIR] [-p REPLAY] [-f DIR] [-R RC,RC] [-P PORT]
                                  [--intercept-dir DIR] [--parent-pipe]
 
-Prints its address ``127.0.0.1:<port>`` as the first stdout line, then serves until it receives
-``TERMINATE_SERVER:<token>`` (or, with ``--parent-pipe``, until its stdin closes, so it never outlives
-the launcher). Every connection runs in its own thread; the first bytes choose the handler
+Prints its address as the first stdout line (``127.0.0.1:<port>``; ``http://127.0.0.1:<port>`` for HTTP
+and XML-RPC, §8.1), then serves until it receives ``TERMINATE_SERVER:<token>`` (or, with
+``--parent-pipe``, until its stdin closes, so it never outlives the launcher). Every connection runs in
+its own thread; the first bytes choose the handler
 (``Dispatcher``), so client-server protocols can plug in beside the command-line one. Imports are kept
 few: start-up time is part of every test run.
 """
@@ -207,11 +208,6 @@ class TrafficServer:
             self.order.finish(ticket)
 
 
-def unsupported(conn: Connection, record: Callable[[str], None]) -> None:
-    conn.sendall(b"CaptureMock server: this server handles command-line shims only; "
-                 b"client-server protocols are not built yet\n")
-
-
 _SHORT = {"-m": "mode", "-p": "replay", "-f": "replay-file-edits", "-r": "record", "-F": "record-file-edits",
           "-R": "rcfiles", "-P": "port"}
 _WITH_VALUE = {*_SHORT.values(), "intercept-dir"}
@@ -247,7 +243,7 @@ def parse_options(argv: list[str]) -> dict[str, str]:
 def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, int]:
     """What can go wrong with the user's input is checked before the address is published: mode,
     rc files, protocol, port. ``--parent-pipe`` means a launcher started us (and owns our stdin)."""
-    from .cmdline import settings
+    from .clientserver.settings import Settings, published_address
     from .config import RcConfig
     from .modes import parse_mode
 
@@ -257,27 +253,30 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         config = RcConfig(rc_files, warn=lambda message: None)
     else:
         config = RcConfig(rc_files)
-    protocol = settings.server_protocol(config)
-    if protocol not in (None, "classic", "classic_tcp"):
-        raise ConfigError(f"server_protocol = {protocol} is not supported by this server yet",
-                          ",".join(config.files) or None)
+    protocol = Settings(config).protocol
     try:
         port = int(options.get("port") or 0)
     except ValueError:
         raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
-    return TrafficServer(token, port), config, mode
+    server = TrafficServer(token, port)
+    server.address = published_address(protocol, server.address)
+    return server, config, mode
 
 
 def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:
     """Wire the handlers and serve. This runs after the address is out, so the heavier imports overlap
     with the launcher's own work; connections made meanwhile wait in the listen backlog."""
     from . import mockfile
+    from .clientserver.session import traffic_handlers
     from .cmdline import shim
     from .cmdline.session import command_handler
 
-    dispatcher = Dispatcher(unsupported)
+    traffic, prefixed = traffic_handlers(mode, config, options, server.address)
+    dispatcher = Dispatcher(traffic)
     dispatcher.register(STOP, server.handle_stop)
     dispatcher.register(shim.MAGIC, command_handler(mode, config, options, server.token))
+    for prefix, handler in prefixed:
+        dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
     server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
                  writer.close if writer else lambda: None)
@@ -305,7 +304,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         serve(server, config, mode, options)
     except CaptureMockError as err:
         sys.stderr.write(f"{err}\n")
-        sys.exit(1)
+        sys.stderr.flush()
+        os._exit(1)  # not sys.exit: the parent-pipe watcher thread may be blocked reading stdin
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -1,0 +1,41 @@
+"""The custom client protocol (§8.4): any program records ``SUT_CUSTOM:<request>:SUT_SEP:<response>``
+(having done the real work itself) and replays with ``SUT_CUSTOM:<request>``, reading the recorded
+response. Recorded as ``<-CAL:<request>`` / ``->RET:<response>``; alterations apply to both parts."""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+from ..errors import CaptureMockReplayError
+from .classic import MAX_MESSAGE, decode, encode
+from .replayfiles import ReplayFiles
+from .traffic import Transcript
+
+SEPARATOR = ":SUT_SEP:"
+
+
+class CustomClients:
+    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None):
+        self.transcript = transcript
+        self.replay = replay
+        self._replay_lock = threading.Lock()
+
+    def __call__(self, conn, record: Callable[[str], None]) -> None:
+        """Handles a connection whose ``SUT_CUSTOM:`` prefix the Dispatcher has consumed."""
+        request, separator, response = decode(conn.read_to_end(MAX_MESSAGE)).partition(SEPARATOR)
+        alter, item = self.transcript.alter, self.transcript.item
+        if separator:
+            record(item("<-", "CAL", alter(request)) + item("->", "RET", alter(response)))
+            return
+        if self.replay is None:
+            record(item("<-", "CAL", alter(request)))
+            return
+        try:
+            with self._replay_lock:
+                group = self.replay.index.lookup(f"<-CAL:{alter(request)}") or []
+        except CaptureMockReplayError as err:
+            conn.sendall(encode(f"CAPTUREMOCK MISMATCH: {err}"))
+            return
+        replies = [alter(reply.text) for reply in group if reply.type == "RET"]
+        record(item("<-", "CAL", alter(request)) + "".join(item("->", "RET", reply) for reply in replies))
+        conn.sendall(encode("".join(replies)))

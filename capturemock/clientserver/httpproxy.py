@@ -1,0 +1,205 @@
+"""HTTP (§8.5): CaptureMock as an HTTP server between the client and the real server.
+
+GET, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
+OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
+/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Every
+answer carries ``Access-Control-Allow-Origin: *`` and ``Access-Control-Expose-Headers: *``.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+from ..config import RcConfig
+from ..errors import CaptureMockReplayError
+from ..mockfile import Item
+from . import httptext, httpwire
+from .classic import MAX_MESSAGE, decode
+from .httpforward import Destination
+from .httptext import HOP_BY_HOP, Headers, Message
+from .idmap import IdMap, compile_pattern, find_id
+from .location import warn
+from .repeats import Repeats
+from .replayfiles import ReplayFiles
+from .settings import Settings
+from .traffic import Transcript
+
+Record = Callable[[str], None]
+LOCATION_PATH = "/capturemock/setServerLocation"
+LOCATION_TEXT = f"POST {LOCATION_PATH} <address>"
+CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
+CORS_NAMES = {name.lower() for name, _ in CORS}
+PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
+
+
+def header_name(name: str) -> str:
+    """Client header names as the original records them (``X-client-version`` -> ``X-Client-Version``)."""
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def merge(defaults: Headers, actual: Headers) -> Headers:
+    """``[default_http_headers]`` under the request's own headers (case-insensitive names)."""
+    given = {name.lower() for name, _ in actual}
+    return [(name, value) for name, value in defaults if name.lower() not in given] + actual
+
+
+class HttpSession:
+    """The HTTP handlers of one server session."""
+
+    def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
+                 replay: Optional[ReplayFiles] = None):
+        self.settings = settings
+        self.transcript = transcript
+        self.replay = replay
+        self.destination: Optional[Destination] = None
+        self.defaults = list(config.options("default_http_headers").items())
+        self.repeats: Repeats = Repeats(config, settings.assume_all_can_modify)
+        self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
+                                                                         "id_pattern_client")
+        self.ids = IdMap()
+        self._replay_lock = threading.Lock()
+
+    # -- handlers --------------------------------------------------------------------------------------
+    def __call__(self, conn, record: Record) -> None:
+        handler = httpwire.handle(_Request, conn, _Call(self, record))
+        conn.sock.close()  # the answer is complete: a SUT may wait for it before it starts serving
+        if handler.located:
+            self._play(record)
+
+    def location_message(self, conn, record: Record) -> None:
+        """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
+        url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
+        conn.sock.close()
+        self.locate(url, record)
+        self._play(record)
+
+    def locate(self, url: str, record: Record) -> None:
+        try:
+            self.destination = Destination(url.split()[-1])
+        except (ValueError, IndexError):
+            warn(f"WARNING: CaptureMock cannot use {url!r} as the real server's location")
+        record(self.transcript.location(LOCATION_TEXT))
+
+    # -- traffic ----------------------------------------------------------------------------------------
+    def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
+        """The response for one request; None when there is none to give (§2.5, §8.2)."""
+        sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
+        text = self._text(Message(f"{method} {path}", body, sent))
+        if self.replay is not None and not self.transcript.server_is_sut:
+            return self._replay(method, text, record)
+        return self._forward(method, path, body, sent, text, record)
+
+    def _text(self, message: Message) -> str:
+        kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
+        return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
+
+    def _replay(self, method: str, text: str, record: Record) -> Optional[Message]:
+        previous = self.repeats.previous(method, text)
+        if previous is not None:
+            return previous  # §5.6: answered as before, not recorded again
+        try:
+            with self._replay_lock:
+                key, group = self._match(self.transcript.request_key(text))
+        except CaptureMockReplayError as err:
+            return Message("500", f"CAPTUREMOCK MISMATCH: {err}".encode(), [("Content-Type", "text/plain")])
+        replies = [self.transcript.alter(item.text) for item in group if not item.from_sut]
+        if self.id_pattern and key:  # §5.7
+            self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
+            replies = [self.ids.to_live(reply) for reply in replies]
+        record(self.transcript.client(text) + "".join(self.transcript.server(r, altered=True) for r in replies))
+        if not replies:
+            return None
+        response = httptext.parse(replies[0], is_response=True)
+        self.repeats.served(method, text, response)
+        return response
+
+    def _match(self, description: str) -> tuple[Optional[str], list[Item]]:
+        """The recorded request answering ``description`` (§5.3) and its next response group."""
+        index = self.replay.index
+        if description in index or index.exact:
+            return description, index.lookup(description) or []
+        key = index.best_match(description)
+        return key, (index.lookup_exact(key) or []) if key else []
+
+    def _forward(self, method: str, path: str, body: bytes, headers: Headers, text: str,
+                 record: Record) -> Optional[Message]:
+        if self.destination is None:
+            record(self.transcript.client(text))
+            return None
+        previous = self.repeats.previous(method, text)
+        try:
+            response = self.destination.send(method, path, body, headers)
+        except OSError as err:
+            warn(f"Failed to forward http traffic to server {self.destination.url}: {err}")
+            return None
+        answer = self._text(response)
+        if answer != previous:  # §5.6: an identical repeat is not written again
+            record(self.transcript.client(text) + self.transcript.server(answer))
+        self.repeats.served(method, text, answer)
+        return response
+
+    # -- replay as the client when the server is the SUT (§8.2) ---------------------------------------
+    def _play(self, record: Record) -> None:
+        script = self.replay.script if self.replay is not None else None
+        if script is not None and self.transcript.server_is_sut and self.destination is not None:
+            script.play(lambda item: self._play_request(item, record))
+
+    def _play_request(self, item: Item, record: Record) -> str:
+        request = httptext.parse(self.transcript.alterations.restore_variables(item.text))
+        method, _, path = request.first.partition(" ")
+        response = self._forward(method, path, request.body, request.headers, item.text, record)
+        return response.first if response is not None else ""
+
+
+class _Call:
+    """What a request handler needs: the session and this connection's record function."""
+
+    def __init__(self, session: HttpSession, record: Record):
+        self.session = session
+        self.record = record
+
+
+class _Request(httpwire.ConnectionHandler):
+    located = False
+
+    def do_OPTIONS(self) -> None:
+        self._send(Message("200", b"", PREFLIGHT))
+
+    def do_GET(self) -> None:
+        self._traffic()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _traffic(self) -> None:
+        session, record = self.server.session, self.server.record
+        try:
+            body = self.read_body()
+        except ValueError as err:
+            self.send_error(400, str(err))
+            return
+        if self.path == LOCATION_PATH and self.command == "POST":
+            session.locate(decode(body).strip(), record)
+            self.located = True
+            self._send(Message("200", b"", []))
+            return
+        response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
+        if response is not None:
+            self._send(response)
+
+    def _send(self, response: Message) -> None:
+        """Status, headers (ours for CORS and length), body (§8.5)."""
+        try:
+            status = int(response.first)
+        except ValueError:
+            warn(f"CaptureMock: {response.first!r} is not an HTTP status; answering 500")
+            status = 500
+        self.send_response_only(status)
+        for name, value in response.headers:
+            if name.lower() not in HOP_BY_HOP and name.lower() not in CORS_NAMES:
+                self.send_header(name, value)
+        for name, value in CORS:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)

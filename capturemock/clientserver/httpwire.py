@@ -1,0 +1,79 @@
+"""Runs an ``http.server`` request handler on a traffic-server connection.
+
+The traffic server has already read the first bytes of the connection to choose its handler, so the
+handler reads those first and then the socket. One request per connection (HTTP/1.0 answers): the
+traffic server gives every connection its own thread and its own place in the record file (§4.5).
+"""
+from __future__ import annotations
+
+import io
+from http.server import BaseHTTPRequestHandler
+
+MAX_BODY = 1 << 28
+
+
+class _ConnectionReader(io.RawIOBase):
+    def __init__(self, conn):
+        self.conn = conn
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.conn.recv(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class _SocketWriter(io.RawIOBase):
+    def __init__(self, sock):
+        self.sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.sock.sendall(data)
+        return len(data)
+
+
+class ConnectionHandler(BaseHTTPRequestHandler):
+    """A BaseHTTPRequestHandler over ``Connection``; ``server`` is the protocol session."""
+
+    def setup(self) -> None:
+        self.connection = self.request.sock
+        self.rfile = io.BufferedReader(_ConnectionReader(self.request))
+        self.wfile = _SocketWriter(self.connection)
+
+    def finish(self) -> None:
+        """Nothing to flush: every write went straight to the socket."""
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet: the record file is the log."""
+
+    def read_body(self) -> bytes:
+        """The request body by Content-Length or chunked transfer encoding (§8.5)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ValueError(f"request body of {length} bytes is too large")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks, size = [], 0
+        while size <= MAX_BODY:
+            length = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if length == 0:
+                while self.rfile.readline(65537).strip():  # trailer lines up to the blank one
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(length))
+            size += length
+            self.rfile.readline(1024)
+        raise ValueError("chunked request body is too large")
+
+
+def handle(handler_class: type, conn, session) -> ConnectionHandler:
+    """Handle the one request on ``conn``; returns the handler so callers can see what it did."""
+    return handler_class(conn, ("127.0.0.1", 0), session)

@@ -1,0 +1,39 @@
+"""HTTP repeat handling (§5.6): with ``check_repeated_calls = False`` in a method's section (``[GET]``),
+a request identical to one already served since the last state-changing request is answered as before
+and not recorded again."""
+from __future__ import annotations
+
+import threading
+from typing import Generic, Optional, TypeVar
+
+from ..config import RcConfig
+
+Answer = TypeVar("Answer")
+
+
+class Repeats(Generic[Answer]):
+    def __init__(self, config: RcConfig, assume_all_can_modify: bool):
+        self.config = config
+        self.assume_all_can_modify = assume_all_can_modify
+        self._served: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+
+    def ignores(self, method: str) -> bool:
+        """Whether repeats of this method are folded (the section is the method name, §3.3)."""
+        return not self.config.getboolean("check_repeated_calls", [method], True)
+
+    def changes_state(self, method: str) -> bool:
+        return self.assume_all_can_modify or method != "GET"
+
+    def previous(self, method: str, request: str) -> Optional[Answer]:
+        """The answer an identical earlier request got, when repeats of ``method`` are folded; a
+        state-changing request forgets everything served before it."""
+        with self._lock:
+            if self.changes_state(method):
+                self._served.clear()
+            return self._served.get(request) if self.ignores(method) else None
+
+    def served(self, method: str, request: str, answer: Answer) -> None:
+        if self.ignores(method):
+            with self._lock:
+                self._served[request] = answer

@@ -1,0 +1,89 @@
+"""``replay_for_server`` (§8.10): play the recorded client traffic against a real server without the
+traffic server process, recording each request and the live answer (client form, ``<-CLI``/``->SRV``)."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from .. import mockfile
+from ..alterations import Alterations
+from ..config import RcConfig
+from ..errors import ConfigError
+from ..mockfile import Item
+from . import httptext
+from .classic import decode, encode
+from .location import exchange, parse_host_port
+from .settings import Settings
+from .traffic import Transcript
+
+Sender = Callable[[str], str]  # recorded request text -> live answer text
+
+
+def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Optional[str],
+                      address: Optional[str], replay_edit_dir: Optional[str] = None,
+                      record_edit_dir: Optional[str] = None, **kwargs) -> None:
+    config = RcConfig([f for f in (rc_files or "").split(",") if f])
+    settings = Settings(config)
+    if not replay_file:
+        raise ConfigError("replay_for_server needs a replay file (replayFile or TEXTTEST_CAPTUREMOCK_REPLAY)")
+    if not address:
+        raise ConfigError("replay_for_server needs the real server's address (serverAddress)")
+    transcript = Transcript(settings, Alterations(config))
+    send = _sender(settings, address)
+    items = mockfile.read(replay_file, **settings.breaks)
+    ids = _response_ids(settings, items)
+    writer = mockfile.MockWriter(record_file, **settings.breaks) if record_file else None
+    try:
+        for item in items:
+            if item.from_sut and item.is_request and item.level == 0:
+                text = _without_timestamps(item.text)
+                if ids is not None:
+                    text = ids.ids.to_live(text)
+                reply = send(transcript.alterations.restore_variables(text))
+                if ids is not None:
+                    ids.learn(reply)
+                if writer is not None:
+                    writer.write_text(transcript.client(text, item.type) + transcript.server(reply))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _response_ids(settings: Settings, items: list[Item]):
+    """§5.7 ``id_pattern_server``: the pairing of recorded and live response IDs, if configured."""
+    if not settings.id_pattern_server:
+        return None
+    from .idmap import IdMap, ResponseIds, compile_pattern
+
+    pattern = compile_pattern(settings.id_pattern_server, "id_pattern_server")
+    return ResponseIds(pattern, (item.text for item in items if not item.from_sut), IdMap())
+
+
+def _sender(settings: Settings, address: str) -> Sender:
+    if settings.protocol in ("classic", "classic_tcp"):
+        host_port = parse_host_port(address)
+        if host_port is None:
+            raise ConfigError(f"replay_for_server: {address!r} is not host:port")
+        return lambda text: decode(exchange(host_port, encode(text)))
+    if settings.protocol == "http":
+        return _http_sender(settings, address)
+    raise ConfigError(f"replay_for_server does not support server_protocol = {settings.protocol} yet")
+
+
+def _http_sender(settings: Settings, address: str) -> Sender:
+    from .httpforward import Destination
+
+    destination = Destination(address)
+
+    def send(text: str) -> str:
+        request = httptext.parse(text)
+        method, _, path = request.first.partition(" ")
+        response = destination.send(method, path, request.body, request.headers)
+        kept = httptext.recorded_headers(response.headers, settings.ignore_http_headers)
+        return httptext.render(response._replace(headers=kept), settings.preserve_cr)
+
+    return send
+
+
+def _without_timestamps(text: str) -> str:
+    """A request recorded with ``record_timestamps`` minus its ``--TIM:`` lines (§12.22)."""
+    return "\n".join(line for line in text.split("\n") if not line.startswith("--TIM:"))

@@ -1,0 +1,54 @@
+"""Builds the client/server handlers of one traffic-server session from the mode, rc config and options.
+
+The traffic server asks for ``traffic_handlers``: a fallback for connections no prefix claims (the
+protocol's own traffic) and the prefixed handlers of the protocol (§8.1: ``SUT_CUSTOM:``,
+``SUT_SERVER:``, otherwise a client message).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional
+
+from ..alterations import Alterations
+from ..config import RcConfig
+from ..modes import RECORD
+from .settings import Settings
+from .traffic import Transcript
+
+Handler = Callable[..., None]
+LOCATION = b"SUT_SERVER:"  # every protocol takes the launcher's location message this way too (§8.2)
+
+
+def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
+    """The replay file, if this session replays: client/server traffic cannot be mixed, so any mode but
+    record replays when a file exists (§5.2); without one, mixed mode simply records (§2.4)."""
+    path = options.get("replay")
+    return path if mode != RECORD and path and os.path.isfile(path) else None
+
+
+def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str],
+                     address: str) -> tuple[Handler, list[tuple[bytes, Handler]]]:
+    settings = Settings(config)
+    transcript = Transcript(settings, Alterations(config, server_address=address))
+    path = replay_path(mode, options)
+    replay = None
+    if path:
+        from .replayfiles import ReplayFiles
+
+        replay = ReplayFiles(path, settings)
+    if settings.protocol == "http":
+        from .httpproxy import HttpSession
+
+        session = HttpSession(settings, config, transcript, replay)
+        return session, [(LOCATION, session.location_message)]
+    if settings.protocol == "xmlrpc":
+        from .xmlrpc import XmlRpcSession
+
+        session = XmlRpcSession(transcript, replay)
+        return session, [(LOCATION, session.location_message)]
+    from .classic import ClassicSession
+    from .custom import CustomClients
+
+    session = ClassicSession(transcript, replay)
+    return session.client_message, [(b"SUT_CUSTOM:", CustomClients(transcript, replay)),
+                                    (LOCATION, session.location_message)]

@@ -1,0 +1,51 @@
+"""The ``[general]`` keys (§3.3) the client/server family reads, read once per server session."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..config import RcConfig
+from ..errors import ConfigError
+
+GENERAL = ["general"]
+# protocol -> how CAPTUREMOCK_SERVER is published (§8.1): the forms existing clients parse
+ADDRESS_FORMS = {"classic": "{}", "classic_tcp": "{}", "xmlrpc": "http://{}", "http": "http://{}"}
+NOT_BUILT = ("classic_udp", "tcp_header", "ftp", "amqp")
+
+
+def server_protocol(config: RcConfig) -> str:
+    """The configured protocol, checked: unknown or not built is a ConfigError naming the rc files."""
+    protocol = (config.get("server_protocol", GENERAL) or "classic").strip()
+    if protocol in ADDRESS_FORMS:
+        return protocol
+    where = ",".join(config.files) or None
+    if protocol in NOT_BUILT:
+        raise ConfigError(f"server_protocol = {protocol} is not supported by this server yet", where)
+    raise ConfigError(f"unknown server_protocol = {protocol} (use one of {', '.join(ADDRESS_FORMS)})", where)
+
+
+def published_address(protocol: str, host_port: str) -> str:
+    return ADDRESS_FORMS[protocol].format(host_port)
+
+
+class Settings:
+    """Typed ``[general]`` values. (A plain class: the server's start-up time counts.)"""
+
+    __slots__ = ("protocol", "record_for_client", "exact", "preserve_cr", "preserve_lf", "timestamps",
+                 "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server")
+
+    def __init__(self, config: RcConfig):
+        self.protocol = server_protocol(config)
+        self.record_for_client = config.getboolean("record_for_client", GENERAL)
+        self.exact = config.getboolean("use_exact_matching", GENERAL)
+        self.preserve_cr = config.getboolean("preserve_cr", GENERAL)
+        self.preserve_lf = config.getboolean("preserve_lf", GENERAL)
+        self.timestamps = config.getboolean("record_timestamps", GENERAL)
+        self.ignore_http_headers = [name.lower() for name in config.getlist("ignore_http_headers", GENERAL)]
+        self.assume_all_can_modify = config.getboolean("assume_all_can_modify", GENERAL)
+        self.id_pattern_client: Optional[str] = config.get("id_pattern_client", GENERAL) or None
+        self.id_pattern_server: Optional[str] = config.get("id_pattern_server", GENERAL) or None
+
+    @property
+    def breaks(self) -> dict[str, bool]:
+        """The preserve_cr/preserve_lf keywords of the mockfile and replay functions."""
+        return {"preserve_cr": self.preserve_cr, "preserve_lf": self.preserve_lf}

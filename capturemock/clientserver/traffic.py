@@ -1,0 +1,51 @@
+"""What a client/server session writes to the record file, and in which direction (§4.4, §8.2).
+
+With ``record_for_client`` the client is the SUT: ``<-CLI`` messages, ``->SRV`` replies, location
+messages not recorded. Otherwise the server is the SUT: its location message is recorded as ``<-SRV``
+and from then on directions flip (``->CLI`` messages, ``<-SRV`` replies) for the rest of the session.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .. import mockfile
+from ..alterations import Alterations
+from .settings import GENERAL, Settings
+
+
+class Transcript:
+    """Formats the items of one session: alterations (§3.4), line-break placeholders, timestamps."""
+
+    def __init__(self, settings: Settings, alterations: Alterations):
+        self.settings = settings
+        self.alterations = alterations
+        self.server_is_sut = False
+
+    def alter(self, text: str) -> str:
+        return self.alterations.apply(text, GENERAL)
+
+    def item(self, prefix: str, type_: str, text: str) -> str:
+        return mockfile.format_item(prefix, type_, text, **self.settings.breaks)
+
+    def location(self, text: str) -> str:
+        """The location message: recorded, and the directions flipped, only when the server is the SUT."""
+        if self.settings.record_for_client:
+            return ""
+        self.server_is_sut = True
+        return self.item("<-", "SRV", self.alter(text))
+
+    def client(self, text: str, type_: str = "CLI") -> str:
+        """A client message as recorded."""
+        prefix = "->" if self.server_is_sut else "<-"
+        recorded = self.item(prefix, type_, self.alter(text))
+        if recorded and self.settings.timestamps:  # §3.3 record_timestamps: client traffic only
+            recorded += f"--TIM:{datetime.now().isoformat()}\n"
+        return recorded
+
+    def server(self, text: str, type_: str = "SRV", *, altered: bool = False) -> str:
+        """A server reply as recorded; ``altered`` when it is a replayed text already altered for sending."""
+        return self.item("<-" if self.server_is_sut else "->", type_, text if altered else self.alter(text))
+
+    def request_key(self, text: str, type_: str = "CLI") -> str:
+        """The replay key of a client message when CaptureMock plays the server (§5.3)."""
+        return f"<-{type_}:{self.alter(text)}"

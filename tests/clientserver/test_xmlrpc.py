@@ -1,0 +1,80 @@
+"""XML-RPC through the real traffic server (§8.6), values rebuilt without eval."""
+from __future__ import annotations
+
+import xmlrpc.client
+from xmlrpc.server import SimpleXMLRPCServer
+
+import pytest
+
+import capturemock
+
+CLIENT_RC = "[general]\nserver_protocol = xmlrpc\nrecord_for_client = true\n"
+
+
+def real_service(rig):
+    def shout(text):
+        if not text:
+            raise ValueError("nothing to shout")
+        return text.upper()
+
+    def describe(item):
+        return {"keys": sorted(item), "size": len(item)}
+
+    server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False)
+    server.register_function(shout)
+    server.register_function(describe)
+    return rig.real(server)
+
+
+def test_record_calls_results_and_faults(rig):
+    real = real_service(rig)
+    url = rig.start(capturemock.RECORD, CLIENT_RC)
+    assert url.startswith("http://127.0.0.1:")
+    proxy = xmlrpc.client.ServerProxy(url)
+    proxy.setServerLocation(real.url)
+    assert proxy.shout("hi") == "HI"
+    assert proxy.describe({"b": 1, "a": [2]}) == {"keys": ["a", "b"], "size": 2}
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        proxy.shout("")
+    assert fault.value.faultString == "<class 'ValueError'>:nothing to shout"
+    rig.stop()
+    assert rig.read("rec.mock") == (
+        "<-CLI:shout('hi')\n->SRV:'HI'\n"
+        "<-CLI:describe({'a': [2], 'b': 1})\n->SRV:{'keys': ['a', 'b'], 'size': 2}\n"
+        "<-CLI:shout('')\n->SRV:raise xmlrpclib.Fault(1, \"<class 'ValueError'>:nothing to shout\")\n")
+
+
+def test_replay_rebuilds_values_and_rerecords_faults_with_raise(rig):
+    stored = ("<-CLI:withdraw('acc', 500)\n->SRV:raise xmlrpclib.Fault(42, 'insufficient funds')\n"
+              "<-CLI:balance('acc')\n->SRV:{'amount': 95, 'when': datetime.datetime(2024, 5, 1, 12, 0)}\n")
+    rig.write("stored.mock", stored)
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock"))
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        proxy.withdraw("acc", 500)
+    assert (fault.value.faultCode, fault.value.faultString) == (42, "insufficient funds")
+    balance = proxy.balance("acc")
+    assert balance["amount"] == 95 and str(balance["when"]) == "20240501T12:00:00"
+    rig.stop()
+    assert rig.read("rec.mock") == stored
+
+
+def test_replay_refuses_code_in_the_mock(rig):
+    rig.write("stored.mock", "<-CLI:f()\n->SRV:__import__('os').getcwd()\n")
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock"))
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        proxy.f()
+    assert "stored.mock:2: refused expression" in fault.value.faultString
+
+
+def test_server_as_sut_replay_keeps_a_single_struct_argument_whole(rig):
+    real = real_service(rig)
+    rig.write("stored.mock", "<-SRV:setServerLocation(<address>)\n->CLI:describe({'x': 1, 'y': 2})\n"
+                             "<-SRV:{'keys': ['old'], 'size': 0}\n->CLI:shout('')\n"
+                             "<-SRV:raise xmlrpclib.Fault(1, 'x')\n")
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, "[general]\nserver_protocol = xmlrpc\n",
+                                                replay="stored.mock"))
+    proxy.setServerLocation(real.url)
+    rig.stop()
+    assert rig.read("rec.mock") == (
+        "<-SRV:setServerLocation(<address>)\n->CLI:describe({'x': 1, 'y': 2})\n<-SRV:{'keys': ['x', 'y'], 'size': 2}\n"
+        "->CLI:shout('')\n<-SRV:raise xmlrpclib.Fault(1, \"<class 'ValueError'>:nothing to shout\")\n")
