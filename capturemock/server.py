@@ -12,6 +12,7 @@ few: start-up time is part of every test run.
 """
 from __future__ import annotations
 
+import _queue
 import os
 import socket
 import sys
@@ -141,6 +142,47 @@ class Dispatcher:
         self._fallback(conn, record)
 
 
+class _Workers:
+    """Connection threads, reused once idle: starting a thread costs more than a replayed exchange.
+
+    A connection never waits for a busy thread (a recorded command may run for hours), so there are
+    as many threads as connections ever were in flight at once.
+    """
+
+    def __init__(self, handle: Callable[[socket.socket, int], None]):
+        self.handle = handle
+        self.jobs: _queue.SimpleQueue = _queue.SimpleQueue()
+        self.lock = threading.Condition()
+        self.idle = 0
+        self.busy = 0
+
+    def submit(self, sock: socket.socket, ticket: int) -> None:
+        with self.lock:
+            self.busy += 1
+            start = self.idle == 0
+            if not start:
+                self.idle -= 1
+        self.jobs.put((sock, ticket))
+        if start:
+            threading.Thread(target=self._work, daemon=True).start()
+
+    def wait_idle(self, timeout: float) -> None:
+        """Until every connection handed over so far is finished (or ``timeout`` seconds)."""
+        with self.lock:
+            self.lock.wait_for(lambda: self.busy == 0, timeout)
+
+    def _work(self) -> None:
+        while True:
+            sock, ticket = self.jobs.get()
+            try:
+                self.handle(sock, ticket)
+            finally:
+                with self.lock:
+                    self.busy -= 1
+                    self.idle += 1
+                    self.lock.notify_all()
+
+
 class TrafficServer:
     """Accepts connections on 127.0.0.1, one thread each, until told to stop."""
 
@@ -154,7 +196,7 @@ class TrafficServer:
         self.listener.listen(128)
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         self._stopping = threading.Event()
-        self._workers: list[threading.Thread] = []
+        self._workers = _Workers(self._handle)
 
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch`` in its own thread, recording through
@@ -169,13 +211,9 @@ class TrafficServer:
             if self._stopping.is_set():
                 sock.close()
                 break
-            ticket = self.order.ticket()
-            worker = threading.Thread(target=self._handle, args=(sock, ticket), daemon=True)
-            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
-            worker.start()
+            self._workers.submit(sock, self.order.ticket())
         self.listener.close()
-        for worker in self._workers:
-            worker.join(_JOIN_TIMEOUT)
+        self._workers.wait_idle(_JOIN_TIMEOUT)
         self.order.flush_all()
         closing()
 
