@@ -14,7 +14,7 @@ from ..config import RcConfig
 from ..errors import CaptureMockReplayError
 from ..mockfile import Item
 from . import httptext, httpwire
-from .classic import MAX_MESSAGE, decode
+from .classic import decode
 from .httpforward import Destination
 from .httptext import HOP_BY_HOP, Headers, Message
 from .idmap import IdMap, compile_pattern, find_id
@@ -43,7 +43,7 @@ def merge(defaults: Headers, actual: Headers) -> Headers:
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
 
 
-class HttpSession:
+class HttpSession(httpwire.WireSession):
     """The HTTP handlers of one server session."""
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
@@ -59,20 +59,7 @@ class HttpSession:
         self.ids = IdMap()
         self._replay_lock = threading.Lock()
 
-    # -- handlers --------------------------------------------------------------------------------------
-    def __call__(self, conn, record: Record) -> None:
-        handler = httpwire.handle(_Request, conn, _Call(self, record))
-        conn.sock.close()  # the answer is complete: a SUT may wait for it before it starts serving
-        if handler.located:
-            self._play(record)
-
-    def location_message(self, conn, record: Record) -> None:
-        """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
-        url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
-        conn.sock.close()
-        self.locate(url, record)
-        self._play(record)
-
+    # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record) -> None:
         try:
             self.destination = Destination(url.split()[-1])
@@ -151,13 +138,6 @@ class HttpSession:
         return response.first if response is not None else ""
 
 
-class _Call:
-    """What a request handler needs: the session and this connection's record function."""
-
-    def __init__(self, session: HttpSession, record: Record):
-        self.session = session
-        self.record = record
-
 
 class _Request(httpwire.ConnectionHandler):
     located = False
@@ -203,3 +183,6 @@ class _Request(httpwire.ConnectionHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+
+HttpSession.request_handler = _Request

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from http.server import BaseHTTPRequestHandler
 
+from .classic import MAX_MESSAGE, decode
+
 MAX_BODY = 1 << 28
 
 
@@ -72,6 +74,34 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             size += length
             self.rfile.readline(1024)
         raise ValueError("chunked request body is too large")
+
+
+class Call:
+    """What a request handler needs: the session and this connection's record function."""
+
+    def __init__(self, session, record):
+        self.session = session
+        self.record = record
+
+
+class WireSession:
+    """What the HTTP and XML-RPC sessions share: one request per connection; once a request has said
+    where the real server is, the session plays (``_play``) what it must send it."""
+
+    request_handler: type  # the protocol's ConnectionHandler subclass
+
+    def __call__(self, conn, record) -> None:
+        handler = handle(self.request_handler, conn, Call(self, record))
+        conn.sock.close()  # the answer is complete: a SUT may wait for it before it starts serving
+        if handler.located:
+            self._play(record)
+
+    def location_message(self, conn, record) -> None:
+        """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
+        url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
+        conn.sock.close()
+        self.locate(url, record)
+        self._play(record)
 
 
 def handle(handler_class: type, conn, session) -> ConnectionHandler:

@@ -15,7 +15,7 @@ from ..errors import CaptureMockReplayError, MockFileError
 from ..mockfile import Item
 from ..values import Raised, ValueParser, render
 from . import httpwire
-from .classic import MAX_MESSAGE, decode
+from .classic import decode
 from .location import warn
 from .replayfiles import ReplayFiles
 from .traffic import Transcript
@@ -62,7 +62,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class XmlRpcSession:
+class XmlRpcSession(httpwire.WireSession):
     """The XML-RPC handlers of one server session."""
 
     def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None):
@@ -71,20 +71,7 @@ class XmlRpcSession:
         self.destination: Optional[str] = None
         self._replay_lock = threading.Lock()
 
-    # -- handlers --------------------------------------------------------------------------------------
-    def __call__(self, conn, record: Record) -> None:
-        handler = httpwire.handle(_Request, conn, _Call(self, record))
-        conn.sock.close()  # the answer is complete: a SUT may wait for it before it starts serving
-        if handler.located:
-            self._play(record)
-
-    def location_message(self, conn, record: Record) -> None:
-        """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
-        url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
-        conn.sock.close()
-        self.locate(url, record)
-        self._play(record)
-
+    # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record) -> None:
         self.destination = url.split()[-1] if url.split() else None
         record(self.transcript.location(f"{LOCATION_METHOD}(<address>)"))
@@ -154,13 +141,6 @@ class XmlRpcSession:
         return fault_text(result) if isinstance(result, xmlrpc.client.Fault) else render(result)
 
 
-class _Call:
-    """What a request handler needs: the session and this connection's record function."""
-
-    def __init__(self, session: XmlRpcSession, record: Record):
-        self.session = session
-        self.record = record
-
 
 class _Request(httpwire.ConnectionHandler):
     located = False
@@ -195,3 +175,6 @@ class _Request(httpwire.ConnectionHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+XmlRpcSession.request_handler = _Request
