@@ -10,7 +10,6 @@ from typing import Optional
 import pytest
 
 import capturemock
-from capturemock.cmdline import shims
 
 
 class Sut:
@@ -53,16 +52,6 @@ class Sut:
 
     def write(self, name: str, text: str) -> None:
         (self.root / name).write_text(textwrap.dedent(text))
-
-
-@pytest.fixture(params=["native", "python"])
-def shim_kind(request, monkeypatch) -> str:
-    """Run a test with the compiled shim and with the Python fallback shim."""
-    if request.param == "python":
-        monkeypatch.setattr(shims, "native_shim", lambda compiler=None: None)
-    elif shims.native_shim() is None:
-        pytest.skip("no C compiler to build the native shim")
-    return request.param
 
 
 @pytest.fixture
