@@ -33,12 +33,13 @@ def words(description: str) -> list[str]:
 class _Group:
     """Keys with one skeleton, in file order, and the most responses any of them was recorded with."""
 
-    __slots__ = ("skeleton", "members", "max_count")
+    __slots__ = ("skeleton", "members", "max_count", "unused_from")
 
     def __init__(self, skeleton: tuple):
         self.skeleton = skeleton
         self.members: list[int] = []
         self.max_count = 0
+        self.unused_from = 0  # members before this position have all been replayed at least once
 
 
 class WordIndex:
@@ -102,6 +103,10 @@ class WordIndex:
         return best
 
     def _first_most_unconsumed(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
+        if group.max_count == 1:  # the common case: then the first never-replayed member wins
+            member = self._first_unused(group, skip)
+            if member is not None:
+                return member
         best_member, best_unconsumed = None, None
         for member in group.members:
             if member in skip:
@@ -112,6 +117,17 @@ class WordIndex:
                 if unconsumed >= group.max_count:
                     break  # nobody later can have more, and ties go to the earlier key
         return best_member
+
+    def _first_unused(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
+        """Uses only grow, so the scan resumes where it last found everything before it used."""
+        members, uses = group.members, self.uses
+        while group.unused_from < len(members) and uses[members[group.unused_from]]:
+            group.unused_from += 1
+        for position in range(group.unused_from, len(members)):
+            member = members[position]
+            if not uses[member] and member not in skip:
+                return member
+        return None
 
     def _groups(self) -> dict[str, list[_Group]]:
         """Built on the first request that needs them: frequent word -> skeleton groups holding it."""

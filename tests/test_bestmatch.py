@@ -55,3 +55,24 @@ def test_frequent_words_alone_pick_the_first_key_with_most_unconsumed_responses(
     uses[7] = 2
     assert index.best("<-PYT:svc.call('other')") == 0
     assert index.best("<-PYT:svc.call('k42')") == 42
+
+
+@settings(max_examples=300, deadline=None)
+@given(frequent=st.sampled_from([1, 2, 32]), keys=st.lists(_description, min_size=1, max_size=12, unique=True),
+       recorded=st.lists(st.integers(1, 2), min_size=12, max_size=12),
+       requests=st.lists(_description, min_size=1, max_size=10))
+def test_consuming_lookups_keep_agreeing(frequent, keys, recorded, requests):
+    """Each chosen key is consumed, as replay does, so later choices see the new counts."""
+    original = bestmatch.FREQUENT
+    bestmatch.FREQUENT = frequent
+    try:
+        numbered = list(enumerate(keys))
+        counts, uses = array("i", recorded[:len(keys)]), array("i", [0] * len(keys))
+        index = WordIndex(numbered, counts, uses)
+        for request in requests:
+            chosen = index.best(request)
+            assert chosen == brute_force(numbered, counts, uses, request)
+            if chosen is not None:
+                uses[chosen] += 1
+    finally:
+        bestmatch.FREQUENT = original
