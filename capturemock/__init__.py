@@ -10,10 +10,13 @@ nothing it does not call.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MockFileError
 from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 version = "2.10.0"
 __version__ = version

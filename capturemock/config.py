@@ -8,9 +8,12 @@ from __future__ import annotations
 import configparser
 import os
 import sys
-from typing import Callable, Iterable, Optional, Sequence
 
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional, Sequence
 
 DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
 

@@ -6,7 +6,10 @@ instead of a traceback.
 """
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Optional
+
 
 
 class CaptureMockError(Exception):

