@@ -1,5 +1,13 @@
 """rc files (§3): INI files read with ConfigParser(strict=False) semantics, layered in order.
 
+A file named ``*.yaml``/``*.yml`` is the same settings written as YAML: a mapping of sections to
+mappings of options, where a list value stands for the comma-separated list of the INI form::
+
+    python:
+      intercepts: [weather, datetime.date.today]
+    general:
+      use_exact_matching: true
+
 Each family asks for values with a *list of sections*: single values come from the first section that
 has the option, list values are concatenated over all of them (§3.2).
 """
@@ -48,7 +56,10 @@ class RcConfig:
                 text = handle.read()
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"cannot read rc file: {err}", path) from None
-        self.add_text(text, path)
+        if path.endswith((".yaml", ".yml")):
+            self.add_text(_yaml_as_ini(text, path), path)
+        else:
+            self.add_text(text, path)
 
     def add_text(self, text: str, path: str = "<string>") -> None:
         try:
@@ -119,6 +130,38 @@ class RcConfig:
 
     def _where(self) -> Optional[str]:
         return ",".join(self.files) or None
+
+
+def _yaml_as_ini(text: str, path: str) -> str:
+    """The INI text equivalent to a YAML rc file, so both forms share every rule of §3."""
+    import yaml  # only rc files written as YAML pay for it
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ConfigError(f"invalid YAML: {getattr(err, 'problem', None) or _one_line(err)}", path,
+                          mark.line + 1 if mark else None) from None
+    if data is None:
+        return ""
+    if not isinstance(data, dict) or not all(isinstance(options, dict) for options in data.values()):
+        raise ConfigError("a YAML rc file must map section names to mappings of options", path)
+    lines = []
+    for section, options in data.items():
+        lines.append(f"[{section}]")
+        for option, value in options.items():
+            lines.append(f"{option} = {_ini_value(value)}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _ini_value(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_ini_value(part) for part in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value).replace("\n", "\n ")  # continuation lines of a multi-line INI value
 
 
 def _one_line(err: Exception) -> str:

@@ -121,3 +121,24 @@ RECIPES = sorted((Path(__file__).resolve().parent.parent / "rc").glob("*.rc"))
 def test_rc_recipes_parse_and_intercept_something(recipe):
     config = RcConfig([str(recipe)], warn=pytest.fail)
     assert config.getlist("intercepts", ["python", "command line"])
+
+
+def test_yaml_rc_files_are_the_same_settings(tmp_path):
+    yaml_rc = rc(tmp_path, "capturemock.yaml", "python:\n  intercepts: [weather, datetime.date.today]\n"
+                                              "general:\n  use_exact_matching: true\n  connection_timeout: 0.5\n"
+                                              "command line:\n  intercepts: git\n")
+    override = rc(tmp_path, "override.rc", "[command line]\nintercepts = ssh\n")
+    config = RcConfig([yaml_rc, override])
+    assert config.getlist("intercepts", ["python"]) == ["weather", "datetime.date.today"]
+    assert config.getboolean("use_exact_matching", ["general"]) is True
+    assert config.getfloat("connection_timeout", ["general"], 0.2) == 0.5
+    assert config.getlist("intercepts", ["command line"]) == ["ssh"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("python:\n  intercepts: [a\n", r"bad\.yaml:3: invalid YAML"),
+    ("- just\n- a list\n", r"bad\.yaml: a YAML rc file must map section names to mappings of options"),
+])
+def test_malformed_yaml_rc_names_file_and_line(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        RcConfig([rc(tmp_path, "bad.yaml", text)])
