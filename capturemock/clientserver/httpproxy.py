@@ -16,6 +16,7 @@ from ..mockfile import Item
 from . import httptext, httpwire
 from .classic import decode
 from .httpforward import Destination
+from .httpmatch import EquivalentRequests
 from .httptext import HOP_BY_HOP, Headers, Message
 from .idmap import IdMap, compile_pattern, find_id
 from .location import warn
@@ -58,6 +59,7 @@ class HttpSession(httpwire.WireSession):
                                                                          "id_pattern_client")
         self.ids = IdMap()
         self._replay_lock = threading.Lock()
+        self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record) -> None:
@@ -101,11 +103,14 @@ class HttpSession(httpwire.WireSession):
         return response
 
     def _match(self, description: str) -> tuple[Optional[str], list[Item]]:
-        """The recorded request answering ``description`` (§5.3) and its next response group."""
+        """The recorded request answering ``description`` (§5.3) and its next response group: the same
+        request, else one equal but for query-parameter order and JSON formatting, else the best match."""
         index = self.replay.index
         if description in index or index.exact:
             return description, index.lookup(description) or []
-        key = index.best_match(description)
+        if self._equivalents is None:
+            self._equivalents = EquivalentRequests(index.keys())
+        key = self._equivalents.find(description) or index.best_match(description)
         return key, (index.lookup_exact(key) or []) if key else []
 
     def _forward(self, method: str, path: str, body: bytes, headers: Headers, text: str,

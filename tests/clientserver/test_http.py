@@ -135,3 +135,32 @@ def test_text_form_round_trips():
     ids = IdMap("unused")
     ids.pairs["s-1"] = "s-9"
     assert ids.to_live("s-1 s-12 /s-1/") == "s-9 s-12 /s-9/"
+
+
+def test_equivalence_ignores_query_order_and_json_formatting():
+    from capturemock.clientserver.httpmatch import equivalence_key
+
+    assert equivalence_key("<-CLI:GET /items?b=2&a=1&a=0") == equivalence_key("<-CLI:GET /items?a=1&a=0&b=2") \
+        != equivalence_key("<-CLI:GET /items?a=0&a=1&b=2")  # repeated keys keep their relative order
+    assert equivalence_key('<-CLI:POST /orders {"qty": 2, "sku": "x"}\n--HEA:Content-Type=application/json') == \
+        equivalence_key('<-CLI:POST /orders {"sku":"x","qty":2}\n--HEA:Content-Type=application/json')
+    assert equivalence_key('<-CLI:POST /orders {"qty": 3}') != equivalence_key('<-CLI:POST /orders {"qty": 2}')
+    assert equivalence_key("<-CLI:POST /raw not json {") == "<-CLI:POST /raw not json {"
+
+
+def test_replay_matches_query_parameters_in_any_order_and_json_by_value(rig):
+    rig.write("stored.mock", """\
+        <-CLI:GET /search?page=2&q=shoes&size=10
+        ->SRV:200 page two
+        <-CLI:GET /search?page=1&q=shoes&size=10
+        ->SRV:200 page one
+        <-CLI:POST /orders {"qty": 2, "sku": "boot"}
+        ->SRV:201 {"id": 7}
+        <-CLI:POST /orders {"qty": 1, "sku": "boot"}
+        ->SRV:201 {"id": 8}
+        """)
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock")
+    assert call(base, "GET", "/search?size=10&q=shoes&page=1")[2] == b"page one"
+    assert call(base, "GET", "/search?q=shoes&page=2&size=10")[2] == b"page two"
+    assert call(base, "POST", "/orders", body=b'{"sku":"boot","qty":1}')[2] == b'{"id": 8}'
+    assert call(base, "POST", "/orders", body=b'{\n  "qty": 2,\n  "sku": "boot"\n}')[2] == b'{"id": 7}'
