@@ -203,7 +203,11 @@ def format_item(prefix: str, type_: str, text: str, *, preserve_cr: bool = False
     """One item as file text with its terminating newline; empty items are never written (§4.1)."""
     if not text:
         return ""
-    return f"{prefix}{type_}:{escape(_encode_breaks(text, preserve_cr, preserve_lf))}\n"
+    if preserve_cr or preserve_lf:
+        text = _encode_breaks(text, preserve_cr, preserve_lf)
+    if "\n" in text or text.startswith(ESCAPE):  # one-line texts (most of them) never need escaping
+        text = escape(text)
+    return f"{prefix}{type_}:{text}\n"
 
 
 class MockWriter:
@@ -232,7 +236,10 @@ class MockWriter:
             return
         data = text.encode(ENCODING, ERRORS)
         with self.lock:
-            _write_all(self._open(), data)
+            fd = self._fd if self._fd is not None else self._open()
+            written = os.write(fd, data)
+            if written < len(data):  # a short write (rare): finish it
+                _write_all(fd, data[written:])
             self.written = True
 
     def tell(self) -> int:

@@ -5,7 +5,7 @@ best-match scoring of §5.4 run (``bestmatch``), over keys of the same type.
 
 Replay files can hold millions of items, so the index keeps the file text once and, per request,
 only offsets into it (flat arrays, no object per item); a response group is parsed into ``Item``s
-when it is first replayed.
+each time it is replayed, and not kept.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .mockfile import Item
 
 log = logging.getLogger("Replay")
 SERVER_KEY = "<-SRV"
+_SPAN, _END = 4, 2  # numbers per occurrence in ReplayIndex._spans, and where the group's end is
 
 
 def _type_of(description: str) -> str:
@@ -44,20 +45,19 @@ class ReplayIndex:
         self.path: Optional[str] = None
         self.exact = exact
         self.collapse_server_keys = collapse_server_keys
-        self._preserve = {"preserve_cr": preserve_cr, "preserve_lf": preserve_lf}
+        # a request's key: its stripped description (a C call on the hot path unless keys collapse)
+        self._key = self._collapsed_key if collapse_server_keys else str.strip
+        self._breaks = (preserve_cr, preserve_lf)  # how <CR>/<LF> are decoded (mockfile.decode_breaks)
         self._key_ids: dict[str, int] = {}
         self._key_level = array("b")
         self._first_occurrence = array("i")
         self._last_occurrence = array("i")
         self._occurrence_count = array("i")
         self._uses = array("i")
-        # per occurrence: span of text (its request item up to the end of its group), line, next
-        self._span_start = array("q")
-        self._body_start = array("q")  # where the items after the request begin
-        self._span_end = array("q")
-        self._line = array("i")
+        # per occurrence, side by side so that a lookup in a huge file touches one cache line:
+        # where its request item starts, where the items after it start, where its group ends, its line
+        self._spans = array("q")
         self._next_occurrence = array("i")
-        self._groups: dict[int, list[Item]] = {}  # parsed response groups, by occurrence
         self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
@@ -78,17 +78,16 @@ class ReplayIndex:
         return index
 
     # -- building (§5.1) -----------------------------------------------------------------------------
-    def _key(self, description: str) -> str:
+    @staticmethod
+    def _collapsed_key(description: str) -> str:
         key = description.strip()
-        if self.collapse_server_keys and key.startswith(SERVER_KEY):
-            return SERVER_KEY
-        return key
+        return SERVER_KEY if key.startswith(SERVER_KEY) else key
 
     def _build(self) -> None:
         text = self.text
         kinds = self._kinds
         open_at_level: dict[int, int] = {}  # level -> occurrence whose group is open
-        decode = any(self._preserve.values())
+        decode = any(self._breaks)
         line, counted_to = 1, 0
         pending: Optional[tuple[int, str, int]] = None  # a request item whose end is the next item start
 
@@ -108,29 +107,25 @@ class ReplayIndex:
         if pending is not None:
             self._add_request(*pending, len(text), open_at_level, decode)
         for occurrence in open_at_level.values():
-            self._span_end[occurrence] = len(text)
+            self._spans[_SPAN * occurrence + _END] = len(text)
 
     def _add_request(self, begin: int, line: int, level: int, end: int, open_at_level: dict[int, int],
                      decode: bool) -> None:
         """Close the groups this request ends (same level or deeper) and open its own."""
         if open_at_level and max(open_at_level) >= level:
             for open_level in [lvl for lvl in open_at_level if lvl >= level]:
-                self._span_end[open_at_level.pop(open_level)] = begin
+                self._spans[_SPAN * open_at_level.pop(open_level) + _END] = begin
         description = self.text[begin:end].rstrip("\n")
         if description.endswith(mockfile.ESCAPE):
             head, colon, body = description.partition(":")
             description = f"{head}{colon}{mockfile.unescape(body)}"
         if decode:
-            description = mockfile.decode_breaks(description, **self._preserve)
-        occurrence = self._add_occurrence(self._key(description), level, begin, line)
-        self._body_start.append(end)
-        open_at_level[level] = occurrence
+            description = mockfile.decode_breaks(description, *self._breaks)
+        open_at_level[level] = self._add_occurrence(self._key(description), level, begin, end, line)
 
-    def _add_occurrence(self, key: str, level: int, begin: int, line: int) -> int:
-        occurrence = len(self._span_start)
-        self._span_start.append(begin)
-        self._span_end.append(len(self.text))
-        self._line.append(line)
+    def _add_occurrence(self, key: str, level: int, begin: int, body: int, line: int) -> int:
+        occurrence = len(self._next_occurrence)
+        self._spans.extend((begin, body, len(self.text), line))
         self._next_occurrence.append(-1)
         key_id = self._key_ids.get(key)
         if key_id is None:
@@ -162,38 +157,40 @@ class ReplayIndex:
         return occurrence
 
     def _group(self, key_id: int, index: int) -> list[Item]:
-        occurrence = self._occurrence(key_id, index)
-        group = self._groups.get(occurrence)
-        if group is None:
-            group = self._groups[occurrence] = self._read_group(occurrence, self._key_level[key_id])
-        return group
+        """Parsed afresh on each use, not kept: most groups answer once, and a million kept groups
+        would cost more memory than the file itself (a re-read one-line group costs ~1 µs)."""
+        occurrence = self._first_occurrence[key_id] if index == 0 else self._occurrence(key_id, index)
+        return self._read_group(occurrence, self._key_level[key_id])
 
     def _read_group(self, occurrence: int, level: int) -> list[Item]:
         """The items answering one occurrence: its responses and the callback requests one level down."""
-        text, begin, end = self.text, self._body_start[occurrence], self._span_end[occurrence]
-        group: list[Item] = []
+        text, group = self.text, []
+        # the request's start and line (newlines are counted on from there), the group's body and end
+        counted_to, begin, end, line = self._spans[_SPAN * occurrence:_SPAN * occurrence + _SPAN]
         if begin >= end:
             return group  # recorded with no response at all
-        line, counted_to = self._line[occurrence], self._span_start[occurrence]
-        kinds, matches = self._kinds, mockfile.ITEM_START.finditer(text, begin, end)
-        match = next(matches, None)
-        while match is not None:
-            following = next(matches, None)
-            prefix, type_, item_level, is_request = kinds[match.group()]
+        kinds, breaks = self._kinds, self._breaks
+        if text.find("\n", begin, end - 1) < 0:
+            bounds: Sequence[int] = (begin, end)  # a single one-line response (the usual group): no regex scan
+        else:
+            bounds = [match.start() for match in mockfile.ITEM_START.finditer(text, begin, end)] + [end]
+        for position in range(len(bounds) - 1):  # each item ends where the next begins
+            start, stop = bounds[position], bounds[position + 1]
+            body = text.index(":", start) + 1  # an item head holds no other ':'
+            prefix, type_, item_level, is_request = kinds[text[start:body]]
             if (item_level == level and not is_request) or (item_level == level + 1 and is_request):
-                line += text.count("\n", counted_to, match.start())
-                counted_to = match.start()
-                value = mockfile.item_value(text, match.end(), following.start() if following is not None else end,
-                                            **self._preserve)
-                group.append(Item(prefix, type_, value, line))
-            match = following
+                line += text.count("\n", counted_to, start)
+                counted_to = start
+                group.append(Item(prefix, type_, mockfile.item_value(text, body, stop, *breaks), line))
         return group
 
     def _next_group(self, key_id: int) -> list[Item]:
         """§5.5: the k-th use answers with group k; once exhausted, group 0 again (not the last)."""
         uses = self._uses[key_id]
         self._uses[key_id] = uses + 1
-        return self._group(key_id, uses if uses < self._occurrence_count[key_id] else 0)
+        if 0 < uses < self._occurrence_count[key_id]:
+            return self._group(key_id, uses)
+        return self._read_group(self._first_occurrence[key_id], self._key_level[key_id])  # the usual case
 
     # -- queries ------------------------------------------------------------------------------------
     def __contains__(self, description: str) -> bool:

@@ -58,12 +58,15 @@ class _Verbatim:
 def render(value: Any, hook: Optional[Hook] = None) -> str:
     """The §4.2 text of ``value``; ``hook`` names proxies, instances and callbacks (None = not mine)."""
     kind = type(value)
+    if kind is int:
+        try:
+            return repr(value)
+        except ValueError:  # more digits than repr accepts (3.11+): hex reads back at any size
+            return hex(value)
     if kind is str:
         return pprint.pformat(value, width=WIDTH) if len(value) > WIDTH else repr(value)
     if kind is float:
         return str(round(value, 2))
-    if kind is int:
-        return _render_int(value)
     if kind is bool or value is None:
         return repr(value)
     if hook is not None:
@@ -80,14 +83,6 @@ def render(value: Any, hook: Optional[Hook] = None) -> str:
     return repr(value)
 
 
-def _render_int(value: int) -> str:
-    """repr, or hex beyond the digits ``int``/``repr`` accept (3.11+): hex reads back at any size."""
-    try:
-        return repr(value)
-    except ValueError:
-        return hex(value)
-
-
 def _prepare(value: Any, hook: Optional[Hook]) -> Any:
     """A copy of a dict tree that pprint renders like ``render`` would (rounded floats, names)."""
     kind = type(value)
@@ -98,7 +93,7 @@ def _prepare(value: Any, hook: Optional[Hook]) -> Any:
     if kind in (list, tuple):
         return _Verbatim(render(value, hook))
     if kind is int:
-        return _Verbatim(_render_int(value)) if value.bit_length() > 14_000 else value  # ~4300 digits
+        return _Verbatim(render(value)) if value.bit_length() > 14_000 else value  # ~4300 digits
     if kind in (str, bool) or value is None:
         return value
     if hook is not None:
@@ -117,9 +112,11 @@ def _sorted_keys(mapping: dict) -> list:
 
 def render_call(name: str, args: tuple, kwargs: dict, hook: Optional[Hook] = None) -> str:
     """``name(arg, ..., key=value)`` with keyword arguments sorted by name (§4.2)."""
-    parts = [render(arg, hook) for arg in args]
-    parts += [f"{key}={render(kwargs[key], hook)}" for key in sorted(kwargs)]
-    return f"{name}({', '.join(parts)})"
+    text = ", ".join([render(arg, hook) for arg in args])
+    if kwargs:  # every recorded call comes here: no sorting or second list when there is nothing to sort
+        keywords = ", ".join([f"{key}={render(kwargs[key], hook)}" for key in sorted(kwargs)])
+        text = f"{text}, {keywords}" if text else keywords
+    return f"{name}({text})"
 
 
 def render_exception(exc: BaseException) -> str:
@@ -362,14 +359,14 @@ class _Evaluation:
 
 
 _NOT_SIMPLE = object()
-_INT = re.compile(r"-?[0-9]+\Z")
 _PLAIN_STR = re.compile(r"'([^'\\\n]*)'\Z")
 _KEYWORDS = {"None": None, "True": True, "False": False}
 
 
 def _simple_literal(text: str) -> Any:
     """Ints, keywords and plain quoted strings without the cost of ``ast`` (the replay hot path)."""
-    if _INT.match(text):
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isdigit() and digits.isascii():  # ASCII only: int() would also take other scripts' digits
         try:
             return int(text)
         except ValueError:  # more digits than int() accepts: ast gives the clean error

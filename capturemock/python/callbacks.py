@@ -73,7 +73,7 @@ class Callbacks:
             wrap = session.objects.wrap
             app_args = [wrap(arg, hint) for arg in args]
             app_kwargs = {key: wrap(value, hint) for key, value in kwargs.items()}
-            session.write(mock_prefix(level), "PYT", session.request_text(name, hint, tuple(app_args), app_kwargs))
+            session.write(mock_prefix(level), "PYT", session.request_text(name, tuple(app_args), app_kwargs))
             result = self.run_application(func, app_args, app_kwargs, level)
             if result is not None:
                 session.write(sut_prefix(level), "RET", session.render(result))

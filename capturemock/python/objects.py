@@ -11,7 +11,7 @@ from types import BuiltinFunctionType, ModuleType
 from typing import Any, Callable, Iterable, Optional
 
 from . import proxies
-from .naming import NameRegistry, class_description, split_description
+from .naming import NameRegistry, class_description, hint_from, split_description
 from .proxies import (
     CLASS,
     INSTANCE,
@@ -27,7 +27,8 @@ from .proxies import (
     raw_new,
 )
 
-_SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+NO_CALL: tuple[str, tuple, dict] = ("", (), {})  # ObjectRegistry.call_context outside rendering a call
 
 
 def is_iterator(value: Any) -> bool:
@@ -60,7 +61,7 @@ class ObjectRegistry:
         self.callbacks: dict[str, Callable] = {}  # callback name -> the application's callable
         self._callback_names: dict[int, tuple[Any, str]] = {}
         self._intercepted: dict[type, bool] = {}
-        self.call_context: tuple[str, Optional[str]] = ("", None)  # (call name, hint) being rendered
+        self.call_context: tuple[str, tuple, dict] = NO_CALL  # (name, args, kwargs) of the call being rendered
 
     # -- what is intercepted --
     def is_intercepted_module(self, name: str) -> bool:
@@ -160,7 +161,7 @@ class ObjectRegistry:
     def wrap(self, value: Any, hint: Optional[str]) -> Any:
         """Real values from the intercepted side, with intercepted objects and iterators as proxies."""
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in SCALARS:
             return value
         if kind is list or kind is tuple:
             wrapped = [self.wrap(element, hint) for element in value]
@@ -186,7 +187,7 @@ class ObjectRegistry:
     def unwrap(self, value: Any, callback: Optional[Callable[[Any], Any]] = None) -> Any:
         """Proxies replaced by their real targets (containers walked); other callables via ``callback``."""
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in SCALARS:
             return value
         if kind is list:
             return [self.unwrap(element, callback) for element in value]
@@ -244,7 +245,8 @@ class ObjectRegistry:
         if entry is not None and entry[0] is key:
             self.callbacks[entry[1]] = func
             return entry[1]
-        call_name, hint = self.call_context
+        call_name, args, kwargs = self.call_context
+        hint = hint_from(args, kwargs)
         first = call_name.split(".", 1)[0]
         stem = f"{first}_{hint}_callback" if hint else f"{first}_callback"
         name, _ = self.names.take(stem, None, bare_suffix=False)

@@ -26,7 +26,7 @@ class Handle:
     """What the session knows about one proxy: name (live, for renames), target, kind."""
 
     __slots__ = ("own_name", "owner", "attr", "target", "kind", "described", "renamable", "offset",
-                 "session", "base", "description")
+                 "session", "base", "description", "fixed_name")
 
     def __init__(self, session: Any, name: Optional[str], target: Any = MISSING, kind: str = FUNCTION,
                  owner: Optional[Handle] = None, attr: Optional[str] = None):
@@ -41,9 +41,13 @@ class Handle:
         self.offset = 0  # record-file offset before its first description (for renames)
         self.base = ""  # instances: the lower-cased class name their names are made from
         self.description = ""  # classes: 'Name(Base, ...)' as written in Instance(...)
+        # a module's own attributes are never renamed (instances and classes may be): named once
+        self.fixed_name = f"{owner.own_name}.{attr}" if owner is not None and owner.kind == MODULE else None
 
     @property
     def name(self) -> str:
+        if self.fixed_name is not None:
+            return self.fixed_name
         if self.owner is not None:
             return f"{self.owner.name}.{self.attr}"
         return self.own_name
@@ -83,7 +87,7 @@ class Proxy(ForwardsAttributes):
         object.__setattr__(self, "_cm", handle)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        handle = object.__getattribute__(self, "_cm")
+        handle = self._cm  # in the instance dict: found without reaching __getattr__
         return handle.session.call(handle, args, kwargs)
 
     def __repr__(self) -> str:

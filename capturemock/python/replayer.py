@@ -97,13 +97,14 @@ class Replayer:
     def _play(self, group: list[Item], level: int, record: bool) -> Any:
         """Run a response group: callbacks it invokes, then its (last) value (§6.6, §6.7)."""
         result = None
+        prefix = mock_prefix(level)
         for item in group:
             if item.level != level:  # the index only groups our responses and callback invocations
                 self._callback(item, level + 1)
                 continue
             result = self.parser.parse(item.text, self.path, item.line)
             if record:
-                self.session.write(mock_prefix(level), item.type, item.text)
+                self.session.write(prefix, item.type, item.text)
         if isinstance(result, Raised):
             raise result.exception
         return result

@@ -13,12 +13,12 @@ import types
 from typing import Any, Optional
 
 from ..mockfile import ENCODING, ERRORS, MockWriter, format_item
-from ..modes import REPLAY, REPLAY_OLD_RECORD_NEW
+from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .callbacks import Callbacks
 from .callstack import CallerFilter
 from .naming import hint_from
-from .objects import ObjectRegistry, proxy_class_of
+from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
 from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
 from .settings import PythonSettings
@@ -261,19 +261,20 @@ class Session:
         state.guard += 1
         try:
             owner = handle.owner
-            hint = hint_from(args, kwargs) if args or kwargs else None
-            if owner is not None and owner.renamable and hint and handle.attr[:3] in ("set", "Set"):
-                self._rename(owner, hint)
+            if owner is not None and owner.renamable and handle.attr[:3] in ("set", "Set"):
+                hint = hint_from(args, kwargs)
+                if hint:
+                    self._rename(owner, hint)
             name = handle.name
             level = state.level
-            text = self.request_text(name, hint, args, kwargs)
+            text = self.request_text(name, args, kwargs)
             record = self.settings.always_record or self._records(name)
             prefix = sut_prefix(level)
             if record:
-                self.write(prefix, "PYT", text)
-            if handle.target is MISSING or self.mode == REPLAY or self._replays_call(handle, name):
+                self._pending.append(format_item(prefix, "PYT", text))
+            if handle.target is MISSING or (self.mode != RECORD and self._replays_call(handle, name)):
                 return self.replayer.call(f"{prefix}PYT:{text}", level, record)
-            return self._real_call(handle, handle.target, name, hint, args, kwargs, level, record)
+            return self._real_call(handle.target, name, args, kwargs, level, record)
         finally:
             try:
                 self.flush()
@@ -304,11 +305,12 @@ class Session:
                 return True
         return bool(method())
 
-    def request_text(self, name: str, hint: Optional[str], args: tuple, kwargs: dict) -> str:
+    def request_text(self, name: str, args: tuple, kwargs: dict) -> str:
         """``name(args)`` as recorded: callables among the arguments named after this call (§4.2)."""
         objects = self.objects
-        objects.call_context = (name, hint)
+        objects.call_context = (name, args, kwargs)  # the hint is worked out only if a callback is named
         text = render_call(name, args, kwargs, objects.argument_text_of)
+        objects.call_context = NO_CALL  # the arguments are not kept alive past the call
         return self.settings.alter(text, name) if self.settings.has_alterations else text
 
     def _direct(self, handle: Handle, args: tuple, kwargs: dict) -> Any:
@@ -317,11 +319,12 @@ class Session:
         unwrap = self.objects.unwrap
         return handle.target(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
 
-    def _real_call(self, handle: Handle, target: Any, name: str, hint: Optional[str], args: tuple,
-                   kwargs: dict, level: int, record: bool) -> Any:
+    def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, level: int, record: bool) -> Any:
+        """Run the real call and record its result; the naming hint (§4.2) is worked out only when a
+        new object is named, which plain values never are."""
         unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
-        real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()}
+        real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
         self.flush()  # the request is on disk while the real call runs (a hang or kill still shows it)
         state = self.state
         state.guard += 1
@@ -329,16 +332,18 @@ class Session:
             result = target(*real_args, **real_kwargs)
         except BaseException as exc:
             state.guard -= 1
-            wrapped = self.objects.wrap(exc, hint)
+            wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
             if record:
                 self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
             if wrapped is exc:
                 raise
             raise wrapped.with_traceback(exc.__traceback__) from None
         state.guard -= 1
-        wrapped = self.objects.wrap(result, hint)
+        wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
         if record and result is not None:
-            self.write(mock_prefix(level), "RET", self.settings.alter(self.render(wrapped), name))
+            text = render(wrapped, self.objects.text_of)
+            self.write(mock_prefix(level), "RET", self.settings.alter(text, name) if self.settings.has_alterations
+                       else text)
         return wrapped
 
     def _rename(self, handle: Handle, hint: str) -> None:
@@ -366,7 +371,7 @@ class Session:
             name = handle.name
             hint = hint_from(args, kwargs)
             level = self.state.level
-            text = self.request_text(name, hint, args, kwargs)
+            text = self.request_text(name, args, kwargs)
             record = self._records(name)
             if record:
                 self.write(sut_prefix(level), "PYT", text)
@@ -374,7 +379,7 @@ class Session:
             if self._replays_call(handle, name):
                 return self.replayer.construct(f"{sut_prefix(level)}PYT:{text}", level, record, obj, name)
             real_cls = handle.target if cls is proxy_class_of(cls) else self.callbacks.hooked_class(cls, handle.target)
-            self._real_call(handle, self._binder(obj, real_cls, hint), name, hint, args, kwargs, level, record)
+            self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, level, record)
             return obj
 
     def _binder(self, obj: Any, real_cls: type, hint: Optional[str]) -> Any:
