@@ -173,8 +173,8 @@ class ValueParser:
                 k.arg is None for k in node.keywords):
             raise evaluation.refuse(node, "not a callback invocation")
         return callee, *evaluation.bounded(lambda: (
-            [evaluation.eval(arg) for arg in node.args],
-            {keyword.arg: evaluation.eval(keyword.value) for keyword in node.keywords}))
+            [evaluation.rebuild(arg) for arg in node.args],
+            {keyword.arg: evaluation.rebuild(keyword.value) for keyword in node.keywords}))
 
     def _exception(self, text: str, path: Optional[str], line: int) -> BaseException:
         value = _Evaluation(self, text, path, line, raising=True).run()
@@ -200,7 +200,7 @@ class _Evaluation:
 
     def run(self) -> Any:
         body = self.tree("value")
-        return self.bounded(lambda: self.eval(body))
+        return self.bounded(lambda: self.rebuild(body))
 
     def tree(self, what: str) -> ast.expr:
         """The parsed expression; ast's own limits (nesting, digits of an int) are clean errors too."""
@@ -238,44 +238,44 @@ class _Evaluation:
         return MockFileError(f"refused expression {self._first_line(source)!r}: {why}", self.path,
                              self._line_of(getattr(node, "lineno", None)))
 
-    # -- the whitelist --
-    def eval(self, node: ast.AST) -> Any:
-        method = getattr(self, f"eval_{type(node).__name__}", None)
+    # -- the whitelist: one rebuild_<node type> method per kind of expression replay accepts --
+    def rebuild(self, node: ast.AST) -> Any:
+        method = getattr(self, f"rebuild_{type(node).__name__}", None)
         if method is None:
             raise self.refuse(node)
         return method(node)
 
-    def eval_Constant(self, node: ast.Constant) -> Any:
+    def rebuild_Constant(self, node: ast.Constant) -> Any:
         return node.value
 
-    def eval_List(self, node: ast.List) -> list:
-        return [self.eval(element) for element in node.elts]
+    def rebuild_List(self, node: ast.List) -> list:
+        return [self.rebuild(element) for element in node.elts]
 
-    def eval_Tuple(self, node: ast.Tuple) -> tuple:
-        return tuple(self.eval(element) for element in node.elts)
+    def rebuild_Tuple(self, node: ast.Tuple) -> tuple:
+        return tuple(self.rebuild(element) for element in node.elts)
 
-    def eval_Set(self, node: ast.Set) -> set:
-        return {self.eval(element) for element in node.elts}
+    def rebuild_Set(self, node: ast.Set) -> set:
+        return {self.rebuild(element) for element in node.elts}
 
-    def eval_Dict(self, node: ast.Dict) -> dict:
+    def rebuild_Dict(self, node: ast.Dict) -> dict:
         if any(key is None for key in node.keys):
             raise self.refuse(node, "dict unpacking")
-        return {self.eval(key): self.eval(value) for key, value in zip(node.keys, node.values)}
+        return {self.rebuild(key): self.rebuild(value) for key, value in zip(node.keys, node.values)}
 
-    def eval_UnaryOp(self, node: ast.UnaryOp) -> Any:
-        operand = self.eval(node.operand)
+    def rebuild_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        operand = self.rebuild(node.operand)
         if isinstance(node.op, (ast.USub, ast.UAdd)) and _is_number(operand):
             return -operand if isinstance(node.op, ast.USub) else operand
         raise self.refuse(node)
 
-    def eval_BinOp(self, node: ast.BinOp) -> Any:
+    def rebuild_BinOp(self, node: ast.BinOp) -> Any:
         # only complex literals such as (1+2j)
-        left, right = self.eval(node.left), self.eval(node.right)
+        left, right = self.rebuild(node.left), self.rebuild(node.right)
         if isinstance(node.op, (ast.Add, ast.Sub)) and _is_number(left) and isinstance(right, complex):
             return left + right if isinstance(node.op, ast.Add) else left - right
         raise self.refuse(node)
 
-    def eval_Name(self, node: ast.Name) -> Any:
+    def rebuild_Name(self, node: ast.Name) -> Any:
         name = node.id
         try:
             return self.ns.lookup_name(name)
@@ -293,7 +293,7 @@ class _Evaluation:
             return _placeholder_exception(name)
         raise self.refuse(node, "unknown name")
 
-    def eval_Attribute(self, node: ast.Attribute) -> Any:
+    def rebuild_Attribute(self, node: ast.Attribute) -> Any:
         dotted = _dotted(node)
         if dotted is None:
             raise self.refuse(node)
@@ -304,12 +304,12 @@ class _Evaluation:
             raise self.refuse(node, "not a class of an intercepted or value module")
         return value
 
-    def eval_Call(self, node: ast.Call) -> Any:
+    def rebuild_Call(self, node: ast.Call) -> Any:
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("Instance", "Callback"):
             return self._special_form(node, func.id)
         try:
-            callee = self.eval(func)
+            callee = self.rebuild(func)
         except MockFileError:
             raise self.refuse(node, "only classes of intercepted or value modules may be called") from None
         if not isinstance(callee, type):
@@ -319,8 +319,8 @@ class _Evaluation:
             raise self.refuse(node, "only classes may be called")
         if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
             raise self.refuse(node, "argument unpacking")
-        args = [self.eval(arg) for arg in node.args]
-        kwargs = {keyword.arg: self.eval(keyword.value) for keyword in node.keywords}
+        args = [self.rebuild(arg) for arg in node.args]
+        kwargs = {keyword.arg: self.rebuild(keyword.value) for keyword in node.keywords}
         if _too_large(callee, [*args, *kwargs.values()]):
             raise self.refuse(node, f"would build more than {MAX_REBUILT_SIZE} elements")
         try:
@@ -330,7 +330,7 @@ class _Evaluation:
                                 f" {err}", self.path, self._line_of(node.lineno)) from None
 
     def _special_form(self, node: ast.Call, form: str) -> Any:
-        args = [self.eval(arg) for arg in node.args]
+        args = [self.rebuild(arg) for arg in node.args]
         if node.keywords or not all(isinstance(arg, str) for arg in args):
             raise self.refuse(node, f"{form}() takes string arguments")
         if form == "Instance" and len(args) == 2:
