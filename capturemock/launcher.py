@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Callable, MutableMapping, Optional, Sequence
 
+from . import mockfile
 from .config import RcConfig
 from .errors import CaptureMockError
 from .modes import RECORD, REPLAY, is_active, parse_mode
@@ -110,8 +111,8 @@ class CaptureMockManager:
 
         programs = settings.intercepted_programs(RcConfig(list(rc_files), warn=_warn), _warn)
         if replay_file and mode == REPLAY:
-            from .replay import ReplayIndex
-            programs = settings.mentioned_programs(programs, ReplayIndex.from_file(replay_file).mentions)
+            text = mockfile.read_text(replay_file)
+            programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))
         return programs
 
     def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:

@@ -183,19 +183,25 @@ def item_value(text: str, start: int, end: int, preserve_cr: bool = False, prese
     return decode_breaks(value, preserve_cr, preserve_lf) if preserve_cr or preserve_lf else value
 
 
+def mentions(text: str, pattern: re.Pattern) -> bool:
+    """Whether a line of mock-file ``text`` matches ``pattern``, ``^`` anchoring at each line start:
+    how intercepts are filtered in replay (§5.2), without indexing the file."""
+    return re.compile(pattern.pattern, pattern.flags | re.M).search(text) is not None
+
+
 def read_text(path: str) -> str:
-    """The whole file as text, carriage returns kept (no newline translation); OSError as is."""
-    with open(path, encoding=ENCODING, errors=ERRORS, newline="") as handle:
-        return handle.read()
+    """The whole file as text, carriage returns kept (no newline translation); an unreadable file is
+    a MockFileError naming the path."""
+    try:
+        with open(path, encoding=ENCODING, errors=ERRORS, newline="") as handle:
+            return handle.read()
+    except OSError as err:
+        raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
 
 
 def read(path: str, *, preserve_cr: bool = False, preserve_lf: bool = False) -> list[Item]:
     """Read and parse a mock file; unreadable files are a MockFileError naming the path."""
-    try:
-        text = read_text(path)
-    except OSError as err:
-        raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
-    return parse(text, path, preserve_cr=preserve_cr, preserve_lf=preserve_lf)
+    return parse(read_text(path), path, preserve_cr=preserve_cr, preserve_lf=preserve_lf)
 
 
 def format_item(prefix: str, type_: str, text: str, *, preserve_cr: bool = False,
