@@ -2,8 +2,10 @@
 
 GET, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
-/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Every
-answer carries ``Access-Control-Allow-Origin: *`` and ``Access-Control-Expose-Headers: *``.
+/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Rules
+added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
+are recorded like any other answer. Every answer carries ``Access-Control-Allow-Origin: *`` and
+``Access-Control-Expose-Headers: *``.
 """
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from . import httptext, httpwire
 from .classic import decode
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
+from .httprules import Rules
 from .httptext import HOP_BY_HOP, Headers, Message
 from .idmap import IdMap, compile_pattern, find_id
 from .location import warn
 from .repeats import Repeats
 from .replayfiles import ReplayFiles
+from .rulesapi import RulesEndpoint, is_rules_path
 from .settings import Settings
 from .traffic import Transcript
 
@@ -48,7 +52,7 @@ class HttpSession(httpwire.WireSession):
     """The HTTP handlers of one server session."""
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
-                 replay: Optional[ReplayFiles] = None):
+                 replay: Optional[ReplayFiles] = None, token: Optional[str] = None):
         self.settings = settings
         self.transcript = transcript
         self.replay = replay
@@ -60,6 +64,8 @@ class HttpSession(httpwire.WireSession):
         self.ids = IdMap()
         self._replay_lock = threading.Lock()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
+        self.rules = Rules()
+        self.rules_endpoint = RulesEndpoint(self.rules, token)
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record) -> None:
@@ -74,6 +80,11 @@ class HttpSession(httpwire.WireSession):
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         text = self._text(Message(f"{method} {path}", body, sent))
+        if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
+            ruled = self.rules.answer(method, path)
+            if ruled is not None:
+                record(self.transcript.client(text) + self.transcript.server(self._text(ruled)))
+                return ruled
         if self.replay is not None and not self.transcript.server_is_sut:
             return self._replay(method, text, record)
         return self._forward(method, path, body, sent, text, record)
@@ -161,6 +172,9 @@ class _Request(httpwire.ConnectionHandler):
             body = self.read_body()
         except ValueError as err:
             self.send_error(400, str(err))
+            return
+        if is_rules_path(self.path):
+            self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()))
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             session.locate(decode(body).strip(), record)

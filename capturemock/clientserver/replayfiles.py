@@ -1,11 +1,14 @@
 """The replay file of a client/server session, read on first use: a traffic server that only ever
-serves command-line shims (the default classic protocol) must not load a large mock twice."""
+serves command-line shims (the default classic protocol) must not load a large mock twice. Either
+reading brings the file into the form of its role (``roles``): one recording replays either side."""
 from __future__ import annotations
 
 import threading
 from typing import Optional
 
+from .. import mockfile
 from ..replay import ReplayIndex
+from .roles import SERVER_FORM, client_form, server_form
 from .script import ClientScript
 from .settings import Settings
 
@@ -23,8 +26,16 @@ class ReplayFiles:
         """Recorded requests and their answers, for playing the server (§5)."""
         with self._lock:
             if self._index is None:
-                self._index = ReplayIndex.from_file(self.path, exact=self.settings.exact, **self.settings.breaks)
+                self._index = self._read_index()
             return self._index
+
+    def _read_index(self) -> ReplayIndex:
+        index = ReplayIndex.from_file(self.path, exact=self.settings.exact, **self.settings.breaks)
+        if SERVER_FORM.search(index.text):  # recorded with the server as SUT: seldom, so read again
+            index = ReplayIndex(client_form(mockfile.parse(index.text)), exact=self.settings.exact,
+                                **self.settings.breaks)
+            index.path = self.path
+        return index
 
     @property
     def script(self) -> Optional[ClientScript]:
@@ -34,5 +45,5 @@ class ReplayFiles:
             return None
         with self._lock:
             if self._script is None:
-                self._script = ClientScript.from_file(self.path, **self.settings.breaks)
+                self._script = ClientScript(server_form(mockfile.read(self.path, **self.settings.breaks)))
             return self._script

@@ -1,5 +1,6 @@
 """``replay_for_server`` (§8.10): play the recorded client traffic against a real server without the
-traffic server process, recording each request and the live answer (client form, ``<-CLI``/``->SRV``)."""
+traffic server process, recording each request and the live answer (client form, ``<-CLI``/``->SRV``).
+A file recorded with the server as SUT is read in client form (``roles``)."""
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -12,6 +13,7 @@ from ..mockfile import Item
 from . import httptext
 from .classic import decode, encode
 from .location import exchange, parse_host_port
+from .roles import client_form
 from .settings import Settings
 from .traffic import Transcript
 
@@ -29,7 +31,7 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
         raise ConfigError("replay_for_server needs the real server's address (serverAddress)")
     transcript = Transcript(settings, Alterations(config))
     send = _sender(settings, address)
-    items = mockfile.read(replay_file, **settings.breaks)
+    items = client_form(mockfile.read(replay_file, **settings.breaks))
     ids = _response_ids(settings, items)
     writer = mockfile.MockWriter(record_file, **settings.breaks) if record_file else None
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Callable, Optional
 
-from .. import mockfile
 from ..mockfile import Item
 
 
@@ -24,10 +23,6 @@ class ClientScript:
                 self._batches[-1].append(item)
         self._used = 0
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_file(cls, path: str, **breaks: bool) -> ClientScript:
-        return cls(mockfile.read(path, **breaks))
 
     def next_batch(self) -> list[Item]:
         """The client messages released by the next message from the server (none once used up)."""

@@ -39,7 +39,8 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str],
     if settings.protocol == "http":
         from .httpproxy import HttpSession
 
-        session = HttpSession(settings, config, transcript, replay)
+        # the launcher gives the server its session token in the environment (product spec §3)
+        session = HttpSession(settings, config, transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"))
         return session, [(LOCATION, session.location_message)]
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
