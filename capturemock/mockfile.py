@@ -28,11 +28,12 @@ byte-identical to the original's for the same traffic:
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import sys
 import threading
-from typing import NamedTuple, Optional
+from typing import BinaryIO, NamedTuple, Optional
 
 from .errors import MockFileError
 
@@ -191,12 +192,25 @@ def mentions(text: str, pattern: re.Pattern) -> bool:
 
 def read_text(path: str) -> str:
     """The whole file as text, carriage returns kept (no newline translation); an unreadable file is
-    a MockFileError naming the path."""
+    a MockFileError naming the path.
+
+    Decoded straight from a memory map, not from a bytes copy: freeing a copy as big as the file makes
+    glibc's malloc raise its mmap threshold, and the replay index's arrays then grow by copying inside
+    the heap, leaving holes that cost half the file again in RSS (issue #6)."""
     try:
-        with open(path, encoding=ENCODING, errors=ERRORS, newline="") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return _decode_whole(handle)
     except OSError as err:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
+
+
+def _decode_whole(handle: BinaryIO) -> str:
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (ValueError, OSError):  # empty, or not mappable (a pipe): read it plainly
+        return handle.read().decode(ENCODING, ERRORS)
+    with mapped:
+        return str(mapped, ENCODING, ERRORS)
 
 
 def read(path: str, *, preserve_cr: bool = False, preserve_lf: bool = False) -> list[Item]:

@@ -1,11 +1,12 @@
 """The replay index (§5): which recorded responses answer a request, and in what order.
 
-Exact hits are one dict lookup. Only on a miss (and only when exact matching is off) does the
+Exact hits are one hash-table probe. Only on a miss (and only when exact matching is off) does the
 best-match scoring of §5.4 run (``bestmatch``), over keys of the same type.
 
 Replay files can hold millions of items, so the index keeps the file text once and, per request,
-only offsets into it (flat arrays, no object per item); a response group is parsed into ``Item``s
-each time it is replayed, and not kept.
+only offsets into it (flat arrays, no object per item or per key: keys are looked up through a
+``KeyTable`` that reads them back from the text); a response group is parsed into ``Item``s each time
+it is replayed, and not kept. All told the index costs about 1-1.5 times the file (issue #6).
 """
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from typing import Iterator, Optional, Sequence, Union
 from . import mockfile
 from .bestmatch import WordIndex
 from .errors import CaptureMockReplayError
+from .keytable import KeyTable
 from .mockfile import Item
 
 log = logging.getLogger("Replay")
 SERVER_KEY = "<-SRV"
-_SPAN, _END = 4, 2  # numbers per occurrence in ReplayIndex._spans, and where the group's end is
+# numbers per occurrence in ReplayIndex._spans: request start, body (the items after the request), group end, line
+_SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
 
 
 def _type_of(description: str) -> str:
@@ -48,7 +51,9 @@ class ReplayIndex:
         # a request's key: its stripped description (a C call on the hot path unless keys collapse)
         self._key = self._collapsed_key if collapse_server_keys else str.strip
         self._breaks = (preserve_cr, preserve_lf)  # how <CR>/<LF> are decoded (mockfile.decode_breaks)
-        self._key_ids: dict[str, int] = {}
+        self._decode = any(self._breaks)
+        # key text -> key id; ids are plain indexes into the arrays below, in order of first appearance
+        self._key_ids = KeyTable(self._is_key, expected=source.count("\n") + 1)  # a key takes a line or more
         self._key_level = array("b")
         self._first_occurrence = array("i")
         self._last_occurrence = array("i")
@@ -56,12 +61,12 @@ class ReplayIndex:
         self._uses = array("i")
         # per occurrence, side by side so that a lookup in a huge file touches one cache line:
         # where its request item starts, where the items after it start, where its group ends, its line
-        self._spans = array("q")
+        self._spans = array("i" if len(source) < 2**31 else "q")
         self._next_occurrence = array("i")
         self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
-        self._recurrences: dict[int, list[int]] = {}  # python attributes: key -> end of calls seen, per recurrence
+        self._recurrences: dict[int, array] = {}  # python attributes: key -> end of calls seen, per recurrence
         self._calls_in_order = array("i")  # key ids of python call keys, by first appearance
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on the first miss of that type
         self._build()
@@ -69,11 +74,7 @@ class ReplayIndex:
     @classmethod
     def from_file(cls, path: str, **kwargs) -> ReplayIndex:
         """Index a mock file; unreadable files are a MockFileError naming the path."""
-        try:
-            text = mockfile.read_text(path)
-        except OSError as err:
-            raise mockfile.MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
-        index = cls(text, **kwargs)
+        index = cls(mockfile.read_text(path), **kwargs)
         index.path = path
         return index
 
@@ -87,14 +88,13 @@ class ReplayIndex:
         text = self.text
         kinds = self._kinds
         open_at_level: dict[int, int] = {}  # level -> occurrence whose group is open
-        decode = any(self._breaks)
         line, counted_to = 1, 0
         pending: Optional[tuple[int, str, int]] = None  # a request item whose end is the next item start
 
         for match in mockfile.ITEM_START.finditer(text):
             begin = match.start()
             if pending is not None:
-                self._add_request(*pending, begin, open_at_level, decode)
+                self._add_request(*pending, begin, open_at_level)
                 pending = None
             head = match.group()
             kind = kinds.get(head)
@@ -105,31 +105,48 @@ class ReplayIndex:
                 counted_to = begin
                 pending = (begin, line, kind[2])
         if pending is not None:
-            self._add_request(*pending, len(text), open_at_level, decode)
+            self._add_request(*pending, len(text), open_at_level)
         for occurrence in open_at_level.values():
             self._spans[_SPAN * occurrence + _END] = len(text)
 
-    def _add_request(self, begin: int, line: int, level: int, end: int, open_at_level: dict[int, int],
-                     decode: bool) -> None:
+    def _add_request(self, begin: int, line: int, level: int, end: int, open_at_level: dict[int, int]) -> None:
         """Close the groups this request ends (same level or deeper) and open its own."""
         if open_at_level and max(open_at_level) >= level:
             for open_level in [lvl for lvl in open_at_level if lvl >= level]:
                 self._spans[_SPAN * open_at_level.pop(open_level) + _END] = begin
+        open_at_level[level] = self._add_occurrence(self._key(self._description(begin, end)), level, begin, end, line)
+
+    def _description(self, begin: int, end: int) -> str:
+        """The request item in ``text[begin:end]`` as a description (escapes and line breaks decoded)."""
         description = self.text[begin:end].rstrip("\n")
         if description.endswith(mockfile.ESCAPE):
             head, colon, body = description.partition(":")
             description = f"{head}{colon}{mockfile.unescape(body)}"
-        if decode:
+        if self._decode:
             description = mockfile.decode_breaks(description, *self._breaks)
-        open_at_level[level] = self._add_occurrence(self._key(description), level, begin, end, line)
+        return description
+
+    def _is_key(self, key_id: int, key: str) -> bool:
+        """Whether ``key`` is the key of ``key_id``: compared in place in the text when its request is
+        written plainly (the usual case, no copy), else against the decoded description."""
+        span = _SPAN * self._first_occurrence[key_id]
+        begin, body = self._spans[span], self._spans[span + 1]
+        key_end = begin + len(key)
+        if self.text.startswith(key, begin) and (key_end == body or self.text[key_end:body].isspace()):
+            return True
+        return self._key_at(key_id) == key
+
+    def _key_at(self, key_id: int) -> str:
+        """A key's text, read back from its first occurrence (the key table keeps no strings)."""
+        span = _SPAN * self._first_occurrence[key_id]
+        return self._key(self._description(self._spans[span], self._spans[span + 1]))
 
     def _add_occurrence(self, key: str, level: int, begin: int, body: int, line: int) -> int:
         occurrence = len(self._next_occurrence)
         self._spans.extend((begin, body, len(self.text), line))
         self._next_occurrence.append(-1)
-        key_id = self._key_ids.get(key)
-        if key_id is None:
-            key_id = self._key_ids[key] = len(self._first_occurrence)
+        key_id = self._key_ids.add(key)
+        if key_id == len(self._first_occurrence):  # a new key
             self._key_level.append(level)
             self._first_occurrence.append(occurrence)
             self._last_occurrence.append(occurrence)
@@ -142,7 +159,7 @@ class ReplayIndex:
             self._last_occurrence[key_id] = occurrence
             self._occurrence_count[key_id] += 1
             if "(" not in key:
-                self._recurrences.setdefault(key_id, []).append(len(self._calls_in_order))
+                self._recurrences.setdefault(key_id, array("i")).append(len(self._calls_in_order))
         return occurrence
 
     # -- groups -------------------------------------------------------------------------------------
@@ -164,16 +181,28 @@ class ReplayIndex:
 
     def _read_group(self, occurrence: int, level: int) -> list[Item]:
         """The items answering one occurrence: its responses and the callback requests one level down."""
+        text, spans, at = self.text, self._spans, _SPAN * occurrence
+        begin, end = spans[at + _BODY], spans[at + _END]
+        if begin >= end:
+            return []  # recorded with no response at all
+        if text.find("\n", begin, end - 1) < 0:  # one one-line item (the usual group): sliced, no scan
+            body = text.index(":", begin) + 1  # an item head holds no other ':'
+            prefix, type_, item_level, is_request = self._kinds[text[begin:body]]
+            if item_level == level and not is_request:
+                value = text[body:end - 1] if text[end - 1] == "\n" else text[body:end]  # never escaped
+                if self._decode:
+                    value = mockfile.decode_breaks(value, *self._breaks)
+                line = spans[at + _LINE] + text.count("\n", spans[at], begin)
+                return [Item(prefix, type_, value, line)]
+        return self._read_items(occurrence, level)
+
+    def _read_items(self, occurrence: int, level: int) -> list[Item]:
+        """``_read_group`` for any group: its items found by the item-start scan."""
         text, group = self.text, []
         # the request's start and line (newlines are counted on from there), the group's body and end
         counted_to, begin, end, line = self._spans[_SPAN * occurrence:_SPAN * occurrence + _SPAN]
-        if begin >= end:
-            return group  # recorded with no response at all
         kinds, breaks = self._kinds, self._breaks
-        if text.find("\n", begin, end - 1) < 0:
-            bounds: Sequence[int] = (begin, end)  # a single one-line response (the usual group): no regex scan
-        else:
-            bounds = [match.start() for match in mockfile.ITEM_START.finditer(text, begin, end)] + [end]
+        bounds = [match.start() for match in mockfile.ITEM_START.finditer(text, begin, end)] + [end]
         for position in range(len(bounds) - 1):  # each item ends where the next begins
             start, stop = bounds[position], bounds[position + 1]
             body = text.index(":", start) + 1  # an item head holds no other ':'
@@ -194,13 +223,14 @@ class ReplayIndex:
 
     # -- queries ------------------------------------------------------------------------------------
     def __contains__(self, description: str) -> bool:
-        return self._key(description) in self._key_ids
+        return self._key_ids.find(self._key(description)) is not None
 
     def __len__(self) -> int:
         return len(self._key_ids)
 
     def keys(self) -> Iterator[str]:
-        return iter(self._key_ids)
+        """Every recorded key, in order of first appearance."""
+        return map(self._key_at, range(len(self._key_ids)))
 
     def mentions(self, pattern: re.Pattern) -> bool:
         """Whether a line of the replay file matches ``pattern`` (how intercepts are filtered, §5.2).
@@ -209,13 +239,13 @@ class ReplayIndex:
         return re.compile(pattern.pattern, pattern.flags | re.M).search(self.text) is not None
 
     def lookup_exact(self, description: str) -> Optional[list[Item]]:
-        key_id = self._key_ids.get(self._key(description))
+        key_id = self._key_ids.find(self._key(description))
         return self._next_group(key_id) if key_id is not None else None
 
     def lookup(self, description: str) -> Optional[list[Item]]:
         """The next response group for ``description``: exact key, else the best match (§5.3)."""
         key = self._key(description)
-        key_id = self._key_ids.get(key)
+        key_id = self._key_ids.find(key)
         if key_id is None:
             if self.exact:
                 raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'")
@@ -227,7 +257,7 @@ class ReplayIndex:
     def lookup_attribute(self, description: str) -> Optional[list[Item]]:
         """§5.5: an attribute keeps its current value until the calls first recorded after its first
         occurrence and before its next recurrence have all been replayed at least once."""
-        key_id = self._key_ids.get(self._key(description))
+        key_id = self._key_ids.find(self._key(description))
         if key_id is None:
             return None
         current = self._current.get(key_id, 0)
@@ -241,28 +271,25 @@ class ReplayIndex:
 
     def unused_keys(self) -> list[str]:
         """Recorded requests that were never replayed (reported at the end of a session)."""
-        return [key for key, key_id in self._key_ids.items() if not self._uses[key_id]]
+        return [self._key_at(key_id) for key_id in range(len(self._key_ids)) if not self._uses[key_id]]
 
     # -- best match (§5.4) --------------------------------------------------------------------------
     def best_match(self, description: str) -> Optional[str]:
         """The recorded key of the same type that §5.4 scores highest, or None if none shares a word."""
         key_id = self._best_match_id(self._key(description))
-        return None if key_id is None else self._key_list()[key_id]
+        return None if key_id is None else self._key_at(key_id)
 
     def _best_match_id(self, description: str) -> Optional[int]:
         type_id = _type_of(description)
         index = self._word_indexes.get(type_id)
         if index is None:
-            keys = ((key_id, key) for key, key_id in self._key_ids.items() if _type_of(key) == type_id)
+            keys = ((key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id)
             index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
         best = index.best(description)
         if log.isEnabledFor(logging.DEBUG):
-            chosen = "nothing" if best is None else f"'{self._key_list()[best]}'"
+            chosen = "nothing" if best is None else f"'{self._key_at(best)}'"
             log.debug(f"Trying to match '{description}': best match chosen as {chosen}")
         return best
-
-    def _key_list(self) -> list[str]:
-        return list(self._key_ids)
 
 
 def _kind(head: str) -> tuple[str, str, int, bool]:

@@ -75,6 +75,26 @@ def test_read_missing_file_names_the_path(tmp_path):
         mockfile.read(str(missing))
 
 
+
+def test_read_text_keeps_bytes_exactly_from_files_pipes_and_empty_files(tmp_path):
+    """Files are decoded from a memory map; what cannot be mapped (empty files, pipes) is read plainly,
+    with the same result: CR kept, undecodable bytes kept as surrogates."""
+    data = b"<-CMD:a\r\n->OUT:\xff\xfe caf\xc3\xa9\n"
+    stored = tmp_path / "stored.mock"
+    stored.write_bytes(data)
+    expected = data.decode("utf-8", "surrogateescape")
+    assert mockfile.read_text(str(stored)) == expected
+    (tmp_path / "empty.mock").write_bytes(b"")
+    assert mockfile.read_text(str(tmp_path / "empty.mock")) == ""
+    pipe = tmp_path / "pipe.mock"
+    os.mkfifo(pipe)
+    feeder = threading.Thread(target=pipe.write_bytes, args=(data,))
+    feeder.start()
+    assert mockfile.read_text(str(pipe)) == expected
+    feeder.join()
+    with pytest.raises(MockFileError, match="cannot read mock file"):
+        mockfile.read_text(str(tmp_path))
+
 def test_writer_creates_file_lazily_and_appends(tmp_path):
     path = tmp_path / "sub" / "rec.mock"
     writer = MockWriter(str(path))

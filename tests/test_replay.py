@@ -3,7 +3,7 @@ import pytest
 
 from capturemock.bestmatch import words
 from capturemock.errors import CaptureMockReplayError
-from capturemock.mockfile import parse
+from capturemock.mockfile import format_item, parse
 from capturemock.replay import ReplayIndex
 
 
@@ -102,3 +102,19 @@ def test_large_index_exact_lookup_and_miss():
     idx = index("".join(lines))
     assert texts(idx.lookup("<-PYT:svc.call('item777', 777)")) == ["777"]
     assert texts(idx.lookup("<-PYT:svc.call('item777', 123456789)")) == ["777"]
+
+
+def test_keys_written_escaped_or_with_break_codes_are_found_by_their_decoded_text():
+    """Keys are kept as offsets into the file; a request not written plainly is compared decoded."""
+    request = "<-CMD:printf 'a\n<-CMD:b'"  # a line that looks like an item: written escaped
+    text = format_item("<-", "CMD", request[6:]) + "->OUT:a\n" + "<-CMD:plain  \n->OUT:x\n->ERR:y\n"
+    idx = ReplayIndex(text)
+    assert "|capturemock|" in text and list(idx.keys()) == [request, "<-CMD:plain"]
+    assert texts(idx.lookup(request)) == ["a"]
+    assert texts(idx.lookup("<-CMD:plain")) == ["x", "y"]
+    coded = ReplayIndex("<-CLI:GET /a<CR><LF>b\n->SRV:200 ok<LF>\n<-CLI:GET /a\n->SRV:404\n",
+                        preserve_cr=True, preserve_lf=True)
+    assert list(coded.keys()) == ["<-CLI:GET /a\r\nb", "<-CLI:GET /a"]
+    assert texts(coded.lookup("<-CLI:GET /a")) == ["404"]
+    assert texts(coded.lookup("<-CLI:GET /a\r\nb")) == ["200 ok\n"]
+    assert coded.unused_keys() == []
