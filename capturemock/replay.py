@@ -58,7 +58,6 @@ class ReplayIndex:
         self._first_occurrence = array("i")
         self._last_occurrence = array("i")
         self._occurrence_count = array("i")
-        self._uses = array("i")
         # per occurrence, side by side so that a lookup in a huge file touches one cache line:
         # where its request item starts, where the items after it start, where its group ends, its line
         self._spans = array("i" if len(source) < 2**31 else "q")
@@ -85,11 +84,13 @@ class ReplayIndex:
         return SERVER_KEY if key.startswith(SERVER_KEY) else key
 
     def _build(self) -> None:
+        """One pass over the item starts: a request item ends where the next item starts, so each request
+        is added when the item after it is reached."""
         text = self.text
         kinds = self._kinds
         open_at_level: dict[int, int] = {}  # level -> occurrence whose group is open
         line, counted_to = 1, 0
-        pending: Optional[tuple[int, str, int]] = None  # a request item whose end is the next item start
+        pending: Optional[tuple[int, int, int]] = None  # (start, line, level) of a request item
 
         for match in mockfile.ITEM_START.finditer(text):
             begin = match.start()
@@ -108,13 +109,36 @@ class ReplayIndex:
             self._add_request(*pending, len(text), open_at_level)
         for occurrence in open_at_level.values():
             self._spans[_SPAN * occurrence + _END] = len(text)
+        del self._last_occurrence  # only needed to chain the occurrences of a key
+        self._uses = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
 
-    def _add_request(self, begin: int, line: int, level: int, end: int, open_at_level: dict[int, int]) -> None:
-        """Close the groups this request ends (same level or deeper) and open its own."""
-        if open_at_level and max(open_at_level) >= level:
+    def _add_request(self, begin: int, line: int, level: int, body: int, open_at_level: dict[int, int]) -> None:
+        """Close the groups this request ends (same level or deeper), then index it and open its group.
+        Run once per request of a file that may hold millions: hence one method, not several."""
+        spans = self._spans
+        if len(open_at_level) == 1 and level in open_at_level:  # the usual: a request after another
+            spans[_SPAN * open_at_level[level] + _END] = begin
+        elif open_at_level and max(open_at_level) >= level:
             for open_level in [lvl for lvl in open_at_level if lvl >= level]:
-                self._spans[_SPAN * open_at_level.pop(open_level) + _END] = begin
-        open_at_level[level] = self._add_occurrence(self._key(self._description(begin, end)), level, begin, end, line)
+                spans[_SPAN * open_at_level.pop(open_level) + _END] = begin
+        occurrence = open_at_level[level] = len(self._next_occurrence)
+        spans.extend((begin, body, len(self.text), line))
+        self._next_occurrence.append(-1)
+        key = self._key(self._description(begin, body))
+        key_id = self._key_ids.add(key)
+        if key_id == len(self._first_occurrence):  # a new key
+            self._key_level.append(level)
+            self._first_occurrence.append(occurrence)
+            self._last_occurrence.append(occurrence)
+            self._occurrence_count.append(1)
+            if "(" in key:
+                self._calls_in_order.append(key_id)
+        else:
+            self._next_occurrence[self._last_occurrence[key_id]] = occurrence
+            self._last_occurrence[key_id] = occurrence
+            self._occurrence_count[key_id] += 1
+            if "(" not in key:
+                self._recurrences.setdefault(key_id, array("i")).append(len(self._calls_in_order))
 
     def _description(self, begin: int, end: int) -> str:
         """The request item in ``text[begin:end]`` as a description (escapes and line breaks decoded)."""
@@ -140,27 +164,6 @@ class ReplayIndex:
         """A key's text, read back from its first occurrence (the key table keeps no strings)."""
         span = _SPAN * self._first_occurrence[key_id]
         return self._key(self._description(self._spans[span], self._spans[span + 1]))
-
-    def _add_occurrence(self, key: str, level: int, begin: int, body: int, line: int) -> int:
-        occurrence = len(self._next_occurrence)
-        self._spans.extend((begin, body, len(self.text), line))
-        self._next_occurrence.append(-1)
-        key_id = self._key_ids.add(key)
-        if key_id == len(self._first_occurrence):  # a new key
-            self._key_level.append(level)
-            self._first_occurrence.append(occurrence)
-            self._last_occurrence.append(occurrence)
-            self._occurrence_count.append(1)
-            self._uses.append(0)
-            if "(" in key:
-                self._calls_in_order.append(key_id)
-        else:
-            self._next_occurrence[self._last_occurrence[key_id]] = occurrence
-            self._last_occurrence[key_id] = occurrence
-            self._occurrence_count[key_id] += 1
-            if "(" not in key:
-                self._recurrences.setdefault(key_id, array("i")).append(len(self._calls_in_order))
-        return occurrence
 
     # -- groups -------------------------------------------------------------------------------------
     def _occurrence(self, key_id: int, index: int) -> int:
