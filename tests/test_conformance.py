@@ -21,12 +21,14 @@ LISTED = [line.strip() for line in (HERE / "conformance_cases.txt").read_text().
 
 
 @pytest.fixture(scope="session")
-def conformance_results() -> dict[str, str]:
+def conformance_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if not RUNNER.exists():
         pytest.skip(f"conformance suite not found at {RUNNER}")
     areas = sorted({name.split("/")[0] for name in LISTED})
     proc = subprocess.run([sys.executable, str(RUNNER), "--python", sys.executable, "--area", ",".join(areas),
-                           "-j", "2"], capture_output=True, text=True, timeout=1800)
+                           "-j", "2"], capture_output=True, text=True, timeout=1800,
+                          # the shared harness leaves a scratch directory per case: keep them in pytest's
+                          env={**os.environ, "TMPDIR": str(tmp_path_factory.mktemp("conformance"))})
     results: dict[str, str] = {}
     current = None
     for line in proc.stdout.splitlines():
