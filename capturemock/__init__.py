@@ -9,8 +9,6 @@ nothing it does not call.
 """
 from __future__ import annotations
 
-import importlib
-
 from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MockFileError
 from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 
@@ -51,6 +49,8 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'capturemock' has no attribute '{name}'")
+    import importlib  # here, not at the top: the traffic server and shims import this package too
+
     attr = "main" if name == "commandline" else name
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value

@@ -33,7 +33,9 @@ def _warn(message: str) -> None:
 
 
 class _Relay(threading.Thread):
-    """Collects what the server writes to a pipe, so a chatty server never blocks on a full pipe."""
+    """Collects what the server writes to a pipe, so a chatty server never blocks on a full pipe.
+    Started with the server: starting a thread takes milliseconds on a busy machine, and the server's
+    boot hides them."""
 
     def __init__(self, stream):
         super().__init__(daemon=True)
@@ -42,12 +44,34 @@ class _Relay(threading.Thread):
         self.start()
 
     def run(self) -> None:
+        self._collect()
+
+    def _collect(self) -> None:
         for chunk in iter(lambda: self.stream.read1(65536), b""):
             self.chunks.append(chunk)
 
     def text(self) -> str:
         self.join(1.0)
         return b"".join(self.chunks).decode(errors="replace")
+
+
+class _ServerOutput(_Relay):
+    """The server's stdout: the first line is its address (empty if it could not start), the rest is
+    relayed."""
+
+    def __init__(self, stream):
+        self.address = ""
+        self._address_read = threading.Event()
+        super().__init__(stream)
+
+    def run(self) -> None:
+        self.address = self.stream.readline().decode().strip()
+        self._address_read.set()
+        self._collect()
+
+    def wait_address(self) -> str:
+        self._address_read.wait()
+        return self.address
 
 
 class CaptureMockManager:
@@ -58,7 +82,8 @@ class CaptureMockManager:
         self.address: Optional[str] = None
         self.token: Optional[str] = None
         self.stderr_fn: Optional[Callable[[str], None]] = None
-        self._relays: list[_Relay] = []
+        self._output: Optional[_ServerOutput] = None
+        self._errors: Optional[_Relay] = None
 
     def startServer(self, mode, recordFile: Optional[str], replayFile: Optional[str] = None,
                     recordEditDir: Optional[str] = None, replayEditDir: Optional[str] = None,
@@ -120,15 +145,16 @@ class CaptureMockManager:
         self.process = subprocess.Popen(command, cwd=cwd, env={k: v for k, v in env.items() if v is not None},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         start_new_session=True)
+        self._output, self._errors = _ServerOutput(self.process.stdout), _Relay(self.process.stderr)
         self.stderr_fn = stderr_fn
 
     def _await_address(self) -> None:
         """The server's first stdout line is its address; no line means it could not start."""
-        address = self.process.stdout.readline().decode().strip()
-        self._relays = [_Relay(self.process.stdout), _Relay(self.process.stderr)]
+        address = self._output.wait_address()
         if not address:
             self.process.wait()
-            error = self._relays[1].text().strip() or f"exit status {self.process.returncode}"
+            self._errors.join(_STOP_TIMEOUT)  # its stderr is closed: the relay ends as soon as it has read all
+            error = self._errors.text().strip() or f"exit status {self.process.returncode}"
             self.process = None
             raise CaptureMockError(f"the CaptureMock server did not start: {error}")
         self.address = address
@@ -150,13 +176,13 @@ class CaptureMockManager:
             pass
         # the server's stdout closes as it exits: joining its relay returns at once, where
         # Popen.wait(timeout) would poll with growing sleeps
-        self._relays[0].join(_STOP_TIMEOUT)
-        if self._relays[0].is_alive():
+        self._output.join(_STOP_TIMEOUT)
+        if self._output.is_alive():
             process.kill()
             _warn(f"CaptureMock server did not stop within {_STOP_TIMEOUT:.0f} s and was killed")
         process.wait()
         process.stdin.close()
-        self._report(self._relays[0].text(), self._relays[1].text())
+        self._report(self._output.text(), self._errors.text())
 
     def _report(self, output: str, errors: str) -> None:
         if output:

@@ -117,8 +117,11 @@ class HttpSession(httpwire.WireSession):
         """The recorded request answering ``description`` (§5.3) and its next response group: the same
         request, else one equal but for query-parameter order and JSON formatting, else the best match."""
         index = self.replay.index
-        if description in index or index.exact:
-            return description, index.lookup(description) or []
+        if index.exact:
+            return description, index.lookup(description) or []  # a miss raises CaptureMockReplayError
+        group = index.lookup_exact(description)
+        if group is not None:
+            return description, group
         if self._equivalents is None:
             self._equivalents = EquivalentRequests(index.keys())
         key = self._equivalents.find(description) or index.best_match(description)

@@ -45,10 +45,11 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.connection = self.request.sock
         self.rfile = io.BufferedReader(_ConnectionReader(self.request))
-        self.wfile = _SocketWriter(self.connection)
+        self.wfile = io.BufferedWriter(_SocketWriter(self.connection), 65536)
 
     def finish(self) -> None:
-        """Nothing to flush: every write went straight to the socket."""
+        """Send the answer: headers and body leave in one write, so the client wakes once, not twice."""
+        self.wfile.flush()
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: the record file is the log."""

@@ -17,10 +17,14 @@ class Repeats(Generic[Answer]):
         self.assume_all_can_modify = assume_all_can_modify
         self._served: dict[str, Answer] = {}
         self._lock = threading.Lock()
+        self._ignored: dict[str, bool] = {}  # by method: asked twice per request, the rc files never change
 
     def ignores(self, method: str) -> bool:
         """Whether repeats of this method are folded (the section is the method name, §3.3)."""
-        return not self.config.getboolean("check_repeated_calls", [method], True)
+        ignored = self._ignored.get(method)
+        if ignored is None:
+            ignored = self._ignored[method] = not self.config.getboolean("check_repeated_calls", [method], True)
+        return ignored
 
     def changes_state(self, method: str) -> bool:
         return self.assume_all_can_modify or method != "GET"
