@@ -31,15 +31,17 @@ def words(description: str) -> list[str]:
 
 
 class _Group:
-    """Keys with one skeleton, in file order, and the most responses any of them was recorded with."""
+    """Keys with one skeleton, in file order, and where the search for the next one to answer stands."""
 
-    __slots__ = ("skeleton", "members", "max_count", "unused_from")
+    __slots__ = ("skeleton", "members", "most", "cursor")
 
     def __init__(self, skeleton: tuple):
         self.skeleton = skeleton
         self.members: list[int] = []
-        self.max_count = 0
-        self.unused_from = 0  # members before this position have all been replayed at least once
+        # unconsumed responses only ever fall: no member has more than ``most`` of them, and no member
+        # before ``cursor`` has that many
+        self.most = 0
+        self.cursor = 0
 
 
 class WordIndex:
@@ -103,31 +105,25 @@ class WordIndex:
         return best
 
     def _first_most_unconsumed(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
-        if group.max_count == 1:  # the common case: then the first never-replayed member wins
-            member = self._first_unused(group, skip)
-            if member is not None:
-                return member
-        best_member, best_unconsumed = None, None
-        for member in group.members:
-            if member in skip:
-                continue
-            unconsumed = self.counts[member] - self.uses[member]
-            if best_unconsumed is None or unconsumed > best_unconsumed:
-                best_member, best_unconsumed = member, unconsumed
-                if unconsumed >= group.max_count:
-                    break  # nobody later can have more, and ties go to the earlier key
-        return best_member
-
-    def _first_unused(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
-        """Uses only grow, so the scan resumes where it last found everything before it used."""
-        members, uses = group.members, self.uses
-        while group.unused_from < len(members) and uses[members[group.unused_from]]:
-            group.unused_from += 1
-        for position in range(group.unused_from, len(members)):
+        """The group's first member (not in ``skip``) with the most unconsumed responses. The search
+        resumes where it stopped and rescans only when no member has ``most`` left: a long replay of
+        one function whose every key was used once answers each further miss in O(1), not O(keys)."""
+        members, counts, uses = group.members, self.counts, self.uses
+        while group.cursor < len(members):
+            member = members[group.cursor]
+            if counts[member] - uses[member] >= group.most:
+                break
+            group.cursor += 1
+        else:
+            group.most = max(counts[member] - uses[member] for member in members)
+            group.cursor = 0
+        for position in range(group.cursor, len(members)):
             member = members[position]
-            if not uses[member] and member not in skip:
+            if counts[member] - uses[member] >= group.most and member not in skip:
                 return member
-        return None
+        # every member with the most was scored already for this request: the best of the others
+        others = [member for member in members if member not in skip]
+        return max(others, key=lambda member: (counts[member] - uses[member], -member), default=None)
 
     def _groups(self) -> dict[str, list[_Group]]:
         """Built on the first request that needs them: frequent word -> skeleton groups holding it."""
@@ -140,7 +136,7 @@ class WordIndex:
                     if group is None:
                         group = groups[skeleton] = _Group(skeleton)
                     group.members.append(key_id)
-                    group.max_count = max(group.max_count, self.counts[key_id])
+                    group.most = max(group.most, self.counts[key_id] - self.uses[key_id])
             by_word: dict[str, list[_Group]] = defaultdict(list)
             for group in groups.values():
                 for word in set(group.skeleton) - {None}:

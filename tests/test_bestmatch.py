@@ -60,9 +60,10 @@ def test_frequent_words_alone_pick_the_first_key_with_most_unconsumed_responses(
 @settings(max_examples=300, deadline=None)
 @given(frequent=st.sampled_from([1, 2, 32]), keys=st.lists(_description, min_size=1, max_size=12, unique=True),
        recorded=st.lists(st.integers(1, 2), min_size=12, max_size=12),
-       requests=st.lists(_description, min_size=1, max_size=10))
+       requests=st.lists(st.one_of(_description, st.integers(0, 11)), min_size=1, max_size=40))
 def test_consuming_lookups_keep_agreeing(frequent, keys, recorded, requests):
-    """Each chosen key is consumed, as replay does, so later choices see the new counts."""
+    """Each chosen key is consumed, as replay does, so later choices see the new counts; a number
+    stands for an exact hit on that key between misses (consumed outside the word index)."""
     original = bestmatch.FREQUENT
     bestmatch.FREQUENT = frequent
     try:
@@ -70,9 +71,27 @@ def test_consuming_lookups_keep_agreeing(frequent, keys, recorded, requests):
         counts, uses = array("i", recorded[:len(keys)]), array("i", [0] * len(keys))
         index = WordIndex(numbered, counts, uses)
         for request in requests:
+            if isinstance(request, int):
+                uses[request % len(keys)] += 1
+                continue
             chosen = index.best(request)
             assert chosen == brute_force(numbered, counts, uses, request)
             if chosen is not None:
                 uses[chosen] += 1
     finally:
         bestmatch.FREQUENT = original
+
+
+def test_misses_after_every_key_was_used_stay_cheap():
+    """The end of a long replay: every key of one function used, then calls never recorded. Each miss
+    must go on from where the last stopped (wrap-around order), not rescan every key."""
+    keys = list(enumerate(f"<-PYT:svc.call({i})" for i in range(50_000)))
+    counts, uses = array("i", [1] * 50_000), array("i", [1] * 50_000)
+    index = WordIndex(keys, counts, uses)
+    chosen = []
+    for _ in range(3):
+        chosen.append(index.best("<-PYT:svc.call(-1)"))
+        uses[chosen[-1]] += 1
+    assert chosen == [0, 1, 2]
+    group = index._groups()["<-PYT:svc.call"][0]
+    assert (group.most, group.cursor) == (0, 2)  # the search stands at the next key, not back at 0
