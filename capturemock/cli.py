@@ -138,6 +138,8 @@ def run_program(command: list[str], env: dict) -> int:
 
 
 def _kill_tree(pid: int, sig: int) -> None:
+    """The program first, then what it started: a shell whose child died first would run on (and
+    could exit 0) before its own signal arrived."""
     try:
         import psutil
         processes = psutil.Process(pid).children(recursive=True)
@@ -145,12 +147,12 @@ def _kill_tree(pid: int, sig: int) -> None:
         processes = []
     except Exception:  # the process may already be gone
         processes = []
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
     for process in processes:
         try:
             process.send_signal(sig)
         except Exception:
             pass
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass

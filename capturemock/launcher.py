@@ -47,8 +47,9 @@ class _Relay(threading.Thread):
         self._collect()
 
     def _collect(self) -> None:
-        for chunk in iter(lambda: self.stream.read1(65536), b""):
-            self.chunks.append(chunk)
+        with self.stream:  # closed at the end of the server's output
+            for chunk in iter(lambda: self.stream.read1(65536), b""):
+                self.chunks.append(chunk)
 
     def text(self) -> str:
         self.join(1.0)
@@ -155,7 +156,7 @@ class CaptureMockManager:
             self.process.wait()
             self._errors.join(_STOP_TIMEOUT)  # its stderr is closed: the relay ends as soon as it has read all
             error = self._errors.text().strip() or f"exit status {self.process.returncode}"
-            self.process = None
+            self._kill()
             raise CaptureMockError(f"the CaptureMock server did not start: {error}")
         self.address = address
 
@@ -164,6 +165,7 @@ class CaptureMockManager:
         if process is not None:
             process.kill()
             process.wait()
+            process.stdin.close()
 
     def terminate(self) -> None:
         """Stop the server (no-op if none runs), waiting for in-flight requests; relay its output."""
