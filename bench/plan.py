@@ -98,6 +98,8 @@ def rows(sizes: Sizes) -> list[Row]:
                           "load_us_per_item", "µs", "≤ 2 µs"))
     result += [
         Row("Replay miss (best match) at 10^5 items", f"py-replay-{10**5}-inorder", "miss_ms", "ms", "≤ 1 ms"),
+        Row("Replay miss at 10^5 items once every key was used", f"py-replay-{10**5}-inorder", "miss_used_ms", "ms",
+            "≤ 1 ms"),
         Row(f"Memory replaying {power(largest)} items: peak RSS growth", f"py-replay-{largest}-inorder",
             "peak_rss_growth_mb", "MB"),
         Row(f"Memory replaying {power(largest)} items / mock file size", f"py-replay-{largest}-inorder",

@@ -106,22 +106,23 @@ class WordIndex:
 
     def _first_most_unconsumed(self, group: _Group, skip: dict[int, int]) -> Optional[int]:
         """The group's first member (not in ``skip``) with the most unconsumed responses. The search
-        resumes where it stopped and rescans only when no member has ``most`` left: a long replay of
-        one function whose every key was used once answers each further miss in O(1), not O(keys)."""
+        resumes where it stopped and starts again only when no member has ``most`` left: a long replay
+        of one function whose every key was used answers further misses in O(1), not O(keys)."""
         members, counts, uses = group.members, self.counts, self.uses
-        while group.cursor < len(members):
-            member = members[group.cursor]
-            if counts[member] - uses[member] >= group.most:
-                break
-            group.cursor += 1
-        else:
+        for _ in range(2):  # the second pass only after ``most`` has fallen
+            position = group.cursor
+            while position < len(members):
+                member = members[position]
+                if counts[member] - uses[member] >= group.most:
+                    if member not in skip:
+                        return member
+                elif position == group.cursor:
+                    group.cursor += 1  # nobody up to here has ``most`` left, now or later
+                position += 1
+            if group.cursor < len(members):
+                break  # the members with the most were all scored already for this request
             group.most = max(counts[member] - uses[member] for member in members)
             group.cursor = 0
-        for position in range(group.cursor, len(members)):
-            member = members[position]
-            if counts[member] - uses[member] >= group.most and member not in skip:
-                return member
-        # every member with the most was scored already for this request: the best of the others
         others = [member for member in members if member not in skip]
         return max(others, key=lambda member: (counts[member] - uses[member], -member), default=None)
 
