@@ -21,6 +21,7 @@ from .errors import CaptureMockError, ConfigError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
+    import socket
     from typing import Callable, Optional
 
 STOP = b"TERMINATE_SERVER"
@@ -230,7 +231,7 @@ class TrafficServer:
                 self._idle += 1
                 self._count.notify_all()
 
-    def _handle(self, sock, ticket: int) -> None:
+    def _handle(self, sock: socket.socket, ticket: int) -> None:
         try:
             with sock:
                 self.dispatch(Connection(sock), lambda text: self.order.record(ticket, text))
