@@ -22,12 +22,12 @@ from collections import Counter, defaultdict
 from typing import Iterable, Optional
 
 _WORD_SEPARATORS = re.compile(r"[/()\\\s]+")
-FREQUENT = 32  # a word held by more keys than this is handled through skeleton groups
+FREQUENT = 32  # a word the keys hold more times than this is handled through skeleton groups
 
 
 def words(description: str) -> list[str]:
     """§5.4 tokenising: split on '/', '(', ')', '\\' and whitespace, dropping empty strings."""
-    return [word for word in _WORD_SEPARATORS.split(description) if word]
+    return list(filter(None, _WORD_SEPARATORS.split(description)))
 
 
 class _Group:
@@ -51,11 +51,14 @@ class WordIndex:
         self.counts = counts
         self.uses = uses
         self.words: dict[int, tuple[str, ...]] = {}
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        # word -> the keys holding it, a key once per time it holds the word: built on a replay's first
+        # miss over every key of a type, so one append per word and nothing else
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        postings = self.postings
         for key_id, key in keys:
             key_words = self.words[key_id] = tuple(words(key))
-            for word, count in Counter(key_words).items():
-                self.postings[word].append((key_id, count))
+            for word in key_words:
+                postings[word].append(key_id)
         self.frequent = {word for word, posting in self.postings.items() if len(posting) > FREQUENT}
         self._groups_by_word: Optional[dict[str, list[_Group]]] = None
 
@@ -82,7 +85,7 @@ class WordIndex:
         bounds: dict[int, int] = defaultdict(int)
         for word, count in wanted.items():
             if word not in frequent_wanted:
-                for key_id, recorded in self.postings.get(word, ()):
+                for key_id, recorded in Counter(self.postings.get(word, ())).items():
                     bounds[key_id] += min(count, recorded)
         for key_id in bounds:
             key_words = self.words[key_id]
