@@ -111,12 +111,15 @@ def _diff(paths: list[str]) -> int:
 
 
 def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str) -> None:
+    """Python intercepts of the rc files, in every Python process the program starts. Without ``-r``
+    they still replay: their transcript goes to the scratch directory and is dropped."""
     rc_files = [f for f in (args.rcfiles or "").split(",") if f]
-    if not args.record or not RcConfig(rc_files, warn=lambda message: None).getlist("intercepts", ["python"]):
+    if not RcConfig(rc_files, warn=lambda message: None).getlist("intercepts", ["python"]):
         return
     from .python import api
 
-    if api.setUpPython(mode, _absolute(args.record), _absolute(args.replay), rcFiles=rc_files, environment=env):
+    record = _absolute(args.record) or os.path.join(scratch, "unrecorded.mock")
+    if api.setUpPython(mode, record, _absolute(args.replay), rcFiles=rc_files, environment=env):
         site = os.path.join(scratch, "site")
         api.write_sitecustomize(site)
         env["PYTHONPATH"] = os.pathsep.join(path for path in (site, env.get("PYTHONPATH")) if path)

@@ -272,10 +272,6 @@ class ReplayIndex:
         self._uses[key_id] += 1
         return self._group(key_id, current)
 
-    def unused_keys(self) -> list[str]:
-        """Recorded requests that were never replayed (reported at the end of a session)."""
-        return [self._key_at(key_id) for key_id in range(len(self._key_ids)) if not self._uses[key_id]]
-
     # -- best match (§5.4) --------------------------------------------------------------------------
     def best_match(self, description: str) -> Optional[str]:
         """The recorded key of the same type that §5.4 scores highest, or None if none shares a word."""

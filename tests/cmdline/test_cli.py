@@ -93,3 +93,14 @@ def test_killed_capturemock_stops_its_program_server_and_temp_dir(workdir):
     assert process.wait(20) == -signal.SIGTERM
     assert "never" not in process.stdout.read()
     assert os.listdir(workdir / "tmp") == []
+
+
+def test_python_intercepts_replay_without_a_record_file(workdir):
+    """``-r`` is optional for Python traffic as for commands: the module is absent, replay answers."""
+    (workdir / "py.rc").write_text("[python]\nintercepts = weather\n")
+    (workdir / "stored.mock").write_text("<-PYT:import weather\n<-PYT:weather.temperature('Oslo')\n->RET:-4.5\n")
+    result = capturemock_cmd("-p", "stored.mock", "-R", "py.rc", sys.executable, "-c",
+                             "import weather; print(weather.temperature('Oslo'))", cwd=workdir, path="/usr/bin:/bin")
+    assert (result.stdout, result.stderr, result.returncode) == ("-4.5\n", "", 0)
+    assert sorted(os.listdir(workdir)) == ["bin", "py.rc", "rc", "stored.mock", "tmp"]  # nothing recorded here
+    assert os.listdir(workdir / "tmp") == []
