@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..errors import CaptureMockError, CaptureMockReplayError
+
+# Raised by capturemock itself (a malformed mock value, no match under exact matching): they reach the
+# application from the intercepted call, without the frames of capturemock's internals, so what the
+# user sees is their own code and one line naming the mock file and line. Every entry point below
+# re-raises them so (inline: a wrapper would add a call to every intercepted call).
+OWN_ERRORS = (CaptureMockError, CaptureMockReplayError)
+
 MISSING = object()  # a handle without a real target (replay)
 
 MODULE, FUNCTION, CLASS, INSTANCE = "module", "function", "class", "instance"
@@ -73,11 +81,17 @@ class ForwardsAttributes:
         if attr == "_cm":
             raise AttributeError(attr)
         handle = object.__getattribute__(self, "_cm")
-        return handle.session.get_attribute(self, handle, attr)
+        try:
+            return handle.session.get_attribute(self, handle, attr)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
     def __setattr__(self, attr: str, value: Any) -> None:
         handle = object.__getattribute__(self, "_cm")
-        handle.session.set_attribute(self, handle, attr, value)
+        try:
+            handle.session.set_attribute(self, handle, attr, value)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
 
 class Proxy(ForwardsAttributes):
@@ -88,7 +102,10 @@ class Proxy(ForwardsAttributes):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         handle = self._cm  # in the instance dict: found without reaching __getattr__
-        return handle.session.call(handle, args, kwargs)
+        try:
+            return handle.session.call(handle, args, kwargs)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
     def __repr__(self) -> str:
         return f"<capturemock proxy for {object.__getattribute__(self, '_cm').name}>"
@@ -101,7 +118,10 @@ class ClassProxyMeta(type):
         handle = _class_handle(cls)
         if handle is None or attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        return handle.session.get_attribute(cls, handle, attr)
+        try:
+            return handle.session.get_attribute(cls, handle, attr)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
 
 def _class_handle(cls: type) -> Optional[Handle]:
@@ -117,14 +137,20 @@ class InstanceProxy(ForwardsAttributes):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         handle = _class_handle(cls)
-        return handle.session.construct(cls, handle, args, kwargs)
+        try:
+            return handle.session.construct(cls, handle, args, kwargs)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass  # construction is complete once __new__ has recorded or replayed it
 
     def __bool__(self) -> bool:
         handle = object.__getattribute__(self, "_cm")
-        return handle.session.truth(self, handle)
+        try:
+            return handle.session.truth(self, handle)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
 
 
 def raw_new(cls: type) -> Any:
@@ -140,7 +166,10 @@ def raw_new(cls: type) -> Any:
 def _special(name: str):
     def method(self: Any, *args: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
-        return handle.session.call_special(self, handle, name, args)
+        try:
+            return handle.session.call_special(self, handle, name, args)
+        except OWN_ERRORS as error:
+            raise error.with_traceback(None) from None
     method.__name__ = name
     return method
 

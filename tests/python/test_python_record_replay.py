@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import traceback
 
 import pytest
 
@@ -188,6 +190,34 @@ def test_a_refused_expression_in_a_mock_is_a_clean_error_and_runs_nothing(sandbo
     assert str(first.value).startswith(f"{replay}:2: refused expression \"os.system(")
     assert str(second.value).startswith(f"{replay}:4: refused expression")
     assert not target.exists()
+
+
+def test_capturemock_errors_reach_the_application_without_capturemock_internals(sandbox):
+    """The traceback the user sees: their own line, the intercepted call it made, the clean message."""
+    rc = sandbox.rc("[general]\nuse_exact_matching = true\n")
+    replay = sandbox.mock("""
+        <-PYT:shop.price('tea')
+        ->RET:[1,
+        <-PYT:shop.CURRENCY
+        ->RET:{'unclosed'
+        <-PYT:shop.Basket()
+        ->RET:Instance('Basket', 'basket1')
+        <-PYT:basket1.total()
+        ->RET:os.system('true')
+    """)
+    with sandbox.intercept(REPLAY, ["shop"], rc=rc, replay=replay):
+        import shop
+        basket = shop.Basket()
+        errors = []
+        for use in (lambda: shop.price("tea"), lambda: shop.CURRENCY, basket.total, lambda: shop.price("cake")):
+            with pytest.raises((MockFileError, CaptureMockReplayError)) as info:
+                use()
+            errors.append(info)
+    for info in errors:
+        frames = [os.path.basename(frame.filename) for frame in traceback.extract_tb(info.tb)]
+        assert frames[0] == os.path.basename(__file__) and frames[-1] == "proxies.py", frames
+        assert all(name != "proxies.py" for name in frames[:-1]) and len(frames) <= 3, frames
+    assert [str(info.value).split(": ")[0] for info in errors[:3]] == [f"{replay}:2", f"{replay}:4", f"{replay}:8"]
 
 
 def test_pure_replay_installs_only_rc_intercepts_the_mock_mentions(sandbox):
