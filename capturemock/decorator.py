@@ -125,6 +125,7 @@ class MockRun:
 
     def finish(self) -> None:
         """The test passed: undo the interception, then compare (REPLAY) or store (RECORD, mixed)."""
+        __tracebackhide__ = True
         try:
             self._reset()
             recorded = self.record_path
@@ -144,7 +145,9 @@ class MockRun:
             self._clean_up()
 
     def _compare(self, recorded: str) -> None:
-        """§2.6: an equal transcript is dropped, a different one kept in ``<mock>.tmp`` and reported."""
+        """§2.6: an equal transcript is dropped, a different one kept in ``<mock>.tmp`` and reported.
+        (No diff is attached: suites parse the last line of the error's traceback.)"""
+        __tracebackhide__ = True  # pytest shows the test, not capturemock's comparison
         if not _same_text(recorded, self.mock_path):
             _move(recorded, f"{self.mock_path}.tmp")
             raise CaptureMockReplayError(MISMATCH_MESSAGE)
@@ -215,6 +218,7 @@ class CaptureMockDecorator:
 
         @functools.wraps(func)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             run = MockRun(self.mode, mock_path, self.pythonAttrs, self.rcFiles)
             run.start()
             try:

@@ -125,3 +125,16 @@ def test_bad_marker_mode_is_one_clean_error(tmp_path: Path) -> None:
         ''')
     assert "1 error" in report, report
     assert "ConfigError: unknown capturemock mode 'recrod' in the capturemock mode of test_sut.py::test_x" in report
+
+
+def test_a_decorated_test_that_replays_differently_fails_without_capturemock_frames(tmp_path: Path) -> None:
+    """The ``@capturemock`` decorator under pytest: the failure shows the message, not our comparison."""
+    mock = tmp_path / "mocks" / "temperature.mock"
+    mock.parent.mkdir()
+    mock.write_text("<-PYT:import weather\n<-PYT:weather.temperature('Lund')\n->RET:8.0\n")
+    source = FIXTURE_TEST.replace("(capturemock)", "()").replace('    capturemock.intercept("weather")\n', "")
+    source = "from capturemock import capturemock\n\n@capturemock('weather')" + source.replace("CITY", '"Malmo"')
+    report = run_pytest(tmp_path, source, weather=False)
+    assert "FAILED test_sut.py::test_temperature" in report, report
+    assert f"CaptureMockReplayError: {MISMATCH_MESSAGE}" in report
+    assert "decorator.py" not in report, report
