@@ -76,6 +76,7 @@ class Session:
         self.attribute_objects: dict[str, tuple[Any, Any]] = {}  # attribute text -> (real, wrapped)
         self.seen_calls: set[str] = set()
         self._pending: list[str] = []  # formatted items not yet written (see write)
+        self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.closed = False
 
     # -- decisions ---------------------------------------------------------------------------------
@@ -111,8 +112,10 @@ class Session:
             self._pending.append(format_item(prefix, type_, text))
 
     def flush(self) -> None:
-        """Write what is queued (before application code runs, and at the end of each operation)."""
-        if self._pending:
+        """Write what is queued at the end of each operation. While a real call runs, its request and
+        everything recorded meanwhile (callbacks, calls they make) wait for its answer, so a whole
+        interaction is one write: another process recording to the same file cannot split it."""
+        if self._pending and not self._real_calls_running:
             text = "".join(self._pending)
             self._pending.clear()
             self.writer.write_text(text)
@@ -325,13 +328,14 @@ class Session:
         unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
-        self.flush()  # the request is on disk while the real call runs (a hang or kill still shows it)
         state = self.state
         state.guard += 1
+        self._real_calls_running += 1
         try:
             result = target(*real_args, **real_kwargs)
         except BaseException as exc:
             state.guard -= 1
+            self._real_calls_running -= 1
             wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
             if record:
                 self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
@@ -339,6 +343,7 @@ class Session:
                 raise
             raise wrapped.with_traceback(exc.__traceback__) from None
         state.guard -= 1
+        self._real_calls_running -= 1
         wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
         if record and result is not None:
             text = render(wrapped, self.objects.text_of)
@@ -351,12 +356,14 @@ class Session:
         original, only whole names are replaced (``item1`` never hits ``item10``)."""
         self.flush()
         old = self.objects.rename(handle, hint)
+        whole_name = re.compile(rf"\b{re.escape(old)}\b")
+        self._pending[:] = [whole_name.sub(handle.own_name, text) for text in self._pending]  # held back
         if not self.writer.written:
             return
         with open(self.writer.path, "rb") as tail_file:
             tail_file.seek(handle.offset)
             tail = tail_file.read().decode(ENCODING, ERRORS)
-        renamed = re.sub(rf"\b{re.escape(old)}\b", handle.own_name, tail)
+        renamed = whole_name.sub(handle.own_name, tail)
         if renamed != tail:
             self.writer.replace_from(handle.offset, tail, renamed)
 

@@ -32,6 +32,11 @@ def check_calls(items, writers: list[str]) -> None:
     assert calls == collections.Counter(f"stamp.mark({w!r}, {n})" for w in writers for n in range(CALLS))
     values = collections.Counter(item.text for item in items if item.type == "RET" and "xxx" in item.text)
     assert values == collections.Counter(render(expected_value(w, n)) for w in writers for n in range(CALLS))
+    # each answer right after its own request: another writer's items never split an interaction
+    for request, response in zip(items, items[1:]):
+        if request.type == "PYT" and request.text.startswith("stamp.mark("):
+            writer, n = request.text[len("stamp.mark("):-1].split(", ")
+            assert response.text == render(expected_value(writer.strip("'"), int(n))), request.text
 
 
 def test_fifty_intercepted_processes_record_to_one_file(sut):
