@@ -88,10 +88,16 @@ def _run(args: argparse.Namespace, mode: int) -> int:
         launcher.terminate()
         launcher.remove_dir_with_retry(scratch)
     if status < 0:
-        signal.signal(-status, signal.SIG_DFL)
-        os.kill(os.getpid(), -status)
-        return 128 - status
+        _die_by(-status)
+        return 128 - status  # a signal that does not end a process (or was not delivered yet)
     return status
+
+
+def _die_by(signum: int) -> None:
+    """End this process by the signal that ended the program, as a shell would see it."""
+    if signum not in (signal.SIGKILL, signal.SIGSTOP):  # those two take no handler, and need none
+        signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _diff(paths: list[str]) -> int:

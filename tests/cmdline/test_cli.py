@@ -49,9 +49,10 @@ def test_replays_with_long_options_and_the_program_absent(workdir):
     assert (workdir / "rec.mock").read_text() == "<-CMD:tool ok\n->OUT:mocked\n->EXC:9\n"
 
 
-def test_program_killed_by_a_signal(workdir):
-    result = capturemock_cmd("-R", "rc", "sh", "-c", "kill -TERM $$", cwd=workdir, path="/usr/bin:/bin")
-    assert result.returncode == -signal.SIGTERM
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_program_killed_by_a_signal(workdir, signum):
+    result = capturemock_cmd("-R", "rc", "sh", "-c", f"kill -{signum} $$", cwd=workdir, path="/usr/bin:/bin")
+    assert (result.returncode, result.stderr) == (-signum, "")
     assert os.listdir(workdir / "tmp") == []
 
 
