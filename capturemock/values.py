@@ -326,6 +326,10 @@ class _Evaluation:
         try:
             return callee(*args, **kwargs)
         except Exception as err:  # a data constructor refusing its arguments is bad mock data
+            if self.raising and issubclass(callee, BaseException) and not kwargs:
+                stand_in = _exception_saying(callee, args)
+                if stand_in is not None:
+                    return stand_in
             raise MockFileError(f"cannot rebuild {self._first_line(ast.get_source_segment(self.text, node) or '')!r}:"
                                 f" {err}", self.path, self._line_of(node.lineno)) from None
 
@@ -346,7 +350,7 @@ class _Evaluation:
             return cls
         root = dotted.split(".", 1)[0]
         if root in VALUE_MODULES or dotted in self.parser.constructors:
-            value = _walk_to_class(dotted, importlib.import_module)
+            value = _walk_to_class(dotted, importlib.import_module, constants=root in VALUE_MODULES)
             return None if value is _NO_MODULE else value
         if self.raising:
             # exception classes only from modules already loaded: a mock never makes us import code
@@ -414,21 +418,27 @@ def _dotted(node: ast.AST) -> Optional[str]:
 _NO_MODULE = object()
 
 
-def _walk_to_class(dotted: str, load: Callable[[str], Any]) -> Any:
+def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = False) -> Any:
     """Load the longest module prefix, then walk attributes that are classes (or an enum member).
+    With ``constants`` (value modules only), the last step may also be an instance of one of that
+    module's own classes, as their reprs write constants: ``datetime.timezone.utc``.
 
     None when the walk meets something else; ``_NO_MODULE`` when no prefix could be loaded.
     """
     parts = dotted.split(".")
     for split in range(len(parts) - 1, 0, -1):
         try:
-            value = load(".".join(parts[:split]))
+            module = value = load(".".join(parts[:split]))
         except (ImportError, KeyError):
             continue
-        for attr in parts[split:]:
+        for position, attr in enumerate(parts[split:], start=split):
             value = getattr(value, attr, None)
-            if value is None or not (isinstance(value, type) or isinstance(value, enum.Enum)):
-                return None
+            if isinstance(value, (type, enum.Enum)):
+                continue
+            last = position == len(parts) - 1
+            if constants and last and value is not None and type(value).__module__ == module.__name__:
+                return value
+            return None
         return value
     return _NO_MODULE
 
@@ -448,6 +458,28 @@ def _value_module_class(name: str) -> Optional[type]:
                     classes.setdefault(attr, value)
         _VALUE_CLASSES = classes
     return _VALUE_CLASSES.get(name)
+
+
+def _exception_saying(cls: type, args: list) -> Optional[BaseException]:
+    """``raise X('message')`` where X's constructor wants more than the one message recorded (JSONDecodeError,
+    CalledProcessError, HTTPError): an instance of a subclass of X, made without X's ``__init__``, whose
+    ``str`` is the recorded message. ``except X`` and ``isinstance`` hold; attributes X's ``__init__``
+    would have set are absent, since the mock never held them. None if even that cannot be built."""
+    message = str(args[0]) if len(args) == 1 else str(tuple(args))
+    namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__str__": lambda self: message,
+                 "__repr__": lambda self: f"{cls.__name__}({message!r})",
+                 "__getattr__": _no_such_attribute}  # X's own __getattr__ may expect what __init__ sets
+    try:
+        stand_in = type(cls.__name__, (cls,), namespace)
+        exception = stand_in.__new__(stand_in, *args)
+        BaseException.__init__(exception, *args)
+    except Exception:
+        return None
+    return exception
+
+
+def _no_such_attribute(self: BaseException, name: str) -> Any:
+    raise AttributeError(f"{type(self).__name__!r} replayed from its message has no attribute {name!r}")
 
 
 _PLACEHOLDERS: dict[str, type] = {}

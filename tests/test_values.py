@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import os
 import pathlib
+import subprocess
+import urllib.error
+import uuid
 
 import pytest
 
@@ -102,6 +106,15 @@ def test_value_module_classes_are_rebuilt():
     assert parse("datetime.timedelta(days=2)") == datetime.timedelta(days=2)
 
 
+def test_constants_of_value_modules_as_their_reprs_write_them():
+    aware = datetime.datetime(2026, 11, 26, 7, 0, tzinfo=datetime.timezone.utc)
+    assert parse(repr(aware)) == aware and parse(repr(aware)).tzinfo is datetime.timezone.utc
+    assert parse("uuid.NAMESPACE_DNS") == uuid.NAMESPACE_DNS
+    for not_a_constant in ("datetime.sys", "datetime.datetime.now", "datetime.datetime.min.replace"):
+        with pytest.raises(MockFileError, match="refused expression"):
+            parse(not_a_constant)
+
+
 def test_instance_callback_and_known_names_come_from_the_namespace():
     names = Names()
     first = parse("[Instance('Dog(Animal)', 'dog_rex'), dog_rex]", names)
@@ -124,6 +137,23 @@ def test_raise_lines_build_exceptions():
     assert str(raised.exception) == "mock says negative"
     missing = parse("raise no_such_module_anywhere.QuotaExceeded('mock limit')").exception
     assert type(missing).__name__ == "QuotaExceeded" and isinstance(missing, Exception)
+
+
+@pytest.mark.parametrize("text, cls", [
+    ("raise json.decoder.JSONDecodeError('Expecting value: line 1 column 1 (char 0)')", json.JSONDecodeError),
+    ("raise subprocess.CalledProcessError(\"Command '['false']' returned non-zero exit status 1.\")",
+     subprocess.CalledProcessError),
+    ("raise urllib.error.HTTPError('HTTP Error 404: File not found')", urllib.error.HTTPError),
+])
+def test_raise_of_exceptions_whose_constructor_wants_more_than_the_recorded_message(text, cls):
+    """What the recorder writes for them (only str(exc) survives) replays as that class and message."""
+    exception = parse(text).exception
+    message = text[text.index("(") + 2:-2]
+    assert isinstance(exception, cls) and type(exception).__name__ == cls.__name__
+    assert str(exception) == message and repr(exception) == f"{cls.__name__}({message!r})"
+    with pytest.raises(AttributeError, match="replayed from its message has no attribute 'code'"):
+        exception.code  # noqa: B018 - never recorded, so not invented
+    assert render_exception(exception) == text
 
 
 @pytest.mark.parametrize("text, refused", [
