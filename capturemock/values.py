@@ -138,6 +138,8 @@ class Namespace(Protocol):
 
     def resolve_class(self, dotted: str) -> Optional[type]: ...  # intercepted/configured classes
 
+    def exception_class(self, dotted: str) -> Optional[type]: ...  # raise mod.Name(...), mod intercepted
+
 
 @dataclass
 class Raised:
@@ -353,6 +355,9 @@ class _Evaluation:
             value = _walk_to_class(dotted, importlib.import_module, constants=root in VALUE_MODULES)
             return None if value is _NO_MODULE else value
         if self.raising:
+            cls = self.ns.exception_class(dotted)
+            if cls is not None:
+                return cls
             # exception classes only from modules already loaded: a mock never makes us import code
             value = _walk_to_class(dotted, sys.modules.__getitem__)
             if isinstance(value, type) and issubclass(value, BaseException):

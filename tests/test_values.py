@@ -38,6 +38,9 @@ class Names:
     def resolve_class(self, dotted):
         return self.classes.get(dotted)
 
+    def exception_class(self, dotted):
+        return None  # no intercepted modules here
+
 
 def parse(text, namespace=None, **kwargs):
     return ValueParser(namespace or Names(), **kwargs).parse(text, "mocks/x.mock", 7)

@@ -79,6 +79,22 @@ class Replayer:
         real = getattr(sys.modules.get(module), attr, None)
         return real if isinstance(real, type) else None
 
+    def exception_class(self, dotted: str) -> Optional[type]:
+        """``raise mod.Error('...')`` written by hand, ``mod`` intercepted and ``Error`` never described by
+        an ``Instance``: an exception class made once, which is also what the application's reads of
+        ``mod.Error`` answer (``except mod.Error`` catches it, its message is the one written)."""
+        module, _, attr = dotted.rpartition(".")
+        if not module or not self.objects.is_intercepted_module(module.split(".", 1)[0]):
+            return None
+        cls = self.objects.classes.get(attr)
+        if cls is None:
+            cls = self.objects.classes[attr] = type(attr, (Exception,), {"__module__": module})
+        return cls if isinstance(cls, type) and issubclass(cls, BaseException) else None
+
+    def _raised_by_name(self, text: str) -> bool:
+        """Whether a response raises ``text`` (``raise mod.Error(...)``), so ``mod.Error`` is that class."""
+        return re.search(rf"^->RET:raise {re.escape(text)}(\(|$)", self.index.text, re.M) is not None
+
     # -- calls -------------------------------------------------------------------------------------
     def call(self, description: str, level: int, record: bool) -> Any:
         group = self.index.lookup(description)
@@ -168,9 +184,11 @@ class Replayer:
             cls = self.objects.classes.get(attr)
             if cls is None and attr in self._described_classes():
                 cls = self.objects.replay_class(self._described_classes()[attr])
+            if cls is None and self._raised_by_name(text):
+                cls = self.exception_class(text)
             if cls is not None:
-                class_handle = cls.__dict__["_cm"]
-                if class_handle.own_name == cls.__name__:
+                class_handle = cls.__dict__.get("_cm")  # none on an exception class made for a raise
+                if class_handle is not None and class_handle.own_name == cls.__name__:
                     class_handle.own_name = text
                 return cls
         return self.session.cache_attribute(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))

@@ -220,6 +220,27 @@ def test_capturemock_errors_reach_the_application_without_capturemock_internals(
     assert [str(info.value).split(": ")[0] for info in errors[:3]] == [f"{replay}:2", f"{replay}:4", f"{replay}:8"]
 
 
+def test_a_hand_written_raise_of_the_modules_own_exception(sandbox):
+    """Simulating a failure by hand: ``raise shop.OutOfStock('...')``, the module absent; the application
+    catches it as ``shop.OutOfStock`` however it got hold of that name, and the transcript is unchanged."""
+    text = """
+        <-PYT:import shop
+        <-PYT:shop.order('tea')
+        ->RET:raise shop.OutOfStock('no tea today')
+        <-PYT:shop.order('cake')
+        ->RET:'ordered'
+    """
+    replay = sandbox.mock(text)
+    with sandbox.intercept(REPLAY, ["shop"], replay=replay):
+        import shop
+        from shop import OutOfStock
+        with pytest.raises(OutOfStock, match="^no tea today$") as info:
+            shop.order("tea")
+        assert isinstance(info.value, shop.OutOfStock) and shop.OutOfStock is OutOfStock
+        assert shop.order("cake") == "ordered"
+    assert sandbox.recorded() == sandbox.lines(text)
+
+
 def test_pure_replay_installs_only_rc_intercepts_the_mock_mentions(sandbox):
     sandbox.module("alpha", "def ping():\n    return 'alpha pong'\n")
     sandbox.module("beta", "def ping():\n    return 'beta pong'\n")
