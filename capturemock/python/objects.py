@@ -18,7 +18,6 @@ from .proxies import (
     ITERATOR_METHODS,
     MISSING,
     MODULE,
-    REPLAY_METHODS,
     SPECIAL_METHODS,
     Handle,
     Proxy,
@@ -122,7 +121,11 @@ class ObjectRegistry:
             builtin = getattr(builtins, base_name, None)
             bases.append(builtin if isinstance(builtin, type) else self.replay_class(base_name))
         iterator = name == "generator" or name.endswith("iterator")
-        specials = ITERATOR_METHODS + ("__str__", "__repr__") if iterator else REPLAY_METHODS
+        if iterator:
+            specials = ITERATOR_METHODS + ("__str__", "__repr__")
+        else:
+            recorded = self.session.replayer.recorded_specials(name)
+            specials = tuple(special for special in SPECIAL_METHODS if special in recorded)
         handle = Handle(self.session, name, MISSING, CLASS)
         handle.description = description
         cls = self.classes[name] = build_class(name, handle, tuple(bases), specials)

@@ -25,9 +25,6 @@ MODULE, FUNCTION, CLASS, INSTANCE = "module", "function", "class", "instance"
 SPECIAL_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
                    "__contains__", "__iter__", "__next__", "__call__", "__enter__", "__exit__")
 ITERATOR_METHODS = ("__iter__", "__next__")
-# Special methods a replayed (non-iterator) instance offers: nothing says which it had.
-REPLAY_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
-                  "__contains__", "__iter__", "__enter__", "__exit__")
 
 
 class Handle:

@@ -19,6 +19,8 @@ from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, Proxy, raw_new
 
 _DESCRIBED = re.compile(r"Instance\('([^']*)'")
+_NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
+_SPECIAL_CALL = re.compile(r"^<-+PYT:([\w.]+)\.(__\w+__)\(", re.M)
 
 
 class Replayer:
@@ -32,6 +34,7 @@ class Replayer:
         self.parser = ValueParser(self, session.settings.constructors)
         self._functions: Optional[set[str]] = None
         self._described: Optional[dict[str, str]] = None
+        self._specials: Optional[dict[str, frozenset[str]]] = None
         self._construct_target: Any = None
 
     # -- what the replay file covers (§5.2) --------------------------------------------------------
@@ -192,6 +195,21 @@ class Replayer:
                     class_handle.own_name = text
                 return cls
         return self.session.cache_attribute(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))
+
+    def recorded_specials(self, class_name: str) -> frozenset[str]:
+        """The special methods recorded on instances of ``class_name`` (``point1.__repr__()``...).
+
+        A replayed class offers just those (and ``__repr__``, which names it): Python then does what it
+        did while recording - ``str()`` of a class with only ``__repr__`` calls ``__repr__``, ``list()``
+        probes ``__len__`` only if there was one - so the new transcript says what the old one said."""
+        if self._specials is None:
+            class_of = {name: cls for cls, name in _NAMED_INSTANCE.findall(self.index.text)}
+            specials: dict[str, set[str]] = {}
+            for owner, method in _SPECIAL_CALL.findall(self.index.text):
+                if owner in class_of:
+                    specials.setdefault(class_of[owner], set()).add(method)
+            self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}
+        return self._specials.get(class_name, frozenset()) | {"__repr__"}
 
     def _described_classes(self) -> dict[str, str]:
         """Class name -> description, for every class the replay file describes in ``Instance(...)``.

@@ -238,3 +238,42 @@ def test_application_subclass_hooks_are_called_back(sandbox):
         import widgets
         assert use(widgets) == "replayed"
     assert "--->PYT:widget_top.content()\n<---RET:'SALE'\n" in sandbox.recorded()
+
+
+def test_replayed_classes_have_the_special_methods_the_recording_saw(sandbox):
+    """A class with only ``__repr__`` (every dataclass), a callable one, an iterable without ``__len__``:
+    Python calls the same special methods in replay as it did while recording, so the transcript is
+    the same."""
+    sandbox.module("geo", """
+        import dataclasses
+        @dataclasses.dataclass
+        class Point:
+            x: int
+            y: int
+        class Scale:
+            def __call__(self, value):
+                return value * 3
+        class Route:
+            def __iter__(self):
+                return iter(["Oslo", "Lund"])
+        def origin():
+            return Point(0, 0)
+        def scale():
+            return Scale()
+        def route():
+            return Route()
+    """)
+
+    def use(geo):
+        return str(geo.origin()), geo.scale()(2), list(geo.route()), sorted(geo.route())
+
+    with sandbox.intercept(RECORD, ["geo"]):
+        import geo
+        recorded_results = use(geo)
+    recorded = sandbox.recorded()
+    assert "<-PYT:point1.__repr__()\n" in recorded and "__str__" not in recorded and "__len__" not in recorded
+    sandbox.remove("geo")
+    with sandbox.intercept(REPLAY, ["geo"], replay=sandbox.mock(recorded)):
+        import geo
+        assert use(geo) == recorded_results == ("Point(x=0, y=0)", 6, ["Oslo", "Lund"], ["Lund", "Oslo"])
+    assert sandbox.recorded() == recorded
