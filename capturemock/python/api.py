@@ -83,7 +83,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
     hook.install()
     try:
         for name in partial:
-            handler.patcher.intercept(name)
+            handler.patcher.intercept_now_or_on_import(name)
     except BaseException:
         handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
         raise

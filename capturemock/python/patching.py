@@ -12,6 +12,7 @@ import inspect
 from types import FunctionType, ModuleType
 from typing import Any, Optional
 
+from .deferred import PatchOnImport
 from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle, Proxy
 
 
@@ -47,6 +48,12 @@ class Patcher:
     def __init__(self, session: Any):
         self.session = session
         self._undo: list[tuple[Any, str, Any]] = []
+        self._on_import = PatchOnImport(self.intercept)
+
+    def intercept_now_or_on_import(self, dotted: str) -> None:
+        """Patch ``dotted`` now, or as soon as the application imports what makes it exist."""
+        if not self.intercept(dotted):
+            self._on_import.add(dotted)
 
     def intercept(self, dotted: str) -> bool:
         """Patch ``dotted``; False (silently, like the original) when it does not exist."""
@@ -94,6 +101,7 @@ class Patcher:
         return True
 
     def restore(self) -> None:
+        self._on_import.uninstall()
         while self._undo:
             owner, attr, original = self._undo.pop()
             if original is MISSING:

@@ -7,14 +7,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
 RC = "[command line]\nintercepts = tool\n"
 
 
-def capturemock_cmd(*args: str, cwd: Path, path: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": path, "TMPDIR": str(cwd / "tmp")}
+def capturemock_cmd(*args: str, cwd: Path, path: str, extra_env: Optional[dict] = None,
+                    **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": path, "TMPDIR": str(cwd / "tmp"), **(extra_env or {})}
     (cwd / "tmp").mkdir(exist_ok=True)
     return subprocess.run([sys.executable, "-m", "capturemock", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=60, **kwargs)
@@ -105,3 +107,21 @@ def test_python_intercepts_replay_without_a_record_file(workdir):
     assert (result.stdout, result.stderr, result.returncode) == ("-4.5\n", "", 0)
     assert sorted(os.listdir(workdir)) == ["bin", "py.rc", "rc", "stored.mock", "tmp"]  # nothing recorded here
     assert os.listdir(workdir / "tmp") == []
+
+
+def test_dotted_intercepts_of_the_programs_own_modules(workdir):
+    """sitecustomize runs before the program's directory is on sys.path: such names are patched once
+    the program imports their module, record and replay alike."""
+    (workdir / "app").mkdir()
+    (workdir / "app" / "__init__.py").write_text("")
+    (workdir / "app" / "client.py").write_text(
+        "import os\nclass Client:\n    def fetch(self, key):\n        return key + '-' + os.environ['SERIAL']\n")
+    (workdir / "sut.py").write_text("from app.client import Client\nprint(Client().fetch('a'))\n")
+    (workdir / "py.rc").write_text("[python]\nintercepts = app.client.Client.fetch\n")
+    record = capturemock_cmd("-m", "1", "-r", "app.mock", "-R", "py.rc", sys.executable, "sut.py", cwd=workdir,
+                             path="/usr/bin:/bin", extra_env={"SERIAL": "1"})
+    assert (record.stdout, record.stderr) == ("a-1\n", "")
+    assert (workdir / "app.mock").read_text() == "<-PYT:app.client.Client.fetch('a')\n->RET:'a-1'\n"
+    replay = capturemock_cmd("-p", "app.mock", "-R", "py.rc", sys.executable, "sut.py", cwd=workdir,
+                             path="/usr/bin:/bin", extra_env={"SERIAL": "2"})
+    assert (replay.stdout, replay.stderr) == ("a-1\n", "")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 from capturemock import RECORD, REPLAY
 
@@ -107,3 +108,22 @@ def test_missing_names_are_silently_ignored(sandbox):
         import tariffs
         assert tariffs.gross(1) == 1.25
     assert not sandbox.record.exists()
+
+
+def test_a_dotted_name_not_yet_importable_is_patched_when_its_module_is_imported(sandbox, tmp_path, monkeypatch):
+    """As under sitecustomize, where the program's own directory is not on sys.path yet."""
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "billing.py").write_text("def total(n):\n    return n * 100\n")
+    with sandbox.intercept(RECORD, ["billing.total"]) as handler:
+        finder = handler.patcher._on_import
+        assert finder in sys.meta_path and "billing" not in sys.modules
+        monkeypatch.syspath_prepend(str(later))
+        import billing
+        assert billing.total(2) == 200
+        assert finder not in sys.meta_path  # every pending name patched: the finder steps out
+    assert sandbox.recorded() == "<-PYT:billing.total(2)\n->RET:200\n"
+    assert billing.total(3) == 300  # put back by resetIntercepts
+    with sandbox.intercept(RECORD, ["never.there.at_all"]) as handler:
+        assert handler.patcher._on_import in sys.meta_path
+    assert handler.patcher is None and not any(type(f).__name__ == "PatchOnImport" for f in sys.meta_path)
