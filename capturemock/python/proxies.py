@@ -171,6 +171,23 @@ def _special(name: str):
     return method
 
 
+def _exception_args() -> property:
+    """``exc.args`` of an intercepted exception is traffic (§4.2 ``error1.args``), not the empty slot
+    that ``BaseException`` keeps in C for the proxy itself; capturemock's own reads get that slot."""
+    def read(self: Any) -> Any:
+        handle = object.__getattribute__(self, "_cm")
+        try:
+            return handle.session.get_attribute(self, handle, "args")
+        except AttributeError:
+            return BaseException.args.__get__(self)
+
+    def write(self: Any, value: Any) -> None:
+        handle = object.__getattribute__(self, "_cm")
+        handle.session.set_attribute(self, handle, "args", value)
+
+    return property(read, write)
+
+
 def build_class(name: str, handle: Handle, bases: tuple, specials: tuple[str, ...],
                 module: str = __name__) -> type:
     """A generated class ``name`` deriving from ``bases`` (proxy classes and builtin bases).
@@ -180,6 +197,8 @@ def build_class(name: str, handle: Handle, bases: tuple, specials: tuple[str, ..
     """
     namespace = {"_cm": handle, "__module__": module, "__qualname__": name}
     namespace.update((special, _special(special)) for special in specials)
+    if any(issubclass(base, BaseException) for base in bases):
+        namespace["args"] = _exception_args()
     proxy_bases = [base for base in bases if issubclass(base, InstanceProxy)]
     real_bases = [base for base in bases if not issubclass(base, InstanceProxy)]
     if not proxy_bases:

@@ -277,3 +277,29 @@ def test_replayed_classes_have_the_special_methods_the_recording_saw(sandbox):
         import geo
         assert use(geo) == recorded_results == ("Point(x=0, y=0)", 6, ["Oslo", "Lund"], ["Lund", "Oslo"])
     assert sandbox.recorded() == recorded
+
+
+def test_exception_args_are_instance_traffic(sandbox):
+    """Recording must not change what the program sees: ``exc.args`` of an intercepted module's exception
+    is the real one while recording (it used to be empty), and replays from the mock (§4.2 ``name.args``)."""
+    sandbox.module("vault", """
+        class Locked(Exception):
+            pass
+        def open_door():
+            raise Locked("door 7", 7)
+    """)
+
+    def args_of_failure(vault):
+        with pytest.raises(vault.Locked) as info:
+            vault.open_door()
+        return info.value.args
+
+    with sandbox.intercept(RECORD, ["vault"]):
+        import vault
+        assert args_of_failure(vault) == ("door 7", 7)
+    recorded = sandbox.recorded()
+    assert "<-PYT:locked1.args\n->RET:('door 7', 7)\n" in recorded
+    sandbox.remove("vault")
+    with sandbox.intercept(REPLAY, ["vault"], replay=sandbox.mock(recorded.replace("'door 7'", "'door 8'"))):
+        import vault
+        assert args_of_failure(vault) == ("door 8", 7)
