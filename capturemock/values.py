@@ -358,7 +358,6 @@ class _Evaluation:
             cls = self.ns.exception_class(dotted)
             if cls is not None:
                 return cls
-            # exception classes only from modules already loaded: a mock never makes us import code
             value = _walk_to_class(dotted, sys.modules.__getitem__)
             if isinstance(value, type) and issubclass(value, BaseException):
                 return value
@@ -421,6 +420,13 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 
 _NO_MODULE = object()
+
+
+def loaded_exception_class(dotted: str) -> Optional[type]:
+    """The exception class ``dotted`` names in a module already imported, else None: a mock never makes
+    us import code."""
+    value = _walk_to_class(dotted, sys.modules.__getitem__)
+    return value if isinstance(value, type) and issubclass(value, BaseException) else None
 
 
 def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = False) -> Any:

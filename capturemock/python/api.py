@@ -91,12 +91,16 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
 
 
 def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Optional[ReplayIndex]) -> list[str]:
-    """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2)."""
+    """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2): as
+    traffic, or (beyond the original) as the class of a replayed instance, so that ``except
+    urllib.error.HTTPError`` catches a replayed ``Instance('HTTPError(...)', ...)``."""
     names = list(dict.fromkeys(explicit))
     for name in from_rc:
         if name in names:
             continue
-        if index is None or index.mentions(re.compile(rf"^<-PYT:(import )?{re.escape(name)}")):
+        as_traffic = rf"^<-PYT:(import )?{re.escape(name)}"
+        as_class = rf"Instance\('{re.escape(name.rsplit('.', 1)[-1])}[(']"
+        if index is None or index.mentions(re.compile(f"{as_traffic}|{as_class}")):
             names.append(name)
     return names
 

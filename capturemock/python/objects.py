@@ -10,6 +10,7 @@ import builtins
 from types import BuiltinFunctionType, ModuleType
 from typing import Any, Callable, Iterable, Optional
 
+from ..values import loaded_exception_class
 from . import proxies
 from .naming import NameRegistry, class_description, hint_from, split_description
 from .proxies import (
@@ -117,7 +118,12 @@ class ObjectRegistry:
         bases = []
         for base_name in base_names:
             if "." in base_name:
-                continue  # a class outside the intercepted modules: not rebuilt, not inherited
+                # a class outside the intercepted modules is not rebuilt; an exception class among them
+                # (already imported) is inherited, so the instance can be raised and caught as one
+                external = loaded_exception_class(base_name)
+                if external is not None:
+                    bases.append(external)
+                continue
             builtin = getattr(builtins, base_name, None)
             bases.append(builtin if isinstance(builtin, type) else self.replay_class(base_name))
         iterator = name == "generator" or name.endswith("iterator")

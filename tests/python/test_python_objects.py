@@ -303,3 +303,33 @@ def test_exception_args_are_instance_traffic(sandbox):
     with sandbox.intercept(REPLAY, ["vault"], replay=sandbox.mock(recorded.replace("'door 7'", "'door 8'"))):
         import vault
         assert args_of_failure(vault) == ("door 8", 7)
+
+
+def test_an_exception_class_deriving_from_an_outside_exception_replays_as_one(sandbox):
+    """``Failed(subprocess.SubprocessError)``: the outside base is inherited in replay (it is already
+    imported), so the replayed instance can be raised and caught as that base."""
+    import subprocess
+
+    sandbox.module("deploy", """
+        import subprocess
+        class Failed(subprocess.SubprocessError):
+            pass
+        def push(target):
+            raise Failed("push to " + target + " failed")
+    """)
+
+    def failure(deploy):
+        with pytest.raises(subprocess.SubprocessError) as info:
+            deploy.push("prod")
+        return str(info.value)
+
+    with sandbox.intercept(RECORD, ["deploy"]):
+        import deploy
+        assert failure(deploy) == "push to prod failed"
+    recorded = sandbox.recorded()
+    assert "->RET:raise Instance('Failed(subprocess.SubprocessError)', 'failed_prod')\n" in recorded
+    sandbox.remove("deploy")
+    with sandbox.intercept(REPLAY, ["deploy"], replay=sandbox.mock(recorded)):
+        import deploy
+        assert failure(deploy) == "push to prod failed"
+    assert sandbox.recorded() == recorded
