@@ -190,6 +190,9 @@ def mentions(text: str, pattern: re.Pattern) -> bool:
     return re.compile(pattern.pattern, pattern.flags | re.M).search(text) is not None
 
 
+_BOM = "\ufeff"
+
+
 def read_text(path: str) -> str:
     """The whole file as text, carriage returns kept (no newline translation); an unreadable file is
     a MockFileError naming the path.
@@ -199,9 +202,10 @@ def read_text(path: str) -> str:
     the heap, leaving holes that cost half the file again in RSS (issue #6)."""
     try:
         with open(path, "rb") as handle:
-            return _decode_whole(handle)
+            text = _decode_whole(handle)
     except OSError as err:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
+    return text[1:] if text.startswith(_BOM) else text  # an editor's byte-order mark is not traffic
 
 
 def _decode_whole(handle: BinaryIO) -> str:

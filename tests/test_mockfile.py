@@ -95,6 +95,13 @@ def test_read_text_keeps_bytes_exactly_from_files_pipes_and_empty_files(tmp_path
     with pytest.raises(MockFileError, match="cannot read mock file"):
         mockfile.read_text(str(tmp_path))
 
+
+def test_a_byte_order_mark_an_editor_added_is_not_part_of_the_first_item(tmp_path):
+    edited = tmp_path / "edited.mock"
+    edited.write_bytes(b"\xef\xbb\xbf<-CMD:git status\n->OUT:clean\n")
+    assert mockfile.read_text(str(edited)) == "<-CMD:git status\n->OUT:clean\n"
+    assert [item.description for item in mockfile.read(str(edited))] == ["<-CMD:git status", "->OUT:clean"]
+
 def test_writer_creates_file_lazily_and_appends(tmp_path):
     path = tmp_path / "sub" / "rec.mock"
     writer = MockWriter(str(path))
