@@ -39,6 +39,9 @@ class _Names:
     def resolve_class(self, dotted: str) -> Optional[type]:
         return _NAMES.get(dotted)
 
+    def exception_class(self, dotted: str) -> Optional[type]:
+        return None  # no intercepted modules: a Fault is the only exception
+
 
 PARSER = ValueParser(_Names())
 

@@ -33,6 +33,9 @@ class Names:
     def resolve_class(self, dotted):
         return None
 
+    def exception_class(self, dotted):
+        return None
+
 
 def parse(text: str):
     return ValueParser(Names()).parse(text, "mocks/evil.mock", 12)
