@@ -8,11 +8,12 @@ responses go to the record file in arrival order (§4.5) through ``record``.
 """
 from __future__ import annotations
 
+import _signal as signal  # the C module, as in shim.py: its wrapper only adds enums, at start-up cost
 import os
 import threading
 from typing import Callable, Mapping, Optional, Protocol
 
-from ..errors import CaptureMockReplayError
+from ..errors import CaptureMockReplayError, MockFileError
 from ..mockfile import Item, escape
 from ..modes import RECORD, REPLAY
 from . import shim
@@ -35,6 +36,8 @@ class FileEdits(Protocol):
 
 
 class Replayer(Protocol):
+    path: Optional[str]  # the replay file, named in errors about its content
+
     def lookup(self, description: str) -> Optional[list[Item]]: ...
 
 
@@ -122,9 +125,9 @@ class CommandHandler:
         for item in group:
             responses.setdefault(item.type, item)
         try:
-            status = _exit_status(responses.get("EXC"))
-        except ValueError as err:
-            self._finish(conn, f"CaptureMock: {err}\n", 1)
+            status = _exit_status(responses.get("EXC"), self.replay.path)
+        except MockFileError as err:
+            self._finish(conn, f"{err}\n", 1)
             return
         record(item_text("<-", "CMD", text))
         edited = [item.text for item in group if item.type == "FIL"]
@@ -183,11 +186,23 @@ def _send_frame(conn, kind: bytes, payload: bytes, tail: bytes = b"") -> None:
         conn.sendall(tail)
 
 
-def _exit_status(item: Optional[Item]) -> int:
-    """A missing ``->EXC`` means 0 (§7.4); a hand-edited one that is no number is refused by line."""
+# What a process can have died by: signals whose default action terminates it. A stop signal would stop
+# the shim (and the SUT waiting for it) for ever; an ignored one would not end it at all.
+_NOT_FATAL = ("SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGWINCH", "SIGINFO")
+FATAL_SIGNALS = frozenset(signal.valid_signals()) - {getattr(signal, name, 0) for name in _NOT_FATAL}
+
+
+def _exit_status(item: Optional[Item], path: Optional[str]) -> int:
+    """A missing ``->EXC`` means 0 (§7.4). A hand-edited one must be a status a program can finish with,
+    0..255 or minus a fatal signal; anything else is refused by file and line, here, where replay reads
+    it, rather than wrapping round, dying by the wrong signal or stopping in the shim."""
     if item is None:
         return 0
     try:
-        return int(item.text.strip())
+        status = int(item.text.strip())
     except ValueError:
-        raise ValueError(f"line {item.line} of the replay file: '->EXC:{item.text}' is not an exit status") from None
+        status = 256
+    if not (0 <= status <= 255 or -status in FATAL_SIGNALS):
+        raise MockFileError(f"'->EXC:{item.text}' is not an exit status (0 to 255, or minus a signal "
+                            "that ends a process)", path or "replay file", item.line)
+    return status

@@ -16,6 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef NSIG
+#define NSIG 65
+#endif
+
 extern char **environ;
 
 static const char MAGIC[] = "CAPTUREMOCK_SHIM/1\n";
@@ -54,15 +58,18 @@ static void append_frame(buffer *b, char kind, const char *data, size_t len) {
     append_field(b, data, len);
 }
 
-/* Writes to the socket use send(MSG_NOSIGNAL): a dead server must give an error, not SIGPIPE. */
-static void write_all(int fd, const char *data, size_t len, int is_socket) {
+/* Writes to the socket use send(MSG_NOSIGNAL): a dead server must give an error, not SIGPIPE.
+ * Returns 0 when the reader has gone away (EPIPE), so that the caller can act as a program would on
+ * SIGPIPE; other errors lose the output, as they would for the program itself. */
+static int write_all(int fd, const char *data, size_t len, int is_socket) {
     while (len) {
         ssize_t n = is_socket ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
+        if (n <= 0) return !(n < 0 && errno == EPIPE);
         data += n;
         len -= (size_t)n;
     }
+    return 1;
 }
 
 static int read_exact(int fd, char *data, size_t len) {
@@ -121,6 +128,7 @@ static int connect_server(void) {
     return sock;
 }
 
+/* The traffic server only sends 0..255 or minus a signal that terminates a process (handler.py). */
 static void die(int status) {
     fflush(NULL);
     if (status < 0) {
@@ -143,7 +151,9 @@ static void child_exited(int sig) {
     (void)sig;
 }
 
-/* Record mode: run the real program here and tee its output; send what it wrote and its status. */
+/* Record mode: run the real program here and tee its output; send what it wrote and its status.
+ * When one of our own outputs has lost its reader (`yes | head -1`), the program's pipe to it is
+ * closed: its next write there gets SIGPIPE/EPIPE, just as it would without capturemock. */
 static void run_real_program(int sock, const char *path, char **argv) {
     int out[2], err[2];
     if (pipe(out) != 0 || pipe(err) != 0) fail("cannot create pipes");
@@ -166,7 +176,7 @@ static void run_real_program(int sock, const char *path, char **argv) {
     memset(&on_child, 0, sizeof on_child);
     on_child.sa_handler = child_exited; /* no SA_RESTART: poll() wakes up with EINTR */
     sigaction(SIGCHLD, &on_child, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN); /* a vanished reader must be an error we can see (the child kept ours) */
     buffer captured[2] = {{0}, {0}};
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int targets[2] = {1, 2};
@@ -186,14 +196,12 @@ static void run_real_program(int sock, const char *path, char **argv) {
             if (fds[i].fd < 0 || !fds[i].revents) continue;
             ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
+            if (n > 0) append(&captured[i], chunk, (size_t)n);
+            if (n <= 0 || !write_all(targets[i], chunk, (size_t)n, 0)) {
                 close(fds[i].fd);
                 fds[i].fd = -1;
                 open_count--;
-                continue;
             }
-            append(&captured[i], chunk, (size_t)n);
-            write_all(targets[i], chunk, (size_t)n, 0);
         }
     }
     while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
@@ -205,6 +213,17 @@ static void run_real_program(int sock, const char *path, char **argv) {
     append_frame(&reply, 'E', captured[1].data, captured[1].len);
     append_frame(&reply, 'X', text, strlen(text));
     write_all(sock, reply.data, reply.len, 1);
+}
+
+/* The status in an X frame: strtol with range checks, never atoi's undefined overflow. The server
+ * only sends valid ones; this keeps a garbled frame from making the shim die by some random signal. */
+static int exit_status(const char *text) {
+    char *end;
+    errno = 0;
+    long status = strtol(text, &end, 10);
+    if (errno || end == text || *end || status > 255 || status <= -NSIG)
+        fail("the CaptureMock server sent an invalid exit status");
+    return (int)status;
 }
 
 int main(int argc, char **argv) {
@@ -237,7 +256,7 @@ int main(int argc, char **argv) {
         case 'E': write_all(2, payload.data, payload.len, 0); break;
         case 'V': putenv(strdup(payload.data)); break;
         case 'R': run_real_program(sock, payload.data, argv); break;
-        case 'X': die(atoi(payload.data)); break;
+        case 'X': die(exit_status(payload.data)); break;
         default: fail("the CaptureMock server closed the connection without an answer");
         }
     }

@@ -10,8 +10,9 @@ Wire format (ours, not the original's ``repr``-based text; nothing in it is ever
   bytes: ``token, cwd, argc, argv[0..argc), "NAME=value" for every environment variable``.
 * replies, both ways: frames of one kind byte + u32 length + payload. Server -> shim: ``O``/``E`` bytes
   for stdout/stderr, ``V`` ``NAME=value`` to set in the environment of the real program, ``R`` path of
-  the real program to run now (record), ``X`` the decimal exit status to finish with (negative: die
-  by that signal). Shim -> server after ``R``: ``O``, ``E`` (everything the program wrote) and ``X``.
+  the real program to run now (record), ``X`` the decimal exit status to finish with: 0..255, or minus
+  a signal that ends a process to die by it (the server checks replayed ones). Shim -> server after
+  ``R``: ``O``, ``E`` (everything the program wrote) and ``X``.
 """
 from __future__ import annotations
 
@@ -71,15 +72,39 @@ def read_frame(sock: socket.socket) -> tuple[bytes, bytes]:
     return kind, payload
 
 
+def write_all(fd: int, data: bytes) -> bool:
+    """Write everything to ``fd``; False when its reader has gone away (EPIPE), so that the caller can
+    do what a program does on SIGPIPE. Other write errors lose the output, as they would for the
+    program itself. Unbuffered ``os.write``: nothing is left in a buffer to fail again at exit."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BrokenPipeError:
+            return False
+        except OSError:
+            break
+    return True
+
+
 def die(status: int) -> None:
-    """Finish like the (recorded) program: exit with its status, or die by the signal that killed it."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    """Finish like the (recorded) program: exit with its status, or die by the signal that killed it.
+
+    The traffic server only sends 0..255 or minus a signal that terminates a process (handler.py)."""
     if status < 0:
-        signal.signal(-status, signal.SIG_DFL)
-        os.kill(os.getpid(), -status)
-        status = 128 - status
+        signum = -status
+        if signum != signal.SIGKILL:  # SIGKILL has no handler to reset: signal() refuses it
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+        status = 128 + signum
     os._exit(status & 0xFF)
+
+
+def complain(program: str, message: str) -> None:
+    """One clean line on stderr, then exit 1: the shim's only way of reporting its own trouble."""
+    write_all(2, f"CaptureMock shim for '{program}': {message}\n".encode("utf-8", "surrogateescape"))
+    die(1)
 
 
 def _connect(program: str) -> socket.socket:
@@ -91,18 +116,21 @@ def _connect(program: str) -> socket.socket:
         return sock
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or err
-        sys.stderr.write(f"CaptureMock shim for '{program}': cannot reach the CaptureMock server at "
-                         f"'{address}' ({reason})\n")
-        die(1)
+        complain(program, f"cannot reach the CaptureMock server at '{address}' ({reason})")
 
 
 def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
     """Record mode: run the program here (stdin, tty and signals stay natural), tee its output and
-    send everything it wrote plus its exit status back to the server."""
+    send everything it wrote plus its exit status back to the server.
+
+    When one of our own outputs has lost its reader (``yes | head -1``), the program's pipe to it is
+    closed: its next write there gets SIGPIPE/EPIPE, just as it would without capturemock."""
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     pid = os.fork()
     if pid == 0:
+        for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them, and exec would keep that
+            signal.signal(signum, signal.SIG_DFL)
         os.dup2(out_write, 1)
         os.dup2(err_write, 2)
         for fd in (out_read, out_write, err_read, err_write):
@@ -116,7 +144,7 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
     os.close(err_write)
     for signum in _RELAYED_SIGNALS:
         signal.signal(signum, lambda sig, _frame: os.kill(pid, sig))
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a vanished reader must be an error we can see
     captured = {out_read: [], err_read: []}
     targets = {out_read: 1, err_read: 2}
     status = None
@@ -132,15 +160,10 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
             continue
         for fd in ready:
             data = os.read(fd, 65536)
-            if not data:
+            captured[fd].append(data)
+            if not data or not write_all(targets[fd], data):
                 del targets[fd]
                 os.close(fd)
-                continue
-            captured[fd].append(data)
-            try:
-                os.write(targets[fd], data)
-            except OSError:
-                targets[fd] = os.open(os.devnull, os.O_WRONLY)
     if status is None:
         status = os.waitpid(pid, 0)[1]
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
@@ -153,39 +176,48 @@ def interceptCommand() -> None:
     program = os.path.basename(sys.argv[0])
     argv = [program, *sys.argv[1:]]
     sock = _connect(program)
+    try:
+        cwd = os.getcwd()
+    except OSError:  # e.g. the SUT's directory was removed; worded like shim.c
+        complain(program, "cannot determine the current directory")
     env = [f"{key}={value}".encode("utf-8", "surrogateescape") for key, value in os.environ.items()]
-    fields = [os.environ.get("CAPTUREMOCK_TOKEN", "").encode(), os.getcwd().encode("utf-8", "surrogateescape"),
+    fields = [os.environ.get("CAPTUREMOCK_TOKEN", "").encode(), cwd.encode("utf-8", "surrogateescape"),
               str(len(argv)).encode(), *(arg.encode("utf-8", "surrogateescape") for arg in argv), *env]
     try:
         sock.sendall(MAGIC + encode_fields(fields))
         _follow_answer(sock, program, argv)
     except OSError as err:  # the server died mid-conversation (ConnectionError is an OSError)
-        sys.stderr.write(f"CaptureMock shim for '{program}': lost the connection to the CaptureMock server "
-                         f"({err.strerror or err})\n")
-        die(1)
+        complain(program, f"lost the connection to the CaptureMock server ({err.strerror or err})")
 
 
 def _follow_answer(sock: socket.socket, program: str, argv: list[str]) -> None:
     """Do what the server's frames say until it sends the exit status (which ends this process)."""
     while True:
         kind, payload = read_frame(sock)
-        if kind == STDOUT:
-            sys.stdout.buffer.write(payload)
-            sys.stdout.flush()
-        elif kind == STDERR:
-            sys.stderr.buffer.write(payload)
-            sys.stderr.flush()
+        if kind in (STDOUT, STDERR):
+            if not write_all(1 if kind == STDOUT else 2, payload):
+                die(-signal.SIGPIPE)  # as the program did, and the native shim does, when the reader is gone
         elif kind == SETENV:
             name, _, value = os.fsdecode(payload).partition("=")
             os.environ[name] = value
         elif kind == RUN:
             _run_real_program(sock, os.fsdecode(payload), argv)
         elif kind == EXIT:
-            die(int(payload))
+            die(_exit_status(program, payload))
         else:
-            sys.stderr.write(f"CaptureMock shim for '{program}': the CaptureMock server closed the connection "
-                             "without an answer\n")
-            die(1)
+            complain(program, "the CaptureMock server closed the connection without an answer")
+
+
+def _exit_status(program: str, payload: bytes) -> int:
+    """The status in an X frame. The server only sends valid ones (handler.py); this keeps a garbled
+    frame from ending in a traceback, like the range check in shim.c."""
+    try:
+        status = int(payload)
+    except ValueError:
+        status = 256
+    if not (0 <= status <= 255 or -status in signal.valid_signals()):
+        complain(program, "the CaptureMock server sent an invalid exit status")
+    return status
 
 
 if __name__ == "__main__":

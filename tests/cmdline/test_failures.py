@@ -162,8 +162,8 @@ def test_hand_edited_exit_status_that_is_no_number_is_a_clean_error(sut):
     bad = sut.run("tool", "bad")
     good = sut.run("tool", "ok")
     capturemock.terminate()
-    assert (bad.returncode, bad.stderr) == (1, "CaptureMock: line 4 of the replay file: '->EXC:oops' is not an "
-                                               "exit status\n")
+    assert (bad.returncode, bad.stderr) == (1, f"{sut.root / 'stored.mock'}:4: '->EXC:oops' is not an exit status "
+                                               "(0 to 255, or minus a signal that ends a process)\n")
     assert good.stdout == "fine\n"
     assert sut.text("rec.mock") == "<-CMD:tool ok\n->OUT:fine\n"
 
