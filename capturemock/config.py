@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import sys
 
 from .errors import ConfigError
@@ -83,7 +84,8 @@ class RcConfig:
                 try:
                     return self._parser.get(section, option)
                 except configparser.Error as err:
-                    raise ConfigError(f"[{section}] {option}: {_one_line(err)}", self._where()) from None
+                    raise ConfigError(f"[{section}] {option}: {_one_line(err)}",
+                                      *self._where(option, [section])) from None
         return default
 
     def getboolean(self, option: str, sections: Iterable[str], default: bool = False) -> bool:
@@ -92,7 +94,8 @@ class RcConfig:
             return default
         flag = configparser.ConfigParser.BOOLEAN_STATES.get(value.strip().lower())
         if flag is None:
-            raise ConfigError(f"{option} = {value!r} is not a boolean (use true/false)", self._where())
+            raise ConfigError(f"{option} = {value!r} is not a boolean (use true/false)",
+                              *self._where(option, sections))
         return flag
 
     def getfloat(self, option: str, sections: Iterable[str], default: float) -> float:
@@ -126,10 +129,34 @@ class RcConfig:
         try:
             return kind(value)
         except ValueError:
-            raise ConfigError(f"{option} = {value!r} is not a number", self._where()) from None
+            raise ConfigError(f"{option} = {value!r} is not a number", *self._where(option, sections)) from None
 
-    def _where(self) -> Optional[str]:
-        return ",".join(self.files) or None
+    def _where(self, option: str, sections: Iterable[str]) -> tuple[Optional[str], Optional[int]]:
+        """The rc file and line whose value of ``option`` was read: in the first of ``sections`` that has
+        it, the last file setting it there (later files win, §3.1). Only the files are named when no
+        line says it (a ``[DEFAULT]`` value, or a YAML file among them, whose settings have no lines)."""
+        files: tuple[Optional[str], Optional[int]] = (",".join(self.files) or None, None)
+        section = next((name for name in sections if self._parser.has_option(name, option)), None)
+        if section is None or any(path.endswith((".yaml", ".yml")) for path in self.files):
+            return files
+        found = files
+        for path in self.files:
+            current = None
+            for number, line in enumerate(_lines_of(path), 1):
+                if line[:1] == "[" and "]" in line:
+                    current = line[1:line.rindex("]")]
+                elif current == section and line[:1] not in ("", " ", "\t", "#", ";"):
+                    if re.split("[=:]", line, maxsplit=1)[0].strip().lower() == option:
+                        found = (path, number)
+        return found
+
+
+def _lines_of(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []  # not a file (rc text given directly), or gone since it was read
 
 
 def _yaml_as_ini(text: str, path: str) -> str:

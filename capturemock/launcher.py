@@ -24,6 +24,8 @@ from .modes import RECORD, REPLAY, is_active, parse_mode
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # -S: the server needs no site-packages; the package is found through the path given as argv[1]
 _SERVER_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from capturemock.server import main; main()"
+# Only for a server that hangs: a healthy one gives requests in flight server.STOP_GRACE, writes all it
+# recorded and exits well within this.
 _STOP_TIMEOUT = 30.0
 
 
@@ -168,7 +170,9 @@ class CaptureMockManager:
             process.stdin.close()
 
     def terminate(self) -> None:
-        """Stop the server (no-op if none runs), waiting for in-flight requests; relay its output."""
+        """Stop the server (no-op if none runs) and relay its output. The server gives requests still in
+        flight a short grace (server.STOP_GRACE) and then writes everything recorded, so a program the
+        SUT left running in the background costs the test at most that, and loses no other traffic."""
         process, self.process = self.process, None
         if process is None:
             return

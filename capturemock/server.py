@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 STOP = b"TERMINATE_SERVER"
 Handler = "Callable[[Connection, Callable[[str], None]], None]"  # a string: typing is not imported
-_JOIN_TIMEOUT = 30.0
+# At stop, requests still in flight get this long to finish. The SUT is done by then, so a request still
+# running belongs to a program it left in the background (a daemon may run for hours): it must not hold
+# the test up, but one that is just finishing should still be recorded. Clearly shorter than the
+# launcher's kill timeout (launcher._STOP_TIMEOUT), so what was recorded is written before any kill.
+STOP_GRACE = 2.0
 _MAX_STOP_MESSAGE = 1024  # ":<token>" and a little slack
 
 
@@ -96,6 +100,7 @@ class ArrivalOrder:
         self._head = 0
         self._held: dict[int, list[str]] = {}
         self._finished: set[int] = set()
+        self._closed = False
 
     def ticket(self) -> int:
         with self._lock:
@@ -104,6 +109,8 @@ class ArrivalOrder:
 
     def record(self, ticket: int, text: str) -> None:
         with self._lock:
+            if self._closed:
+                return
             if ticket == self._head:
                 self._write(text)
             else:
@@ -119,11 +126,16 @@ class ArrivalOrder:
                     self._write(text)
 
     def flush_all(self) -> None:
-        """At shutdown, write what requests that never finished had recorded, still in arrival order."""
+        """At shutdown, write everything held, still in arrival order: every completed interaction, and
+        of those still unfinished what they recorded so far (whole items: a request line without its
+        answers is valid and replays as no output, status 0). Nothing is written after this: a request
+        finishing later would put its answers after other requests' items, where they would read as
+        theirs."""
         with self._lock:
             for ticket in sorted(self._held):
                 for text in self._held.pop(ticket):
                     self._write(text)
+            self._closed = True
 
 
 class Dispatcher:
@@ -171,7 +183,7 @@ class TrafficServer:
 
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch``, recording through ``order``; then wait
-        for requests in flight, write what they recorded and call ``closing``."""
+        for requests in flight (at most ``STOP_GRACE``), write what was recorded and call ``closing``."""
         import socket  # for serving only: the listener was bound without it, before the address was out
 
         self.dispatch = dispatch
@@ -186,12 +198,12 @@ class TrafficServer:
             except OSError:
                 pass  # not on every system: there they wait on, until the process exits
             self.listener.close()
-            self._count.wait_for(lambda: self._busy == 0, _JOIN_TIMEOUT)
+            self._count.wait_for(lambda: self._busy == 0, STOP_GRACE)
         self.order.flush_all()
         closing()
 
     def stop(self) -> None:
-        """Stop accepting; ``serve`` returns once the requests in flight are done."""
+        """Stop accepting; ``serve`` returns once the requests in flight are done, or their grace is over."""
         self._stopping.set()
 
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
@@ -275,8 +287,11 @@ def parse_options(argv: list[str]) -> dict[str, str]:
 
 def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, int]:
     """What can go wrong with the user's input is checked before the address is published: mode,
-    rc files, protocol, port. ``--parent-pipe`` means a launcher started us (and owns our stdin)."""
+    rc files and the settings read per request, protocol, output paths, port. A launcher reports a
+    failure here as one line and does not run the SUT. ``--parent-pipe`` means a launcher started us
+    (and owns our stdin)."""
     from .clientserver.settings import Settings, published_address
+    from .cmdline import settings as command_settings
     from .config import RcConfig
     from .modes import parse_mode
 
@@ -286,7 +301,12 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         config = RcConfig(rc_files, warn=lambda message: None)
     else:
         config = RcConfig(rc_files)
+    command_settings.check(config)
     protocol = Settings(config).protocol
+    if options.get("record"):
+        _check_writable(options["record"], "record to", directory=False)
+    if options.get("record-file-edits"):
+        _check_writable(options["record-file-edits"], "store file edits in", directory=True)
     try:
         port = int(options.get("port") or 0)
     except ValueError:
@@ -294,6 +314,25 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     server = TrafficServer(token, port)
     server.address = published_address(protocol, server.address)
     return server, config, mode
+
+
+def _check_writable(path: str, doing: str, *, directory: bool) -> None:
+    """Refuse an output path that cannot be written as a file (or created as a directory) without
+    removing something of the user's. Found only when the first item is recorded, it would fail every
+    request, and lose it."""
+    path = os.path.abspath(path)
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if existing == path and os.path.isdir(path) != directory:
+        reason = "it is not a directory" if directory else "it is a directory"
+    elif existing != path and not os.path.isdir(existing):
+        reason = f"{existing} is not a directory"
+    elif not os.access(existing, os.W_OK):
+        reason = f"{existing} is not writable"
+    else:
+        return
+    raise ConfigError(f"cannot {doing} {path}: {reason}")
 
 
 def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:

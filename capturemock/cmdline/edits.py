@@ -1,7 +1,6 @@
 """Adapts ``fileedits`` (pure filesystem code) to what the command handler needs for one session."""
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Mapping, Optional
 
@@ -55,13 +54,9 @@ class SessionFileEdits:
         candidates = self.candidates(request, watched)
         used: set[str] = set()
         restored = [name for name in names
-                    if fileedits.restore(name, self.replay_dir, candidates, used, warn=_warn) is not None]
+                    if fileedits.restore(name, self.replay_dir, candidates, used) is not None]
         if self.keep_replayed:
             with self.lock:
                 for name in restored:
                     self.store.keep(name, self.replay_dir)
         return restored
-
-
-def _warn(message: str) -> None:
-    sys.stderr.write(message + "\n")

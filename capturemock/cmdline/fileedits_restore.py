@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Callable, Optional, Sequence
 
-from .fileedits_fs import place_file, place_link, remove
+from .fileedits_fs import place_file, place_link, remove, warn_stderr
 from .fileedits_paths import native_path
 from .fileedits_store import DELETION_SUFFIX, SYMLINK_SUFFIX, plain_name, stored_entries
 
@@ -27,7 +26,7 @@ def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[
     if target is None:
         return None
     used.add(target)
-    warn = warn or _stderr
+    warn = warn or warn_stderr
     # removals first: a path that was deleted and then created again under another type is stored as both
     for order in (DELETION_SUFFIX, "", SYMLINK_SUFFIX):
         for src, rel, suffix in entries:
@@ -75,7 +74,3 @@ def _apply(src: str, dst: str, suffix: str) -> None:
             place_link(handle.read().rstrip("\n"), dst)
     else:
         place_file(src, dst)
-
-
-def _stderr(message: str) -> None:
-    sys.stderr.write(f"{message}\n")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from stat import S_ISLNK, S_ISREG
 from typing import Dict, Iterable, Optional, Tuple
 
 from .fileedits_paths import is_inside
@@ -82,7 +83,8 @@ class AsyncWatch:
 
 
 def _scan(root: str, ignore: frozenset) -> State:
-    """Every file and symlink (symlinked dirs included, not followed) under root, minus ignored names."""
+    """Every file and symlink (symlinked dirs included, not followed) under root, minus ignored names.
+    FIFOs, sockets and devices are left out (see ``_stat``)."""
     if not os.path.isdir(root):
         stat = _stat(root)
         return {root: stat} if stat else {}
@@ -100,9 +102,13 @@ def _scan(root: str, ignore: frozenset) -> State:
 
 
 def _stat(path: str) -> Optional[Stat]:
+    """None for what is gone, and for what is neither a regular file nor a symlink: a FIFO, socket or
+    device has no content to store (copying a FIFO would block, or fail), so it is no file edit."""
     try:
         info = os.lstat(path)
     except OSError:
+        return None
+    if not (S_ISREG(info.st_mode) or S_ISLNK(info.st_mode)):
         return None
     return info.st_mtime_ns, info.st_size
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from typing import Iterator, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, Tuple
 
-from .fileedits_fs import make_parents, place_file
+from .fileedits_fs import make_parents, place_file, warn_stderr
 from .fileedits_paths import is_inside
 from .fileedits_scan import Edit
 
@@ -48,29 +49,30 @@ def stored_entries(stored: str) -> Iterator[Tuple[str, str, str]]:
 class EditStore:
     """Saves edits under unique FIL names: ``out``, then ``out.edit_2``, ``out.edit_3``...
 
-    Not thread-safe: callers save one edit at a time (the numbering depends on the order).
+    Not thread-safe: callers save one edit at a time (the numbering depends on the order). Nothing in
+    the way of the store's directories is ever removed (``make_parents``): the user named the place.
     """
 
-    def __init__(self, record_edit_dir: str):
+    def __init__(self, record_edit_dir: str, warn: Callable[[str], None] = warn_stderr):
         self.directory = record_edit_dir
         self.saved: Counter = Counter()
+        self.warn = warn
 
     def save(self, edit: Edit) -> str:
-        """Copy the edit's changed files, links (as text) and removals (as empty markers); return its FIL name."""
+        """Copy the edit's changed files, links (as text) and removals (as empty markers); return its FIL name.
+
+        The command has run and its answer is still to be recorded: a path that cannot be stored (gone
+        or changed into a FIFO since the scan, unreadable, the store blocked) is a warning, never a
+        failure that would lose the interaction. So is one of ``keep``.
+        """
         name = os.path.basename(edit.root)
         self.saved[name] += 1
         fil_name = name if self.saved[name] == 1 else f"{name}.edit_{self.saved[name]}"
         base = os.path.join(self.directory, fil_name)
-        for path in edit.removed:
-            _write(self._dest(base, edit.root, path) + DELETION_SUFFIX, "")
-        for path in edit.changed:
-            try:
-                if os.path.islink(path):
-                    _write(self._dest(base, edit.root, path) + SYMLINK_SUFFIX, link_text(path) + "\n")
-                else:
-                    place_file(path, self._dest(base, edit.root, path))
-            except FileNotFoundError:
-                continue  # removed again before it could be copied: nothing left to record
+        entries = [(path, True) for path in edit.removed] + [(path, False) for path in edit.changed]
+        for path, removed in entries:
+            with self._storing(path):
+                _copy(path, self._dest(base, edit.root, path), removed)
         return fil_name
 
     def keep(self, fil_name: str, replay_edit_dir: str) -> None:
@@ -82,14 +84,35 @@ class EditStore:
         self.saved[name] = max(self.saved[name], number)
         base = os.path.join(self.directory, fil_name)
         for src, rel, suffix in stored_entries(os.path.join(replay_edit_dir, fil_name)):
-            place_file(src, (os.path.join(base, rel) if rel else base) + suffix)
+            with self._storing(src):
+                place_file(src, (os.path.join(base, rel) if rel else base) + suffix, clear_way=False)
+
+    @contextmanager
+    def _storing(self, path: str) -> Iterator[None]:
+        """Storing one path: failing is a warning, and the other paths are still stored."""
+        try:
+            yield
+        except FileNotFoundError:
+            pass  # removed again before it could be copied: nothing left to record
+        except OSError as err:
+            self.warn(f"WARNING: CaptureMock could not store the edit of {path}: {err.strerror or err}")
 
     @staticmethod
     def _dest(base: str, root: str, path: str) -> str:
         return base if path == root else os.path.join(base, os.path.relpath(path, root))
 
 
+def _copy(path: str, dest: str, removed: bool) -> None:
+    """Store one path of an edit at ``dest``: a removal as an empty marker, a link as its text."""
+    if removed:
+        _write(dest + DELETION_SUFFIX, "")
+    elif os.path.islink(path):
+        _write(dest + SYMLINK_SUFFIX, link_text(path) + "\n")
+    else:
+        place_file(path, dest, clear_way=False)
+
+
 def _write(path: str, text: str) -> None:
-    make_parents(path)
+    make_parents(path, clear_way=False)
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(text)

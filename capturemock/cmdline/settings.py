@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Optional
 
 from ..config import RcConfig
+
+TYPE_CHECKING = False  # typing is not imported at run time: the server checks these settings at start-up
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 SECTION = "command line"
 
@@ -47,6 +50,23 @@ def ignored_edit_names(config: RcConfig) -> list[str]:
 
 def use_exact_matching(config: RcConfig) -> bool:
     return config.getboolean("use_exact_matching", ["general"])
+
+
+# What the server reads per request, by section: (option, reader). Booleans can be malformed, and any
+# value can hold a broken %(interpolation)s.
+_PROGRAM_KEYS = (("asynchronous", RcConfig.getboolean), ("environment", RcConfig.getlist))
+_SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), ("general", "use_exact_matching", RcConfig.getboolean))
+
+
+def check(config: RcConfig) -> None:
+    """Read now every value the server will read for commands, in each intercepted program's section
+    and in ``[command line]``, so that a bad one stops the server at start-up with one line naming file
+    and line. Read per request, it would fail every command instead, and only be reported at the end."""
+    sections = dict.fromkeys([section for program in intercepted_programs(config, lambda message: None)
+                              for section in _sections(program)] + [SECTION])
+    keys = [(section, option, read) for section in sections for option, read in _PROGRAM_KEYS]
+    for section, option, read in keys + list(_SESSION_KEYS):
+        read(config, option, [section])
 
 
 def mentioned_programs(programs: list[str], mentions: Callable[[re.Pattern], bool]) -> list[str]:
