@@ -100,6 +100,7 @@ class CaptureMockManager:
         mode = parse_mode(mode)
         if not is_active(mode, replayFile):
             return False
+        self.terminate()  # a server still running from an earlier setUpServer: stopped, its traffic written
         environment = os.environ if environment is None else environment
         replaying = mode != RECORD and bool(replayFile) and os.path.isfile(replayFile)
         environment["CAPTUREMOCK_MODE"] = str(mode)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import capturemock
+from capturemock.launcher import _manager
 
 RC = """\
 [command line]
@@ -142,3 +143,18 @@ def test_program_leaving_a_background_process_does_not_hang_the_shim(sut):
     capturemock.terminate()
     assert result.stdout == "started\n"
     assert sut.text("rec.mock") == "<-CMD:tool\n->OUT:started\n"
+
+
+def test_a_second_set_up_stops_the_first_server_and_keeps_its_traffic(sut):
+    """TextTest-style callers that forget ``terminate`` between two set-ups leave no server behind."""
+    sut.program("tool", "echo real $1\n")
+    rc = sut.rc("[command line]\nintercepts = tool\n")
+    sut.start(capturemock.RECORD, rc=rc, record="first.mock")
+    first_server = _manager.process
+    assert sut.run("tool", "one").stdout == "real one\n"
+    sut.start(capturemock.RECORD, rc=rc, record="second.mock")
+    assert first_server.poll() is not None  # stopped, not orphaned
+    assert sut.text("first.mock") == "<-CMD:tool one\n->OUT:real one\n"
+    assert sut.run("tool", "two").stdout == "real two\n"
+    capturemock.terminate()
+    assert sut.text("second.mock") == "<-CMD:tool two\n->OUT:real two\n"
