@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,10 +73,24 @@ static int write_all(int fd, const char *data, size_t len, int is_socket) {
     return 1;
 }
 
+/* How long the server may take to say anything (CAPTUREMOCK_SHIM_TIMEOUT seconds, as in shim.py):
+ * it answers at once, so only a hung server takes longer, and the SUT must not wait for ever. */
+static double answer_timeout(void) {
+    const char *text = getenv("CAPTUREMOCK_SHIM_TIMEOUT");
+    char *end;
+    double seconds = text ? strtod(text, &end) : 0;
+    return text && end != text && !*end && seconds > 0 ? seconds : 600;
+}
+
 static int read_exact(int fd, char *data, size_t len) {
     while (len) {
         ssize_t n = read(fd, data, len);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            char message[128];
+            snprintf(message, sizeof message, "no answer from the CaptureMock server within %g s", answer_timeout());
+            fail(message);
+        }
         if (n <= 0) return 0;
         data += n;
         len -= (size_t)n;
@@ -125,6 +140,9 @@ static int connect_server(void) {
         snprintf(message, sizeof message, "cannot reach the CaptureMock server at '%s' (%s)", address, strerror(errno));
         fail(message);
     }
+    double seconds = answer_timeout();
+    struct timeval limit = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     return sock;
 }
 

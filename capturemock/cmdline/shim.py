@@ -107,12 +107,23 @@ def complain(program: str, message: str) -> None:
     die(1)
 
 
+def answer_timeout() -> float:
+    """How long the server may take to say anything (``CAPTUREMOCK_SHIM_TIMEOUT`` seconds, default 600):
+    it answers at once, so only a hung server takes longer, and the SUT must not wait for ever."""
+    try:
+        seconds = float(os.environ.get("CAPTUREMOCK_SHIM_TIMEOUT", ""))
+    except ValueError:
+        return 600.0
+    return seconds if seconds > 0 else 600.0
+
+
 def _connect(program: str) -> socket.socket:
     address = os.environ.get("CAPTUREMOCK_SERVER", "")
     host, _, port = address.rpartition(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.connect(((host or "127.0.0.1").encode(), int(port)))  # bytes: no idna codec import
+        sock.settimeout(answer_timeout())
         return sock
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or err
@@ -186,6 +197,8 @@ def interceptCommand() -> None:
     try:
         sock.sendall(MAGIC + encode_fields(fields))
         _follow_answer(sock, program, argv)
+    except socket.timeout:  # TimeoutError from 3.10 on
+        complain(program, f"no answer from the CaptureMock server within {answer_timeout():g} s")
     except OSError as err:  # the server died mid-conversation (ConnectionError is an OSError)
         complain(program, f"lost the connection to the CaptureMock server ({err.strerror or err})")
 

@@ -105,3 +105,16 @@ def answer_once(server: socket.socket, answer: bytes) -> None:
         for _ in range(shim.read_u32(conn)):
             shim.read_exact(conn, shim.read_u32(conn))
         conn.sendall(answer)
+
+
+def test_a_hung_server_gives_one_line_instead_of_a_wait_for_ever(tmp_path, shim_kind):
+    """A server that takes the request and never answers (CAPTUREMOCK_SHIM_TIMEOUT, default 600 s)."""
+    tool = shims.install_shims(["tool"], str(tmp_path), shims.native_shim() if shim_kind == "native" else None)[0]
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        host, port = server.getsockname()
+        env = {"CAPTUREMOCK_SERVER": f"{host}:{port}", "CAPTUREMOCK_SHIM_TIMEOUT": "0.5", "PATH": "/usr/bin:/bin"}
+        result = subprocess.run([tool], env=env, capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stderr) == (1, "CaptureMock shim for 'tool': no answer from the CaptureMock "
+                                                     "server within 0.5 s\n")
