@@ -162,7 +162,10 @@ _handler: Optional[InterceptHandler] = None
 
 
 def process_startup() -> Optional[InterceptHandler]:
-    """Intercept this process as ``setUpPython`` described in the environment (§2.7)."""
+    """Intercept this process as ``setUpPython`` described in the environment (§2.7).
+
+    A malformed rc or mock file ends the process at once with one line and status 1: running on
+    without interception would send a replayed test to the real dependencies and pass."""
     global _handler
     rc_files = os.environ.get(ENV_START)
     if not rc_files:
@@ -171,9 +174,10 @@ def process_startup() -> Optional[InterceptHandler]:
     try:
         _handler = interceptPython(os.environ.get(ENV_MODE, "0"), os.environ.get(ENV_RECORD, ""),
                                    os.environ.get(ENV_REPLAY), rc_files.split(","), names)
-    except CaptureMockError as err:  # one clean line; sitecustomize would swallow the exception
+    except CaptureMockError as err:  # sitecustomize would swallow an exception, SystemExit is fatal there
         sys.stderr.write(f"capturemock: {err}\n")
-        return None
+        sys.stderr.flush()
+        os._exit(1)
     return _handler
 
 

@@ -80,11 +80,17 @@ def test_process_startup_does_nothing_without_rc_files(monkeypatch):
     assert capturemock.process_startup() is None
 
 
-def test_process_startup_reports_a_bad_rc_file_in_one_line(tmp_path, monkeypatch, capsys):
+def test_a_process_started_with_a_bad_rc_file_ends_at_once_in_one_line(tmp_path):
+    """Running on unintercepted would send a replayed test to the real dependencies (and pass)."""
     rc = tmp_path / "rc"
-    rc.write_text("[python]\nintercepts = x\nthis line is not ini\n")
-    monkeypatch.setenv("CAPTUREMOCK_PROCESS_START", str(rc))
-    monkeypatch.setenv("CAPTUREMOCK_MODE", "1")
-    monkeypatch.setenv("CAPTUREMOCK_RECORD_FILE", str(tmp_path / "rec.mock"))
-    assert capturemock.process_startup() is None
-    assert capsys.readouterr().err == f"capturemock: {rc}:3: cannot parse line 'this line is not ini'\n"
+    rc.write_text("[python]\nintercepts = random\ncheck_repeated_calls = perhaps\n")
+    (tmp_path / "stored.mock").write_text("<-PYT:import random\n<-PYT:random.randint(1, 100)\n->RET:5\n")
+    env = dict(os.environ)
+    capturemock.setUpPython(REPLAY, str(tmp_path / "rec.mock"), str(tmp_path / "stored.mock"), rcFiles=[str(rc)],
+                            environment=env)
+    site = os.path.dirname(write_sitecustomize(str(tmp_path / "site")))
+    env["PYTHONPATH"] = os.pathsep.join([site, os.path.dirname(os.path.dirname(capturemock.__file__))])
+    result = subprocess.run([sys.executable, "-c", "import random; print(random.randint(1, 100))"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"capturemock: {rc}:3: check_repeated_calls = 'perhaps' is not a boolean (use true/false)\n"
