@@ -6,6 +6,7 @@ the session's own state (product spec §3, "Fast replay").
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
 from ..replay import ReplayIndex
 from .importhook import ImportHook
-from .patching import Patcher
+from .patching import Patcher, import_prefix
 from .replayer import Replayer
 from .session import Session
 from .settings import PythonSettings
@@ -106,18 +107,26 @@ def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Opt
 
 
 def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Whole modules (no dot, or an importable dotted module) versus attributes to patch (§6.2)."""
+    """Whole modules (no dot, or a dotted module) versus attributes to patch (§6.2).
+
+    A module is looked for, not imported: imported now, it would count as imported by the application
+    before interception. A name found neither way yet (the program's own, under sitecustomize) is both:
+    the import hook takes it if it is imported as a module, the patcher if it turns out an attribute."""
     modules, partial = [], []
     for name in names:
         if "." not in name:
             modules.append(name)
             continue
         try:
-            importlib.import_module(name)
-        except ImportError:
-            partial.append(name)
-        else:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent is no package, or not importable (yet)
+            found = False
+        if found:
             modules.append(name)
+        else:
+            partial.append(name)
+            if import_prefix(name) is None:
+                modules.append(name)
     return modules, partial
 
 

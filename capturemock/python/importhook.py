@@ -16,7 +16,8 @@ import sysconfig
 from types import ModuleType
 from typing import Any, Optional
 
-from .proxies import handle_of
+from ..modes import REPLAY
+from .proxies import MISSING, handle_of
 
 _ABSENT = object()
 _LATE_WARNING = (
@@ -98,10 +99,16 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             if not holders:
                 del sys.modules[name]
                 continue
-            self.objects.module_proxy(name, module)
+            # in pure replay the module answers from the mock, as one imported from now on would
+            self.objects.module_proxy(name, MISSING if self.session.mode == REPLAY else module)
             proxy = sys.modules[name] = self.session.import_module(name)  # recorded as an import
+            for spec_attr in ("__spec__", "__loader__", "__package__"):  # the import machinery's, as set on import
+                object.__setattr__(proxy, spec_attr, getattr(module, spec_attr, None))
+            parent, _, child = name.rpartition(".")
             for holder, variable in holders:
-                sys.stdout.write(_LATE_WARNING.format(holder=holder.__name__, variable=variable, module=name) + "\n")
+                if not (holder.__name__ == parent and variable == child):  # a package's own submodule
+                    sys.stdout.write(_LATE_WARNING.format(holder=holder.__name__, variable=variable, module=name)
+                                     + "\n")
                 setattr(holder, variable, proxy)
                 self._rebound.append((holder, variable, module))
         sys.stdout.flush()

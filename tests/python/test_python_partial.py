@@ -127,3 +127,44 @@ def test_a_dotted_name_not_yet_importable_is_patched_when_its_module_is_imported
     with sandbox.intercept(RECORD, ["never.there.at_all"]) as handler:
         assert handler.patcher._on_import in sys.meta_path
     assert handler.patcher is None and not any(type(f).__name__ == "PatchOnImport" for f in sys.meta_path)
+
+
+def test_a_dotted_module_is_intercepted_without_importing_it_first(sandbox, capsys):
+    """Deciding that ``geo.shapes.square`` is a module must not import it (which made every run warn
+    "intercepting ... after importing it" and gave the proxy a real target in replay)."""
+    sandbox.module("geo.shapes.square", """
+        class Shape:
+            pass
+        class Square(Shape):
+            def __init__(self, side):
+                self.side = side
+        def make(side):
+            return Square(side)
+    """)
+    with sandbox.intercept(RECORD, ["geo.shapes.square"]):
+        from geo.shapes import square
+        assert isinstance(square.make(3), square.Shape)
+    recorded = sandbox.recorded()
+    assert "->RET:Instance('Square(Shape)', 'square1')" in recorded
+    with sandbox.intercept(REPLAY, ["geo.shapes.square"], replay=sandbox.mock(recorded)):
+        import geo.shapes.square as square
+        made = square.make(3)
+        assert isinstance(made, square.Square) and isinstance(made, square.Shape)
+    assert "WARNING" not in capsys.readouterr().out
+
+
+def test_a_submodule_already_imported_by_its_package_is_taken_over_quietly(sandbox, capsys):
+    """Its package's attribute for it is not the application holding it (no warning), and in replay the
+    taken-over module answers from the mock like any other."""
+    sandbox.module("geo.shapes.square", "class Square:\n    pass\ndef make():\n    return Square()\n")
+    (sandbox.root / "geo" / "shapes" / "__init__.py").write_text("from . import square\n")
+    replay = sandbox.mock("""
+        <-PYT:geo.shapes.square.make()
+        ->RET:Instance('Square', 'square1')
+    """)
+    import geo.shapes  # noqa: F401 - loads geo.shapes.square before interception starts
+    with sandbox.intercept(REPLAY, ["geo.shapes.square"], replay=replay):
+        from geo.shapes import square
+        assert isinstance(square.make(), square.Square)
+        assert square.__spec__.name == "geo.shapes.square"
+    assert "WARNING" not in capsys.readouterr().out
