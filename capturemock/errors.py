@@ -16,6 +16,18 @@ class CaptureMockError(Exception):
     """A problem the user can fix; its text is one clean line."""
 
 
+def for_the_caller(error: CaptureMockError) -> Exception:
+    """``error`` as the caller best shows it. TextTest (whose plugins module is then loaded) shows a
+    ``TextTestError`` as one line, "not compared: <message>", and anything else as a traceback."""
+    import sys
+
+    plugins = sys.modules.get("texttestlib.plugins")
+    if plugins is None:
+        return error
+    both = type(type(error).__name__, (plugins.TextTestError, CaptureMockError), {"__module__": __name__})
+    return both(str(error))
+
+
 class CaptureMockReplayError(RuntimeError):
     """Replay could not answer a request, or the replayed traffic differed from the mock (§2.5, §2.6)."""
 

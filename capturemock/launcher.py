@@ -18,8 +18,9 @@ from typing import Callable, MutableMapping, Optional, Sequence
 
 from . import mockfile
 from .config import RcConfig
-from .errors import CaptureMockError
+from .errors import CaptureMockError, for_the_caller
 from .modes import RECORD, REPLAY, is_active, parse_mode
+from .sutenv import lookup, unset
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # -S: the server needs no site-packages; the package is found through the path given as argv[1]
@@ -104,8 +105,8 @@ class CaptureMockManager:
         environment = os.environ if environment is None else environment
         replaying = mode != RECORD and bool(replayFile) and os.path.isfile(replayFile)
         environment["CAPTUREMOCK_MODE"] = str(mode)
-        environment.pop("CAPTUREMOCK_PROCESS_START", None)
-        environment.pop("CAPTUREMOCK_SERVER", None)
+        unset(environment, "CAPTUREMOCK_PROCESS_START")  # §7.1: even if inherited (the caller may be a SUT)
+        unset(environment, "CAPTUREMOCK_SERVER")
         self.token = os.urandom(16).hex()
         environment["CAPTUREMOCK_TOKEN"] = self.token
         args = ["-m", str(mode), "--parent-pipe"]
@@ -128,7 +129,7 @@ class CaptureMockManager:
         environment["CAPTUREMOCK_SERVER"] = self.address
         if programs and interceptDir:
             shims.install_shims(programs, interceptDir, native)
-            environment["PATH"] = os.pathsep.join(p for p in (interceptDir, _lookup(environment, "PATH")) if p)
+            environment["PATH"] = os.pathsep.join(p for p in (interceptDir, lookup(environment, "PATH")) if p)
         if recordFromUrl:
             self.sendServerLocation(recordFromUrl)
         return True
@@ -223,20 +224,15 @@ class CaptureMockManager:
                 pass
 
 
-def _lookup(environment: MutableMapping[str, str], name: str) -> str:
-    """``env[name]`` (a TextTest TestEnvironment falls back to os.environ there), '' if unset."""
-    try:
-        return environment[name] or ""
-    except KeyError:
-        return ""
-
-
 _manager = CaptureMockManager()
 
 
 def setUpServer(*args, **kwargs) -> bool:
     """§7.1: start the traffic server and shims for a SUT; see ``CaptureMockManager.startServer``."""
-    return _manager.startServer(*args, **kwargs)
+    try:
+        return _manager.startServer(*args, **kwargs)
+    except CaptureMockError as err:
+        raise for_the_caller(err) from None
 
 
 def terminate() -> None:
@@ -248,7 +244,8 @@ def start_server_from_texttest(recordFromUrl: Optional[str] = None, **kwargs) ->
     """Start a server from the ``TEXTTEST_CAPTUREMOCK_*`` variables; returns the SUT's environment."""
     env = os.environ.copy()
     rc_files = [f for f in env.get("TEXTTEST_CAPTUREMOCK_RCFILES", "").split(",") if f]
-    _manager.startServer(env.get("TEXTTEST_CAPTUREMOCK_MODE", "0"), env.get("TEXTTEST_CAPTUREMOCK_RECORD"),
+    mode = parse_mode(env.get("TEXTTEST_CAPTUREMOCK_MODE", "0"), "environment variable TEXTTEST_CAPTUREMOCK_MODE")
+    _manager.startServer(mode, env.get("TEXTTEST_CAPTUREMOCK_RECORD"),
                          env.get("TEXTTEST_CAPTUREMOCK_REPLAY"),
                          recordEditDir=env.get("TEXTTEST_CAPTUREMOCK_RECORD_EDIT_DIR"),
                          replayEditDir=env.get("TEXTTEST_CAPTUREMOCK_REPLAY_EDIT_DIR"),

@@ -260,10 +260,13 @@ class MockWriter:
             return
         data = text.encode(ENCODING, ERRORS)
         with self.lock:
-            fd = self._fd if self._fd is not None else self._open()
-            written = os.write(fd, data)
-            if written < len(data):  # a short write (rare): finish it
-                _write_all(fd, data[written:])
+            try:
+                fd = self._fd if self._fd is not None else self._open()
+                written = os.write(fd, data)
+                if written < len(data):  # a short write (rare): finish it
+                    _write_all(fd, data[written:])
+            except OSError as err:  # unwritable place, full disk: the file named, not a traceback from here
+                raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
             self.written = True
 
     def tell(self) -> int:

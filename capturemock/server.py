@@ -18,6 +18,7 @@ import sys
 import threading
 
 from .errors import CaptureMockError, ConfigError
+from .writable import check_writable
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
@@ -304,9 +305,9 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     command_settings.check(config)
     protocol = Settings(config).protocol
     if options.get("record"):
-        _check_writable(options["record"], "record to", directory=False)
+        check_writable(options["record"], "record to", directory=False)
     if options.get("record-file-edits"):
-        _check_writable(options["record-file-edits"], "store file edits in", directory=True)
+        check_writable(options["record-file-edits"], "store file edits in", directory=True)
     try:
         port = int(options.get("port") or 0)
     except ValueError:
@@ -314,25 +315,6 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     server = TrafficServer(token, port)
     server.address = published_address(protocol, server.address)
     return server, config, mode
-
-
-def _check_writable(path: str, doing: str, *, directory: bool) -> None:
-    """Refuse an output path that cannot be written as a file (or created as a directory) without
-    removing something of the user's. Found only when the first item is recorded, it would fail every
-    request, and lose it."""
-    path = os.path.abspath(path)
-    existing = path
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if existing == path and os.path.isdir(path) != directory:
-        reason = "it is not a directory" if directory else "it is a directory"
-    elif existing != path and not os.path.isdir(existing):
-        reason = f"{existing} is not a directory"
-    elif not os.access(existing, os.W_OK):
-        reason = f"{existing} is not writable"
-    else:
-        return
-    raise ConfigError(f"cannot {doing} {path}: {reason}")
 
 
 def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:

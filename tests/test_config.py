@@ -6,7 +6,7 @@ import pytest
 from capturemock.alterations import Alterations
 from capturemock.config import RcConfig
 from capturemock.errors import ConfigError
-from capturemock.modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, is_active, parse_mode
+from capturemock.modes import DISABLED, RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, is_active, parse_mode
 
 
 def rc(tmp_path, name, text):
@@ -84,6 +84,7 @@ def test_activity_rule(tmp_path):
     mock.write_text("<-CMD:x\n")
     assert is_active(REPLAY, str(mock))
     assert is_active(RECORD, None) and is_active(REPLAY_OLD_RECORD_NEW, str(tmp_path / "absent"))
+    assert not is_active(DISABLED, str(mock)) and not is_active("3", str(mock))  # TextTest's -rectraffic 3
 
 
 def test_alterations_reverse_order_backrefs_and_variables(tmp_path):

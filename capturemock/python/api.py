@@ -14,10 +14,12 @@ from typing import Iterable, MutableMapping, Optional, Sequence
 
 from ..cachedir import import_path
 from ..config import RcConfig
-from ..errors import CaptureMockError
+from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
 from ..replay import ReplayIndex
+from ..sutenv import unset
+from ..writable import check_writable
 from .importhook import ImportHook
 from .patching import Patcher, import_prefix
 from .replayer import Replayer
@@ -68,7 +70,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         return InterceptHandler()
     config = RcConfig(list(rcFiles or []))
     replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
-    exact = config.getboolean("use_exact_matching", ["general"])
+    exact = _use_exact_matching(config)
     index = ReplayIndex.from_file(replay_path, exact=exact) if replay_path else None
     names = _intercept_names(pythonAttrs or [], config.getlist("intercepts", ["python"]),
                              index if mode == REPLAY else None)
@@ -89,6 +91,10 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
         raise
     return handler
+
+
+def _use_exact_matching(config: RcConfig) -> bool:
+    return config.getboolean("use_exact_matching", ["general"])
 
 
 def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Optional[ReplayIndex]) -> list[str]:
@@ -133,15 +139,24 @@ def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
 def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rcFiles: Sequence[str] = (),  # noqa: N802,N803
                 pythonAttrs: Sequence[str] = (), environment: MutableMapping[str, str] = os.environ  # noqa: N803
                 ) -> bool:
-    """Export what ``process_startup`` needs to intercept the SUT's processes; intercepts nothing here."""
+    """Export what ``process_startup`` needs to intercept the SUT's processes; intercepts nothing here.
+    The rc files are checked now, so that a bad value stops the test before the SUT runs."""
     if not is_active(mode, replayFile):
         return False
-    mode = parse_mode(mode)
+    try:
+        mode = parse_mode(mode)
+        config = RcConfig(list(rcFiles or []), warn=lambda message: None)  # setUpServer warned already
+        PythonSettings(config, mode, [*config.getlist("intercepts", ["python"]), *(pythonAttrs or [])])
+        _use_exact_matching(config)
+        if recordFile:
+            check_writable(recordFile, "record to", directory=False)
+    except CaptureMockError as err:
+        raise for_the_caller(err) from None
     environment[ENV_MODE] = str(mode)
     if replayFile and mode != RECORD:
         environment[ENV_REPLAY] = replayFile
     else:
-        environment.pop(ENV_REPLAY, None)
+        unset(environment, ENV_REPLAY)  # even if inherited: a replay file of the caller's is not ours
     environment[ENV_RECORD] = recordFile
     environment[ENV_START] = ",".join(rcFiles or [])
     environment[ENV_PYTHON] = ",".join(pythonAttrs or [])

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 from ..modes import REPLAY
-from .proxies import MISSING, handle_of
+from .proxies import MISSING, OWN_ERRORS, handle_of
 
 _ABSENT = object()
 _LATE_WARNING = (
@@ -45,7 +45,10 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
-        return self.session.import_module(spec.name)
+        try:
+            return self.session.import_module(spec.name)
+        except OWN_ERRORS as error:  # as at every entry point (proxies.py): no frames of ours
+            raise error.with_traceback(None) from None
 
     def exec_module(self, module: Any) -> None:
         """Nothing to run: the proxy's target (if any) was imported in ``create_module``."""

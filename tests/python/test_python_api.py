@@ -10,6 +10,7 @@ import pytest
 
 import capturemock
 from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, cachedir
+from capturemock.errors import CaptureMockError, ConfigError
 from capturemock.python.api import write_sitecustomize
 
 
@@ -80,17 +81,46 @@ def test_process_startup_does_nothing_without_rc_files(monkeypatch):
     assert capturemock.process_startup() is None
 
 
-def test_a_process_started_with_a_bad_rc_file_ends_at_once_in_one_line(tmp_path):
+def test_a_bad_rc_file_stops_set_up_and_a_process_started_with_it_at_once(tmp_path):
     """Running on unintercepted would send a replayed test to the real dependencies (and pass)."""
     rc = tmp_path / "rc"
     rc.write_text("[python]\nintercepts = random\ncheck_repeated_calls = perhaps\n")
     (tmp_path / "stored.mock").write_text("<-PYT:import random\n<-PYT:random.randint(1, 100)\n->RET:5\n")
-    env = dict(os.environ)
-    capturemock.setUpPython(REPLAY, str(tmp_path / "rec.mock"), str(tmp_path / "stored.mock"), rcFiles=[str(rc)],
-                            environment=env)
+    with pytest.raises(ConfigError, match=r"rc:3: check_repeated_calls = 'perhaps' is not a boolean"):
+        capturemock.setUpPython(REPLAY, str(tmp_path / "rec.mock"), str(tmp_path / "stored.mock"), rcFiles=[str(rc)],
+                                environment={})  # a harness is told before the SUT runs; and if it runs anyway:
+    env = dict(os.environ, CAPTUREMOCK_PROCESS_START=str(rc), CAPTUREMOCK_MODE="0",
+               CAPTUREMOCK_REPLAY_FILE=str(tmp_path / "stored.mock"),
+               CAPTUREMOCK_RECORD_FILE=str(tmp_path / "rec.mock"))
     site = os.path.dirname(write_sitecustomize(str(tmp_path / "site")))
     env["PYTHONPATH"] = os.pathsep.join([site, os.path.dirname(os.path.dirname(capturemock.__file__))])
     result = subprocess.run([sys.executable, "-c", "import random; print(random.randint(1, 100))"], cwd=tmp_path,
                             env=env, capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"capturemock: {rc}:3: check_repeated_calls = 'perhaps' is not a boolean (use true/false)\n"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # texttestlib imports sre_parse
+def test_set_up_errors_reach_texttest_as_its_own_one_line_errors(tmp_path, monkeypatch):
+    """TextTest shows a TextTestError as "not compared: <message>", anything else as a traceback."""
+    from texttestlib import plugins
+
+    monkeypatch.setitem(sys.modules, "texttestlib.plugins", plugins)
+    rc = tmp_path / "rc"
+    rc.write_text("[general]\nuse_exact_matching = maybe\n")
+    for set_up in (capturemock.setUpPython, capturemock.setUpServer):
+        with pytest.raises(plugins.TextTestError) as info:
+            set_up(RECORD, str(tmp_path / "rec.mock"), rcFiles=[str(rc)], environment={})
+        assert isinstance(info.value, CaptureMockError)  # still ours, for callers that catch that
+        assert str(info.value).endswith(f"{rc}:2: use_exact_matching = 'maybe' is not a boolean (use true/false)")
+        assert "\n" not in str(info.value)
+
+
+def test_variables_inherited_from_the_caller_do_not_reach_the_sut(tmp_path, monkeypatch):
+    """A TextTest run inside a capturemock'd process: TestEnvironment only pops its own variables."""
+    from texttestlib.testmodel import TestEnvironment
+
+    monkeypatch.setenv("CAPTUREMOCK_REPLAY_FILE", "/elsewhere/other.mock")
+    env = TestEnvironment(lambda: None)
+    assert capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), environment=env)
+    assert env.copy().get("CAPTUREMOCK_REPLAY_FILE") is None
