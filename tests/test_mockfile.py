@@ -183,3 +183,10 @@ def test_parser_splits_exactly_where_the_line_rule_says(lines):
     assert [item.line for item in items] == starts
     for item in items:
         assert lines[item.line - 1].startswith(f"{item.prefix}{item.type}:")
+
+
+def test_a_record_file_that_cannot_be_written_is_one_error_naming_it(tmp_path):
+    (tmp_path / "plain").write_text("")
+    writer = MockWriter(str(tmp_path / "plain" / "rec.mock"))  # under a file: no directory can be made
+    with pytest.raises(MockFileError, match=r"plain/rec\.mock: cannot write the record file: "):
+        writer.write("<-", "PYT", "x.f()")
