@@ -16,6 +16,7 @@ import importlib
 import pprint
 import re
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
@@ -209,6 +210,10 @@ class _Evaluation:
         try:
             return ast.parse(self.text, _SOURCE_NAME, mode="eval").body
         except SyntaxError as err:
+            readable = _enum_reprs_as_names(self.text)
+            if readable is not None:  # <AddressFamily.AF_INET: 2>, as repr writes enum members
+                self.text = readable
+                return self.tree(what)
             raise MockFileError(f"cannot parse {what} {self._first_line(self.text)!r}: {err.msg}",
                                 self.path, self._line_of(err.lineno)) from None
         except (ValueError, RecursionError, MemoryError) as err:
@@ -354,6 +359,9 @@ class _Evaluation:
         if root in VALUE_MODULES or dotted in self.parser.constructors:
             value = _walk_to_class(dotted, importlib.import_module, constants=root in VALUE_MODULES)
             return None if value is _NO_MODULE else value
+        member = _walk_to_class(dotted, sys.modules.__getitem__)
+        if isinstance(member, enum.Enum):
+            return member  # an enum member of a module already imported: a constant
         if self.raising:
             cls = self.ns.exception_class(dotted)
             if cls is not None:
@@ -420,6 +428,37 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 
 _NO_MODULE = object()
+_ENUM_REPR = re.compile(r"<(\w+)\.(\w+): [^<>\n]*>")
+
+
+def _enum_reprs_as_names(text: str) -> Optional[str]:
+    """``text`` with every ``<Class.MEMBER: value>`` (an enum member's repr, which is what the recorder
+    writes for it, as the original did) turned into the member's dotted name, if each names a member of
+    an enum class in a module already imported; else None."""
+    found = False
+
+    def dotted(match: re.Match) -> str:
+        nonlocal found
+        cls = _loaded_enum_class(match.group(1), match.group(2))
+        if cls is None:
+            return match.group()
+        found = True
+        return f"{cls.__module__}.{cls.__qualname__}.{match.group(2)}"
+
+    readable = _ENUM_REPR.sub(dotted, text)
+    return readable if found else None
+
+
+def _loaded_enum_class(name: str, member: str) -> Optional[type]:
+    for module_name in sorted(sys.modules):  # sorted: the same answer whatever the import order
+        module = sys.modules[module_name]
+        if not isinstance(module, types.ModuleType):
+            continue  # a module proxy: reading from it would be traffic
+        cls = getattr(module, name, None)
+        if (isinstance(cls, type) and issubclass(cls, enum.Enum) and member in cls.__members__
+                and cls.__module__ == module_name and "." not in cls.__qualname__):
+            return cls
+    return None
 
 
 def loaded_exception_class(dotted: str) -> Optional[type]:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import http
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import urllib.error
 import uuid
@@ -116,6 +118,17 @@ def test_constants_of_value_modules_as_their_reprs_write_them():
     for not_a_constant in ("datetime.sys", "datetime.datetime.now", "datetime.datetime.min.replace"):
         with pytest.raises(MockFileError, match="refused expression"):
             parse(not_a_constant)
+
+
+def test_enum_members_as_repr_writes_them_and_by_dotted_name():
+    """What the recorder writes for an enum member (its repr, as the original did) replays as that member,
+    when its module is imported; and so does its dotted name, written by hand."""
+    addresses = socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
+    assert parse(repr(addresses)) == addresses and parse(repr(addresses))[0][0] is socket.AF_INET
+    assert parse("[http.HTTPStatus.OK, <HTTPStatus.NOT_FOUND: 404>]") == [http.HTTPStatus.OK, http.HTTPStatus.NOT_FOUND]
+    for unknown in ("<NoSuchEnum.MEMBER: 1>", "socket.AddressFamily.AF_INET.name"):
+        with pytest.raises(MockFileError):
+            parse(unknown)
 
 
 def test_instance_callback_and_known_names_come_from_the_namespace():
