@@ -101,6 +101,11 @@ class ObjectRegistry:
                 bases.append(self.class_proxy(base))
             elif base.__module__ == "builtins" or issubclass(base, BaseException):
                 bases.append(base)
+            else:  # IntEnum, a str-based enum...: the builtin it is built on (int(), str methods work)
+                builtin = next((klass for klass in base.__mro__ if klass.__module__ == "builtins"
+                                and klass is not object), None)
+                if builtin is not None and builtin not in bases:
+                    bases.append(builtin)
         specials = tuple(special for special in SPECIAL_METHODS
                          if any(special in klass.__dict__ for klass in real.__mro__ if klass is not object))
         handle = Handle(self.session, name or f"{real.__module__}.{real.__qualname__}", real, CLASS)
@@ -188,7 +193,7 @@ class ObjectRegistry:
         if handle_of(value) is not None or isinstance(value, (type, ModuleType)):
             return value
         if self.is_intercepted_class(kind) or is_iterator(value):
-            obj = raw_new(self.class_proxy(kind))
+            obj = raw_new(self.class_proxy(kind), value)
             self.bind(obj, value, proxy_class_of(type(obj)).__name__, hint)
             return obj
         return value

@@ -150,14 +150,29 @@ class InstanceProxy(ForwardsAttributes):
             raise error.with_traceback(None) from None
 
 
-def raw_new(cls: type) -> Any:
-    """An uninitialised instance of a generated class, made by its first real (builtin) base."""
+def raw_new(cls: type, contents: Any = MISSING) -> Any:
+    """An uninitialised instance of a generated class, made by its first real (builtin) base.
+
+    ``contents``: the real object it stands for while recording. The builtin part (a ``str``, ``int``,
+    ``tuple``, ``dict``... the real class derives from) then holds what the real one holds, because the
+    builtin's own methods (``h.get``, ``n.upper()``, ``c + 1``) never reach ``__getattr__``: recording
+    must not change what the program sees."""
     for klass in cls.__mro__[1:]:
         if klass is object or issubclass(klass, InstanceProxy):
             continue
         if "__new__" in klass.__dict__:
-            return klass.__new__(cls)
+            if contents is not MISSING and klass in _IMMUTABLE_BUILTINS:
+                return klass.__new__(cls, contents)
+            obj = klass.__new__(cls)
+            fill = _FILL.get(klass)
+            if contents is not MISSING and fill is not None:
+                fill(obj, contents)
+            return obj
     return object.__new__(cls)
+
+
+_IMMUTABLE_BUILTINS = frozenset({str, bytes, int, float, complex, tuple, frozenset})
+_FILL = {dict: dict.update, list: list.extend, set: set.update, bytearray: bytearray.extend}
 
 
 def _special(name: str):

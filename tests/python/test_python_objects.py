@@ -333,3 +333,31 @@ def test_an_exception_class_deriving_from_an_outside_exception_replays_as_one(sa
         import deploy
         assert failure(deploy) == "push to prod failed"
     assert sandbox.recorded() == recorded
+
+
+def test_recording_instances_of_builtin_subclasses_does_not_change_them(sandbox):
+    """A dict, str, int or tuple subclass (or an IntEnum) from an intercepted module: the builtin's own
+    methods never reach the proxy's forwarding, so its builtin part must hold the real contents."""
+    sandbox.module("shapes", """
+        import enum
+        class Headers(dict): pass
+        class Name(str): pass
+        class Count(int): pass
+        class Pair(tuple): pass
+        class Level(enum.IntEnum):
+            LOW = 1
+            HIGH = 2
+        def headers(): return Headers({"a": 2})
+        def name(): return Name("bob")
+        def count(): return Count(5)
+        def pair(): return Pair((1, 2))
+        def level(): return Level.HIGH
+    """)
+    with sandbox.intercept(RECORD, ["shapes"]):
+        import shapes
+        headers, name, count, pair, level = (shapes.headers(), shapes.name(), shapes.count(), shapes.pair(),
+                                             shapes.level())
+        assert (headers.get("a"), dict(headers), name.upper(), count + 1, pair == (1, 2)) == (
+            2, {"a": 2}, "BOB", 6, True)
+        assert int(level) == 2 and level > 1
+    assert "->RET:Instance('Headers(dict)', 'headers1')" in sandbox.recorded()
