@@ -114,8 +114,10 @@ class ObjectRegistry:
         self.classes.setdefault(real.__name__, cls)
         return cls
 
-    def replay_class(self, description: str) -> type:
-        """The class of ``Instance(description, ...)`` in replay, built from its description (§6.9)."""
+    def replay_class(self, description: str, module: Optional[str] = None) -> type:
+        """The class of ``Instance(description, ...)`` in replay, built from its description (§6.9);
+        ``module``: the intercepted module it comes from, where known (an uncaught replayed exception is
+        then printed as ``mod.Error``, as while recording, not as one of capturemock's)."""
         name, base_names = split_description(description)
         cls = self.classes.get(name)
         if cls is not None:
@@ -130,7 +132,7 @@ class ObjectRegistry:
                     bases.append(external)
                 continue
             builtin = getattr(builtins, base_name, None)
-            bases.append(builtin if isinstance(builtin, type) else self.replay_class(base_name))
+            bases.append(builtin if isinstance(builtin, type) else self.replay_class(base_name, module))
         iterator = name == "generator" or name.endswith("iterator")
         if iterator:
             specials = ITERATOR_METHODS + ("__str__", "__repr__")
@@ -139,7 +141,8 @@ class ObjectRegistry:
             specials = tuple(special for special in SPECIAL_METHODS if special in recorded)
         handle = Handle(self.session, name, MISSING, CLASS)
         handle.description = description
-        cls = self.classes[name] = build_class(name, handle, tuple(bases), specials)
+        cls = self.classes[name] = build_class(name, handle, tuple(bases), specials,
+                                               *([module] if module else []))
         return cls
 
     def bind(self, obj: Any, real: Any, class_name: str, hint: Optional[str]) -> Handle:

@@ -35,6 +35,7 @@ class Replayer:
         self._functions: Optional[set[str]] = None
         self._described: Optional[dict[str, str]] = None
         self._specials: Optional[dict[str, frozenset[str]]] = None
+        self._answering_module: Optional[str] = None  # the intercepted module whose call is being answered
         self._construct_target: Any = None
 
     # -- what the replay file covers (§5.2) --------------------------------------------------------
@@ -63,7 +64,7 @@ class Replayer:
         existing = self.objects.instances.get(name)
         if existing is not None:
             return existing  # identity of replayed instances is kept
-        cls = self.objects.replay_class(description)
+        cls = self.objects.replay_class(description, self._answering_module)
         obj, self._construct_target = self._construct_target, None
         if obj is None or not isinstance(obj, cls):  # a constructor answering with another class
             obj = raw_new(cls)
@@ -101,7 +102,7 @@ class Replayer:
     # -- calls -------------------------------------------------------------------------------------
     def call(self, description: str, level: int, record: bool) -> Any:
         group = self.index.lookup(description)
-        return None if group is None else self._play(group, level, record)
+        return None if group is None else self._play_for(description, group, level, record)
 
     def construct(self, description: str, level: int, record: bool, obj: Any, name: str) -> Any:
         group = self.index.lookup(description)
@@ -109,9 +110,20 @@ class Replayer:
             raise CaptureMockReplayError(f"Could not match sufficiently well to construct object of type '{name}'")
         self._construct_target = obj
         try:
-            return self._play(group, level, record)
+            return self._play_for(description, group, level, record)
         finally:
             self._construct_target = None
+
+    def _play_for(self, description: str, group: list[Item], level: int, record: bool) -> Any:
+        """``_play``, with classes first seen in the answer placed in the module that was called."""
+        called = description.partition(":")[2].split("(", 1)[0].split(".")
+        modules = [".".join(called[:end]) for end in range(len(called) - 1, 0, -1)]
+        outer = self._answering_module
+        self._answering_module = next((module for module in modules if module in self.objects.module_names), outer)
+        try:
+            return self._play(group, level, record)
+        finally:
+            self._answering_module = outer
 
     def _play(self, group: list[Item], level: int, record: bool) -> Any:
         """Run a response group: callbacks it invokes, then its (last) value (§6.6, §6.7)."""
@@ -186,7 +198,7 @@ class Replayer:
         if handle.kind == MODULE:
             cls = self.objects.classes.get(attr)
             if cls is None and attr in self._described_classes():
-                cls = self.objects.replay_class(self._described_classes()[attr])
+                cls = self.objects.replay_class(self._described_classes()[attr], handle.name)
             if cls is None and self._raised_by_name(text):
                 cls = self.exception_class(text)
             if cls is not None:

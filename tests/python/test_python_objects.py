@@ -303,6 +303,10 @@ def test_exception_args_are_instance_traffic(sandbox):
     with sandbox.intercept(REPLAY, ["vault"], replay=sandbox.mock(recorded.replace("'door 7'", "'door 8'"))):
         import vault
         assert args_of_failure(vault) == ("door 8", 7)
+        with pytest.raises(vault.Locked) as info:
+            vault.open_door()
+        # printed as while recording if uncaught ("vault.Locked: ..."), not as one of capturemock's
+        assert (type(info.value).__module__, type(info.value).__qualname__) == ("vault", "Locked")
 
 
 def test_an_exception_class_deriving_from_an_outside_exception_replays_as_one(sandbox):
