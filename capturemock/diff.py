@@ -7,6 +7,7 @@ added and removed, and for requests present in both, responses that changed.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -25,6 +26,7 @@ class Change:
     request: str
     old_responses: tuple[str, ...] = ()
     new_responses: tuple[str, ...] = ()
+    old_request: str = ""  # for a changed request (same function or program, other arguments)
 
 
 def interactions(items: Iterable[Item]) -> list[Interaction]:
@@ -54,9 +56,18 @@ def compare(old: Sequence[Interaction], new: Sequence[Interaction]) -> list[Chan
                 if before.responses != after.responses:
                     changes.append(Change("changed", after.request, before.responses, after.responses))
             continue
-        changes.extend(Change("removed", i.request, i.responses) for i in old[old_start:old_end])
-        changes.extend(Change("added", i.request, (), i.responses) for i in new[new_start:new_end])
+        removed, added = list(old[old_start:old_end]), list(new[new_start:new_end])
+        while removed and added and _head(removed[0].request) == _head(added[0].request):
+            before, after = removed.pop(0), added.pop(0)  # the same call with other arguments
+            changes.append(Change("changed", after.request, before.responses, after.responses, before.request))
+        changes.extend(Change("removed", i.request, i.responses) for i in removed)
+        changes.extend(Change("added", i.request, (), i.responses) for i in added)
     return changes
+
+
+def _head(request: str) -> str:
+    """What a request calls: its first word, up to the arguments (``<-PYT:weather.get``, ``<-CMD:git``)."""
+    return re.split(r"[\s(]", request, maxsplit=1)[0]
 
 
 def report(old_path: str, new_path: str) -> tuple[str, bool]:
@@ -66,6 +77,8 @@ def report(old_path: str, new_path: str) -> tuple[str, bool]:
     lines = [f"capturemock diff {old_path} {new_path}"]
     for change in changes:
         lines.append(f"  {change.kind:<8} {_first_line(change.request)}")
+        if change.old_request:
+            lines.append(f"           (was {_first_line(change.old_request)})")
         if change.kind == "changed":
             delta = difflib.ndiff(_lines(change.old_responses), _lines(change.new_responses))
             lines.extend(f"           {line}" for line in delta if line[:1] in "-+")

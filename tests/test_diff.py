@@ -31,10 +31,10 @@ def test_compare_classifies_changes():
     changes = compare(interactions(parse(OLD)), interactions(parse(NEW)))
     assert [(c.kind, c.request) for c in changes] == [
         ("changed", "<-PYT:weather.get_temperature('Oslo')"),
-        ("removed", "<-CMD:fortune --short"),
-        ("added", "<-CMD:fortune --long"),
+        ("changed", "<-CMD:fortune --long"),  # the same program with other arguments
         ("added", "<-CMD:ls"),
     ]
+    assert changes[1].old_request == "<-CMD:fortune --short"
 
 
 def test_report_text_and_status(tmp_path):
@@ -47,10 +47,10 @@ def test_report_text_and_status(tmp_path):
         "  changed  <-PYT:weather.get_temperature('Oslo')",
         "           - ->RET:-4.0",
         "           + ->RET:-3.5",
-        "  removed  <-CMD:fortune --short",
-        "  added    <-CMD:fortune --long",
+        "  changed  <-CMD:fortune --long",
+        "           (was <-CMD:fortune --short)",
         "  added    <-CMD:ls",
-        "5 interactions now: 1 changed, 2 added, 1 removed, 2 unchanged",
+        "5 interactions now: 2 changed, 1 added, 0 removed, 2 unchanged",
     ]
     assert report(str(old), str(old))[1] is False
 

@@ -77,6 +77,6 @@ def test_plugin_summarises_changed_mocks_per_interaction(tmp_path):
     proc = subprocess.run([str(TEXTTEST), "-d", str(suite), "-a", "cm", "-con", "-t", "Quotes"], env=env,
                           cwd=tmp_path, input="v\nq\n", capture_output=True, text=True, timeout=300)
     assert "FAILED" in proc.stdout and "differences in pythonmocks" in proc.stdout
-    assert ("pythonmocks:   removed  <-PYT:session_alice.price('ACMX')\n"
-            "  added    <-PYT:session_alice.price('ACME')\n"
-            "8 interactions now: 0 changed, 1 added, 1 removed, 7 unchanged\n") in proc.stdout
+    assert ("pythonmocks:   changed  <-PYT:session_alice.price('ACME')\n"
+            "           (was <-PYT:session_alice.price('ACMX'))\n"
+            "8 interactions now: 1 changed, 0 added, 0 removed, 7 unchanged\n") in proc.stdout
