@@ -9,8 +9,9 @@
     def test_marked():                          # intercepts from the start; no fixture argument needed
         ...
 
-- Mock file: ``<test file dir>/mocks/<test name>.mock``; the test name keeps its ``test_`` prefix and is
-  ``Class.test_name[params]`` for methods and parametrised tests.
+- Mock file: ``<test file dir>/mocks/<test file stem>/<test name>.mock``; the test name keeps its
+  ``test_`` prefix and is ``Class.test_name[params]`` for methods and parametrised tests (characters a
+  file name cannot hold are %-escaped).
 - Mode: the marker's or ``intercept``'s ``mode=`` (``"replay"``, ``"record"``, ``"mixed"`` or the
   ``capturemock`` constants), else ``--capturemock-mode=replay|record|mixed``, else ``CAPTUREMOCK_MODE``,
   else replay.
@@ -57,10 +58,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "(default: CAPTUREMOCK_MODE, else replay)")
 
 
+_ENVIRONMENT_MODE = pytest.StashKey[Any]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # read now: set-ups during the run (the decorator's setUpPython) leave CAPTUREMOCK_MODE behind
+    config.stash[_ENVIRONMENT_MODE] = mode_from_environment()
     config.addinivalue_line(
         "markers", "capturemock(pythonAttrs=None, rcFiles=None, mode=None): record/replay the test's "
-                   "python traffic with capturemock into mocks/<test name>.mock")
+                   "python traffic with capturemock into mocks/<test file stem>/<test name>.mock")
 
 
 def _mode(value: Any, source: str) -> int:
@@ -69,8 +75,17 @@ def _mode(value: Any, source: str) -> int:
 
 
 def mock_name(item: pytest.Item) -> str:
-    """``test_x``, ``TestA.test_x`` or ``test_x[1-a]``: unique within the test file, safe as a file name."""
-    return _UNSAFE.sub("_", ".".join(item.nodeid.split("::")[1:]))
+    """``test_x``, ``TestA.test_x`` or ``test_x[1-a]``: unique within the test file and safe as a file name.
+    Characters a file name cannot hold are %-escaped, so that two ids never share a mock."""
+    cls = getattr(item, "cls", None)
+    name = f"{cls.__name__}.{item.name}" if cls is not None else item.name
+    return _UNSAFE.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode()), name)
+
+
+def mock_path(item: pytest.Item) -> str:
+    """``<test file dir>/mocks/<test file stem>/<mock name>.mock``: tests of the same name in two files
+    of one directory get a mock each."""
+    return os.path.join(str(item.path.parent), MOCK_DIR_NAME, item.path.stem, f"{mock_name(item)}.mock")
 
 
 class CaptureMockFixture:
@@ -78,7 +93,7 @@ class CaptureMockFixture:
 
     def __init__(self, item: pytest.Item):
         self.item = item
-        self.mock_path = os.path.join(str(item.path.parent), MOCK_DIR_NAME, f"{mock_name(item)}.mock")
+        self.mock_path = mock_path(item)
         self.run: Optional[MockRun] = None
 
     def intercept(self, pythonAttrs: Optional[Names] = None, rcFiles: Optional[Names] = None,
@@ -105,7 +120,7 @@ class CaptureMockFixture:
         option = self.item.config.getoption("capturemock_mode")
         if option is not None:
             return _CODES[option]
-        return check_mode(mode_from_environment(), "environment variable CAPTUREMOCK_MODE")
+        return check_mode(self.item.config.stash[_ENVIRONMENT_MODE], "environment variable CAPTUREMOCK_MODE")
 
     def finish(self) -> None:
         """The test passed: compare or store; a replay mismatch fails the test with a diff."""
@@ -177,5 +192,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             fixture.abandon()
         raise
     if fixture is not None:
-        fixture.finish()
+        if getattr(item, "_excinfo", None):  # a unittest.TestCase failed or skipped: pytest raises it later
+            fixture.abandon()
+        else:
+            fixture.finish()
     return result
