@@ -62,6 +62,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         parser.exit(2, f"capturemock: {err}\n")
     if mode == REPLAY and not args.replay:
         mode = RECORD  # §2.3
+    if args.record and args.replay and os.path.abspath(args.record) == os.path.abspath(args.replay):
+        parser.exit(2, f"capturemock: --replay and --record name the same file ({args.record}): recording "
+                       "would replace the mock being replayed; record to another file\n")
     if args.record and os.path.isfile(args.record):
         os.remove(args.record)  # a fresh record file every run (§10)
     sys.exit(_run(args, mode))

@@ -67,6 +67,7 @@ def test_no_program_prints_help(workdir):
 @pytest.mark.parametrize("args, message", [
     (["-m", "7", "true"], "capturemock: unknown capturemock mode '7' in --mode"),
     (["-R", "bad.rc", "true"], "capturemock: "),
+    (["-m", "2", "-p", "rc", "-r", "./rc", "true"], "capturemock: --replay and --record name the same file"),
 ])
 def test_bad_options_are_one_clean_line(workdir, args, message):
     (workdir / "bad.rc").write_text("no section here\n")
@@ -74,6 +75,7 @@ def test_bad_options_are_one_clean_line(workdir, args, message):
     assert result.returncode != 0
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
+    assert (workdir / "rc").read_text() == RC  # nothing given on the command line was touched
 
 
 def test_missing_program(workdir):
