@@ -131,8 +131,13 @@ class CommandHandler:
             return
         record(item_text("<-", "CMD", text))
         edited = [item.text for item in group if item.type == "FIL"]
-        for name in self.edits.restore(edited, request, watched) if edited else []:
-            record(item_text("->", "FIL", name))
+        restored = "".join(item_text("->", "FIL", name)
+                           for name in (self.edits.restore(edited, request, watched) if edited else []))
+        # edits an asynchronous command made later were recorded after its output (§7.7): keep that order
+        types = [item.type for item in group]
+        edits_last = "FIL" in types and any(type_ in types[:types.index("FIL")] for type_ in ("OUT", "ERR", "EXC"))
+        if restored and not edits_last:
+            record(restored)
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
             item = responses.get(type_)
             if item is not None:
@@ -140,6 +145,8 @@ class CommandHandler:
                 _send_frame(conn, kind, item.text.encode("utf-8", "surrogateescape"), b"\n")
         if status:
             record(item_text("->", "EXC", str(status)))
+        if restored and edits_last:
+            record(restored)
         conn.sendall(shim.encode_frame(shim.EXIT, str(status).encode()))
 
     def _record(self, conn, record, request: CommandRequest, env: dict[str, str], command: str,

@@ -158,3 +158,21 @@ def test_a_second_set_up_stops_the_first_server_and_keeps_its_traffic(sut):
     assert sut.run("tool", "two").stdout == "real two\n"
     capturemock.terminate()
     assert sut.text("second.mock") == "<-CMD:tool two\n->OUT:real two\n"
+
+
+def test_replayed_asynchronous_edits_keep_their_place_after_the_output(sut):
+    """§7.7: an asynchronous command's later edits were recorded after its output; the replay's
+    transcript keeps them there, so it equals the mock it replayed."""
+    stored = "<-CMD:daemon d\n->OUT:started\n->FIL:d\n<-CMD:check d\n->OUT:later\n"
+    sut.write("stored.mock", stored)
+    (sut.root / "edits" / "d").mkdir(parents=True)
+    (sut.root / "edits" / "d" / "late.txt").write_text("later\n")
+    (sut.root / "d").mkdir()
+    rc = sut.rc("[command line]\nintercepts = daemon, check\n\n[daemon]\nasynchronous = true\n")
+    assert sut.start(capturemock.REPLAY, rc=rc, replay="stored.mock", real_programs=False,
+                     replayEditDir=str(sut.root / "edits"))
+    result = sut.run("sh", "-c", "daemon d && check d")
+    capturemock.terminate()
+    assert result.stdout == "started\nlater\n"
+    assert (sut.root / "d" / "late.txt").read_text() == "later\n"
+    assert sut.text("rec.mock") == stored
