@@ -223,6 +223,8 @@ static void run_real_program(int sock, const char *path, char **argv) {
         }
     }
     while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    for (int i = 0; i < 2; i++) /* replay ends output with one newline (§12.16): so does record */
+        if (captured[i].len && captured[i].data[captured[i].len - 1] != '\n') write_all(targets[i], "\n", 1, 0);
     int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
     char text[16];
     snprintf(text, sizeof text, "%d", code);

@@ -177,6 +177,10 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
                 os.close(fd)
     if status is None:
         status = os.waitpid(pid, 0)[1]
+    for fd, target in ((out_read, 1), (err_read, 2)):
+        last = next((chunk for chunk in reversed(captured[fd]) if chunk), b"")
+        if not last.endswith(b"\n") and last:
+            write_all(target, b"\n")  # replay ends output with one newline (§12.16): so does record
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     sock.sendall(encode_frame(STDOUT, b"".join(captured[out_read])) +
                  encode_frame(STDERR, b"".join(captured[err_read])) + encode_frame(EXIT, str(code).encode()))

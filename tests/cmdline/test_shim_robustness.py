@@ -118,3 +118,17 @@ def test_a_hung_server_gives_one_line_instead_of_a_wait_for_ever(tmp_path, shim_
         result = subprocess.run([tool], env=env, capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stderr) == (1, "CaptureMock shim for 'tool': no answer from the CaptureMock "
                                                      "server within 0.5 s\n")
+
+
+def test_output_without_a_final_newline_reaches_the_sut_alike_in_record_and_replay(sut):
+    """§12.16: replay ends each output with one newline, so the recording run forwards one too."""
+    sut.program("tool", "printf 'no newline'\nprintf 'err' >&2\n")
+    assert sut.start(capturemock.RECORD, rc=sut.rc(RC))
+    recorded = sut.run("sh", "-c", "tool; echo '|'")
+    capturemock.terminate()
+    (sut.root / "rec.mock").rename(sut.root / "stored.mock")
+    assert sut.start(capturemock.REPLAY, rc=sut.rc(RC), replay="stored.mock", real_programs=False)
+    replayed = sut.run("sh", "-c", "tool; echo '|'")
+    capturemock.terminate()
+    assert (recorded.stdout, recorded.stderr) == (replayed.stdout, replayed.stderr) == ("no newline\n|\n", "err\n")
+    assert sut.text("rec.mock") == sut.text("stored.mock") == "<-CMD:tool\n->OUT:no newline\n->ERR:err\n"
