@@ -127,7 +127,10 @@ class MockRun:
         """The test passed: undo the interception, then compare (REPLAY) or store (RECORD, mixed)."""
         __tracebackhide__ = True
         try:
+            mock_error = self._handler.session.mock_error if self._handler and self._handler.session else None
             self._reset()
+            if mock_error is not None:  # the test caught it: the stored mock stays, the error is reported
+                raise mock_error
             recorded = self.record_path
             if recorded and os.path.isfile(recorded) and os.path.getsize(recorded) > 0:
                 if self.mode == REPLAY:

@@ -203,3 +203,23 @@ def test_the_environment_mode_is_read_once_before_any_test_sets_it(tmp_path: Pat
             assert capturemock.mode == 0  # replay: nothing asked for another mode
         ''')
     assert "2 passed" in report, report
+
+
+def test_a_malformed_mock_the_test_caught_is_reported_and_the_mock_kept(tmp_path: Path) -> None:
+    """Mixed mode would otherwise store a transcript without the item it could not read."""
+    mock = tmp_path / "mocks" / "test_sut" / "test_fallback.mock"
+    mock.parent.mkdir(parents=True)
+    stored = "<-PYT:import weather\n<-PYT:weather.forecast('Lima')\n->RET:{'temp': os.getcwd()}\n"
+    mock.write_text(stored)
+    report = run_pytest(tmp_path, '''
+        def test_fallback(capturemock):
+            capturemock.intercept("weather")
+            import weather
+            try:
+                weather.forecast("Lima")
+            except Exception:
+                pass  # the application's own fallback
+        ''', "--capturemock-mode=mixed")
+    assert "1 failed" in report, report
+    assert "test_fallback.mock:3: refused expression" in report
+    assert mock.read_text() == stored

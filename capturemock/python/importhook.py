@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 from ..modes import REPLAY
-from .proxies import MISSING, OWN_ERRORS, handle_of
+from .proxies import MISSING, OWN_ERRORS, handle_of, surfaced
 
 _ABSENT = object()
 _LATE_WARNING = (
@@ -48,7 +48,7 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         try:
             return self.session.import_module(spec.name)
         except OWN_ERRORS as error:  # as at every entry point (proxies.py): no frames of ours
-            raise error.with_traceback(None) from None
+            raise surfaced(self.session, error) from None
 
     def exec_module(self, module: Any) -> None:
         """Nothing to run: the proxy's target (if any) was imported in ``create_module``."""

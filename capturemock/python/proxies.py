@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..errors import CaptureMockError, CaptureMockReplayError
+from ..errors import CaptureMockError, CaptureMockReplayError, MockFileError
 
 # Raised by capturemock itself (a malformed mock value, no match under exact matching): they reach the
 # application from the intercepted call, without the frames of capturemock's internals, so what the
 # user sees is their own code and one line naming the mock file and line. Every entry point below
 # re-raises them so (inline: a wrapper would add a call to every intercepted call).
 OWN_ERRORS = (CaptureMockError, CaptureMockReplayError)
+
+
+def surfaced(session: Any, error: Exception) -> Exception:
+    """``error`` on its way out to the application, without capturemock's frames. The session notes
+    a malformed mock: the application may catch the error, and a decorator or fixture must then not
+    store a transcript that silently lacks what the mock held."""
+    if isinstance(error, MockFileError) and session.mock_error is None:
+        session.mock_error = error
+    return error.with_traceback(None)
 
 MISSING = object()  # a handle without a real target (replay)
 
@@ -81,14 +90,14 @@ class ForwardsAttributes:
         try:
             return handle.session.get_attribute(self, handle, attr)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
     def __setattr__(self, attr: str, value: Any) -> None:
         handle = object.__getattribute__(self, "_cm")
         try:
             handle.session.set_attribute(self, handle, attr, value)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
 
 class Proxy(ForwardsAttributes):
@@ -102,7 +111,7 @@ class Proxy(ForwardsAttributes):
         try:
             return handle.session.call(handle, args, kwargs)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
     def __repr__(self) -> str:
         return f"<capturemock proxy for {object.__getattribute__(self, '_cm').name}>"
@@ -118,7 +127,7 @@ class ClassProxyMeta(type):
         try:
             return handle.session.get_attribute(cls, handle, attr)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
 
 def _class_handle(cls: type) -> Optional[Handle]:
@@ -137,7 +146,7 @@ class InstanceProxy(ForwardsAttributes):
         try:
             return handle.session.construct(cls, handle, args, kwargs)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass  # construction is complete once __new__ has recorded or replayed it
@@ -147,7 +156,7 @@ class InstanceProxy(ForwardsAttributes):
         try:
             return handle.session.truth(self, handle)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
 
 
 def raw_new(cls: type, contents: Any = MISSING) -> Any:
@@ -181,7 +190,7 @@ def _special(name: str):
         try:
             return handle.session.call_special(self, handle, name, args)
         except OWN_ERRORS as error:
-            raise error.with_traceback(None) from None
+            raise surfaced(handle.session, error) from None
     method.__name__ = name
     return method
 

@@ -78,6 +78,7 @@ class Session:
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.closed = False
+        self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
 
     # -- decisions ---------------------------------------------------------------------------------
     def _bypass(self, handle: Handle) -> bool:
