@@ -33,8 +33,11 @@ def check_mode(value: object, source: str) -> int:
     The original silently treated a string mode as active (§2.2 caveat); we refuse it up front.
     """
     if isinstance(value, bool) or not isinstance(value, int) or value not in DECORATOR_MODES:
-        valid = ", ".join(f"capturemock.{name} ({code})" for name, code in
-                          (("REPLAY", REPLAY), ("RECORD", RECORD), ("REPLAY_OLD_RECORD_NEW", REPLAY_OLD_RECORD_NEW)))
+        constants = (("REPLAY", REPLAY), ("RECORD", RECORD), ("REPLAY_OLD_RECORD_NEW", REPLAY_OLD_RECORD_NEW))
+        if source.startswith("environment variable"):  # text: say what text it takes
+            valid = "0 (replay), 1 (record), 2 (mixed)"
+        else:
+            valid = ", ".join(f"capturemock.{name} ({code})" for name, code in constants)
         raise ConfigError(f"unknown capturemock mode {value!r} in {source}: use one of {valid}")
     return value
 

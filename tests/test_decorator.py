@@ -351,8 +351,7 @@ def test_a_bad_environment_mode_is_a_clean_error_when_decorating(tmp_path: Path)
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == (
         "capturemock.errors.ConfigError: unknown capturemock mode 'recrod' in environment variable "
-        "CAPTUREMOCK_MODE: use one of capturemock.REPLAY (0), capturemock.RECORD (1), "
-        "capturemock.REPLAY_OLD_RECORD_NEW (2)")
+        "CAPTUREMOCK_MODE: use one of 0 (replay), 1 (record), 2 (mixed)")
     assert not (tmp_path / "mocks").exists()
 
 
