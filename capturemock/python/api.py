@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import sys
+import tempfile
 from typing import Iterable, MutableMapping, Optional, Sequence
 
 from ..cachedir import import_path
@@ -172,6 +173,10 @@ def _make_importable(environment: MutableMapping[str, str]) -> None:
     """
     path_dir = import_path()
     if path_dir is None:
+        sys.stderr.write("capturemock: WARNING: no private cache directory (~/.cache/capturemock or "
+                         f"{tempfile.gettempdir()}/capturemock-<uid>) could be made: Python processes the "
+                         "system under test starts are intercepted only if their Python has capturemock "
+                         "installed\n")
         return
     try:
         current = environment["PYTHONPATH"]  # TextTest's environment falls back to os.environ here

@@ -124,3 +124,17 @@ def test_variables_inherited_from_the_caller_do_not_reach_the_sut(tmp_path, monk
     env = TestEnvironment(lambda: None)
     assert capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), environment=env)
     assert env.copy().get("CAPTUREMOCK_REPLAY_FILE") is None
+
+
+def test_set_up_says_so_when_it_cannot_make_capturemock_importable(tmp_path, monkeypatch, capsys):
+    """Cache directories others can write to are refused (a planted link would run as the SUT)."""
+    for shared in (tmp_path / "cache" / "capturemock", tmp_path / "tmp" / f"capturemock-{os.getuid()}"):
+        shared.mkdir(parents=True)
+        shared.chmod(0o777)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    env = TextTestEnvironment()
+    assert capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), environment=env)
+    assert "PYTHONPATH" not in env
+    assert "capturemock: WARNING: no private cache directory" in capsys.readouterr().err
