@@ -54,6 +54,7 @@ class InterceptHandler:
         self.patcher = patcher
 
     def resetIntercepts(self) -> None:  # noqa: N802 - the original's public name
+        _active.pop(id(self), None)
         if self.hook is not None:
             self.hook.uninstall()
         if self.patcher is not None:
@@ -77,6 +78,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
                              index if mode == REPLAY else None)
     if not names:
         return InterceptHandler()
+    _refuse_nested(names)
     modules, partial = _classify(names)
     settings = PythonSettings(config, mode if index is not None else RECORD, names)
     session = Session(settings, MockWriter(recordFile), modules,
@@ -85,6 +87,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
     session.importer = hook
     handler = InterceptHandler(session, hook, Patcher(session))
     hook.install()
+    _active[id(handler)] = names
     try:
         for name in partial:
             handler.patcher.intercept_now_or_on_import(name)
@@ -92,6 +95,22 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
         raise
     return handler
+
+
+# names intercepted by handlers not reset yet: a second interception of one of them (a decorator and a
+# fixture on one test, a forgotten resetIntercepts) would leave sys.modules wrong whichever is undone first
+_active: dict[int, list[str]] = {}
+
+
+def _refuse_nested(names: list[str]) -> None:
+    def overlap(one: str, other: str) -> bool:
+        return one == other or one.startswith(f"{other}.") or other.startswith(f"{one}.")
+
+    for active in _active.values():
+        clash = next((name for name in names for held in active if overlap(name, held)), None)
+        if clash is not None:
+            raise CaptureMockError(f"'{clash}' is intercepted already (resetIntercepts the earlier interception "
+                                   "first; do not combine @capturemock and the capturemock fixture on one test)")
 
 
 def _use_exact_matching(config: RcConfig) -> bool:

@@ -4,7 +4,11 @@ from __future__ import annotations
 import datetime
 import sys
 
+import pytest
+
 from capturemock import RECORD, REPLAY
+from capturemock.errors import CaptureMockError
+from capturemock.python.api import interceptPython
 
 TARIFFS = """
     VAT_RATE = 0.25
@@ -168,3 +172,17 @@ def test_a_submodule_already_imported_by_its_package_is_taken_over_quietly(sandb
         assert isinstance(square.make(), square.Square)
         assert square.__spec__.name == "geo.shapes.square"
     assert "WARNING" not in capsys.readouterr().out
+
+
+def test_intercepting_a_name_twice_is_refused_until_the_first_is_reset(sandbox):
+    """Undone in either order, two interceptions of one module would leave sys.modules wrong."""
+    sandbox.module("billing", "def total(n):\n    return n * 100\n")
+    with sandbox.intercept(RECORD, ["billing"]):
+        for clashing in (["billing"], ["billing.total"]):
+            with pytest.raises(CaptureMockError, match="'billing.*' is intercepted already"):
+                interceptPython(RECORD, str(sandbox.root / "other.mock"), None, [], clashing)
+        import billing
+        assert billing.total(2) == 200
+    with sandbox.intercept(RECORD, ["billing"]):  # after the reset it may be intercepted again
+        import billing
+        assert billing.total(3) == 300
