@@ -201,9 +201,11 @@ def _exception_args() -> property:
     def read(self: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
         try:
-            return handle.session.get_attribute(self, handle, "args")
+            value = handle.session.get_attribute(self, handle, "args")
         except AttributeError:
             return BaseException.args.__get__(self)
+        # a mock without ``name.args`` (recorded before it was traffic) answers with a stand-in: the slot
+        return BaseException.args.__get__(self) if isinstance(value, Proxy) else value
 
     def write(self: Any, value: Any) -> None:
         handle = object.__getattribute__(self, "_cm")

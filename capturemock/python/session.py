@@ -214,8 +214,10 @@ class Session:
 
     @staticmethod
     def cache_attribute(owner: Any, attr: str, proxy: Any) -> Any:
-        """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups."""
-        if owner is not None and not isinstance(owner, type):
+        """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups (not over a
+        property such as an exception's ``args``, whose reads must stay traffic)."""
+        if owner is not None and not isinstance(owner, type) and not hasattr(getattr(type(owner), attr, None),
+                                                                              "__set__"):
             object.__setattr__(owner, attr, proxy)
         return proxy
 
@@ -245,6 +247,8 @@ class Session:
         if is_module or self._bypass(handle):
             if handle.has_target:
                 setattr(handle.target, attr, real_value)
+            elif isinstance(owner, BaseException) and attr == "args":
+                BaseException.args.__set__(owner, value)  # the slot under the ``args`` property
             else:
                 object.__setattr__(owner, attr, value)
             return

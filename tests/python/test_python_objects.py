@@ -365,3 +365,18 @@ def test_recording_instances_of_builtin_subclasses_does_not_change_them(sandbox)
             2, {"a": 2}, "BOB", 6, True)
         assert int(level) == 2 and level > 1
     assert "->RET:Instance('Headers(dict)', 'headers1')" in sandbox.recorded()
+
+
+def test_exception_args_missing_from_the_mock_are_the_empty_slot(sandbox):
+    """Mocks recorded before ``args`` was traffic: reading it is ``()`` (it recursed), setting it works."""
+    replay = sandbox.mock("""
+        <-PYT:vault.open_door()
+        ->RET:raise Instance('Locked(Exception)', 'locked1')
+    """)
+    with sandbox.intercept(REPLAY, ["vault"], replay=replay):
+        import vault
+        with pytest.raises(vault.Locked) as info:
+            vault.open_door()
+        assert info.value.args == () and info.value.args == ()
+    info.value.args = ("more context",)
+    assert info.value.args == ("more context",)
