@@ -83,12 +83,13 @@ class Callbacks:
         """Run application code called back at ``level``: its own use of proxies is traffic again."""
         session = self.session
         state = session.state
-        session.flush()
         saved = state.guard, state.level
-        state.guard, state.level = 0, level + 1
         try:
-            return func(*args, **kwargs)
+            with session.calling_back():  # writes what is queued while our own guard is still up
+                state.guard, state.level = 0, level + 1
+                return func(*args, **kwargs)
         except BaseException as exc:
+            state.guard, state.level = saved
             session.write(sut_prefix(level), "RET", render_exception(exc))
             raise
         finally:

@@ -7,10 +7,11 @@ real intercepted call (the re-entrancy guard) and at which callback nesting leve
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import types
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ..mockfile import ENCODING, ERRORS, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
@@ -113,13 +114,25 @@ class Session:
             self._pending.append(format_item(prefix, type_, text))
 
     def flush(self) -> None:
-        """Write what is queued at the end of each operation. While a real call runs, its request and
-        everything recorded meanwhile (callbacks, calls they make) wait for its answer, so a whole
-        interaction is one write: another process recording to the same file cannot split it."""
+        """Write what is queued at the end of each operation. While a real call runs, its request waits
+        for its answer, so a plain call is one write that another process recording to the same file
+        cannot split (but see ``calling_back``)."""
         if self._pending and not self._real_calls_running:
             text = "".join(self._pending)
             self._pending.clear()
             self.writer.write_text(text)
+
+    @contextlib.contextmanager
+    def calling_back(self) -> Iterator[None]:
+        """Application code called back from inside a real call runs as if outside it: a callback may
+        run for as long as the program does (an event loop), and what it did must be on disk as it
+        happens, in case the program is killed there."""
+        running, self._real_calls_running = self._real_calls_running, 0
+        try:
+            self.flush()
+            yield
+        finally:
+            self._real_calls_running = running
 
     def close(self) -> None:
         """Stop intercepting: proxies still held by the application forward to their targets."""

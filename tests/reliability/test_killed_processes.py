@@ -72,3 +72,19 @@ def test_server_killed_mid_record_keeps_completed_commands(sut, shim_kind):
     items = sut.items("rec.mock")
     assert [(i.type, i.text) for i in items] == [
         pair for n in range(5) for pair in (("CMD", f"tool {n}"), ("OUT", f"output of {n}"))]
+
+
+def test_sut_killed_inside_a_callback_of_a_long_real_call_leaves_what_the_callbacks_did(sut):
+    """An event loop (a real call that never returns) calling the application back: what each callback
+    did is on disk as it happens, not held back for the loop's answer."""
+    sut.write("events.py", "def mainloop(handler):\n    i = 0\n    while True:\n        handler(i)\n        i += 1\n"
+                           "\ndef lookup(i):\n    return i * 10\n")
+    sut.start_python(RECORD, sut.write("capturemockrc", "[python]\nintercepts = events\n"))
+    script = ("import os, signal, events\ndef on_event(i):\n    events.lookup(i)\n"
+              "    if i == 3:\n        os.kill(os.getpid(), signal.SIGKILL)\nevents.mainloop(on_event)\n")
+    process = sut.popen(sys.executable, "-c", script)
+    process.wait(30)
+    texts = [(item.prefix, item.text) for item in sut.items("pythonmocks.mock") if "lookup" in item.text
+             or item.type == "RET" and item.level == 2]
+    assert texts == [(prefix, text) for i in range(4)
+                     for prefix, text in (("<-----", f"events.lookup({i})"), ("----->", str(i * 10)))]
