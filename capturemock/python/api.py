@@ -109,8 +109,8 @@ def _refuse_nested(names: list[str]) -> None:
     for active in _active.values():
         clash = next((name for name in names for held in active if overlap(name, held)), None)
         if clash is not None:
-            raise CaptureMockError(f"'{clash}' is intercepted already (resetIntercepts the earlier interception "
-                                   "first; do not combine @capturemock and the capturemock fixture on one test)")
+            raise CaptureMockError(f"'{clash}' is intercepted already in this process: reset the earlier "
+                                   "interception first (e.g. @capturemock and the capturemock fixture on one test)")
 
 
 def _use_exact_matching(config: RcConfig) -> bool:
@@ -218,6 +218,8 @@ def process_startup() -> Optional[InterceptHandler]:
     rc_files = os.environ.get(ENV_START)
     if not rc_files:
         return None
+    if _handler is not None and _handler.session is not None:
+        return _handler  # called again (sitecustomize did, then the program): one interception per process
     names = [name for name in os.environ.get(ENV_PYTHON, "").split(",") if name]
     try:
         _handler = interceptPython(os.environ.get(ENV_MODE, "0"), os.environ.get(ENV_RECORD, ""),

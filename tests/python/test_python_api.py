@@ -138,3 +138,18 @@ def test_set_up_says_so_when_it_cannot_make_capturemock_importable(tmp_path, mon
     assert capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), environment=env)
     assert "PYTHONPATH" not in env
     assert "capturemock: WARNING: no private cache directory" in capsys.readouterr().err
+
+
+def test_process_startup_called_again_in_one_process_keeps_the_first_interception(tmp_path):
+    """sitecustomize calls it, then the program does too (as 2.10 suites were told to)."""
+    (tmp_path / "rc").write_text("[python]\nintercepts = ledger\n")
+    (tmp_path / "ledger.py").write_text("def balance():\n    return 7\n")
+    env = dict(os.environ)
+    capturemock.setUpPython(RECORD, str(tmp_path / "rec.mock"), rcFiles=[str(tmp_path / "rc")], environment=env)
+    site = os.path.dirname(write_sitecustomize(str(tmp_path / "site")))
+    env["PYTHONPATH"] = os.pathsep.join([site, os.path.dirname(os.path.dirname(capturemock.__file__))])
+    script = ("import capturemock\nfirst = capturemock.process_startup()\n"
+              "assert capturemock.process_startup() is first is not None\nimport ledger\nprint(ledger.balance())\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "7\n", "")
+    assert "<-PYT:ledger.balance()\n->RET:7\n" in (tmp_path / "rec.mock").read_text()
