@@ -33,13 +33,12 @@ def parse_mode(value: Union[int, str, None], source: str = "mode") -> int:
 
 
 def is_active(mode: Union[int, str], replay_file: Optional[str]) -> bool:
-    """Replay with no replay file intercepts nothing at all (§2.2); nor does DISABLED; every other mode
-    is active.
+    """Replay with no replay file intercepts nothing at all (§2.2); every other mode is active.
 
-    Unlike the original, a mode given as a string is parsed first, so "0" with no file is inactive too,
-    and DISABLED (TextTest's "-rectraffic 3") means what it says instead of acting as mixed mode.
+    Unlike the original, a mode given as a string is parsed first, so "0" with no file is inactive too.
+    DISABLED (3, TextTest's client/server "Disabled") stays active and acts as mixed mode, as in the
+    original (§2.1): rigs written for it read the server's address whatever the mode.
     """
-    mode = parse_mode(mode)
-    if mode != REPLAY:
-        return mode != DISABLED
+    if parse_mode(mode) != REPLAY:
+        return True
     return bool(replay_file) and os.path.isfile(replay_file)

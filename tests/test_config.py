@@ -84,7 +84,7 @@ def test_activity_rule(tmp_path):
     mock.write_text("<-CMD:x\n")
     assert is_active(REPLAY, str(mock))
     assert is_active(RECORD, None) and is_active(REPLAY_OLD_RECORD_NEW, str(tmp_path / "absent"))
-    assert not is_active(DISABLED, str(mock)) and not is_active("3", str(mock))  # TextTest's -rectraffic 3
+    assert is_active(DISABLED, None) and is_active("3", None)  # §2.1: as mixed mode; rigs expect a server
 
 
 def test_alterations_reverse_order_backrefs_and_variables(tmp_path):
