@@ -18,8 +18,9 @@ class PatchOnImport(importlib.abc.MetaPathFinder):
     """Retries ``patch(name)`` for each pending name after a module named by one of its prefixes is
     imported; steps out of ``sys.meta_path`` once every name is patched (or on ``uninstall``)."""
 
-    def __init__(self, patch: Callable[[str], bool]):
+    def __init__(self, patch: Callable[[str], bool], claimed: Callable[[str], bool]):
         self.patch = patch
+        self.claimed = claimed  # modules the import hook answers with proxies: not ours to load
         self.pending: list[str] = []
         self._watched: set[str] = set()
         self._retrying = False
@@ -39,7 +40,7 @@ class PatchOnImport(importlib.abc.MetaPathFinder):
                   ) -> Optional[importlib.machinery.ModuleSpec]:
         """The ordinary path-based spec of a watched module, its loader set to retry after running it.
         Anything else (not watched, builtin or frozen, not found on the path) is left to the others."""
-        if fullname not in self._watched:
+        if fullname not in self._watched or self.claimed(fullname):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         loader = spec.loader if spec is not None else None

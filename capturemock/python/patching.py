@@ -48,7 +48,7 @@ class Patcher:
     def __init__(self, session: Any):
         self.session = session
         self._undo: list[tuple[Any, str, Any]] = []
-        self._on_import = PatchOnImport(self.intercept)
+        self._on_import = PatchOnImport(self.intercept, session.objects.is_intercepted_module)
 
     def intercept_now_or_on_import(self, dotted: str) -> None:
         """Patch ``dotted`` now, or as soon as the application imports what makes it exist."""

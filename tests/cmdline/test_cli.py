@@ -118,12 +118,17 @@ def test_dotted_intercepts_of_the_programs_own_modules(workdir):
     (workdir / "app" / "__init__.py").write_text("")
     (workdir / "app" / "client.py").write_text(
         "import os\nclass Client:\n    def fetch(self, key):\n        return key + '-' + os.environ['SERIAL']\n")
-    (workdir / "sut.py").write_text("from app.client import Client\nprint(Client().fetch('a'))\n")
-    (workdir / "py.rc").write_text("[python]\nintercepts = app.client.Client.fetch\n")
+    (workdir / "app" / "util.py").write_text("def shout(text):\n    return text.upper()\n")
+    (workdir / "sut.py").write_text("from app.client import Client\nimport app.util\n"
+                                    "print(Client().fetch('a'), app.util.shout('b'))\n")
+    (workdir / "py.rc").write_text("[python]\nintercepts = app.client.Client.fetch, app.util, app.util.shout\n")
     record = capturemock_cmd("-m", "1", "-r", "app.mock", "-R", "py.rc", sys.executable, "sut.py", cwd=workdir,
                              path="/usr/bin:/bin", extra_env={"SERIAL": "1"})
-    assert (record.stdout, record.stderr) == ("a-1\n", "")
-    assert (workdir / "app.mock").read_text() == "<-PYT:app.client.Client.fetch('a')\n->RET:'a-1'\n"
+    assert (record.stdout, record.stderr) == ("a-1 B\n", "")
+    recorded = (workdir / "app.mock").read_text()
+    assert recorded.startswith("<-PYT:import app.util\n")  # a module proxy, not a real import
+    assert recorded.endswith("<-PYT:app.client.Client.fetch('a')\n->RET:'a-1'\n<-PYT:app.util.shout('b')\n"
+                             "->RET:'B'\n")
     replay = capturemock_cmd("-p", "app.mock", "-R", "py.rc", sys.executable, "sut.py", cwd=workdir,
                              path="/usr/bin:/bin", extra_env={"SERIAL": "2"})
-    assert (replay.stdout, replay.stderr) == ("a-1\n", "")
+    assert (replay.stdout, replay.stderr) == ("a-1 B\n", "")
