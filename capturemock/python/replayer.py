@@ -90,6 +90,9 @@ class Replayer:
         module, _, attr = dotted.rpartition(".")
         if not module or not self.objects.is_intercepted_module(module.split(".", 1)[0]):
             return None
+        real = getattr(self.session.importer.real_modules.get(module), attr, None)
+        if isinstance(real, type) and issubclass(real, BaseException):
+            return real  # the real module is loaded (``socket.gaierror``): its class, with its real bases
         cls = self.objects.classes.get(attr)
         if cls is None:
             cls = self.objects.classes[attr] = type(attr, (Exception,), {"__module__": module})

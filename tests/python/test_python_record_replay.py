@@ -276,3 +276,18 @@ def test_threads_record_whole_items(sandbox):
     for request, response in zip(calls[::2], calls[1::2]):
         label = request[len("<-PYT:counter.bump('")]
         assert (request, response) == (f"<-PYT:counter.bump('{label}')", f"->RET:'{label * 2}'")
+
+
+def test_a_hand_written_raise_uses_the_real_class_when_its_module_is_loaded(sandbox):
+    """``raise netlib.Unreachable(...)`` with netlib loaded: the real class, so ``except OSError`` holds."""
+    sandbox.module("netlib", "class Unreachable(OSError):\n    pass\ndef connect(host):\n    return host\n")
+    import netlib  # noqa: F401 - loaded before interception, as socket usually is
+    replay = sandbox.mock("""
+        <-PYT:netlib.connect('db')
+        ->RET:raise netlib.Unreachable(113, 'No route to host')
+    """)
+    with sandbox.intercept(REPLAY, ["netlib"], replay=replay):
+        import netlib
+        with pytest.raises(OSError) as info:
+            netlib.connect("db")
+        assert type(info.value).__name__ == "Unreachable" and info.value.errno == 113
