@@ -79,7 +79,8 @@ static double answer_timeout(void) {
     const char *text = getenv("CAPTUREMOCK_SHIM_TIMEOUT");
     char *end;
     double seconds = text ? strtod(text, &end) : 0;
-    return text && end != text && !*end && seconds > 0 ? seconds : 600;
+    if (!text || end == text || *end || !(seconds > 0)) return 600;
+    return seconds < 1e7 ? seconds : 1e7; /* "inf" must not overflow the timeval */
 }
 
 static int read_exact(int fd, char *data, size_t len) {

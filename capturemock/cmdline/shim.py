@@ -114,7 +114,7 @@ def answer_timeout() -> float:
         seconds = float(os.environ.get("CAPTUREMOCK_SHIM_TIMEOUT", ""))
     except ValueError:
         return 600.0
-    return seconds if seconds > 0 else 600.0
+    return min(seconds, 1e7) if seconds > 0 else 600.0  # 1e7 s (~4 months): "inf" must not overflow
 
 
 def _connect(program: str) -> socket.socket:

@@ -132,3 +132,12 @@ def test_output_without_a_final_newline_reaches_the_sut_alike_in_record_and_repl
     capturemock.terminate()
     assert (recorded.stdout, recorded.stderr) == (replayed.stdout, replayed.stderr) == ("no newline\n|\n", "err\n")
     assert sut.text("rec.mock") == sut.text("stored.mock") == "<-CMD:tool\n->OUT:no newline\n->ERR:err\n"
+
+
+@pytest.mark.parametrize("value", ["inf", "1e20", "nan", "-1", "soon"])
+def test_an_odd_shim_timeout_setting_neither_overflows_nor_stops_the_answer(sut, value):
+    sut.write("stored.mock", "<-CMD:tool\n->OUT:answered\n")
+    assert sut.start(capturemock.REPLAY, rc=sut.rc(RC), replay="stored.mock", real_programs=False)
+    result = sut.run("tool", env={**sut.env, "CAPTUREMOCK_SHIM_TIMEOUT": value})
+    capturemock.terminate()
+    assert (result.returncode, result.stdout, result.stderr) == (0, "answered\n", "")
