@@ -449,14 +449,21 @@ def _enum_reprs_as_names(text: str) -> Optional[str]:
     return readable if found else None
 
 
+_ENUM_CLASSES: dict[tuple[str, str], type] = {}  # found once: a replay may answer with it many times
+
+
 def _loaded_enum_class(name: str, member: str) -> Optional[type]:
+    cls = _ENUM_CLASSES.get((name, member))
+    if cls is not None:
+        return cls
     for module_name in sorted(sys.modules):  # sorted: the same answer whatever the import order
         module = sys.modules[module_name]
         if not isinstance(module, types.ModuleType):
             continue  # a module proxy: reading from it would be traffic
-        cls = getattr(module, name, None)
+        cls = vars(module).get(name)  # not getattr: a module's own __getattr__ may import or compute
         if (isinstance(cls, type) and issubclass(cls, enum.Enum) and member in cls.__members__
                 and cls.__module__ == module_name and "." not in cls.__qualname__):
+            _ENUM_CLASSES[(name, member)] = cls
             return cls
     return None
 
