@@ -66,8 +66,11 @@ def compare(old: Sequence[Interaction], new: Sequence[Interaction]) -> list[Chan
 
 
 def _head(request: str) -> str:
-    """What a request calls: its first word, up to the arguments (``<-PYT:weather.get``, ``<-CMD:git``)."""
-    return re.split(r"[\s(]", request, maxsplit=1)[0]
+    """What a request calls: a function up to its arguments (``<-PYT:weather.get``), a program's name
+    (``<-CMD:git``); anything else (an import, an attribute read) is only itself."""
+    if "(" in request or request.startswith("<-CMD:"):
+        return re.split(r"[\s(]", request, maxsplit=1)[0]
+    return request
 
 
 def report(old_path: str, new_path: str) -> tuple[str, bool]:

@@ -71,3 +71,9 @@ def test_diff_command_exit_status_and_errors(tmp_path):
     assert missing.returncode == 2
     gone = tmp_path / "gone.mock"
     assert missing.stderr == f"capturemock: {gone}: cannot read mock file: No such file or directory\n"
+
+
+def test_imports_and_attribute_reads_are_not_paired_as_changed():
+    old = interactions(parse("<-PYT:import os\n<-PYT:weather.UNITS\n->RET:'C'\n"))
+    new = interactions(parse("<-PYT:import sys\n<-PYT:weather.SCALE\n->RET:'C'\n"))
+    assert sorted(change.kind for change in compare(old, new)) == ["added", "added", "removed", "removed"]
