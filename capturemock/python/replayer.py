@@ -35,7 +35,7 @@ class Replayer:
         self._functions: Optional[set[str]] = None
         self._described: Optional[dict[str, str]] = None
         self._specials: Optional[dict[str, frozenset[str]]] = None
-        self._answering_module: Optional[str] = None  # the intercepted module whose call is being answered
+        self._answering: list[str] = []  # the requests whose answers are being played, innermost last
         self._construct_target: Any = None
 
     # -- what the replay file covers (§5.2) --------------------------------------------------------
@@ -64,7 +64,7 @@ class Replayer:
         existing = self.objects.instances.get(name)
         if existing is not None:
             return existing  # identity of replayed instances is kept
-        cls = self.objects.replay_class(description, self._answering_module)
+        cls = self.objects.replay_class(description, self._answering_module())
         obj, self._construct_target = self._construct_target, None
         if obj is None or not isinstance(obj, cls):  # a constructor answering with another class
             obj = raw_new(cls)
@@ -105,7 +105,7 @@ class Replayer:
     # -- calls -------------------------------------------------------------------------------------
     def call(self, description: str, level: int, record: bool) -> Any:
         group = self.index.lookup(description)
-        return None if group is None else self._play_for(description, group, level, record)
+        return None if group is None else self._play(description, group, level, record)
 
     def construct(self, description: str, level: int, record: bool, obj: Any, name: str) -> Any:
         group = self.index.lookup(description)
@@ -113,32 +113,38 @@ class Replayer:
             raise CaptureMockReplayError(f"Could not match sufficiently well to construct object of type '{name}'")
         self._construct_target = obj
         try:
-            return self._play_for(description, group, level, record)
+            return self._play(description, group, level, record)
         finally:
             self._construct_target = None
 
-    def _play_for(self, description: str, group: list[Item], level: int, record: bool) -> Any:
-        """``_play``, with classes first seen in the answer placed in the module that was called."""
-        called = description.partition(":")[2].split("(", 1)[0].split(".")
-        modules = [".".join(called[:end]) for end in range(len(called) - 1, 0, -1)]
-        outer = self._answering_module
-        self._answering_module = next((module for module in modules if module in self.objects.module_names), outer)
-        try:
-            return self._play(group, level, record)
-        finally:
-            self._answering_module = outer
+    def _answering_module(self) -> Optional[str]:
+        """The intercepted module called by the innermost request being answered that called one
+        (``mod.sub.f(...)``: ``mod.sub``; an instance's ``obj1.f()`` names none)."""
+        for description in reversed(self._answering):
+            called = description.partition(":")[2].split("(", 1)[0].split(".")
+            modules = (".".join(called[:end]) for end in range(len(called) - 1, 0, -1))
+            module = next((module for module in modules if module in self.objects.module_names), None)
+            if module is not None:
+                return module
+        return None
 
-    def _play(self, group: list[Item], level: int, record: bool) -> Any:
-        """Run a response group: callbacks it invokes, then its (last) value (§6.6, §6.7)."""
+    def _play(self, description: str, group: list[Item], level: int, record: bool) -> Any:
+        """Run the response group answering ``description``: callbacks it invokes, then its (last) value
+        (§6.6, §6.7). The request is noted meanwhile (``_answering_module``, worked out only when a new
+        class appears: the hot path just notes it)."""
         result = None
         prefix = mock_prefix(level)
-        for item in group:
-            if item.level != level:  # the index only groups our responses and callback invocations
-                self._callback(item, level + 1)
-                continue
-            result = self.parser.parse(item.text, self.path, item.line)
-            if record:
-                self.session.write(prefix, item.type, item.text)
+        self._answering.append(description)
+        try:
+            for item in group:
+                if item.level != level:  # the index only groups our responses and callback invocations
+                    self._callback(item, level + 1)
+                    continue
+                result = self.parser.parse(item.text, self.path, item.line)
+                if record:
+                    self.session.write(prefix, item.type, item.text)
+        finally:
+            self._answering.pop()
         if isinstance(result, Raised):
             raise result.exception
         return result
