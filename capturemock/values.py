@@ -359,17 +359,16 @@ class _Evaluation:
         if root in VALUE_MODULES or dotted in self.parser.constructors:
             value = _walk_to_class(dotted, importlib.import_module, constants=root in VALUE_MODULES)
             return None if value is _NO_MODULE else value
-        member = _walk_to_class(dotted, sys.modules.__getitem__)
-        if isinstance(member, enum.Enum):
-            return member  # an enum member of a module already imported: a constant
+        loaded = _walk_to_class(dotted, sys.modules.__getitem__)  # modules already imported only
+        if isinstance(loaded, enum.Enum):
+            return loaded  # an enum member: a constant
         if self.raising:
             cls = self.ns.exception_class(dotted)
             if cls is not None:
                 return cls
-            value = _walk_to_class(dotted, sys.modules.__getitem__)
-            if isinstance(value, type) and issubclass(value, BaseException):
-                return value
-            if value is _NO_MODULE:
+            if isinstance(loaded, type) and issubclass(loaded, BaseException):
+                return loaded
+            if loaded is _NO_MODULE:
                 return _placeholder_exception(dotted.rsplit(".", 1)[-1])
         return None
 
