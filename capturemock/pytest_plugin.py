@@ -131,11 +131,11 @@ class CaptureMockFixture:
         try:
             run.finish()
         except CaptureMockReplayError:
-            differs = True
+            pass
         else:
-            differs = False
-        if differs:  # failed outside the handler: pytest would show the replay error and this one chained
-            pytest.fail(f"{MISMATCH_MESSAGE}\n{_diff(self.mock_path, f'{self.mock_path}.tmp')}", pytrace=False)
+            return
+        # failed outside the handler: pytest would show the replay error and this one chained
+        pytest.fail(f"{MISMATCH_MESSAGE}\n{_diff(self.mock_path, f'{self.mock_path}.tmp')}", pytrace=False)
 
     def abandon(self) -> None:
         run, self.run = self.run, None

@@ -89,7 +89,6 @@ class Callbacks:
                 state.guard, state.level = 0, level + 1
                 return func(*args, **kwargs)
         except BaseException as exc:
-            state.guard, state.level = saved
             session.write(sut_prefix(level), "RET", render_exception(exc))
             raise
         finally:

@@ -141,8 +141,7 @@ class ObjectRegistry:
             specials = tuple(special for special in SPECIAL_METHODS if special in recorded)
         handle = Handle(self.session, name, MISSING, CLASS)
         handle.description = description
-        cls = self.classes[name] = build_class(name, handle, tuple(bases), specials,
-                                               *([module] if module else []))
+        cls = self.classes[name] = build_class(name, handle, tuple(bases), specials, module or proxies.__name__)
         return cls
 
     def bind(self, obj: Any, real: Any, class_name: str, hint: Optional[str]) -> Handle:
