@@ -66,7 +66,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         parser.exit(2, f"capturemock: --replay and --record name the same file ({args.record}): recording "
                        "would replace the mock being replayed; record to another file\n")
     if args.record and os.path.isfile(args.record):
-        os.remove(args.record)  # a fresh record file every run (§10)
+        try:
+            os.remove(args.record)  # a fresh record file every run (§10)
+        except OSError as err:
+            parser.exit(2, f"capturemock: cannot replace the record file {args.record}: {err.strerror}\n")
     sys.exit(_run(args, mode))
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Callable, Iterable, Optional, Sequence
 
 DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
+_INLINE_COMMENT = re.compile(r"(?:^|\s)[#;].*$", re.M)
 
 
 def _warn_to_stderr(message: str) -> None:
@@ -110,6 +111,20 @@ class RcConfig:
                 result.extend(part.strip() for part in value.split(",") if part.strip())
         return result
 
+    def getnames(self, option: str, sections: Iterable[str], is_valid: Callable[[str], bool],
+                 what: str) -> list[str]:
+        """``getlist`` for names of things to intercept. An inline ``# comment`` is dropped (no name
+        holds one; other values may, so only names get this), and a name that cannot be one (a typo, a
+        stray path) is an error naming the rc line, not an interception that silently does nothing."""
+        names: list[str] = []
+        for section in sections:
+            value = _INLINE_COMMENT.sub("", self.get(option, [section]) or "")
+            names.extend(part.strip() for part in value.split(",") if part.strip())
+        for name in names:
+            if not is_valid(name):
+                raise ConfigError(f"{option}: {name!r} is not {what}", *self._where(option, sections))
+        return names
+
     def has_section(self, section: str) -> bool:
         return self._parser.has_section(section)
 
@@ -174,21 +189,34 @@ def _yaml_as_ini(text: str, path: str) -> str:
     if not isinstance(data, dict) or not all(isinstance(options, dict) for options in data.values()):
         raise ConfigError("a YAML rc file must map section names to mappings of options", path)
     lines = []
+    budget = [_MAX_YAML_EXPANSION]
     for section, options in data.items():
         lines.append(f"[{section}]")
         for option, value in options.items():
-            lines.append(f"{option} = {_ini_value(value)}".rstrip())
+            lines.append(f"{option} = {_ini_value(value, budget, path)}".rstrip())
     return "\n".join(lines) + "\n"
 
 
-def _ini_value(value: object) -> str:
+# YAML aliases let a few hundred bytes stand for a list of billions of names; no real rc file comes near
+_MAX_YAML_EXPANSION = 1 << 20
+
+
+def _ini_value(value: object, budget: list[int], path: str) -> str:
+    """``value`` in INI form, counting what it costs against ``budget`` (characters left for the whole
+    file): nested aliases are refused as soon as they expand past it, before they take time or memory."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(_ini_value(part) for part in value)
+        return ", ".join(_ini_value(part, budget, path) for part in value)
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    return str(value).replace("\n", "\n ")  # continuation lines of a multi-line INI value
+        text = "true" if value else "false"
+    elif value is None:
+        text = ""
+    else:
+        text = str(value).replace("\n", "\n ")  # continuation lines of a multi-line INI value
+    budget[0] -= len(text) + 2
+    if budget[0] < 0:
+        raise ConfigError(f"the YAML rc file expands to more than {_MAX_YAML_EXPANSION} characters "
+                          "(aliases of aliases?)", path)
+    return text
 
 
 def _one_line(err: Exception) -> str:

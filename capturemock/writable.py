@@ -19,8 +19,21 @@ def check_writable(path: str, doing: str, *, directory: bool) -> None:
         reason = "it is not a directory" if directory else "it is a directory"
     elif existing != path and not os.path.isdir(existing):
         reason = f"{existing} is not a directory"
-    elif not os.access(existing, os.W_OK):
-        reason = f"{existing} is not writable"
     else:
-        return
+        reason = _refusal(existing if existing != path else os.path.dirname(path))
+        if reason is None:
+            return
     raise ConfigError(f"cannot {doing} {path}: {reason}")
+
+
+def _refusal(directory: str) -> str | None:
+    """Why nothing can be created in ``directory``, found by trying: ``os.access`` says yes to root on a
+    read-only or virtual file system (/proc, /sys, a read-only mount), where the first record would
+    fail. An existing record file is replaced, not appended to, so its directory is what counts."""
+    probe = os.path.join(directory, f".capturemock-probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as err:
+        return f"{directory} is not writable ({err.strerror})"
+    return None

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from typing import Callable, Optional
 
 SECTION = "command line"
+ALLOW_EDITS_OUTSIDE = "allow_edits_outside"
 
 
 def _sections(program: str) -> list[str]:
@@ -21,13 +22,18 @@ def intercepted_programs(config: RcConfig, warn: Callable[[str], None]) -> list[
     """Programs named in ``intercepts``; paths cannot be shimmed via PATH (§14 warning, which names
     absolute paths: a relative path with a directory part cannot be intercepted either)."""
     programs = []
-    for name in config.getlist("intercepts", [SECTION]):
+    for name in config.getnames("intercepts", [SECTION], _could_be_program, "a program name"):
         if os.path.isabs(name) or os.sep in name:
             warn(f"WARNING: Ignoring requested intercept of command '{name}'.\n"
                  "CaptureMock intercepts commands via PATH and cannot do anything with absolute paths.")
         elif name not in programs:
             programs.append(name)
     return programs
+
+
+def _could_be_program(name: str) -> bool:
+    """A name a shim can be written for: '.', '..' and control characters would name no file."""
+    return name not in (".", "..") and name.isprintable()
 
 
 def program_pattern(program: str) -> re.Pattern:
@@ -48,6 +54,12 @@ def ignored_edit_names(config: RcConfig) -> list[str]:
     return config.getlist("ignore_edits", [SECTION])
 
 
+def edits_outside_allowed(config: RcConfig) -> bool:
+    """``allow_edits_outside``: replayed file edits may replace and remove things outside the working
+    directory too (by default they only add there; see ``fileedits_sandbox``)."""
+    return config.getboolean(ALLOW_EDITS_OUTSIDE, [SECTION])
+
+
 def use_exact_matching(config: RcConfig) -> bool:
     return config.getboolean("use_exact_matching", ["general"])
 
@@ -55,7 +67,8 @@ def use_exact_matching(config: RcConfig) -> bool:
 # What the server reads per request, by section: (option, reader). Booleans can be malformed, and any
 # value can hold a broken %(interpolation)s.
 _PROGRAM_KEYS = (("asynchronous", RcConfig.getboolean), ("environment", RcConfig.getlist))
-_SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), ("general", "use_exact_matching", RcConfig.getboolean))
+_SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), (SECTION, ALLOW_EDITS_OUTSIDE, RcConfig.getboolean),
+                 ("general", "use_exact_matching", RcConfig.getboolean))
 
 
 def check(config: RcConfig) -> None:

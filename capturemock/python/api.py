@@ -74,7 +74,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
     replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
     exact = _use_exact_matching(config)
     index = ReplayIndex.from_file(replay_path, exact=exact) if replay_path else None
-    names = _intercept_names(pythonAttrs or [], config.getlist("intercepts", ["python"]),
+    names = _intercept_names(pythonAttrs or [], _rc_intercepts(config),
                              index if mode == REPLAY else None)
     if not names:
         return InterceptHandler()
@@ -95,6 +95,14 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
         raise
     return handler
+
+
+def _rc_intercepts(config: RcConfig) -> list[str]:
+    return config.getnames("intercepts", ["python"], _is_dotted_name, "a module or dotted name")
+
+
+def _is_dotted_name(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
 
 
 # names intercepted by handlers not reset yet: a second interception of one of them (a decorator and a
@@ -121,15 +129,15 @@ def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Opt
     """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2): as
     traffic, or (beyond the original) as the class of a replayed instance, so that ``except
     urllib.error.HTTPError`` catches a replayed ``Instance('HTTPError(...)', ...)``."""
-    names = list(dict.fromkeys(explicit))
+    names = dict.fromkeys(explicit)  # a dict: ordered, and membership is not a scan of a list
     for name in from_rc:
         if name in names:
             continue
         as_traffic = rf"^<-PYT:(import )?{re.escape(name)}"
         as_class = rf"Instance\('{re.escape(name.rsplit('.', 1)[-1])}[(']"
         if index is None or index.mentions(re.compile(f"{as_traffic}|{as_class}")):
-            names.append(name)
-    return names
+            names[name] = None
+    return list(names)
 
 
 def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -166,7 +174,7 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
     try:
         mode = parse_mode(mode)
         config = RcConfig(list(rcFiles or []), warn=lambda message: None)  # setUpServer warned already
-        PythonSettings(config, mode, [*config.getlist("intercepts", ["python"]), *(pythonAttrs or [])])
+        PythonSettings(config, mode, [*_rc_intercepts(config), *(pythonAttrs or [])])
         _use_exact_matching(config)
         if recordFile:
             check_writable(recordFile, "record to", directory=False)

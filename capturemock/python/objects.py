@@ -50,6 +50,7 @@ class ObjectRegistry:
     def __init__(self, session: Any, module_names: Iterable[str], partial_classes: Iterable[type] = ()):
         self.session = session
         self.module_names = tuple(module_names)
+        self._module_set = frozenset(self.module_names)
         self.partial_classes = set(partial_classes)
         self.names = NameRegistry()
         self.by_id: dict[int, tuple[Any, Any]] = {}  # id(real) -> (real, proxy): identity kept
@@ -65,7 +66,16 @@ class ObjectRegistry:
 
     # -- what is intercepted --
     def is_intercepted_module(self, name: str) -> bool:
-        return any(name == module or name.startswith(f"{module}.") for module in self.module_names)
+        """``name`` or a package above it is intercepted: a set lookup per dotted level, not a scan of
+        every intercept (an rc file may list thousands)."""
+        if name in self._module_set:
+            return True
+        dot = name.find(".")
+        while dot >= 0:
+            if name[:dot] in self._module_set:
+                return True
+            dot = name.find(".", dot + 1)
+        return False
 
     def is_intercepted_class(self, cls: type) -> bool:
         verdict = self._intercepted.get(cls)
