@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
+from ..errors import MockFileError
+from ..mockfile import Item
 from . import fileedits
+from .fileedits_fs import warn_stderr
+from .fileedits_sandbox import EditRefused, Sandbox
 from .request import CommandRequest
 
 
@@ -12,7 +16,8 @@ class SessionFileEdits:
     """FIL items for one server session: snapshots before recorded commands, stored copies, restores."""
 
     def __init__(self, record_dir: Optional[str], replay_dir: Optional[str], ignore_names: list[str],
-                 base_cwd: str, base_env: Mapping[str, str], *, keep_replayed: bool = False):
+                 base_cwd: str, base_env: Mapping[str, str], *, keep_replayed: bool = False,
+                 allow_outside: bool = False):
         self.store = fileedits.EditStore(record_dir) if record_dir else None
         self.replay_dir = replay_dir
         self.ignore_names = ignore_names
@@ -21,6 +26,7 @@ class SessionFileEdits:
         self.watch = fileedits.AsyncWatch()
         self.keep_replayed = keep_replayed and self.store is not None  # mixed mode: replayed edits stay recorded
         self.lock = threading.Lock()  # the store names edits .edit_N: one save at a time
+        self.sandbox = Sandbox(base_cwd, allow_outside)
 
     def candidates(self, request: CommandRequest, watched: list[str]) -> list[str]:
         changed = {name: request.env[name] for name in watched
@@ -50,13 +56,37 @@ class SessionFileEdits:
         with self.lock:
             return [self.store.save(edit) for edit in self.watch.collect()]
 
-    def restore(self, names: list[str], request: CommandRequest, watched: list[str]) -> list[str]:
+    def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
+                mock_path: Optional[str]) -> list[str]:
+        """Restore the ``->FIL:`` items of one replayed command; the names for the new transcript.
+
+        A refusal is one line on stderr naming the mock file and line, and its item stays in the new
+        transcript: the mock's data is refused, never lost. Items with nothing stored or no candidate to
+        go to are dropped (§7.6).
+        """
         candidates = self.candidates(request, watched)
         used: set[str] = set()
-        restored = [name for name in names
-                    if fileedits.restore(name, self.replay_dir, candidates, used) is not None]
+        names = []
+        for item in items:
+            refuse = _reporter(mock_path, item.line)
+            try:
+                target = fileedits.restore(item.text, self.replay_dir, candidates, used, self.sandbox, refuse=refuse)
+            except EditRefused as err:  # not a plain name: nothing of it was read
+                refuse(err)
+                names.append(item.text)
+                continue
+            if target is not None:
+                names.append(item.text)
+                self._keep(item.text)
+        return names
+
+    def _keep(self, name: str) -> None:
+        """Mixed mode: a replayed edit stays recorded, its stored tree copied to the new edit dir."""
         if self.keep_replayed:
             with self.lock:
-                for name in restored:
-                    self.store.keep(name, self.replay_dir)
-        return restored
+                self.store.keep(name, self.replay_dir)
+
+
+def _reporter(mock_path: Optional[str], line: int) -> Callable[[EditRefused], None]:
+    """Refusals of one ``->FIL:`` item as one stderr line naming the mock file and the item's line."""
+    return lambda refusal: warn_stderr(str(MockFileError(str(refusal), mock_path or "replay file", line)))

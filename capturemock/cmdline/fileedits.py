@@ -7,8 +7,10 @@ The command server uses, per command:
   asynchronous commands' snapshots go to ``AsyncWatch.add`` and ``AsyncWatch.collect()`` runs before
   every later request (its edits belong to the earlier command); ``AsyncWatch.absorb(edits)`` after a
   synchronous command keeps the watch from reporting that command's edits a second time.
-- replay: ``restore(fil_name, replay_edit_dir, candidates, used)`` per ``->FIL:`` item, ``used`` shared by
-  one command's items; a None result means the item is dropped from the new transcript.
+- replay: ``restore(fil_name, replay_edit_dir, candidates, used, sandbox)`` per ``->FIL:`` item, ``used``
+  shared by one command's items; a None result means the item is dropped from the new transcript. Every
+  file restored, link made or path removed goes through the ``fileedits_sandbox.Sandbox`` (mocks are
+  untrusted: see that module), which refuses by ``EditRefused``.
 
 Pure filesystem code, one job per sibling module; this module is the public face.
 """

@@ -1,4 +1,4 @@
-"""Putting files, links and removals in place, whatever blocks the way (shared by storing and restoring)."""
+"""Writing into the record edit store (§4.3); restoring into the SUT's tree goes through ``fileedits_sandbox``."""
 from __future__ import annotations
 
 import os
@@ -7,52 +7,22 @@ import stat
 import sys
 
 
-def make_parents(path: str, *, clear_way: bool = True) -> None:
-    """Create path's missing parent dirs. With ``clear_way`` files or links that stand where a dir must
-    be are replaced: right when restoring into the SUT's tree (§7.6), which replay is meant to set.
-    Without it (the record edit store, below a directory the user named) they are an OSError: a user's
-    file is never deleted."""
-    parent = os.path.dirname(path)
-    if not clear_way:
-        os.makedirs(parent, exist_ok=True)
-        return
-    if os.path.isdir(parent):
-        return
-    make_parents(parent)
-    if os.path.lexists(parent):
-        os.unlink(parent)
-    os.mkdir(parent)
+def make_parents(path: str) -> None:
+    """Create path's missing parent dirs. A file or link in the way is an OSError: the user named the
+    store's place, and a user's file is never deleted."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
 
 
-def place_file(src: str, dst: str, *, clear_way: bool = True) -> None:
+def place_file(src: str, dst: str) -> None:
     """Copy content and mode; a file or link already at dst is replaced, never written through.
-    ``clear_way`` is passed to ``make_parents``.
 
-    The copy stays writable by its owner: stored data is often read-only, the SUT's files should not be.
+    The copy stays writable by its owner: stored data is often read-only, and a later copy must replace it.
     """
-    make_parents(dst, clear_way=clear_way)
+    make_parents(dst)
     if os.path.islink(dst) or os.path.isfile(dst):
         os.unlink(dst)
     shutil.copyfile(src, dst)
     os.chmod(dst, stat.S_IMODE(os.stat(src).st_mode) | stat.S_IWUSR)
-
-
-def place_link(target: str, dst: str) -> None:
-    """A symlink at dst pointing at target; an existing link is kept, a file in the way replaced."""
-    if os.path.islink(dst):
-        return
-    make_parents(dst)
-    if os.path.isfile(dst):
-        os.unlink(dst)
-    os.symlink(target, dst)
-
-
-def remove(path: str) -> None:
-    """Remove a file, link or whole tree; nothing to do when it is already gone."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
 
 
 def warn_stderr(message: str) -> None:

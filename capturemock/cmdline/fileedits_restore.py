@@ -4,36 +4,46 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional, Sequence
 
-from .fileedits_fs import place_file, place_link, remove, warn_stderr
+from .fileedits_fs import warn_stderr
 from .fileedits_paths import native_path
+from .fileedits_sandbox import EditRefused, Sandbox, check_fil_name, safe_entries
 from .fileedits_store import DELETION_SUFFIX, SYMLINK_SUFFIX, plain_name, stored_entries
 
 
 def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[str], used: set,
-            *, warn: Optional[Callable[[str], None]] = None) -> Optional[str]:
-    """Apply the stored edit to the chosen candidate and return it (added to ``used``).
+            sandbox: Optional[Sandbox] = None, *, warn: Callable[[str], None] = warn_stderr,
+            refuse: Optional[Callable[[EditRefused], None]] = None) -> Optional[str]:
+    """Apply the stored edit to the chosen candidate through ``sandbox`` (by default one for the current
+    directory, the server's working directory) and return it (added to ``used``).
 
     None when nothing is stored under that name or no candidate fits: the FIL item is then dropped.
-    Entries that cannot be placed are reported through ``warn`` and skipped.
+    Entries the sandbox refuses go to ``refuse`` (default: ``warn`` their text), entries that cannot be
+    placed are reported through ``warn``; either way the other entries are still restored. A name that
+    is not a plain file name raises ``EditRefused`` before anything is read.
     """
+    check_fil_name(fil_name)
     if not replay_edit_dir:
         return None
+    refuse = refuse or (lambda err: warn(str(err)))
+    sandbox = sandbox or Sandbox(os.getcwd())
     stored = os.path.join(replay_edit_dir, fil_name)
-    entries = list(stored_entries(stored))
-    if not entries:
+    found = list(stored_entries(stored))
+    if not found:
         return None
+    entries = list(safe_entries(found, replay_edit_dir, refuse))
     target = choose_target(fil_name, os.path.isdir(stored), [native_path(path) for path in candidates], used)
     if target is None:
         return None
     used.add(target)
-    warn = warn or warn_stderr
     # removals first: a path that was deleted and then created again under another type is stored as both
     for order in (DELETION_SUFFIX, "", SYMLINK_SUFFIX):
         for src, rel, suffix in entries:
             if suffix == order:
                 dst = os.path.join(target, rel) if rel else target
                 try:
-                    _apply(src, dst, suffix)
+                    _apply(sandbox, src, target, dst, suffix)
+                except EditRefused as err:
+                    refuse(err)
                 except OSError:
                     warn(f"Could not transfer {src} to {dst}")
     return target
@@ -66,11 +76,11 @@ def _common_prefix(a: str, b: str) -> int:
     return len(os.path.commonprefix([a, b]))
 
 
-def _apply(src: str, dst: str, suffix: str) -> None:
+def _apply(sandbox: Sandbox, src: str, target: str, dst: str, suffix: str) -> None:
     if suffix == DELETION_SUFFIX:
-        remove(dst)
+        sandbox.remove(target, dst)
     elif suffix == SYMLINK_SUFFIX:
         with open(src, encoding="utf-8", errors="surrogateescape") as handle:
-            place_link(handle.read().rstrip("\n"), dst)
+            sandbox.place_link(handle.read().rstrip("\n"), target, dst)
     else:
-        place_file(src, dst)
+        sandbox.place_file(src, target, dst)

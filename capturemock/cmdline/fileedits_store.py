@@ -9,6 +9,7 @@ from typing import Callable, Iterator, Tuple
 
 from .fileedits_fs import make_parents, place_file, warn_stderr
 from .fileedits_paths import is_inside
+from .fileedits_sandbox import EditRefused, safe_entries
 from .fileedits_scan import Edit
 
 SYMLINK_SUFFIX = ".CAPTUREMOCK_SYMLINK"
@@ -31,18 +32,22 @@ def link_text(link: str) -> str:
 
 
 def stored_entries(stored: str) -> Iterator[Tuple[str, str, str]]:
-    """(stored path, path relative to the target, marker suffix) for everything kept under one FIL name."""
+    """(stored path, path relative to the target, marker suffix) for everything kept under one FIL name.
+
+    Links are listed too (not followed): ``fileedits_sandbox.safe_entries`` refuses them. A file named
+    just like a marker is a file: a marker names something."""
     for suffix in (SYMLINK_SUFFIX, DELETION_SUFFIX):
-        if os.path.isfile(stored + suffix):
+        if os.path.lexists(stored + suffix):
             yield stored + suffix, "", suffix
-    if os.path.isfile(stored):
+    if os.path.islink(stored) or os.path.isfile(stored):
         yield stored, "", ""
     elif os.path.isdir(stored):
-        for dirpath, _, filenames in os.walk(stored):
-            for name in sorted(filenames):
+        for dirpath, dirnames, filenames in os.walk(stored):
+            links = [name for name in dirnames if os.path.islink(os.path.join(dirpath, name))]
+            for name in sorted(filenames + links):
                 src = os.path.join(dirpath, name)
                 rel = os.path.relpath(src, stored)
-                suffix = next((s for s in (SYMLINK_SUFFIX, DELETION_SUFFIX) if rel.endswith(s)), "")
+                suffix = next((s for s in (SYMLINK_SUFFIX, DELETION_SUFFIX) if name.endswith(s) and name != s), "")
                 yield src, rel[:len(rel) - len(suffix)], suffix
 
 
@@ -83,9 +88,10 @@ class EditStore:
         number = int(fil_name.rsplit("_", 1)[1]) if fil_name != name else 1
         self.saved[name] = max(self.saved[name], number)
         base = os.path.join(self.directory, fil_name)
-        for src, rel, suffix in stored_entries(os.path.join(replay_edit_dir, fil_name)):
+        entries = stored_entries(os.path.join(replay_edit_dir, fil_name))
+        for src, rel, suffix in safe_entries(entries, replay_edit_dir, _already_reported):
             with self._storing(src):
-                place_file(src, (os.path.join(base, rel) if rel else base) + suffix, clear_way=False)
+                place_file(src, (os.path.join(base, rel) if rel else base) + suffix)
 
     @contextmanager
     def _storing(self, path: str) -> Iterator[None]:
@@ -102,6 +108,10 @@ class EditStore:
         return base if path == root else os.path.join(base, os.path.relpath(path, root))
 
 
+def _already_reported(refusal: EditRefused) -> None:
+    """``keep`` follows a restore, which reported what it refused: a refused entry is just left out."""
+
+
 def _copy(path: str, dest: str, removed: bool) -> None:
     """Store one path of an edit at ``dest``: a removal as an empty marker, a link as its text."""
     if removed:
@@ -109,10 +119,10 @@ def _copy(path: str, dest: str, removed: bool) -> None:
     elif os.path.islink(path):
         _write(dest + SYMLINK_SUFFIX, link_text(path) + "\n")
     else:
-        place_file(path, dest, clear_way=False)
+        place_file(path, dest)
 
 
 def _write(path: str, text: str) -> None:
-    make_parents(path, clear_way=False)
+    make_parents(path)
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(text)

@@ -32,7 +32,8 @@ class FileEdits(Protocol):
 
     def async_changes(self) -> list[str]: ...
 
-    def restore(self, names: list[str], request: CommandRequest, watched: list[str]) -> list[str]: ...
+    def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
+                mock_path: Optional[str]) -> list[str]: ...
 
 
 class Replayer(Protocol):
@@ -130,9 +131,9 @@ class CommandHandler:
             self._finish(conn, f"{err}\n", 1)
             return
         record(item_text("<-", "CMD", text))
-        edited = [item.text for item in group if item.type == "FIL"]
-        restored = "".join(item_text("->", "FIL", name)
-                           for name in (self.edits.restore(edited, request, watched) if edited else []))
+        edited = [item for item in group if item.type == "FIL"]
+        restored = "".join(item_text("->", "FIL", name) for name in
+                           (self.edits.restore(edited, request, watched, self.replay.path) if edited else []))
         # edits an asynchronous command made later were recorded after its output (§7.7): keep that order
         types = [item.type for item in group]
         edits_last = "FIL" in types and any(type_ in types[:types.index("FIL")] for type_ in ("OUT", "ERR", "EXC"))

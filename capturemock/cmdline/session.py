@@ -15,7 +15,8 @@ def file_edits(mode: int, config: RcConfig, options: dict[str, str], base_cwd: s
 
     return SessionFileEdits(options.get("record-file-edits"), options.get("replay-file-edits"),
                             settings.ignored_edit_names(config), base_cwd, dict(os.environ),
-                            keep_replayed=mode == REPLAY_OLD_RECORD_NEW)
+                            keep_replayed=mode == REPLAY_OLD_RECORD_NEW,
+                            allow_outside=settings.edits_outside_allowed(config))
 
 
 def _replay_index(mode: int, config: RcConfig, options: dict[str, str]):

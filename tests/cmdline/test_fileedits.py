@@ -13,6 +13,12 @@ from capturemock.cmdline.fileedits import AsyncWatch, Edit, EditStore, Snapshot,
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="symlinks and modes are POSIX here")
 
 
+@pytest.fixture(autouse=True)
+def in_work_dir(tmp_path, monkeypatch):
+    """Restoring replaces and removes only below the working directory (as the server's, by default)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def tree(root: Path) -> dict[str, str]:
     """Every file (content) and symlink (``-> target``) under root, by relative path."""
     found = {}
