@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
-from .errors import MockFileError
+from .errors import CaptureMockError, CaptureMockReplayError, MockFileError
 
 WIDTH = 130  # §4.2: pprint width and the length above which strings are split
 # Modules whose classes may be called to rebuild values (product spec §3).
@@ -29,9 +29,20 @@ VALUE_MODULES = ("datetime", "decimal", "fractions", "collections", "uuid", "pat
 # Builtin types that are plain data constructors: safe to call with literal arguments.
 SAFE_BUILTIN_CALLS = frozenset({"set", "frozenset", "bytes", "bytearray", "complex", "range", "slice",
                                 "int", "float", "str", "bool", "tuple", "list", "dict"})
-# Rebuilt values stay proportional to their text: a constructor may not materialise more than this
-# many elements from a ``range`` or zero bytes from a count (``bytes(10**9)``, ``list(range(...))``).
+# Rebuilt values stay proportional to their text. Limits per value (one RET, one argument list):
+# elements (or zero bytes) constructor calls may materialise beyond their text, summed over the value
+# (``list(range(...))``, ``bytes(n)``, an ip network listed): 10^6 ints are ~40 MB.
 MAX_REBUILT_SIZE = 1 << 20
+# characters outside string literals the general (``ast``) parser takes in one value: a node costs
+# ~1 KB while parsing, so at worst ~0.5 GB and ~2.5 s (1 MB of ``[(),(),...]``, measured). Plain
+# literals of any size take the json path instead.
+MAX_CODE_CHARS = 1 << 20
+# decimal exponent of a number string or Decimal given to a class other than Decimal (``Fraction``
+# and ``int`` expand it: ``Fraction('1e9999999')`` takes seconds), and bits of an int argument
+# (``Fraction(a, b)`` runs a gcd quadratic in them)
+MAX_EXPONENT = 10_000
+MAX_INT_BITS = 1 << 16
+_LARGE = 512  # a longer list or dict text is tried as plain literals (json) before ``ast``
 _QUOTED = 100  # characters of the refused text quoted in an error message
 # Mock text is parsed under this name, so the compiler's warnings about odd literals ("1if") are
 # silenced for mock text only, never for the application's own code.
@@ -162,6 +173,10 @@ class ValueParser:
         simple = _simple_literal(stripped)
         if simple is not _NOT_SIMPLE:
             return simple
+        if len(stripped) > _LARGE and stripped[0] in "[{":
+            plain = _plain_literal(stripped)
+            if plain is not _NOT_SIMPLE:
+                return plain
         if stripped.startswith("raise "):
             return Raised(self._exception(stripped[len("raise "):], path, line))
         return _Evaluation(self, stripped, path, line).run()
@@ -180,9 +195,10 @@ class ValueParser:
             {keyword.arg: evaluation.rebuild(keyword.value) for keyword in node.keywords}))
 
     def _exception(self, text: str, path: Optional[str], line: int) -> BaseException:
-        value = _Evaluation(self, text, path, line, raising=True).run()
+        evaluation = _Evaluation(self, text, path, line, raising=True)
+        value = evaluation.run()
         if isinstance(value, type) and issubclass(value, BaseException):
-            value = value()
+            value = evaluation.bounded(value)  # ``raise X``: X(), which may want arguments
         if not isinstance(value, BaseException):
             raise MockFileError(f"refused to raise {_Evaluation._first_line(text)!r}: not an exception",
                                 path, line or None)
@@ -200,13 +216,19 @@ class _Evaluation:
         self.path = path
         self.line = line
         self.raising = raising
+        self.budget = MAX_REBUILT_SIZE  # elements constructor calls may still materialise
 
     def run(self) -> Any:
         body = self.tree("value")
         return self.bounded(lambda: self.rebuild(body))
 
     def tree(self, what: str) -> ast.expr:
-        """The parsed expression; ast's own limits (nesting, digits of an int) are clean errors too."""
+        """The parsed expression; ast's own limits (nesting, digits of an int) are clean errors too, and
+        so is text whose expressions would cost more than ``MAX_CODE_CHARS`` characters' worth of nodes."""
+        if len(self.text) > MAX_CODE_CHARS and _code_chars(self.text) > MAX_CODE_CHARS:
+            raise MockFileError(f"refused {what} {self._first_line(self.text)!r}: more than {MAX_CODE_CHARS} "
+                                "characters outside string literals (only plain literals may be that large)",
+                                self.path, self._line_of(None))
         try:
             return ast.parse(self.text, _SOURCE_NAME, mode="eval").body
         except SyntaxError as err:
@@ -221,12 +243,18 @@ class _Evaluation:
                                 f"{str(err) or 'nested too deeply'}", self.path, self._line_of(None)) from None
 
     def bounded(self, evaluate: Callable[[], Any]) -> Any:
-        """Evaluate, turning a walk too deep for the interpreter's stack into a clean error."""
+        """Evaluate, turning a walk too deep for the interpreter's stack, or anything a constructor or the
+        namespace raises over odd mock text (``Instance('X(type)', 'x')``), into a clean error."""
         try:
             return evaluate()
+        except (CaptureMockError, CaptureMockReplayError):
+            raise  # already says where and what
         except RecursionError:
             raise MockFileError(f"refused value {self._first_line(self.text)!r}: nested too deeply",
                                 self.path, self._line_of(None)) from None
+        except Exception as err:
+            raise MockFileError(f"cannot rebuild {self._first_line(self.text)!r}: {type(err).__name__}: "
+                                f"{self._first_line(str(err))}", self.path, self._line_of(None)) from None
 
     # -- helpers --
     def _line_of(self, lineno: Optional[int]) -> Optional[int]:
@@ -240,10 +268,16 @@ class _Evaluation:
         line = text.splitlines()[0] if text else text
         return f"{line[:_QUOTED]}..." if len(line) > _QUOTED else line
 
+    def source(self, node: ast.AST) -> str:
+        """The first line of ``node``'s text, cut short (``ast.get_source_segment`` takes seconds on one
+        long line: it splits lines in Python)."""
+        line = _LINE_BREAK.split(self.text, node.lineno)[node.lineno - 1].encode()  # offsets count bytes
+        end = node.end_col_offset if node.end_lineno == node.lineno else None
+        return self._first_line(line[node.col_offset:end].decode(errors="replace"))
+
     def refuse(self, node: ast.AST, why: str = "not a value replay may rebuild") -> MockFileError:
-        source = ast.get_source_segment(self.text, node) or ast.dump(node)
-        return MockFileError(f"refused expression {self._first_line(source)!r}: {why}", self.path,
-                             self._line_of(getattr(node, "lineno", None)))
+        return MockFileError(f"refused expression {self.source(node)!r}: {why}", self.path,
+                             self._line_of(node.lineno))
 
     # -- the whitelist: one rebuild_<node type> method per kind of expression replay accepts --
     def rebuild(self, node: ast.AST) -> Any:
@@ -328,8 +362,7 @@ class _Evaluation:
             raise self.refuse(node, "argument unpacking")
         args = [self.rebuild(arg) for arg in node.args]
         kwargs = {keyword.arg: self.rebuild(keyword.value) for keyword in node.keywords}
-        if _too_large(callee, [*args, *kwargs.values()]):
-            raise self.refuse(node, f"would build more than {MAX_REBUILT_SIZE} elements")
+        self._check_cost(node, callee, [*args, *kwargs.values()])
         try:
             return callee(*args, **kwargs)
         except Exception as err:  # a data constructor refusing its arguments is bad mock data
@@ -337,8 +370,25 @@ class _Evaluation:
                 stand_in = _exception_saying(callee, args)
                 if stand_in is not None:
                     return stand_in
-            raise MockFileError(f"cannot rebuild {self._first_line(ast.get_source_segment(self.text, node) or '')!r}:"
+            raise MockFileError(f"cannot rebuild {self.source(node)!r}:"
                                 f" {err}", self.path, self._line_of(node.lineno)) from None
+
+    def _check_cost(self, node: ast.Call, callee: type, args: list) -> None:
+        """Refuse a call whose result would be far larger or slower to build than its text, charging what
+        it materialises to the budget of the whole value (40 ``list(range(10**6))`` in one list)."""
+        cost = 0
+        counts = issubclass(callee, (bytes, bytearray))  # an int argument is a count of zero bytes
+        for arg in args:
+            kind = type(arg)
+            if kind in _INERT_ARGUMENTS or (kind is int and not counts and arg.bit_length() <= MAX_INT_BITS):
+                continue
+            why = None if _is_class(callee, "decimal", "Decimal") else _too_costly(arg)  # Decimal keeps its exponent
+            if why is not None:
+                raise self.refuse(node, why)
+            cost += _materialised(callee, arg)
+        if cost > self.budget:
+            raise self.refuse(node, f"would build more than {MAX_REBUILT_SIZE} elements in one value")
+        self.budget -= cost
 
     def _special_form(self, node: ast.Call, form: str) -> Any:
         args = [self.rebuild(arg) for arg in node.args]
@@ -374,6 +424,7 @@ class _Evaluation:
 
 
 _NOT_SIMPLE = object()
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends ast counts lines by
 _PLAIN_STR = re.compile(r"'([^'\\\n]*)'\Z")
 _KEYWORDS = {"None": None, "True": True, "False": False}
 
@@ -392,23 +443,94 @@ def _simple_literal(text: str) -> Any:
     return _KEYWORDS.get(text, _NOT_SIMPLE)
 
 
-def _too_large(callee: type, args: list) -> bool:
-    """Whether calling ``callee`` could build far more than its text: a long range materialised, or
-    a zero-filled ``bytes``/``bytearray`` of a given count."""
-    for arg in args:
-        if isinstance(arg, range) and _range_length(arg) > MAX_REBUILT_SIZE and callee is not range:
-            return True
-        if (issubclass(callee, (bytes, bytearray)) and isinstance(arg, int)
-                and arg > MAX_REBUILT_SIZE):
-            return True
-    return False
+_INERT_ARGUMENTS = frozenset({float, bool, type(None), complex, bytes})  # cost what their text cost
 
 
-def _range_length(value: range) -> int:
+def _materialised(callee: type, arg: Any) -> int:
+    """How many elements ``callee(arg)`` may build that ``arg``'s own text did not: the zero bytes of
+    ``bytes(n)``, or those of a lazy range or ip network it lists."""
+    if isinstance(arg, int):
+        return max(arg, 0) if issubclass(callee, (bytes, bytearray)) else 0
+    if isinstance(arg, range) and callee is not range and callee is not slice:
+        try:
+            return len(arg)
+        except OverflowError:  # longer than sys.maxsize
+            return MAX_REBUILT_SIZE + 1
+    network = _loaded_class("ipaddress", "_BaseNetwork")
+    if network is not None and isinstance(arg, network) and callee.__module__ != "ipaddress":
+        return arg.num_addresses
+    return 0
+
+
+_NUMBER_STRING = re.compile(r"\s*[-+]?[\d_]*\.?[\d_]*[eE]([-+]?[\d_]+)\s*\Z")
+
+
+def _loaded_class(module: str, name: str) -> Any:
+    """A class of a value module only if the module is loaded (no value of it can exist otherwise):
+    importing decimal and ipaddress would cost every replaying process ~4 ms at start-up."""
+    return getattr(sys.modules.get(module), name, None)
+
+
+def _is_class(cls: type, module: str, name: str) -> bool:
+    loaded = _loaded_class(module, name)
+    return loaded is not None and cls is loaded
+
+
+def _too_costly(arg: Any) -> Optional[str]:
+    """Why an argument would take long to expand (a huge int, or exponent of a number), else None."""
+    if isinstance(arg, int):
+        return f"an int argument of more than {MAX_INT_BITS} bits" if arg.bit_length() > MAX_INT_BITS else None
+    if isinstance(arg, str):
+        match = _NUMBER_STRING.match(arg) if "e" in arg or "E" in arg else None
+        digits = match.group(1).replace("_", "").lstrip("+-") if match else ""
+        if len(digits) > 6 or (digits and int(digits) > MAX_EXPONENT):
+            return f"a number exponent beyond {MAX_EXPONENT}"
+    elif _is_class(type(arg), "decimal", "Decimal") and arg.is_finite() and abs(arg.as_tuple().exponent) > MAX_EXPONENT:
+        return f"a number exponent beyond {MAX_EXPONENT}"
+    return None
+
+
+_PLAIN_OUTSIDE = re.compile(r"[\[\]{},:0-9.eE+\- \t\n']*")  # json punctuation and numbers (' joins)
+_SHARED_ESCAPE = re.compile(r"\\[\\nrt]")  # escapes json and Python read alike
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain_literal(text: str) -> Any:
+    """A list or dict of plain literals (numbers, None/True/False, strings in single quotes whose only
+    escapes are \\ \n \r \t) read by json: C speed and no ``ast`` node per element (a 10^6-int list
+    costs ~1 GB that way). Exactly the value ``ast`` gives, else ``_NOT_SIMPLE``.
+
+    With no other escape, every ``'`` delimits a string: the pieces between them alternate outside and
+    inside. Outside, only json punctuation, numbers and the three keywords may appear (a double-quoted
+    string starts outside, so it sends the text to ``ast``); inside, ``"`` is escaped for json."""
+    if "\\" in text and "\\" in _SHARED_ESCAPE.sub("", text):
+        return _NOT_SIMPLE
+    if not text.isascii() and _SURROGATE.search(text):  # ast refuses lone surrogates; json keeps them
+        return _NOT_SIMPLE
+    parts = text.split("'")
+    if len(parts) % 2 == 0:
+        return _NOT_SIMPLE
+    outside = "'".join(parts[0::2])
+    if not _PLAIN_OUTSIDE.fullmatch(outside.replace("None", "").replace("True", "").replace("False", "")):
+        return _NOT_SIMPLE
+    parts[0::2] = outside.replace("None", "null").replace("True", "true").replace("False", "false").split("'")
+    if len(parts) > 1:
+        parts[1::2] = "'".join(parts[1::2]).replace('"', '\\"').split("'")
     try:
-        return len(value)
-    except OverflowError:  # longer than sys.maxsize
-        return MAX_REBUILT_SIZE + 1
+        import json  # only values this large pay for it: it is not on a replaying process's start-up
+
+        return json.loads('"'.join(parts))
+    except (ValueError, RecursionError):  # not json after all (a set, a trailing comma...): ast decides
+        return _NOT_SIMPLE
+
+
+_STRING_LITERAL = re.compile(r"""(?<!\w)[rRbBuU]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+
+
+def _code_chars(text: str) -> int:
+    """Characters of ``text`` outside one-line string literals (f-strings count: they hold code): what the
+    ast parser makes nodes of, since a string is one node whatever its length."""
+    return len(_STRING_LITERAL.sub("", text))
 
 
 def _is_number(value: Any) -> bool:
@@ -475,7 +597,7 @@ def loaded_exception_class(dotted: str) -> Optional[type]:
 
 
 def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = False) -> Any:
-    """Load the longest module prefix, then walk attributes that are classes (or an enum member).
+    """Load the longest real module prefix, then walk attributes that are classes (or an enum member).
     With ``constants`` (value modules only), the last step may also be an instance of one of that
     module's own classes, as their reprs write constants: ``datetime.timezone.utc``.
 
@@ -487,6 +609,8 @@ def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = Fa
             module = value = load(".".join(parts[:split]))
         except (ImportError, KeyError):
             continue
+        if not isinstance(module, types.ModuleType):
+            continue  # an intercepted module's proxy: reading from it is traffic, calling it may run it
         for position, attr in enumerate(parts[split:], start=split):
             value = getattr(value, attr, None)
             if isinstance(value, (type, enum.Enum)):
@@ -505,15 +629,18 @@ _VALUE_CLASSES: Optional[dict[str, type]] = None
 def _value_module_class(name: str) -> Optional[type]:
     """Bare class names of the value modules, as their reprs write them (``Decimal('1.5')``)."""
     global _VALUE_CLASSES
-    if _VALUE_CLASSES is None:
-        classes: dict[str, type] = {}
-        for module_name in VALUE_MODULES:
-            module = importlib.import_module(module_name)
-            for attr, value in vars(module).items():
-                if isinstance(value, type) and not attr.startswith("_"):
-                    classes.setdefault(attr, value)
-        _VALUE_CLASSES = classes
-    return _VALUE_CLASSES.get(name)
+    if _VALUE_CLASSES is not None:
+        return _VALUE_CLASSES.get(name)
+    modules = [importlib.import_module(module_name) for module_name in VALUE_MODULES]
+    real = [module for module in modules if isinstance(module, types.ModuleType)]  # a proxy is not read
+    classes: dict[str, type] = {}
+    for module in real:
+        for attr, value in vars(module).items():
+            if isinstance(value, type) and not attr.startswith("_"):
+                classes.setdefault(attr, value)
+    if len(real) == len(modules):
+        _VALUE_CLASSES = classes  # kept for good only when no value module was an intercepted one's proxy
+    return classes.get(name)
 
 
 def _exception_saying(cls: type, args: list) -> Optional[BaseException]:

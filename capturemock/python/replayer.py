@@ -7,7 +7,6 @@ invokes, and writes what it replayed to the record file so the new transcript ca
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, Optional
 
 from ..errors import CaptureMockReplayError
@@ -16,11 +15,18 @@ from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .naming import split_description
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, MODULE, Handle, Proxy, raw_new
+from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
 
 _DESCRIBED = re.compile(r"Instance\('([^']*)'")
 _NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
 _SPECIAL_CALL = re.compile(r"^<-+PYT:([\w.]+)\.(__\w+__)\(", re.M)
+
+
+def _replay_only(cls: Any) -> Optional[type]:
+    """``cls`` unless it stands for a real class (mixed mode builds those while recording): a class
+    replay answers for, or an exception class made for a ``raise``."""
+    handle = handle_of(cls)
+    return cls if cls is not None and (handle is None or not handle.has_target) else None
 
 
 class Replayer:
@@ -55,10 +61,13 @@ class Replayer:
 
     # -- the parser's namespace (values.Namespace) -------------------------------------------------
     def lookup_name(self, name: str) -> Any:
-        for table in (self.objects.instances, self.objects.callbacks, self.objects.classes):
+        for table in (self.objects.instances, self.objects.callbacks):
             if name in table:
                 return table[name]
-        raise KeyError(name)
+        cls = _replay_only(self.objects.classes.get(name))
+        if cls is None:
+            raise KeyError(name)
+        return cls
 
     def make_instance(self, description: str, name: str) -> Any:
         existing = self.objects.instances.get(name)
@@ -74,14 +83,12 @@ class Replayer:
         return self.objects.callbacks.get(name)
 
     def resolve_class(self, dotted: str) -> Optional[type]:
+        """A class of an intercepted module as a replay proxy only: never the real class (nor a proxy
+        of it, which mixed mode would call for real), so ``mod.Class(...)`` in mock text runs nothing."""
         module, _, attr = dotted.rpartition(".")
         if not self.objects.is_intercepted_module(module.split(".", 1)[0]):
             return None
-        cls = self.objects.classes.get(attr)
-        if cls is not None:
-            return cls
-        real = getattr(sys.modules.get(module), attr, None)
-        return real if isinstance(real, type) else None
+        return _replay_only(self.objects.classes.get(attr))
 
     def exception_class(self, dotted: str) -> Optional[type]:
         """``raise mod.Error('...')`` written by hand, ``mod`` intercepted and ``Error`` never described by
