@@ -25,15 +25,26 @@ byte-identical to the original's for the same traffic:
   unless its last line is that unlikely text.
 * Carriage returns. Values are split into lines only at ``\\n`` and files are read without newline
   translation, so a ``\\r`` is data (the original's reader turned it into ``\\n``).
+* Torn items. Every complete item ends with a newline. A write cut off part way (a full disk, a
+  killed process) is truncated away by the writer when it can be, else followed by a ``TORN`` line;
+  the reader drops an item followed by that line, a last item without its newline in a file ending on
+  a page boundary (where the kernel stops a killed write; elsewhere it was edited by hand) and an
+  escaped last item without its end mark, with one warning line naming file:line each (``drop_torn``).
+* Renames (§4.2) rewrite the file only when the rewrite cannot lose or rename anyone else's items:
+  every writer holds a shared ``flock`` while its file is open, and ``MockWriter.rewrite_from`` runs
+  only under an exclusive one (no other writer has the file open) over bytes this writer wrote.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import mmap
 import os
 import re
 import sys
 import threading
-from typing import BinaryIO, NamedTuple, Optional
+import weakref
+from typing import BinaryIO, Callable, Iterator, NamedTuple, NoReturn, Optional
 
 from .errors import MockFileError
 
@@ -50,6 +61,15 @@ ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
 _LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
 _MARK = re.compile(f"\n{re.escape(ESCAPE)}\\Z|^{re.escape(ESCAPE)}", re.M)  # the end line, then the marks
 _LINE_TO_MARK_OR_END = re.compile(f"{_LINE_TO_MARK.pattern}|\\Z", re.M)
+# The item types of every family (§4.1): an item start of any other type is a mistake in the file.
+KNOWN_TYPES = frozenset({"PYT", "RET", "CMD", "OUT", "ERR", "EXC", "FIL", "CLI", "SRV", "LST", "CAL", "RMQ"})
+# The line a writer puts after an item it could not write whole. Escaping marks every value line that
+# starts with ESCAPE, so no complete item written by us ends with this line.
+TORN = f"{ESCAPE}torn"
+_TORN_LINE = f"\n{TORN}\n"
+_TORN_BYTES = _TORN_LINE.encode()
+# what an item head of ours can look like when the write stopped inside it: '<-PY', '--->', '->R'
+_PARTIAL_HEAD = re.compile(r"(?:<-*|-+)>?[A-Z]{0,3}")
 
 
 class Item(NamedTuple):
@@ -203,9 +223,11 @@ def read_text(path: str) -> str:
     try:
         with open(path, "rb") as handle:
             text = _decode_whole(handle)
+            size = os.fstat(handle.fileno()).st_size
     except OSError as err:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
-    return text[1:] if text.startswith(_BOM) else text  # an editor's byte-order mark is not traffic
+    text = text[1:] if text.startswith(_BOM) else text  # an editor's byte-order mark is not traffic
+    return drop_torn(text, path, killed_mid_write=size % mmap.PAGESIZE == 0)
 
 
 def _decode_whole(handle: BinaryIO) -> str:
@@ -215,6 +237,75 @@ def _decode_whole(handle: BinaryIO) -> str:
         return handle.read().decode(ENCODING, ERRORS)
     with mapped:
         return str(mapped, ENCODING, ERRORS)
+
+
+def drop_torn(text: str, path: str, *, killed_mid_write: bool = True) -> str:
+    """``text`` without the items whose write was cut off (module docstring), so a torn item is
+    neither replayed as if whole nor merged with what follows; each one dropped is a warning line.
+
+    A last item without its newline is torn only if ``killed_mid_write`` allows it: the kernel stops a
+    killed process's write at a page boundary, so only a file whose size is a multiple of the page size
+    can end in a torn write the writer could not undo (a full disk it undoes itself). Any other file
+    lacking its final newline was edited by hand, and keeps its last item as CaptureMock 2.10 reads it."""
+    kept, start = [], 0
+    marker = text.find(_TORN_LINE)
+    while marker >= 0:  # rare: only where a write failed and could not be undone
+        torn = _torn_from(text, start, marker)
+        _warn_torn(text, torn, path, "its recording was cut off")
+        kept.append(text[start:torn])
+        start = marker + len(_TORN_LINE)
+        marker = text.find(_TORN_LINE, start)
+    if kept:
+        text = "".join(kept) + text[start:]
+    torn = _torn_tail(text, killed_mid_write)
+    if torn is None:
+        return text
+    reason = ("its recording was cut off" if text.endswith("\n") else
+              "it lacks the newline that ends every recorded item, and ends on a page boundary where a "
+              "killed recording stops (if it was edited by hand, end the file with a newline)")
+    _warn_torn(text, torn, path, reason)
+    return text[:torn]
+
+
+def _torn_tail(text: str, killed_mid_write: bool) -> Optional[int]:
+    """Where the last item starts if it is torn: it lacks the newline that ends every item, or it was
+    escaped (a line starts with ESCAPE) and lacks its end mark."""
+    if not text:
+        return None
+    if not text.endswith("\n"):
+        return _torn_from(text, 0, len(text)) if killed_mid_write else None
+    last = _last_item_start(text, 0, len(text) - 1)
+    if last is None or text.endswith(f"\n{ESCAPE}\n"):
+        return None
+    body = text.index(":", last) + 1
+    escaped = text.startswith(ESCAPE, body) or text.find(f"\n{ESCAPE}", body) >= 0
+    return last if escaped else None
+
+
+def _torn_from(text: str, low: int, cut: int) -> int:
+    """Where the torn write that ends at ``cut`` left its unfinished item: the line a write stopped in
+    the head of, else the last item start (else ``low``: no item to keep)."""
+    line_start = text.rfind("\n", low, cut) + 1 or low
+    if line_start < cut and _PARTIAL_HEAD.fullmatch(text, line_start, cut):
+        return line_start
+    last = _last_item_start(text, low, cut)
+    return low if last is None else last
+
+
+def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
+    """The start of the last item beginning in ``text[low:cut]``, scanning back line by line."""
+    line_start = text.rfind("\n", low, cut) + 1 or low
+    while not ITEM_START.match(text, line_start):
+        if line_start <= low:
+            return None
+        line_start = text.rfind("\n", low, line_start - 1) + 1 or low
+    return line_start
+
+
+def _warn_torn(text: str, start: int, path: str, reason: str) -> None:
+    line = text.count("\n", 0, start) + 1
+    sys.stderr.write(f"capturemock: WARNING: {path}:{line}: dropped an item: {reason}\n")
+    sys.stderr.flush()
 
 
 def read(path: str, *, preserve_cr: bool = False, preserve_lf: bool = False) -> list[Item]:
@@ -239,7 +330,15 @@ class MockWriter:
 
     The file is created on the first item, so no traffic means no file. ``O_APPEND`` plus a single
     write per item keeps items from different threads and processes whole; the lock orders the
-    threads of one process and guards ``replace_from``.
+    threads of one process and guards ``rewrite_from``.
+
+    Other processes may append to the same file at any time (python subprocesses share one file), so
+    the file is changed in place only when that cannot lose or rename their items: the writer holds a
+    shared ``flock`` while the file is open (one system call per process, none per item), and
+    ``rewrite_from`` needs an exclusive one, which it gets only when no other writer has the file open
+    (new writers wait for it in ``_open``). ``_size`` is what the file's size would be had only this
+    writer appended since ``_own_from``: any other size means someone else wrote, so only the bytes
+    from ``_own_from`` on are known to be this writer's.
     """
 
     def __init__(self, path: str, *, preserve_cr: bool = False, preserve_lf: bool = False):
@@ -249,6 +348,10 @@ class MockWriter:
         self.lock = threading.RLock()
         self._fd: Optional[int] = None
         self.written = False  # whether any item has been written (stays true after close)
+        self._size = 0
+        self._own_from = 0
+        self._torn = False  # a cut-off write is in the file, not yet followed by the TORN line
+        _WRITERS.add(self)
 
     def write(self, prefix: str, type_: str, text: str) -> None:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
@@ -260,47 +363,163 @@ class MockWriter:
             return
         data = text.encode(ENCODING, ERRORS)
         with self.lock:
+            fd = self._fd if self._fd is not None else self._open()
+            if self._torn:  # the TORN line goes out with this item
+                data = _TORN_BYTES + data
+                self._torn = False
             try:
-                fd = self._fd if self._fd is not None else self._open()
                 written = os.write(fd, data)
-                if written < len(data):  # a short write (rare): finish it
-                    _write_all(fd, data[written:])
-            except OSError as err:  # unwritable place, full disk: the file named, not a traceback from here
-                raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
+            except OSError as err:
+                self._failed(fd, data, 0, err)
+            if written < len(data):  # a short write (rare): finish it
+                self._finish(fd, data, written)
+            self._size += len(data)
             self.written = True
 
     def tell(self) -> int:
-        """The current size of the record file in bytes (0 before the first item)."""
+        """The current size of the record file in bytes: where an item written next would start."""
         with self.lock:
-            return os.fstat(self._fd).st_size if self._fd is not None else 0
+            return self._sync()
 
-    def replace_from(self, offset: int, old: str, new: str) -> None:
-        """Rewrite everything after ``offset`` with ``old`` replaced by ``new`` (python renames, §4.2)."""
+    def rewrite_from(self, offset: int, change: Callable[[str], str]) -> bool:
+        """Replace the file's text from ``offset`` (a ``tell()``) by ``change(text)``, if no other writer
+        has the file open and every byte from ``offset`` on is this writer's; False if it was left alone.
+
+        Nothing written yet means nothing to change: True."""
         with self.lock:
             if self._fd is None:
-                return
-            with open(self.path, "rb") as handle:
-                handle.seek(offset)
-                tail = handle.read().decode(ENCODING, ERRORS)
-            updated = tail.replace(old, new).encode(ENCODING, ERRORS)
-            os.ftruncate(self._fd, offset)
-            _write_all(self._fd, updated)
+                return True
+            with self._exclusive() as alone:
+                size = self._sync()
+                if not alone or not self._own_from <= offset <= size:
+                    return False
+                self._replace(offset, change)
+                return True
 
     def close(self) -> None:
         with self.lock:
             if self._fd is not None:
-                os.close(self._fd)
+                os.close(self._fd)  # also releases the shared lock
                 self._fd = None
 
     def _open(self) -> int:
-        if self._fd is None:
+        try:
             directory = os.path.dirname(self.path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        return self._fd
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
+        _lock(fd, fcntl.LOCK_SH)  # waits while another writer rewrites the file
+        self._fd = fd
+        self._sync()
+        return fd
+
+    def _sync(self) -> int:
+        """The file's size now; if another writer changed it, only what follows is known to be ours."""
+        size = os.fstat(self._fd).st_size if self._fd is not None else _size_of(self.path)
+        if size != self._size:
+            self._size = self._own_from = size
+        return size
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[bool]:
+        """Holds the exclusive lock if no other writer has the file open (yields whether it does);
+        back to the shared lock afterwards."""
+        try:
+            alone = _lock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # the shared lock is gone too (flock converts by unlocking first)
+            alone = False
+        try:
+            yield alone
+        finally:
+            _lock(self._fd, fcntl.LOCK_SH)
+
+    def _replace(self, offset: int, change: Callable[[str], str]) -> None:
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            old = handle.read()
+        new = change(old.decode(ENCODING, ERRORS)).encode(ENCODING, ERRORS)
+        if new == old:
+            return
+        os.ftruncate(self._fd, offset)
+        self._size = offset
+        self.write_text(new.decode(ENCODING, ERRORS))
+
+    def _finish(self, fd: int, data: bytes, written: int) -> None:
+        try:
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except OSError as err:
+            self._failed(fd, data, written, err)
+
+    def _failed(self, fd: int, data: bytes, written: int, err: OSError) -> NoReturn:
+        """A full disk or an unwritable place: the part written dealt with, and the file named in one
+        line rather than a traceback from here."""
+        self._torn = data.startswith(_TORN_BYTES)  # still needed if that line did not go out
+        self._cut_off(fd, written)
+        raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
+
+    def _cut_off(self, fd: int, written: int) -> None:
+        """After a write failed part way: take its bytes back out if nobody wrote after them, else end
+        them with the TORN line so that readers drop them and what others append stays whole: over their
+        own last bytes (needing no room on a full disk), or if they are too few, now or before the next item."""
+        if not written:
+            return
+        end = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: just after the bytes this write appended
+        with self._exclusive() as alone:
+            if alone and os.fstat(fd).st_size == end:
+                os.ftruncate(fd, end - written)
+                return
+        self._size += written
+        if written >= len(_TORN_BYTES) and _overwrite(self.path, end - len(_TORN_BYTES), _TORN_BYTES):
+            self._torn = False
+            return
+        self._torn = True
+        with contextlib.suppress(OSError):
+            if os.write(fd, _TORN_BYTES) == len(_TORN_BYTES):
+                self._size += len(_TORN_BYTES)
+                self._torn = False
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data):]
+def _overwrite(path: str, offset: int, data: bytes) -> bool:
+    """Write ``data`` over bytes already in the file (an ``O_APPEND`` descriptor can only append)."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            return os.pwrite(fd, data, offset) == len(data)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+
+
+def _lock(fd: int, operation: int) -> bool:
+    """``flock``, where the file system has it (else nothing is locked, and True)."""
+    try:
+        fcntl.flock(fd, operation)
+    except OSError as err:
+        if isinstance(err, BlockingIOError):
+            raise
+    return True
+
+
+def _size_of(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+_WRITERS: weakref.WeakSet[MockWriter] = weakref.WeakSet()
+
+
+def _forget_inherited_files() -> None:
+    """A forked child must not write through its parent's open file (and lock): it opens its own."""
+    for writer in _WRITERS:
+        if writer._fd is not None:
+            os.close(writer._fd)
+            writer._fd = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_files)

@@ -18,9 +18,9 @@ from typing import Iterator, Optional, Sequence, Union
 
 from . import mockfile
 from .bestmatch import WordIndex
-from .errors import CaptureMockReplayError
+from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
-from .mockfile import Item
+from .mockfile import KNOWN_TYPES, Item
 
 log = logging.getLogger("Replay")
 SERVER_KEY = "<-SRV"
@@ -210,6 +210,10 @@ class ReplayIndex:
             start, stop = bounds[position], bounds[position + 1]
             body = text.index(":", start) + 1  # an item head holds no other ':'
             prefix, type_, item_level, is_request = kinds[text[start:body]]
+            if type_ not in KNOWN_TYPES:
+                line += text.count("\n", counted_to, start)
+                raise MockFileError(f"unknown item type '{prefix}{type_}' (known: {', '.join(sorted(KNOWN_TYPES))})",
+                                    self.path, line)
             if (item_level == level and not is_request) or (item_level == level + 1 and is_request):
                 line += text.count("\n", counted_to, start)
                 counted_to = start
@@ -292,7 +296,10 @@ class ReplayIndex:
 
 
 def _kind(head: str) -> tuple[str, str, int, bool]:
-    """(prefix, type, level, is_request) of an item head such as ``'<-PYT:'``."""
+    """(prefix, type, level, is_request) of an item head such as ``'<-PYT:'``. A response of an unknown
+    type gets level -1, which no group has, so the one-item fast path of ``_read_group`` leaves it to
+    ``_read_items`` to report (requests keep their level: it shapes the groups)."""
     prefix, type_ = mockfile.split_prefix(head[:-1])
     item = Item(prefix, type_, "")
-    return prefix, type_, item.level, item.is_request
+    known = type_ in KNOWN_TYPES or item.is_request
+    return prefix, type_, item.level if known else -1, item.is_request

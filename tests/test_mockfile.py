@@ -114,14 +114,14 @@ def test_writer_creates_file_lazily_and_appends(tmp_path):
     assert writer.written
 
 
-def test_writer_replace_from_rewrites_only_the_tail(tmp_path):
+def test_writer_rewrite_from_rewrites_only_the_tail(tmp_path):
     path = tmp_path / "rec.mock"
     writer = MockWriter(str(path))
     writer.write("<-", "PYT", "obj1.x")
     offset = writer.tell()
     writer.write("<-", "PYT", "mod.Thing()")
     writer.write("->", "RET", "Instance('Thing', 'obj1')")
-    writer.replace_from(offset, "obj1", "thing_a")
+    assert writer.rewrite_from(offset, lambda text: text.replace("obj1", "thing_a"))
     writer.write("<-", "PYT", "thing_a.go()")
     assert path.read_text() == ("<-PYT:obj1.x\n<-PYT:mod.Thing()\n->RET:Instance('Thing', 'thing_a')\n"
                                 "<-PYT:thing_a.go()\n")

@@ -37,21 +37,24 @@ class NameRegistry:
         self.used: set[str] = set()
 
     def take(self, base: str, hint: Optional[str], *, bare_suffix: bool) -> tuple[str, bool]:
-        """A free name from ``base`` and ``hint``; also whether it carries a numeric suffix.
+        """A free name from ``base`` and ``hint``, now in use; also whether it carries a numeric suffix."""
+        name, suffixed = self.free(base, hint, bare_suffix=bare_suffix)
+        self.used.add(name)
+        return name, suffixed
+
+    def free(self, base: str, hint: Optional[str], *, bare_suffix: bool) -> tuple[str, bool]:
+        """The name ``take`` would give, left free (a rename asks before it knows it may rename).
 
         With a hint: ``base_hint`` if free, else ``base_hint1``, ``base_hint2``, ... With no hint:
         ``base1``, ``base2``, ... when ``bare_suffix`` (instances), else ``base`` first (callbacks).
         """
         stem = f"{base}_{hint}" if hint else base
         if (hint or not bare_suffix) and stem not in self.used:
-            self.used.add(stem)
             return stem, False
         number = 1
         while f"{stem}{number}" in self.used:
             number += 1
-        name = f"{stem}{number}"
-        self.used.add(name)
-        return name, True
+        return f"{stem}{number}", True
 
     def release(self, name: str) -> None:
         self.used.discard(name)

@@ -13,7 +13,7 @@ import threading
 import types
 from typing import Any, Iterator, Optional
 
-from ..mockfile import ENCODING, ERRORS, MockWriter, format_item
+from ..mockfile import MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .callbacks import Callbacks
@@ -371,19 +371,16 @@ class Session:
 
     def _rename(self, handle: Handle, hint: str) -> None:
         """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
-        original, only whole names are replaced (``item1`` never hits ``item10``)."""
+        original, only whole names are replaced (``item1`` never hits ``item10``), and only in a file
+        no other process is writing to: there the name stays as it is (``MockWriter.rewrite_from``)."""
         self.flush()
-        old = self.objects.rename(handle, hint)
-        whole_name = re.compile(rf"\b{re.escape(old)}\b")
-        self._pending[:] = [whole_name.sub(handle.own_name, text) for text in self._pending]  # held back
-        if not self.writer.written:
+        whole_name = re.compile(rf"\b{re.escape(handle.own_name)}\b")
+        new, _ = self.objects.names.free(handle.base, hint, bare_suffix=True)
+        if not self.writer.rewrite_from(handle.offset, lambda text: whole_name.sub(new, text)):
+            handle.renamable = False
             return
-        with open(self.writer.path, "rb") as tail_file:
-            tail_file.seek(handle.offset)
-            tail = tail_file.read().decode(ENCODING, ERRORS)
-        renamed = whole_name.sub(handle.own_name, tail)
-        if renamed != tail:
-            self.writer.replace_from(handle.offset, tail, renamed)
+        self.objects.rename(handle, hint)
+        self._pending[:] = [whole_name.sub(new, text) for text in self._pending]  # held back
 
     # -- construction of intercepted classes -------------------------------------------------------
     def construct(self, cls: type, handle: Handle, args: tuple, kwargs: dict) -> Any:
