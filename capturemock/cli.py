@@ -7,7 +7,8 @@ call order, like TextTest's single ``traffic`` file).
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
 
 Unlike the original (§7.8) the command exits with the program's own status (dying by the same signal
-when the program was killed), and the server and temporary directory are cleaned up whatever happens.
+when the program was killed), or 1 when the program succeeded but the traffic server died on the way,
+and the server and temporary directory are cleaned up whatever happens.
 """
 from __future__ import annotations
 
@@ -91,8 +92,10 @@ def _run(args: argparse.Namespace, mode: int) -> int:
         sys.stderr.write(f"capturemock: {err}\n")
         status = 1
     finally:
-        launcher.terminate()
+        server_lived = launcher.terminate()  # if not, it has said so
         launcher.remove_dir_with_retry(scratch)
+    if status == 0 and not server_lived:
+        status = 1  # the program's traffic was not all intercepted: not a success
     if status < 0:
         _die_by(-status)
         return 128 - status  # a signal that does not end a process (or was not delivered yet)

@@ -88,6 +88,7 @@ class CaptureMockManager:
         self.stderr_fn: Optional[Callable[[str], None]] = None
         self._output: Optional[_ServerOutput] = None
         self._errors: Optional[_Relay] = None
+        self._record_file: Optional[str] = None
 
     def startServer(self, mode, recordFile: Optional[str], replayFile: Optional[str] = None,
                     recordEditDir: Optional[str] = None, replayEditDir: Optional[str] = None,
@@ -117,6 +118,8 @@ class CaptureMockManager:
         args += ["-f", replayEditDir] if replaying and replayEditDir else []
         args += ["-P", str(port)] if port else []
         args += ["--intercept-dir", interceptDir] if interceptDir else []
+        args += _import_path(rcFiles)
+        self._record_file = recordFile
         # The server boots while we read the rc files and prepare shims: start-up time counts.
         self._spawn(args, environment.copy(), sutDirectory or os.getcwd(), stderrFn)
         try:
@@ -171,26 +174,45 @@ class CaptureMockManager:
             process.wait()
             process.stdin.close()
 
-    def terminate(self) -> None:
+    def terminate(self) -> bool:
         """Stop the server (no-op if none runs) and relay its output. The server gives requests still in
         flight a short grace (server.STOP_GRACE) and then writes everything recorded, so a program the
-        SUT left running in the background costs the test at most that, and loses no other traffic."""
+        SUT left running in the background costs the test at most that, and loses no other traffic.
+        False, said in one line on stderr, when the server had died before it was told to stop (or
+        failed to stop): the test ran without it from then on."""
         process, self.process = self.process, None
         if process is None:
-            return
-        try:
-            self._send(f"TERMINATE_SERVER:{self.token}".encode())
-        except OSError:
-            pass
+            return True
+        died = process.poll() is not None
+        if not died:
+            try:
+                self._send(f"TERMINATE_SERVER:{self.token}".encode())
+            except OSError:
+                pass
         # the server's stdout closes as it exits: joining its relay returns at once, where
         # Popen.wait(timeout) would poll with growing sleeps
         self._output.join(_STOP_TIMEOUT)
-        if self._output.is_alive():
+        killed = self._output.is_alive()
+        if killed:
             process.kill()
             _warn(f"CaptureMock server did not stop within {_STOP_TIMEOUT:.0f} s and was killed")
         process.wait()
         process.stdin.close()
         self._report(self._output.text(), self._errors.text())
+        if killed or (not died and process.returncode == 0):
+            return not killed
+        self._report_death(process.returncode)
+        return False
+
+    def _report_death(self, status: int) -> None:
+        how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+        kept = f" in {self._record_file}" if self._record_file else ""
+        text = (f"CaptureMock server died unexpectedly ({how}); the traffic it recorded until then is "
+                f"kept{kept}, later traffic was not intercepted")
+        if self.stderr_fn:
+            self.stderr_fn(text + "\n")
+        else:
+            _warn(text)
 
     def _report(self, output: str, errors: str) -> None:
         if output:
@@ -235,9 +257,23 @@ def setUpServer(*args, **kwargs) -> bool:
         raise for_the_caller(err) from None
 
 
-def terminate() -> None:
-    """Stop the server started by ``setUpServer``, if any (TextTest calls this after every test)."""
-    _manager.terminate()
+def terminate() -> bool:
+    """Stop the server started by ``setUpServer``, if any (TextTest calls this after every test). False
+    when the server had died on its way (said on stderr)."""
+    return _manager.terminate()
+
+
+def _import_path(rc_files: Sequence[str]) -> list[str]:
+    """The server runs without site-packages (``-S``: start-up time). Only a YAML rc file needs a
+    library from there, pyyaml: then the server is told where we find it."""
+    if not any(path.endswith((".yaml", ".yml")) for path in rc_files):
+        return []
+    from importlib.util import find_spec
+
+    spec = find_spec("yaml")
+    if spec is None or not spec.origin:
+        return []  # the server says the module is missing, as we do
+    return ["--import-path", os.path.dirname(os.path.dirname(spec.origin))]
 
 
 def start_server_from_texttest(recordFromUrl: Optional[str] = None, **kwargs) -> dict:

@@ -1,18 +1,25 @@
 """The traffic server process (§8.1): composition root, TCP loop, message dispatch, arrival-order recording.
 
     python -m capturemock.server -m MODE [-r REC] [-F DIR] [-p REPLAY] [-f DIR] [-R RC,RC] [-P PORT]
-                                 [--intercept-dir DIR] [--parent-pipe]
+                                 [--intercept-dir DIR] [--import-path DIR] [--parent-pipe]
 
 Prints its address as the first stdout line (``127.0.0.1:<port>``; ``http://127.0.0.1:<port>`` for HTTP
 and XML-RPC, §8.1), then serves until it receives ``TERMINATE_SERVER:<token>`` (or, with
-``--parent-pipe``, until its stdin closes, so it never outlives the launcher). Every connection runs in
-its own thread; the first bytes choose the handler
-(``Dispatcher``), so client-server protocols can plug in beside the command-line one. Imports are kept
-few: start-up time is part of every test run.
+``--parent-pipe``, until its stdin closes, so it never outlives the launcher, at any stage). Every
+connection runs in its own thread; the first bytes choose the handler (``Dispatcher``), so client-server
+protocols can plug in beside the command-line one. Imports are kept few: start-up time is part of every
+test run.
+
+No peer can starve the others: a connection takes its place in the record file's order when its
+request has arrived (``Connection.arrived``), not when it connects; one that stays silent for
+``CAPTUREMOCK_IDLE_TIMEOUT`` seconds before its request is complete is closed; silent connections are
+capped at a quarter of the descriptor limit (the oldest is dropped first), and running out of
+descriptors or memory in ``accept`` pauses the server briefly instead of stopping it.
 """
 from __future__ import annotations
 
 import _socket  # not socket: it imports enum and selectors, a quarter of the imports before the address is out
+import _thread
 import os
 import sys
 import threading
@@ -33,20 +40,45 @@ Handler = "Callable[[Connection, Callable[[str], None]], None]"  # a string: typ
 # launcher's kill timeout (launcher._STOP_TIMEOUT), so what was recorded is written before any kill.
 STOP_GRACE = 2.0
 _MAX_STOP_MESSAGE = 1024  # ":<token>" and a little slack
+# A connection silent this long before its request is complete is closed (CAPTUREMOCK_IDLE_TIMEOUT).
+# Generous: the peers are the SUT's own programs, which send as soon as they connect.
+IDLE_TIMEOUT = 30.0
+MAX_SILENT = 256  # connections waiting for their request at once, at most (see max_silent)
+# At stop, a connection whose request is still on its way gets this long before it is dropped
+_SILENT_GRACE = 0.2
+# accept failing for want of descriptors or memory: pause, doubling up to a second, and try again
+_FIRST_PAUSE, _LAST_PAUSE = 0.01, 1.0
+
+
+class Dropped(Exception):
+    """A connection closed by the server before its request was complete (too many silent peers, or
+    the server stopping): not an error worth reporting. Not an OSError, so no handler mistakes it for
+    a peer that went away and tries to answer."""
 
 
 class Connection:
-    """A client socket whose first bytes may already have been read to choose its handler."""
+    """A client socket whose first bytes may already have been read to choose its handler.
 
-    def __init__(self, sock: _socket.socket):
+    ``arrived`` marks the end of the request: the traffic server then gives the connection its place in
+    the record file's order and lifts the idle timeout (answering may take hours)."""
+
+    def __init__(self, sock: _socket.socket, arrival: Optional[Callable[[Connection], int]] = None):
         self.sock = sock
         self._buffer = b""
+        self._arrival = arrival
+        self.ticket: Optional[int] = None  # the place in the arrival order, once the request is in
+        self.dropped = False
+
+    def arrived(self) -> None:
+        """The request has been read (several calls are one)."""
+        if self.ticket is None and self._arrival is not None:
+            self.ticket = self._arrival(self)
 
     def peek(self, size: int) -> bytes:
         """At least ``size`` bytes (fewer only at the end of input); whatever else has arrived is kept
         too, so a handler's first read needs no system call."""
         while len(self._buffer) < size:
-            chunk = self.sock.recv(65536)
+            chunk = self._read(65536)
             if not chunk:
                 break
             self._buffer += chunk
@@ -56,20 +88,27 @@ class Connection:
         if self._buffer:
             data, self._buffer = self._buffer[:size], self._buffer[size:]
             return data
-        return self.sock.recv(size)
+        return self._read(size)
 
     def read_to_end(self, limit: int) -> bytes:
         """Everything up to the peer's end of sending, but never more than ``limit`` bytes: a stranger
-        must not be able to fill the server's memory."""
+        must not be able to fill the server's memory. That is the whole request."""
         chunks, size = [self._buffer], len(self._buffer)
         self._buffer = b""
         while size < limit:
-            chunk = self.sock.recv(min(65536, limit - size))
+            chunk = self._read(min(65536, limit - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+        self.arrived()
         return b"".join(chunks)
+
+    def _read(self, size: int) -> bytes:
+        chunk = self.sock.recv(size)
+        if not chunk and self.dropped:
+            raise Dropped()
+        return chunk
 
     def sendall(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -163,11 +202,18 @@ class TrafficServer:
     """Accepts connections on 127.0.0.1 until told to stop. The idle connection threads take turns in
     ``accept`` and each handles what it accepts itself: no hand-over between threads lies on a
     request's way (one cost a tenth of a replayed HTTP exchange). The thread that takes the last idle
-    place starts another, so a connection never waits for a busy thread (a recorded command may run
-    for hours) and there are as many threads as connections ever were in flight at once."""
+    place starts another, so a connection never waits for a busy or silent one (a recorded command may
+    run for hours) and there are as many threads as connections ever were in flight at once.
 
-    def __init__(self, token: str, port: int = 0):
+    A connection still waiting for its request ("silent") has no place in the record file's order yet
+    and holds nobody up; it is closed after ``idle_timeout`` seconds without a byte, and beyond
+    ``max_silent`` of them the oldest is dropped for each new one."""
+
+    def __init__(self, token: str, port: int = 0, idle_timeout: float = IDLE_TIMEOUT, max_silent: int = MAX_SILENT):
         self.token = token
+        self.idle_timeout = idle_timeout
+        self.max_silent = max_silent
+        self.failure = ""  # why the server stopped by itself, if it did
         self._raw_listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         try:
             self._raw_listener.bind((b"127.0.0.1", port))  # bytes: no idna codec import
@@ -178,9 +224,10 @@ class TrafficServer:
         self.address = f"127.0.0.1:{self._raw_listener.getsockname()[1]}"
         self._stopping = threading.Event()
         self._accepting = threading.Lock()  # held by the one thread waiting in accept
-        self._count = threading.Condition()  # guards the counts below
+        self._count = threading.Condition()  # guards the counts and the silent connections below
         self._idle = 0  # threads waiting in accept
         self._busy = 0  # connections being handled
+        self._silent: dict[Connection, None] = {}  # accepted, request not complete; oldest first
 
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch``, recording through ``order``; then wait
@@ -199,6 +246,9 @@ class TrafficServer:
             except OSError:
                 pass  # not on every system: there they wait on, until the process exits
             self.listener.close()
+            self._count.wait_for(lambda: not self._silent, _SILENT_GRACE)
+            for conn in list(self._silent):  # nothing recorded, nothing to wait for
+                self._drop(conn)
             self._count.wait_for(lambda: self._busy == 0, STOP_GRACE)
         self.order.flush_all()
         closing()
@@ -218,45 +268,129 @@ class TrafficServer:
             conn.drain()
 
     def _follow(self) -> None:
-        """One connection thread: accept, handle, and again. One thread at a time accepts and takes
-        its ticket, so tickets follow the order in which connections arrived (§4.5)."""
+        """One connection thread: accept, handle, and again."""
         while True:
             with self._accepting:
-                try:
-                    sock, _ = self.listener.accept()
-                except OSError:  # shut down by ``serve``; any other failure stops the server too
-                    self.stop()
-                    return
+                sock = self._accept()
                 with self._count:
-                    if self._stopping.is_set():
-                        sock.close()
+                    if sock is None or self._stopping.is_set():
+                        if sock is not None:
+                            sock.close()
                         return
-                    ticket = self.order.ticket()
+                    conn = self._admit(sock)
                     self._busy += 1
                     self._idle -= 1
                     grow = self._idle == 0
                     self._idle += grow
             if grow:
-                threading.Thread(target=self._follow, daemon=True).start()
-            self._handle(sock, ticket)
+                self._start_follower()
+            self._handle(conn)
             with self._count:
                 self._busy -= 1
                 self._idle += 1
                 self._count.notify_all()
 
-    def _handle(self, sock: socket.socket, ticket: int) -> None:
+    def _accept(self) -> Optional[socket.socket]:
+        """The next connection; None once the server stops. Out of descriptors or memory, or any other
+        passing failure, the server makes room (``_shrink``) and tries again after a pause (growing to a
+        second): it keeps serving, and never spins. Only a listener that is gone for good stops it, with
+        ``failure`` saying why."""
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+                sock.settimeout(self.idle_timeout)
+                return sock
+            except OSError as err:
+                if self._stopping.is_set():
+                    return None
+                trouble = _accept_trouble(err)
+                if trouble == "gone":
+                    self.failure = f"CaptureMock server: cannot accept connections any more: {err}"
+                    self.stop()
+                    return None
+                if trouble == "full":
+                    with self._count:
+                        self._shrink()
+            self._stopping.wait(pause)
+            pause = min(2 * pause, _LAST_PAUSE)
+
+    def _admit(self, sock: socket.socket) -> Connection:
+        """A new silent connection (``_count`` held); beyond ``max_silent`` the oldest is dropped."""
+        conn = Connection(sock, self._arrive)
+        self._silent[conn] = None
+        if len(self._silent) > self.max_silent:
+            self._drop(next(iter(self._silent)))
+        return conn
+
+    def _shrink(self) -> None:
+        """Descriptors ran out (``_count`` held): from now on silent connections get half the room they
+        have (but 8 at least), the oldest dropped first, so that the connections they leave room for can
+        still open the record file or reach the real server."""
+        self.max_silent = max(8, min(self.max_silent, len(self._silent) // 2))
+        for conn in list(self._silent)[:max(1, len(self._silent) - self.max_silent)]:
+            self._drop(conn)
+
+    def _arrive(self, conn: Connection) -> int:
+        """The connection's request is complete: its place in the order; no more idle timeout."""
+        with self._count:
+            if conn.dropped:
+                raise Dropped()
+            del self._silent[conn]
+            self._count.notify_all()  # a stop may be waiting for the silent ones
+        conn.sock.settimeout(None)
+        return self.order.ticket()
+
+    def _drop(self, conn: Connection) -> None:
+        """Close a silent connection under its reader (``_count`` held): its next read raises Dropped."""
+        del self._silent[conn]
+        conn.dropped = True
         try:
-            with sock:
-                self.dispatch(Connection(sock), lambda text: self.order.record(ticket, text))
+            conn.sock.shutdown(_socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by its handler
+
+    def _start_follower(self) -> None:
+        """Another thread to accept while this one handles its connection. If none can be started (out
+        of memory or threads), this one accepts again once its connection is done."""
+        try:
+            threading.Thread(target=self._follow, daemon=True).start()
+        except RuntimeError:
+            with self._count:
+                self._idle -= 1
+
+    def _handle(self, conn: Connection) -> None:
+        def record(text: str) -> None:
+            conn.arrived()
+            self.order.record(conn.ticket, text)
+
+        try:
+            self.dispatch(conn, record)
         except Exception as err:  # a broken client must not take the server down
-            sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
+            # dropped, or silent for too long, before its request was complete: just closed
+            if not (isinstance(err, Dropped) or (conn.ticket is None and isinstance(err, TimeoutError))):
+                sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
         finally:
-            self.order.finish(ticket)
+            with self._count:
+                self._silent.pop(conn, None)
+            conn.sock.close()
+            if conn.ticket is not None:
+                self.order.finish(conn.ticket)
+
+
+def _accept_trouble(err: OSError) -> str:
+    """What a failed accept means: "gone" (the listener is unusable), "full" (out of descriptors or
+    memory) or "passing" (a peer gave up on the way, a signal)."""
+    import errno  # only once accept has failed
+
+    if err.errno in (errno.EBADF, errno.EINVAL, errno.ENOTSOCK, errno.EOPNOTSUPP):
+        return "gone"
+    return "full" if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM) else "passing"
 
 
 _SHORT = {"-m": "mode", "-p": "replay", "-f": "replay-file-edits", "-r": "record", "-F": "record-file-edits",
           "-R": "rcfiles", "-P": "port"}
-_WITH_VALUE = {*_SHORT.values(), "intercept-dir"}
+_WITH_VALUE = {*_SHORT.values(), "intercept-dir", "import-path"}
 _FLAGS = {"parent-pipe"}
 
 
@@ -312,9 +446,33 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         port = int(options.get("port") or 0)
     except ValueError:
         raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
-    server = TrafficServer(token, port)
+    server = TrafficServer(token, port, idle_timeout(), max_silent())
     server.address = published_address(protocol, server.address)
     return server, config, mode
+
+
+def idle_timeout() -> float:
+    """``CAPTUREMOCK_IDLE_TIMEOUT`` seconds, else ``IDLE_TIMEOUT``."""
+    text = os.environ.get("CAPTUREMOCK_IDLE_TIMEOUT")
+    if not text:
+        return IDLE_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86400:
+        raise ConfigError(f"CAPTUREMOCK_IDLE_TIMEOUT={text!r} is not a number of seconds from 0 to 86400")
+    return seconds
+
+
+def max_silent() -> int:
+    """How many connections may wait for their request at once: a quarter of the descriptor limit (at
+    most ``MAX_SILENT``), so silent peers never leave the record file, forwarding and file edits without one."""
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        limit = 1024
+    return max(4, min(MAX_SILENT, limit // 4))
 
 
 def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:
@@ -336,33 +494,49 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
                  writer.close if writer else lambda: None)
 
 
-def _stop_when_parent_goes(server: TrafficServer) -> None:
-    def watch() -> None:
-        while sys.stdin.buffer.read(4096):
-            pass
-        server.stop()
+class _ParentWatch:
+    """With ``--parent-pipe`` the launcher holds our stdin open: its end means the launcher is gone,
+    and we must not outlive it at any stage. Still starting (nothing recorded, nobody to tell): exit
+    at once. Serving: stop as if told to, writing what was recorded."""
 
-    threading.Thread(target=watch, daemon=True).start()
+    def __init__(self):
+        self.server: Optional[TrafficServer] = None
+        _thread.start_new_thread(self._watch, ())  # not threading.Thread: that waits for the thread to run
+
+    def _watch(self) -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass  # no stdin to read: no launcher to wait for either
+        if self.server is None:
+            os._exit(1)
+        self.server.stop()
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     token = os.environ.get("CAPTUREMOCK_TOKEN") or os.urandom(16).hex()
     try:
         options = parse_options(sys.argv[1:] if argv is None else argv)
+        parent = _ParentWatch() if "parent-pipe" in options else None
+        if options.get("import-path"):  # where the launcher found pyyaml: we run without site-packages
+            sys.path.append(options["import-path"])
         server, config, mode = listen(options, token)
+        if parent is not None:
+            parent.server = server
         print(server.address, flush=True)
         if "CAPTUREMOCK_TOKEN" not in os.environ:
             print(f"CAPTUREMOCK_TOKEN={token}", flush=True)
-        if "parent-pipe" in options:
-            _stop_when_parent_goes(server)
         serve(server, config, mode, options)
     except CaptureMockError as err:
         sys.stderr.write(f"{err}\n")
         sys.stderr.flush()
         os._exit(1)  # not sys.exit: the parent-pipe watcher thread may be blocked reading stdin
+    if server.failure:
+        sys.stderr.write(f"{server.failure}\n")
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(1 if server.failure else 0)
 
 
 if __name__ == "__main__":

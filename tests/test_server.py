@@ -1,5 +1,5 @@
 """The traffic server's connection threads (§4.5): whatever order requests finish in, what they record
-is written in the order their connections arrived, and stopping waits for requests in flight."""
+is written in the order their requests arrived, and stopping waits for requests in flight."""
 from __future__ import annotations
 
 import socket
@@ -8,15 +8,24 @@ import threading
 from capturemock.server import ArrivalOrder, Connection, TrafficServer
 
 
-def echo_name(conn: Connection, record) -> None:
-    """Record the first line the client sends, then answer it."""
+def read_line(conn: Connection) -> bytes:
     line = b""
     while not line.endswith(b"\n"):
         chunk = conn.recv(64)
         if not chunk:
-            return
+            break
         line += chunk
-    record(line.decode())
+    return line
+
+
+def echo_name(conn: Connection, record) -> None:
+    """The first line the client sends is its request: answered "in"; the second ends it: recorded with
+    the name, answered "ok"."""
+    name = read_line(conn)
+    conn.arrived()
+    conn.sendall(b"in\n")
+    read_line(conn)
+    record(name.decode())
     conn.sendall(b"ok\n")
 
 
@@ -34,12 +43,18 @@ def test_records_follow_arrival_order_whatever_order_requests_finish_in():
         warm = [connect(server.address) for _ in range(4)]  # four threads busy at once: later, several idle
         for index, sock in enumerate(warm):
             sock.sendall(f"warm {index}\n".encode())
+            assert sock.recv(3) == b"in\n"
+        for sock in warm:
+            sock.sendall(b"end\n")
             assert sock.recv(3) == b"ok\n"
             sock.close()
         for _ in range(20):
-            clients = [connect(server.address) for _ in range(3)]  # arrive one after another
-            for name, sock in reversed(list(zip("abc", clients))):  # ...and finish in the opposite order
+            clients = list(zip("abc", [connect(server.address) for _ in range(3)]))
+            for name, sock in reversed(clients):  # requests arrive c, b, a
                 sock.sendall(f"{name}\n".encode())
+                assert sock.recv(3) == b"in\n"
+            for _, sock in clients:  # ...and finish in the opposite order
+                sock.sendall(b"end\n")
                 assert sock.recv(3) == b"ok\n"
                 sock.close()
     finally:
@@ -47,4 +62,4 @@ def test_records_follow_arrival_order_whatever_order_requests_finish_in():
         serving.join(10)
     assert not serving.is_alive()
     assert written[:4] == [f"warm {index}\n" for index in range(4)]
-    assert written[4:] == ["a\n", "b\n", "c\n"] * 20
+    assert written[4:] == ["c\n", "b\n", "a\n"] * 20

@@ -12,6 +12,14 @@ TIMEOUT = 60.0
 NOT_FORWARDED = HOP_BY_HOP | {"host", "accept-encoding"}
 
 
+def same_place(url: str, other: str) -> bool:
+    """Whether two URLs name the same server (however they are spelled)."""
+    try:
+        return Destination(url).place == Destination(other).place
+    except ValueError:
+        return url == other
+
+
 class Destination:
     """The real server's base URL (``http://host:port[/base]``)."""
 
@@ -24,6 +32,10 @@ class Destination:
         self.host = parts.hostname
         self.port = parts.port or (443 if self.secure else 80)
         self.base = parts.path.rstrip("/")
+
+    @property
+    def place(self) -> tuple:
+        return self.secure, self.host, self.port, self.base
 
     def send(self, method: str, path: str, body: bytes, headers: Headers) -> Message:
         """The response as a Message whose ``first`` is the status; OSError if the server is unreachable."""

@@ -29,11 +29,13 @@ def equivalence_key(description: str) -> str:
 
 
 def _canonical_json(body: str) -> str:
+    """Past the nesting Python's json can take (RecursionError), a body is compared as text: a mock
+    or a request with one must not leave the request unanswered."""
     if body[:1] not in ("{", "["):
         return body
     try:
         return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return body
 
 

@@ -4,8 +4,12 @@ GET, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answere
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
 /capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
-are recorded like any other answer. Every answer carries ``Access-Control-Allow-Origin: *`` and
-``Access-Control-Expose-Headers: *``.
+are recorded like any other answer. Every traffic answer carries ``Access-Control-Allow-Origin: *`` and
+``Access-Control-Expose-Headers: *`` (§8.5, for SUTs running in a browser).
+
+The control endpoints (location, rules) carry no CORS header, so no web page can read their answers
+or preflight a request to them; a web page can still *send* a simple POST, so the location message is
+guarded as well (``httpwire.location_refusal``): refused with 403 when it needs the token and lacks it.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ LOCATION_TEXT = f"POST {LOCATION_PATH} <address>"
 CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
 CORS_NAMES = {name.lower() for name, _ in CORS}
 PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
+REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("Content-Type", "text/plain")])
 
 
 def header_name(name: str) -> str:
@@ -65,15 +70,23 @@ class HttpSession(httpwire.WireSession):
         self._replay_lock = threading.Lock()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
         self.rules = Rules()
+        self.token = token
         self.rules_endpoint = RulesEndpoint(self.rules, token)
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
-    def locate(self, url: str, record: Record) -> None:
+    def locate(self, url: str, record: Record, headers: Headers = ()) -> bool:
+        """Point the proxy at the real server, if this message may (``httpwire.location_refusal``);
+        whether it did."""
+        target = url.split()[-1] if url.split() else ""
+        current = self.destination.url if self.destination is not None else None
+        if httpwire.refused(httpwire.location_refusal(headers, self.token, current, target)):
+            return False
         try:
-            self.destination = Destination(url.split()[-1])
-        except (ValueError, IndexError):
+            self.destination = Destination(target)
+        except ValueError:
             warn(f"WARNING: CaptureMock cannot use {url!r} as the real server's location")
         record(self.transcript.location(LOCATION_TEXT))
+        return True
 
     # -- traffic ----------------------------------------------------------------------------------------
     def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
@@ -162,7 +175,11 @@ class _Request(httpwire.ConnectionHandler):
     located = False
 
     def do_OPTIONS(self) -> None:
-        self._send(Message("200", b"", PREFLIGHT))
+        """A browser's preflight: allowed for traffic, never for the control endpoints."""
+        if self.path == LOCATION_PATH or is_rules_path(self.path):
+            self._send(REFUSED, cors=False)
+        else:
+            self._send(Message("200", b"", PREFLIGHT))
 
     def do_GET(self) -> None:
         self._traffic()
@@ -177,19 +194,18 @@ class _Request(httpwire.ConnectionHandler):
             self.send_error(400, str(err))
             return
         if is_rules_path(self.path):
-            self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()))
+            self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
-            session.locate(decode(body).strip(), record)
-            self.located = True
-            self._send(Message("200", b"", []))
+            self.located = session.locate(decode(body).strip(), record, list(self.headers.items()))
+            self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
             self._send(response)
 
-    def _send(self, response: Message) -> None:
-        """Status, headers (ours for CORS and length), body (§8.5)."""
+    def _send(self, response: Message, cors: bool = True) -> None:
+        """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
         try:
             status = int(response.first)
         except ValueError:
@@ -199,7 +215,7 @@ class _Request(httpwire.ConnectionHandler):
         for name, value in response.headers:
             if name.lower() not in HOP_BY_HOP and name.lower() not in CORS_NAMES:
                 self.send_header(name, value)
-        for name, value in CORS:
+        for name, value in CORS if cors else ():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()

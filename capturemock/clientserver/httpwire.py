@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import io
 from http.server import BaseHTTPRequestHandler
+from typing import Iterable, Optional
 
 from .classic import MAX_MESSAGE, decode
+from .httpforward import same_place
+from .location import warn
+from .rulesapi import TOKEN_HEADER, has_token
 
 MAX_BODY = 1 << 28
 
@@ -55,13 +59,17 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         """Quiet: the record file is the log."""
 
     def read_body(self) -> bytes:
-        """The request body by Content-Length or chunked transfer encoding (§8.5)."""
+        """The request body by Content-Length or chunked transfer encoding (§8.5). With it the request
+        is complete: the connection takes its place in the record file's order (§4.5)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ValueError(f"request body of {length} bytes is too large")
-        return self.rfile.read(length) if length > 0 else b""
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                raise ValueError(f"request body of {length} bytes is too large")
+            body = self.rfile.read(length) if length > 0 else b""
+        self.request.arrived()
+        return body
 
     def _read_chunked(self) -> bytes:
         chunks, size = [], 0
@@ -101,8 +109,32 @@ class WireSession:
         """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
         url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
         conn.sock.close()
-        self.locate(url, record)
-        self._play(record)
+        if self.locate(url, record):
+            self._play(record)
+
+
+def location_refusal(headers: Iterable[tuple[str, str]], token: Optional[str], current: Optional[str],
+                     target: str) -> str:
+    """What a location message would do that needs the session token, if it lacks it ("" if nothing).
+    The first one needs none (§8.2: the SUT server sends its own location once, without a token), and
+    repeating the same location moves nothing. Moving the proxy to another server does: whoever could
+    would receive the SUT's requests, credentials included. So does any location message a browser
+    sends (``Origin`` or ``Sec-Fetch-*`` header): a web page may POST to us, and must not point us."""
+    if has_token(headers, token):
+        return ""
+    if any(name.lower() == "origin" or name.lower().startswith("sec-fetch-") for name, _ in headers):
+        return "a location message sent by a browser"
+    if current is not None and not same_place(current, target):
+        return f"moving the real server from {current} to {target!r}"
+    return ""
+
+
+def refused(refusal: str) -> bool:
+    """Say on stderr what was refused, if anything."""
+    if refusal:
+        warn(f"CaptureMock: refused {refusal} without this session's CAPTUREMOCK_TOKEN in the {TOKEN_HEADER} "
+             "header")
+    return bool(refusal)
 
 
 def handle(handler_class: type, conn, session) -> ConnectionHandler:

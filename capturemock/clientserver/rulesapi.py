@@ -18,6 +18,7 @@ from .httprules import Rules
 from .httptext import Message
 
 RULES_PATH = "/capturemock/rules"
+MAX_NESTING = 64  # JSON levels a rule may have: far more than any rule needs, far less than json can take
 TOKEN_HEADER = "X-CaptureMock-Token"
 REFUSED = (f"CaptureMock: changing replay rules needs this session's CAPTUREMOCK_TOKEN in the "
            f"{TOKEN_HEADER} header")
@@ -47,17 +48,40 @@ class RulesEndpoint:
         if method not in ("POST", "DELETE") or bool(rule_id) != (method == "DELETE"):
             return _text(405, f"CaptureMock: {method} {path} is not a rules request (GET or POST {RULES_PATH}, "
                               f"DELETE {RULES_PATH}/<id>)")
-        if not self._allowed(headers):
+        if not has_token(headers, self.token):
             return _text(403, REFUSED)
         if method == "DELETE":
             if self.rules.remove(rule_id):
                 return _json(200, {"deleted": rule_id})
             return _text(404, f"CaptureMock: there is no replay rule {rule_id!r}")
+        return self._add(body)
+
+    def _add(self, body: bytes) -> Message:
+        """A rule deeper than ``MAX_NESTING`` is refused like any invalid one: json cannot decode one
+        much deeper (RecursionError), and one it could would fail when listed back."""
+        too_deep = _text(400, f"CaptureMock: not a replay rule: JSON nested more than {MAX_NESTING} levels")
         try:
-            return _json(201, {"id": self.rules.add(json.loads(body or b"null"))})
+            spec = json.loads(body or b"null")
+            if nesting(spec) > MAX_NESTING:
+                return too_deep
+            return _json(201, {"id": self.rules.add(spec)})
+        except RecursionError:
+            return too_deep
         except ValueError as err:  # bad JSON too (JSONDecodeError is a ValueError)
             return _text(400, f"CaptureMock: not a replay rule: {err}")
 
-    def _allowed(self, headers: Iterable[tuple[str, str]]) -> bool:
-        given = next((value for name, value in headers if name.lower() == TOKEN_HEADER.lower()), None)
-        return bool(self.token and given) and hmac.compare_digest(given.encode(), self.token.encode())
+
+def nesting(value: Any) -> int:
+    """How many levels decoded JSON has (level by level: no recursion limit to run into)."""
+    levels, level = 0, [value]
+    while level:
+        levels += 1
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    return levels
+
+
+def has_token(headers: Iterable[tuple[str, str]], token: Optional[str]) -> bool:
+    """Whether the request carries this session's token (never, when the server has none)."""
+    given = next((value for name, value in headers if name.lower() == TOKEN_HEADER.lower()), None)
+    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())

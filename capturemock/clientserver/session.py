@@ -45,7 +45,7 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str],
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
 
-        session = XmlRpcSession(transcript, replay)
+        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"))
         return session, [(LOCATION, session.location_message)]
     from .classic import ClassicSession
     from .custom import CustomClients

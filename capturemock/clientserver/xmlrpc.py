@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import xmlrpc.client
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ..errors import CaptureMockReplayError, MockFileError
 from ..mockfile import Item
@@ -68,16 +68,23 @@ def _plain(value: Any) -> Any:
 class XmlRpcSession(httpwire.WireSession):
     """The XML-RPC handlers of one server session."""
 
-    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None):
+    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, token: Optional[str] = None):
         self.transcript = transcript
         self.replay = replay
+        self.token = token
         self.destination: Optional[str] = None
         self._replay_lock = threading.Lock()
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
-    def locate(self, url: str, record: Record) -> None:
-        self.destination = url.split()[-1] if url.split() else None
+    def locate(self, url: str, record: Record, headers: Iterable[tuple[str, str]] = ()) -> bool:
+        """Where the real server is, if this message may say so (``httpwire.location_refusal``: a web
+        page can send an XML-RPC call as a simple POST); whether it was taken."""
+        target = url.split()[-1] if url.split() else None
+        if httpwire.refused(httpwire.location_refusal(headers, self.token, self.destination, target or "")):
+            return False
+        self.destination = target
         record(self.transcript.location(f"{LOCATION_METHOD}(<address>)"))
+        return True
 
     # -- traffic ----------------------------------------------------------------------------------------
     def answer(self, method: str, params: tuple, record: Record) -> Any:
@@ -156,9 +163,8 @@ class _Request(httpwire.ConnectionHandler):
             self.send_error(400, f"not an XML-RPC call: {err}")
             return
         if method == LOCATION_METHOD:
-            session.locate(str(params[0]) if params else "", record)
-            self.located = True
-            result = ""
+            self.located = session.locate(str(params[0]) if params else "", record, list(self.headers.items()))
+            result = "" if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
         elif method == SHUTDOWN_METHOD:
             result = xmlrpc.client.Fault(1, "CaptureMock: stop the server with capturemock.terminate()")
         else:

@@ -95,6 +95,7 @@ class CommandHandler:
             self._finish(conn, f"CaptureMock server: malformed command request ({err})\n", 1)
             conn.drain()
             return
+        conn.arrived()  # the request is in: its place in the record file's order (§4.5)
         env = dict(request.env)
         env["PATH"] = self._sut_path(env.get("PATH", ""))
         watched = self.watched(request.program)

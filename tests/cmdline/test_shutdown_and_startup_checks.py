@@ -64,6 +64,9 @@ def test_stop_does_not_wait_long_for_a_request_that_never_ends(monkeypatch):
     stuck = socket.create_connection((host, int(port)))
     try:
         stuck.sendall(b"daemon")
+        deadline = time.monotonic() + 10
+        while not written and time.monotonic() < deadline:  # its request is in: it comes first (§4.5)
+            time.sleep(0.01)
         with socket.create_connection((host, int(port))) as later:
             later.sendall(b"tool")
             later.shutdown(socket.SHUT_WR)
