@@ -38,7 +38,7 @@ class RcConfig:
 
     def __init__(self, rc_files: Optional[Sequence[str]] = None, *,
                  warn: Callable[[str], None] = _warn_to_stderr):
-        self._parser = configparser.ConfigParser(strict=False)
+        self._parser = configparser.ConfigParser(strict=False, interpolation=_BoundedInterpolation())
         self.files: list[str] = []
         if rc_files:
             for path in rc_files:
@@ -166,6 +166,39 @@ class RcConfig:
         return found
 
 
+# what one option may expand to through %(name)s references: ten levels of ten references each turn
+# a few hundred bytes into 10^10 characters, and configparser bounds only the depth
+_MAX_EXPANSION = 1 << 20
+_REFERENCE = re.compile(r"%\(([^)]*)\)s")
+
+
+class _BoundedInterpolation(configparser.BasicInterpolation):
+    """``%(name)s`` interpolation that refuses a value expanding past ``_MAX_EXPANSION`` characters,
+    working out the length from the raw values before anything is expanded."""
+
+    def before_get(self, parser, section, option, value, defaults):
+        if "%(" in value and _expanded_length(value, parser, defaults, {}, 0) > _MAX_EXPANSION:
+            raise configparser.InterpolationError(
+                option, section, f"expands to more than {_MAX_EXPANSION} characters through %(...)s")
+        return super().before_get(parser, section, option, value, defaults)
+
+
+def _expanded_length(value: str, parser: configparser.ConfigParser, options, lengths: dict, depth: int) -> int:
+    """Characters ``value`` expands to (capped just past the limit); ``lengths`` remembers each option's."""
+    total = len(value)
+    if depth > configparser.MAX_INTERPOLATION_DEPTH:
+        return total  # configparser itself refuses this as too deep
+    for name in _REFERENCE.findall(value):
+        name = parser.optionxform(name)
+        if name not in lengths:
+            raw = options.get(name)
+            lengths[name] = 0 if raw is None else _expanded_length(raw, parser, options, lengths, depth + 1)
+        total += lengths[name]
+        if total > _MAX_EXPANSION:
+            return total
+    return total
+
+
 def _lines_of(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -180,6 +213,8 @@ def _yaml_as_ini(text: str, path: str) -> str:
 
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", path) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(f"invalid YAML: {getattr(err, 'problem', None) or _one_line(err)}", path,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import codecs
 import enum
 import importlib
 import pprint
@@ -42,6 +43,8 @@ MAX_CODE_CHARS = 1 << 20
 # (``Fraction(a, b)`` runs a gcd quadratic in them)
 MAX_EXPONENT = 10_000
 MAX_INT_BITS = 1 << 16
+# characters of a number given as text, or digits of a Decimal (int() itself stops at 4300 digits)
+MAX_NUMBER_CHARS = 5000
 _LARGE = 512  # a longer list or dict text is tried as plain literals (json) before ``ast``
 _QUOTED = 100  # characters of the refused text quoted in an error message
 # Mock text is parsed under this name, so the compiler's warnings about odd literals ("1if") are
@@ -202,6 +205,9 @@ class ValueParser:
         if not isinstance(value, BaseException):
             raise MockFileError(f"refused to raise {_Evaluation._first_line(text)!r}: not an exception",
                                 path, line or None)
+        if isinstance(value, (KeyboardInterrupt, GeneratorExit)):  # a Ctrl-C while recording is no answer
+            raise MockFileError(f"refused to raise {_Evaluation._first_line(text)!r}: it would interrupt the "
+                                "test run itself, not the code under test", path, line or None)
         return value
 
 
@@ -378,11 +384,11 @@ class _Evaluation:
         it materialises to the budget of the whole value (40 ``list(range(10**6))`` in one list)."""
         cost = 0
         counts = issubclass(callee, (bytes, bytearray))  # an int argument is a count of zero bytes
-        for arg in args:
+        for position, arg in enumerate(args):
             kind = type(arg)
             if kind in _INERT_ARGUMENTS or (kind is int and not counts and arg.bit_length() <= MAX_INT_BITS):
                 continue
-            why = None if _is_class(callee, "decimal", "Decimal") else _too_costly(arg)  # Decimal keeps its exponent
+            why = _too_costly(callee, arg, position)
             if why is not None:
                 raise self.refuse(node, why)
             cost += _materialised(callee, arg)
@@ -451,6 +457,8 @@ def _materialised(callee: type, arg: Any) -> int:
     ``bytes(n)``, or those of a lazy range or ip network it lists."""
     if isinstance(arg, int):
         return max(arg, 0) if issubclass(callee, (bytes, bytearray)) else 0
+    if isinstance(arg, (str, bytes)):  # a container of its characters: a few times the text as objects
+        return len(arg) if _is_container(callee) else 0
     if isinstance(arg, range) and callee is not range and callee is not slice:
         try:
             return len(arg)
@@ -476,18 +484,56 @@ def _is_class(cls: type, module: str, name: str) -> bool:
     return loaded is not None and cls is loaded
 
 
-def _too_costly(arg: Any) -> Optional[str]:
-    """Why an argument would take long to expand (a huge int, or exponent of a number), else None."""
+def _too_costly(callee: type, arg: Any, position: int) -> Optional[str]:
+    """Why an argument would take long to expand or convert, else None: a huge int, a number with a
+    huge exponent or too many digits (the C conversions are quadratic: ``int(Decimal('9'*10**6))``
+    takes half a minute), or an exotic codec (``punycode`` is quadratic too)."""
     if isinstance(arg, int):
         return f"an int argument of more than {MAX_INT_BITS} bits" if arg.bit_length() > MAX_INT_BITS else None
+    keeps_exponent = _is_class(callee, "decimal", "Decimal")  # a Decimal stores it, never expands it
     if isinstance(arg, str):
-        match = _NUMBER_STRING.match(arg) if "e" in arg or "E" in arg else None
-        digits = match.group(1).replace("_", "").lstrip("+-") if match else ""
-        if len(digits) > 6 or (digits and int(digits) > MAX_EXPONENT):
+        if position and issubclass(callee, (str, bytes, bytearray)):
+            return _codec_refusal(arg) if position == 1 else None
+        if _is_number_class(callee):
+            if len(arg) > MAX_NUMBER_CHARS:
+                return f"a number of more than {MAX_NUMBER_CHARS} characters"
+            if not keeps_exponent and _exponent_too_large(arg):
+                return f"a number exponent beyond {MAX_EXPONENT}"
+    elif _is_class(type(arg), "decimal", "Decimal") and arg.is_finite():
+        if len(arg.as_tuple().digits) > MAX_NUMBER_CHARS:
+            return f"a number of more than {MAX_NUMBER_CHARS} digits"
+        if not keeps_exponent and abs(arg.as_tuple().exponent) > MAX_EXPONENT:
             return f"a number exponent beyond {MAX_EXPONENT}"
-    elif _is_class(type(arg), "decimal", "Decimal") and arg.is_finite() and abs(arg.as_tuple().exponent) > MAX_EXPONENT:
-        return f"a number exponent beyond {MAX_EXPONENT}"
     return None
+
+
+def _exponent_too_large(text: str) -> bool:
+    match = _NUMBER_STRING.match(text) if "e" in text or "E" in text else None
+    digits = match.group(1).replace("_", "").lstrip("+-") if match else ""
+    return len(digits) > 6 or bool(digits and int(digits) > MAX_EXPONENT)
+
+
+def _is_number_class(callee: type) -> bool:
+    return (issubclass(callee, (int, float, complex)) or _is_class(callee, "decimal", "Decimal")
+            or _is_class(callee, "fractions", "Fraction"))
+
+
+def _is_container(callee: type) -> bool:
+    deque = _loaded_class("collections", "deque")
+    return issubclass(callee, (list, tuple, set, frozenset, dict)) or (deque is not None and issubclass(callee, deque))
+
+
+# codecs text in mock files was recorded with; others may be slow or odd (punycode is quadratic)
+_PLAIN_CODECS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
+                           "ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15", "utf-8-sig"})
+
+
+def _codec_refusal(encoding: str) -> Optional[str]:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None  # the constructor says so itself
+    return None if name in _PLAIN_CODECS else f"the codec {encoding!r} (only plain text codecs rebuild values)"
 
 
 _PLAIN_OUTSIDE = re.compile(r"[\[\]{},:0-9.eE+\- \t\n']*")  # json punctuation and numbers (' joins)
@@ -524,7 +570,9 @@ def _plain_literal(text: str) -> Any:
         return _NOT_SIMPLE
 
 
-_STRING_LITERAL = re.compile(r"""(?<!\w)[rRbBuU]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+# the "unrolled loop" form: a run of plain characters is one step, so a 20 MB literal costs no more
+# than its scan (one alternative per character kept a backtracking state each: gigabytes)
+_STRING_LITERAL = re.compile(r"""(?<!\w)[rRbBuU]{0,2}(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")""")
 
 
 def _code_chars(text: str) -> int:

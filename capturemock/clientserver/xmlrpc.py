@@ -168,7 +168,11 @@ class _Request(httpwire.ConnectionHandler):
         elif method == SHUTDOWN_METHOD:
             result = xmlrpc.client.Fault(1, "CaptureMock: stop the server with capturemock.terminate()")
         else:
-            result = session.answer(method, params, record)
+            try:
+                result = session.answer(method, params, record)
+            except RecursionError:  # rendering or matching arguments nested deeper than Python's stack
+                warn(f"CaptureMock: refused an XML-RPC call of {method!r}: its arguments are nested too deeply")
+                result = xmlrpc.client.Fault(1, "CaptureMock: refused: arguments nested too deeply")
             if result is None:
                 return  # §2.5: no answer, the connection is closed
         self._send(result)

@@ -13,8 +13,9 @@ command merely named as an argument. So restoring goes through these rules:
   working directory (the server's cwd), or below the parent of a candidate lying outside it, every
   component is looked at with ``lstat``. A stored link is restored as a link (it is data), but nothing
   is later written, created or removed through one; a deletion removes the link, not what it points to.
-- Outside the working directory replay only adds: replacing or removing anything there needs
-  ``allow_edits_outside = true`` in ``[command line]``.
+- Outside the working directory replay changes nothing (a program naming ``$HOME`` would otherwise let
+  a mock plant ``~/.ssh/authorized_keys``): edits there need ``allow_edits_outside = true`` in
+  ``[command line]``.
 
 A refusal is an ``EditRefused`` saying what was refused and why; the caller reports it on one line and
 goes on with the command's other edits and output.
@@ -99,7 +100,6 @@ class Sandbox:
         info = self._walk_to(root, path, "delete", create=False)
         if info is None:
             return
-        self._may_destroy(path, "delete")
         if stat.S_ISDIR(info.st_mode):
             shutil.rmtree(path)  # does not follow the links it finds inside
         else:
@@ -110,7 +110,6 @@ class Sandbox:
         The copy stays writable by its owner: stored data is often read-only, the SUT's files should not be."""
         info = self._walk_to(root, path, "write")
         if info is not None and not stat.S_ISDIR(info.st_mode):
-            self._may_destroy(path, "overwrite")
             os.unlink(path)
         mode = stat.S_IMODE(os.lstat(src).st_mode) | stat.S_IWUSR
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -126,7 +125,6 @@ class Sandbox:
         if info is not None and stat.S_ISLNK(info.st_mode):
             return
         if info is not None and stat.S_ISREG(info.st_mode):
-            self._may_destroy(path, "overwrite")
             os.unlink(path)
         os.symlink(target, path)
 
@@ -139,6 +137,8 @@ class Sandbox:
         path (None). A link on the way is always a refusal.
         """
         inside = root == self.work_dir or is_inside(root, self.work_dir)
+        if not inside and not self.allow_outside:
+            self._refuse_outside(path, verb)
         current = self.work_dir if inside else os.path.dirname(root)
         if create:
             os.makedirs(current, exist_ok=True)
@@ -158,14 +158,15 @@ class Sandbox:
 
     def _make_dir(self, path: str, info: Optional[os.stat_result]) -> None:
         if info is not None:
-            self._may_destroy(path, "replace")
             os.unlink(path)
         os.mkdir(path)
 
-    def _may_destroy(self, path: str, verb: str) -> None:
-        if not self.allow_outside and not is_inside(path, self.work_dir):
-            raise EditRefused(f"refused to {verb} {path}: it is outside the working directory {self.work_dir} "
-                              f"(set {ALLOW_EDITS_OUTSIDE} = true in [{SECTION}] to allow it)")
+    def _refuse_outside(self, path: str, verb: str) -> None:
+        """Outside the working directory a replayed edit could plant ``~/.ssh/authorized_keys`` or a
+        ``.pth`` file that runs on every Python start, whenever the program names a directory above it:
+        only an rc file that says so lets replay touch anything there."""
+        raise EditRefused(f"refused to {verb} {path}: it is outside the working directory {self.work_dir} "
+                          f"(set {ALLOW_EDITS_OUTSIDE} = true in [{SECTION}] to allow it)")
 
 
 def _lstat(path: str) -> Optional[os.stat_result]:

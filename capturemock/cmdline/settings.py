@@ -55,8 +55,8 @@ def ignored_edit_names(config: RcConfig) -> list[str]:
 
 
 def edits_outside_allowed(config: RcConfig) -> bool:
-    """``allow_edits_outside``: replayed file edits may replace and remove things outside the working
-    directory too (by default they only add there; see ``fileedits_sandbox``)."""
+    """``allow_edits_outside``: replayed file edits may change things outside the working directory too
+    (by default they change nothing there; see ``fileedits_sandbox``)."""
     return config.getboolean(ALLOW_EDITS_OUTSIDE, [SECTION])
 
 

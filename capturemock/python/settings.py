@@ -13,6 +13,22 @@ PYTHON = "python"
 GENERAL = "general"
 
 
+# Modules whose classes act on the system (processes, sockets, files, the interpreter): an rc file comes
+# from a repository like the mocks, and ``replay_constructors = subprocess.Popen`` would let mock text
+# run commands. Classes that only hold data live elsewhere.
+_ACTING_MODULES = frozenset({
+    "antigravity", "asyncio", "builtins", "code", "codeop", "concurrent", "ctypes", "dbm", "ftplib", "http",
+    "imaplib", "importlib", "io", "marshal", "mmap", "multiprocessing", "os", "pickle", "poplib", "posix",
+    "pty", "runpy", "select", "selectors", "shelve", "shutil", "signal", "smtplib", "socket", "socketserver",
+    "sqlite3", "ssl", "subprocess", "sys", "tempfile", "telnetlib", "threading", "urllib", "webbrowser",
+    "xmlrpc", "zipfile", "tarfile"})
+
+
+def _may_rebuild_values(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return len(parts) > 1 and all(part.isidentifier() for part in parts) and parts[0] not in _ACTING_MODULES
+
+
 class PythonSettings:
     """``[python]``/``[general]`` keys plus per-name sections, as plain attributes and cached lookups."""
 
@@ -20,7 +36,8 @@ class PythonSettings:
         self.mode = mode
         self.config = config
         self.ignore_callers = config.getlist("ignore_callers", [PYTHON])
-        self.constructors = tuple(config.getlist("replay_constructors", [PYTHON]))
+        self.constructors = tuple(config.getnames("replay_constructors", [PYTHON], _may_rebuild_values,
+                                                  "a class of a module that only holds data"))
         self._check_repeated = config.getboolean("check_repeated_calls", [PYTHON], True)
         # §3.3: a section named after an intercept entry may switch repeat checking for its names
         self._entry_repeat = [(entry, config.getboolean("check_repeated_calls", [entry], True))

@@ -149,7 +149,7 @@ def test_deletion_marker_for_a_directory_named_only_as_an_argument_is_refused(wo
     outside = f"outside the working directory {work.dir} (set allow_edits_outside = true in [command line] to allow it)"
     mock = work.dir / "stored.mock"
     assert work.refusals() == [f"{mock}:2: refused to delete {work.home}/dir: it is {outside}",
-                               f"{mock}:3: refused to overwrite {work.home}/.bashrc: it is {outside}"]
+                               f"{mock}:3: refused to write {work.home}/.bashrc: it is {outside}"]
     assert "->FIL:dir\n->FIL:.bashrc\n" in (work.dir / "new.mock").read_text()  # refused, never lost
 
 
@@ -167,17 +167,18 @@ def test_allow_edits_outside_lets_replay_replace_and_remove_outside_the_test_dir
     assert work.refusals() == []
 
 
-def test_outside_the_test_dir_replay_only_adds_by_default(work):
+def test_outside_the_test_dir_replay_changes_nothing_by_default(work):
+    """Adding is refused too: a program naming $HOME would let a mock plant ~/.ssh/authorized_keys."""
     (work.home / "reports").mkdir()
     (work.home / "reports" / "old.txt").write_text("old")
     work.stored("reports/new.txt", "new")
     work.stored("reports/old.txt", "rewritten")
     work.start(REPLAY, f"<-CMD:tool {work.home}/reports\n->FIL:reports\n")
     work.run("tool", f"{work.home}/reports")
-    assert tree(work.home / "reports") == {"new.txt": "new", "old.txt": "old"}
-    assert [line.split(": ", 1)[1] for line in work.refusals()] == [
-        f"refused to overwrite {work.home}/reports/old.txt: it is outside the working directory {work.dir} "
-        "(set allow_edits_outside = true in [command line] to allow it)"]
+    assert tree(work.home / "reports") == {"old.txt": "old"}
+    assert sorted(line.split(": ", 1)[1] for line in work.refusals()) == [
+        f"refused to write {work.home}/reports/{name}: it is outside the working directory {work.dir} "
+        "(set allow_edits_outside = true in [command line] to allow it)" for name in ("new.txt", "old.txt")]
 
 
 def test_a_malformed_allow_edits_outside_stops_the_start_naming_file_and_line(work):

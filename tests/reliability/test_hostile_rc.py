@@ -96,3 +96,51 @@ def test_the_command_says_in_one_line_that_it_cannot_replace_the_record_file(tmp
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == ("capturemock: cannot replace the record file /proc/version: "
                              "Operation not permitted\n")
+
+
+def interpolation_bomb() -> str:
+    """Eight levels of ten ``%(...)s`` references each: under 500 bytes that expand to 10^9 characters."""
+    lines = ["[python]", "a = xxxxxxxxxx"]
+    for previous, level in zip(LEVELS, LEVELS[1:8]):
+        lines.append(f"{level} = {f'%({previous})s' * 10}")
+    return "\n".join([*lines, "intercepts = weather, %(h)s", ""])
+
+
+def test_an_ini_rc_whose_interpolation_expands_without_bound_is_refused_with_its_line(tmp_path):
+    rc = tmp_path / "capturemockrc"
+    rc.write_text(interpolation_bomb())
+    assert len(rc.read_bytes()) < 500
+    with pytest.raises(ConfigError) as caught:
+        RcConfig([str(rc)]).getlist("intercepts", ["python"])
+    assert str(caught.value) == f"{rc}:10: [python] intercepts: expands to more than 1048576 characters through %(...)s"
+
+
+def test_interpolation_of_reasonable_size_still_works(tmp_path):
+    rc = tmp_path / "capturemockrc"
+    rc.write_text("[DEFAULT]\nbase = smtplib\n[python]\nmore = %(base)s.SMTP\nintercepts = %(base)s, %(more)s\n")
+    assert RcConfig([str(rc)]).getlist("intercepts", ["python"]) == ["smtplib", "smtplib.SMTP"]
+
+
+def test_a_yaml_rc_nested_too_deeply_for_the_parser_is_one_line(tmp_path):
+    rc = tmp_path / "capturemockrc.yaml"
+    rc.write_text("x: " + "[" * 1000 + "]" * 1000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as caught:
+        RcConfig([str(rc)])
+    assert caught.value.path == str(rc)
+
+
+@pytest.mark.parametrize("name", ["subprocess.Popen", "os.system", "socket.socket", "antigravity.X", "Popen"])
+def test_replay_constructors_never_name_classes_that_act_on_the_system(tmp_path, name):
+    """An rc file comes from a repository too: with ``subprocess.Popen`` there, mock text ran commands."""
+    rc = tmp_path / "capturemockrc"
+    rc.write_text(f"[python]\nintercepts = weather\nreplay_constructors = shapes.Point, {name}\n")
+    with pytest.raises(CaptureMockError) as caught:
+        api.setUpPython(1, str(tmp_path / "rec.mock"), rcFiles=[str(rc)], environment={})
+    assert str(caught.value) == (f"{rc}:3: replay_constructors: {name!r} is not a class of a module that only "
+                                 "holds data")
+
+
+def test_replay_constructors_of_data_classes_are_accepted(tmp_path):
+    rc = tmp_path / "capturemockrc"
+    rc.write_text("[python]\nintercepts = weather\nreplay_constructors = shapes.Point, geo.types.Box\n")
+    assert api.setUpPython(1, str(tmp_path / "rec.mock"), rcFiles=[str(rc)], environment={})

@@ -364,3 +364,24 @@ def test_a_deeply_nested_rule_is_refused_with_400(proxy):
         assert (status, answer) == (400, b"CaptureMock: not a replay rule: JSON nested more than 64 levels\n")
     assert http_call(base, "GET", "/capturemock/rules")[2] == b"[]"
 
+
+
+def test_a_deeply_nested_xmlrpc_call_gets_a_fault_and_the_server_serves_on(tmp_path, capfd):
+    (tmp_path / "rc").write_text("[general]\nserver_protocol = xmlrpc\nrecord_for_client = true\n")
+    (tmp_path / "stored.mock").write_text("<-CLI:f(1)\n->SRV:'one'\n<-CLI:g(1)\n->SRV:'gee'\n")
+    manager, env = CaptureMockManager(), {}
+    assert manager.startServer(capturemock.REPLAY, str(tmp_path / "rec.mock"), str(tmp_path / "stored.mock"),
+                               rcFiles=[str(tmp_path / "rc")], sutDirectory=str(tmp_path), environment=env)
+    try:
+        deep = "<value><array><data>" * 50000 + "</data></array></value>" * 50000
+        body = (f"<?xml version='1.0'?><methodCall><methodName>g</methodName><params><param>{deep}</param>"
+                "</params></methodCall>")
+        status, _, answer = http_call(env["CAPTUREMOCK_SERVER"], "POST", "/RPC2", body.encode(),
+                                      {"Content-Type": "text/xml"})
+        assert status == 200
+        with pytest.raises(xmlrpc.client.Fault, match="nested too deeply"):
+            xmlrpc.client.loads(answer)
+        assert xmlrpc.client.ServerProxy(env["CAPTUREMOCK_SERVER"]).f(1) == "one"
+    finally:
+        assert manager.terminate()
+    assert "its arguments are nested too deeply" in capfd.readouterr().err

@@ -185,6 +185,41 @@ def test_what_constructors_materialise_is_budgeted_over_the_whole_value(text):
     assert f"would build more than {MAX_REBUILT_SIZE} elements in one value" in refusal(text)
 
 
+NINES = "9" * 1_000_000
+
+
+@pytest.mark.parametrize("text", [f"int(Decimal('{NINES}'))", f"Fraction(Decimal('{NINES}'))",
+                                  f"float('{NINES}')", f"complex('{NINES}')", f"int('{NINES}')",
+                                  f"Decimal('{NINES}')"])
+def test_numbers_with_more_digits_than_any_recording_are_refused(text):
+    """Converting them is quadratic in C (``int(Decimal(...))`` of 10^6 digits: half a minute)."""
+    assert "a number of more than 5000" in refusal(text)
+
+
+def test_a_decimal_of_a_huge_int_is_refused():
+    assert "bits" in refusal(f"Decimal(0x{'f' * 250_000})")
+
+
+@pytest.mark.parametrize("codec", ["punycode", "utf-7", "idna", "unicode_escape"])
+def test_only_plain_text_codecs_rebuild_strings(codec):
+    assert f"the codec '{codec}'" in refusal(f"str(b'abc', '{codec}')")
+    assert f"the codec '{codec}'" in refusal(f"bytes('abc', '{codec}')")
+
+
+def test_plain_codecs_still_rebuild_strings():
+    assert parse("(str(b'caf\\xc3\\xa9', 'utf-8'), bytes('\\xe9', 'latin-1'))") == ("café", b"\xe9")
+
+
+def test_a_container_of_the_characters_of_a_long_string_is_budgeted():
+    assert "would build more than" in refusal(f"list('{'€' * 2_000_000}')")
+    assert parse("tuple('abc')") == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("exception", ["KeyboardInterrupt", "KeyboardInterrupt()", "GeneratorExit"])
+def test_a_replayed_raise_never_interrupts_the_test_run_itself(exception):
+    assert "it would interrupt the test run itself" in refusal(f"raise {exception}")
+
+
 def test_values_within_the_budget_are_rebuilt():
     assert len(parse("[list(range(1000)), bytes(1000), list(ipaddress.IPv4Network('10.0.0.0/24'))]")[2]) == 256
 
