@@ -37,6 +37,17 @@ _LAZY = {
     "interceptCommand": "capturemock.cmdline.shim",
     "remove_dir_with_retry": "capturemock.launcher",
     "commandline": "capturemock.cli",
+    # 2.10.0's helpers for test rigs
+    "FileEditTraffic": "capturemock.fileedittraffic",
+    "DefaultTimestamper": "capturemock.timestamps",
+    "add_timestamp_data": "capturemock.timestamps",
+    "create_map_by_timestamp": "capturemock.timestamps",
+    "add_prefix_by_timestamp": "capturemock.timestamps",
+    "add_prefixes_from_timestamp_map": "capturemock.timestamps",
+    "transform_to_amqp_client_replay": "capturemock.timestamps",
+    # submodules 2.10.0 imported eagerly, so rigs reach them as attributes without importing them
+    "cmdlineutils": "capturemock.cmdlineutils",
+    "config": "capturemock.config",
 }
 
 __all__ = [
@@ -51,7 +62,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'capturemock' has no attribute '{name}'")
     import importlib  # here, not at the top: the traffic server and shims import this package too
 
-    attr = "main" if name == "commandline" else name
-    value = getattr(importlib.import_module(module_name), attr)
+    module = importlib.import_module(module_name)
+    if module_name == f"capturemock.{name}":
+        value = module
+    else:
+        value = getattr(module, "main" if name == "commandline" else name)
     globals()[name] = value
     return value

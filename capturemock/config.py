@@ -256,3 +256,16 @@ def _ini_value(value: object, budget: list[int], path: str) -> str:
 
 def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())
+
+
+def __getattr__(name: str) -> object:
+    """2.10.0's names in this module, for rigs that import them from here (loaded on first use)."""
+    if name in ("RcFileHandler", "isActive"):
+        from . import rcfilehandler
+
+        return getattr(rcfilehandler, name)
+    if name == "CaptureMockReplayError":
+        from .errors import CaptureMockReplayError
+
+        return CaptureMockReplayError
+    raise AttributeError(f"module 'capturemock.config' has no attribute '{name}'")

@@ -11,8 +11,8 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 from __future__ import annotations
 
 import bisect
-import logging
 import re
+import sys
 from array import array
 from typing import Iterator, Optional, Sequence, Union
 
@@ -22,7 +22,6 @@ from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
 
-log = logging.getLogger("Replay")
 SERVER_KEY = "<-SRV"
 # numbers per occurrence in ReplayIndex._spans: request start, body (the items after the request), group end, line
 _SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
@@ -69,6 +68,8 @@ class ReplayIndex:
         self._calls_in_order = array("i")  # key ids of python call keys, by first appearance
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on the first miss of that type
         self._build()
+        if _replay_logged():
+            self._log_matching()
 
     @classmethod
     def from_file(cls, path: str, **kwargs) -> ReplayIndex:
@@ -288,11 +289,42 @@ class ReplayIndex:
         if index is None:
             keys = ((key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id)
             index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
-        best = index.best(description)
-        if log.isEnabledFor(logging.DEBUG):
-            chosen = "nothing" if best is None else f"'{self._key_at(best)}'"
-            log.debug(f"Trying to match '{description}': best match chosen as {chosen}")
-        return best
+        return index.best(description)
+
+    # -- the debug log (logger "Replay") -----------------------------------------------------------
+    def _log_matching(self) -> None:
+        """Log the recorded requests, then route lookups through logged versions: decided here, once,
+        so that the unlogged lookups (the hot path) carry no check at all."""
+        from . import replaylog
+
+        replaylog.log.debug(replaylog.replay_info(self.text))
+        plain_lookup, plain_exact, plain_attribute = self.lookup, self.lookup_exact, self.lookup_attribute
+
+        def logged(plain):
+            def lookup(description: str) -> Optional[list[Item]]:
+                key = self._key(description)
+                replaylog.trying(key)
+                if self._key_ids.find(key) is not None:
+                    replaylog.found()
+                return plain(description)
+            return lookup
+
+        def best_match_id(description: str) -> Optional[int]:
+            type_id = _type_of(description)
+            candidates = [(key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id]
+            return replaylog.best_match(description, candidates,
+                                        lambda key_id: self._occurrence_count[key_id] - self._uses[key_id])
+
+        self.lookup, self.lookup_exact = logged(plain_lookup), logged(plain_exact)
+        self.lookup_attribute = logged(plain_attribute)
+        self._best_match_id = best_match_id
+
+
+def _replay_logged() -> bool:
+    """Whether the ``Replay`` logger shows DEBUG. A process that never imported ``logging`` configured
+    none, and importing it just to find that out would cost every replaying process ~7 ms."""
+    logging = sys.modules.get("logging")
+    return logging is not None and logging.getLogger("Replay").isEnabledFor(logging.DEBUG)
 
 
 def _kind(head: str) -> tuple[str, str, int, bool]:

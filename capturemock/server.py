@@ -482,7 +482,9 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     from .clientserver.session import traffic_handlers
     from .cmdline import shim
     from .cmdline.session import command_handler
+    from .logconfig import set_up_logging
 
+    set_up_logging(config)  # before the handlers: their replay indexes decide once whether to log
     traffic, prefixed = traffic_handlers(mode, config, options, server.address)
     dispatcher = Dispatcher(traffic)
     dispatcher.register(STOP, server.handle_stop)

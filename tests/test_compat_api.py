@@ -1,0 +1,224 @@
+"""2.10.0's public helpers that test rigs import. Expected values observed from CaptureMock 2.10.0,
+called black-box on the same inputs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import capturemock
+from capturemock import cmdlineutils, config
+
+# observed from 2.10.0: create_option_parser().format_help() with prog "-"
+HELP = """\
+Usage: - [options] <program> <program_args> ...
+
+CaptureMock command line program. Records and replays interaction defined by stuff in its rc file
+
+Options:
+  -h, --help            show this help message and exit
+  -m MODE, --mode=MODE  CaptureMock mode. 0=replay, 1=record, 2=replay if
+                        possible, else record
+  -p FILE, --replay=FILE
+                        replay traffic recorded in FILE.
+  -f DIR, --replay-file-edits=DIR
+                        restore edited files referred to in replayed file from
+                        DIR.
+  -r FILE, --record=FILE
+                        record traffic to FILE.
+  -F DIR, --record-file-edits=DIR
+                        store edited files under DIR.
+  -R RCFILES, --rcfiles=RCFILES
+                        Read configuration from given rc files, defaults to
+                        ~/.capturemock/config
+  -P PORT, --port=PORT  Port to run CaptureMock on
+"""
+
+
+def test_option_parser():
+    parser = cmdlineutils.create_option_parser()
+    parser.prog = "-"
+    assert parser.format_help() == HELP
+    options, args = parser.parse_args(["-m", "1", "-p", "x", "prog", "-m", "2"])
+    # observed from 2.10.0: interspersed options are parsed
+    assert (vars(options), args) == ({"mode": 2, "replay": "x", "replay_file_edits": None, "record": None,
+                                      "record_file_edits": None, "rcfiles": None, "port": 0}, ["prog"])
+
+
+def test_is_active(tmp_path):
+    replay = tmp_path / "replay.mock"
+    replay.write_text("<-CMD:x\n")
+    cases = [(0, None), (0, str(replay)), (0, str(tmp_path)), (0, "/nonexistent"), ("0", None), (1, None),
+             (2, "/nonexistent"), (0.0, None)]
+    # observed from 2.10.0
+    assert [config.isActive(*case) for case in cases] == [False, True, False, False, True, True, True, False]
+
+
+@pytest.fixture
+def handler(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rc2").write_text("[general]\nnum = 3\nflt = 2.5\nflag = true\nlst = a, b,c\n"
+                                  "addr = ${CAPTUREMOCK_SERVER}/x\n[python]\nintercepts = os.getcwd, datetime\n"
+                                  "[command line]\nintercepts = ls\n")
+    (tmp_path / "rc3").write_text("[general]\nnum = 4\n[extra]\nfoo = bar\n")
+    return config.RcFileHandler(["rc2", "rc3"])
+
+
+def test_rc_file_handler_reads_as_2_10(handler):
+    # all observed from 2.10.0 on the same files
+    assert (handler.get("num", ["general"]), handler.getint("num", ["general"]),
+            handler.getfloat("flt", ["general"]), handler.getboolean("flag", ["general"])) == ("4", 4, 2.5, True)
+    assert (handler.get("nope", ["general"]), handler.get("nope", ["general"], "dflt"),
+            handler.getint("nope", ["general"]), handler.getint("nope", ["general"], 7)) == (None, "dflt", None, 7)
+    assert handler.getList("intercepts", ["python", "command line"]) == ["os.getcwd", "datetime", "ls"]
+    assert handler.getIntercepts("python") == ["os.getcwd", "datetime"]
+    assert handler.getList("num", ["general", "general"]) == ["4", "4"]
+    assert (handler.getSection("extra"), handler.getSection("nope")) == ({"foo": "bar"}, {})
+    assert handler.get("foo", ["general", "extra"]) == "bar"
+    assert handler.getWithAddress("addr", ["general"]) == "${CAPTUREMOCK_SERVER}/x"
+    handler.address = "127.0.0.1:4000"
+    assert handler.getWithAddress("addr", ["general"]) == "127.0.0.1:4000/x"
+
+
+def test_rc_file_handler_changes_as_2_10(handler):
+    handler.set("general", "bl", " a ,, b ")
+    assert handler.getList("bl", ["general"]) == ["a", "", "b"]  # observed from 2.10.0: blanks kept
+    handler.addToList("lst", ["general"], "d")
+    assert handler.getList("lst", ["general"]) == ["a", "b", "c", "d"]
+    assert (handler.add_section("new"), handler.add_section("new")) == (True, False)
+    handler.addToList("newlist", ["new"], "z")
+    assert handler.getList("newlist", ["new"]) == ["z"]
+    assert handler.getPersonalPath("foo.txt").endswith("/.capturemock/foo.txt")
+    assert handler.setUpLogging("Server") is handler.diag
+    assert handler.diag.name == "Server"
+
+
+def test_file_edit_traffic_settings_and_names():
+    traffic = capturemock.FileEditTraffic
+    traffic.configure(SimpleNamespace(replay_file_edits="rdir", record_file_edits="wdir"))
+    # observed from 2.10.0
+    assert (traffic.replayFileEditDir, traffic.recordFileEditDir, traffic.diag.name) == ("rdir", "wdir", "Server")
+    assert (traffic.typeId, traffic.linkSuffix, traffic.deleteSuffix) == \
+        ("FIL", ".CAPTUREMOCK_SYMLINK", ".CAPTUREMOCK_DELETION")
+    assert [traffic.getFileEditName("/a/b/c.txt") for _ in range(2)] == ["/a/b/c.txt", "/a/b/c.txt.edit_2"]
+    assert (traffic.getFileType("/"), traffic.getFileType("/nonexistent")) == ("directory", "file")
+
+
+def _write(directory, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (directory / name).write_text(text)
+
+
+A = "<-CLI:hello\n--TIM:2024-05-01T12:00:01.000000\n->SRV:hi\n--TIM:2024-05-01T12:00:01.500000\n" \
+    "<-CLI:again\n--TIM:2024-05-01T12:00:04.000000\n->SRV:ok\n"
+B = "<-CLI:bfirst\n--TIM:2024-05-01T12:00:02.000000\n->SRV:bresp\n<-CLI:bsecond\nline two\n" \
+    "--TIM:2024-05-01T12:00:03.000000\n"
+C = "<-CLI:no timestamp\n->SRV:r\n->RMQ:amqp msg\n--TIM:2024-05-01T12:00:02.500000\n"
+D = "<-CLI:one\n--TIM:2024-05-01T12:00:01.000000\n<-CLI:three\n--TIM:2024-05-01T12:00:03.000000\n" \
+    "->RMQ:two\n--TIM:2024-05-01T12:00:02.000000\n->RMQ:five\n--TIM:2024-05-01T12:00:05.000000\n" \
+    "<-CLI:notime1\n<-CLI:notime2\n<-RMQ:x\n--TIM:2024-05-01T12:00:01.000000\n"
+I_ = "<-CLI:n1\n<-CLI:c5\n--TIM:2024-05-01T12:00:05.000000\n->RMQ:r6\n--TIM:2024-05-01T12:00:06.000000\n" \
+    "<-CLI:n2\n->RMQ:r1\n--TIM:2024-05-01T12:00:01.000000\n<-CLI:t\n--TIM:2024-05-01T12:00:01.000000\n" \
+    "--TIM:2024-05-01T12:00:09.000000\nmore\n"
+
+
+def test_create_map_by_timestamp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"a.mock": A, "b.mock": B, "c.mock": C, "d.mock": D, "i.mock": I_, "m.mock": ""})
+    # all observed from 2.10.0 (dict order included)
+    assert list(capturemock.create_map_by_timestamp(["a.mock", "b.mock", "c.mock"]).items()) == [
+        ("2024-05-01T12:00:01.000000", {"a.mock": "<-CLI:hello\n->SRV:hi\n"}),
+        ("2024-05-01T12:00:04.000000", {"a.mock": "<-CLI:again\n->SRV:ok\n"}),
+        ("2024-05-01T12:00:02.000000", {"b.mock": "<-CLI:bfirst\n->SRV:bresp\n"}),
+        ("2024-05-01T12:00:03.000000", {"b.mock": "<-CLI:bsecond\nline two\n"}),
+        ("0001-01-01T00:00:00", {"c.mock": "<-CLI:no timestamp\n->SRV:r\n->RMQ:amqp msg\n"})]
+    assert list(capturemock.create_map_by_timestamp(["a.mock"], {2: "x"}).items())[0] == ("x", None)
+    assert list(capturemock.create_map_by_timestamp(["d.mock"]).items()) == [
+        ("2024-05-01T12:00:01.000000", {"d.mock": "<-CLI:one\n->RMQ:two\n<-RMQ:x\n"}),
+        ("2024-05-01T12:00:03.000000", {"d.mock": "<-CLI:three\n->RMQ:five\n"}),
+        ("0001-01-01T00:00:00", {"d.mock": "<-CLI:notime1\n"}),
+        ("0001-01-02T00:00:00", {"d.mock": "<-CLI:notime2\n"})]
+    assert list(capturemock.create_map_by_timestamp(["i.mock"]).items()) == [
+        ("0001-01-01T00:00:00", {"i.mock": "<-CLI:n1\n->RMQ:r1\n"}),
+        ("2024-05-01T12:00:05.000000", {"i.mock": "<-CLI:c5\n->RMQ:r6\n"}),
+        ("0001-01-02T00:00:00", {"i.mock": "<-CLI:n2\n"}),
+        ("2024-05-01T12:00:01.000000", {"i.mock": "<-CLI:t\nmore\n"})]
+    assert capturemock.create_map_by_timestamp(["m.mock"]) == {"0001-01-01T00:00:00": {"m.mock": ""}}
+
+
+def test_default_timestamper():
+    stamper = capturemock.DefaultTimestamper()
+    assert [stamper.stamp() for _ in range(3)] == ["0001-01-01T00:00:00", "0001-01-02T00:00:00",
+                                                   "0001-01-03T00:00:00"]  # observed from 2.10.0
+    stamper.index = 40
+    assert stamper.stamp() == "0001-02-09T00:00:00"
+
+
+AB_A = "<-CLI:a1\n--TIM:2024-05-01T12:00:01.000000\n<-CLI:a3\n--TIM:2024-05-01T12:00:03.000000\n"
+AB_B = "<-CLI:b2\n--TIM:2024-05-01T12:00:02.000000\n<-CLI:b4\n--TIM:2024-05-01T12:00:04.000000\n"
+
+
+C5 = "<-CLI:c5\n--TIM:2024-05-01T12:00:05.000000\n"
+
+
+@pytest.mark.parametrize("c_name, kwargs, expected", [  # all observed from 2.10.0
+    ("002-c.mock", {}, {"001-a.mock": "<-CLI:a1\n<-CLI:a3\n", "002-b.mock": "<-CLI:b2\n<-CLI:b4\n",
+                        "003-c.mock": "<-CLI:c5\n"}),
+    ("002_c.mock", {"sep": "_", "ext": "txt"}, {"001_a.txt": "<-CLI:a1\n<-CLI:a3\n",
+                                                "002_b.txt": "<-CLI:b2\n<-CLI:b4\n", "003_002_c.txt": "<-CLI:c5\n"}),
+    (None, {"ignoredIndicesIn": {2: "2024-05-01T12:00:02.500000"}},
+     {"001-a.mock": "<-CLI:a1\n", "003-b.mock": "<-CLI:b2\n", "004-a.mock": "<-CLI:a3\n", "005-b.mock": "<-CLI:b4\n"}),
+    (None, {"ignoredIndicesIn": {1: "2024-05-01T12:00:02.500000", 3: "2024-05-01T12:00:00.500000"}},
+     {"002-a.mock": "<-CLI:a1\n", "004-b.mock": "<-CLI:b2\n", "005-a.mock": "<-CLI:a3\n", "006-b.mock": "<-CLI:b4\n"}),
+])
+def test_add_prefix_by_timestamp(tmp_path, monkeypatch, c_name, kwargs, expected):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"a.mock": AB_A, "b.mock": AB_B})
+    files = ["a.mock", "b.mock"]
+    if c_name:
+        _write(tmp_path, {c_name: C5})
+        files.append(c_name)
+    assert capturemock.add_prefix_by_timestamp(files, **kwargs) == list(expected)
+    assert {name: (tmp_path / name).read_text() for name in expected} == expected
+
+
+def test_barriers_of_a_timestamp_map(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"a.mock": AB_A, "b.mock": AB_B})
+    data = capturemock.create_map_by_timestamp(["a.mock", "b.mock"], {2: "2024-05-01T12:00:01.500000"})
+    # observed from 2.10.0: a barrier starts new files, and takes a number only if listed as ignored
+    assert capturemock.add_prefixes_from_timestamp_map(data) == ["001-a.mock", "002-b.mock", "003-a.mock"]
+    assert (tmp_path / "002-b.mock").read_text() == "<-CLI:b2\n<-CLI:b4\n"
+
+
+def test_a_recorded_file_in_the_way_is_kept_as_orig(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"001-a.mock": "<-CLI:a1\n--TIM:2024-05-01T12:00:01.000000\n",
+                      "b.mock": "<-CLI:b2\n--TIM:2024-05-01T12:00:02.000000\n"})
+    assert capturemock.add_prefix_by_timestamp(["001-a.mock", "b.mock"]) == ["001-a.mock", "002-b.mock"]
+    assert (tmp_path / "001-a.mock").read_text() == "<-CLI:a1\n"  # observed from 2.10.0
+    assert (tmp_path / "001-a.mock.orig").read_text() == "<-CLI:a1\n--TIM:2024-05-01T12:00:01.000000\n"
+
+
+def test_transform_to_amqp_client_replay(tmp_path):
+    (tmp_path / "amqp.mock").write_text("<-RMQ:client\n->RMQ:first\n--TIM:2024-05-01T12:00:02.000000\n"
+                                        "body line\n--HEA:x=1\n->SRV:other\n->RMQ:second\n")
+    (tmp_path / "none.mock").write_text("<-CLI:x\n")
+    assert capturemock.transform_to_amqp_client_replay(str(tmp_path / "amqp.mock"), str(tmp_path / "new.mock"))
+    # observed from 2.10.0
+    assert (tmp_path / "new.mock").read_text() == \
+        "<-RMQ:first\n--TIM:2024-05-01T12:00:02.000000\nbody line\n--HEA:x=1\n<-RMQ:second\n"
+    assert not capturemock.transform_to_amqp_client_replay(str(tmp_path / "none.mock"), str(tmp_path / "n2"))
+    assert not (tmp_path / "n2").exists()
+
+
+def test_the_compatibility_api_is_imported_only_when_used():
+    code = ("import sys, capturemock; before = sorted(m for m in sys.modules if m.startswith('capturemock')); "
+            "capturemock.cmdlineutils, capturemock.config.RcFileHandler, capturemock.add_prefix_by_timestamp; "
+            "print(before)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = result.stdout.strip()
+    for module in ("cmdlineutils", "timestamps", "rcfilehandler", "fileedittraffic", "optparse"):
+        assert module not in loaded
