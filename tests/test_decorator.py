@@ -210,6 +210,31 @@ def test_mixed_mode_replays_known_calls_and_rewrites_the_mock(tmp_path: Path) ->
         + "<-PYT:weather.temperature('Lund')\n->RET:8.0\n")
 
 
+def test_ignored_callers_use_the_real_module_in_replay_as_while_recording(tmp_path: Path) -> None:
+    (tmp_path / "stats.py").write_text("import weather\n\n\ndef lund():\n    return weather.temperature('Lund')\n")
+    (tmp_path / "rc").write_text("[python]\nintercepts = weather\nignore_callers = stats\n")
+    source = '''
+        from capturemock import capturemock
+
+
+        @capturemock(rcFiles=["rc"])
+        def test_both():
+            import stats
+            import weather
+            return weather.temperature("Uppsala"), stats.lund()
+
+
+        print(test_both())
+        '''
+    assert run_sut(tmp_path, source, mode="1") == "(3.14159, 8.0)\n"
+    mock = tmp_path / "mocks" / "both.mock"
+    assert "Lund" not in mock.read_text()
+    mock.write_text(mock.read_text().replace("->RET:3.14", "->RET:-12.5"))
+    stored = mock.read_text()
+    assert run_sut(tmp_path, source) == "(-12.5, 8.0)\n"  # stats reaches the real weather module
+    assert mock.read_text() == stored
+
+
 def test_recording_nothing_keeps_the_old_mock_and_creates_no_new_one(tmp_path: Path) -> None:
     mock = store_mock(tmp_path, "idle", STORED)
     out = run_sut(tmp_path, '''

@@ -66,6 +66,15 @@ def test_acceptance_suite_replays(tmp_path):
     assert "Tests Run: 5" in proc.stdout + proc.stderr
 
 
+def test_acceptance_suite_passes_in_mixed_mode(tmp_path):
+    """TextTest's "Mixed Mode" (-rectraffic 2): replayed exceptions and instances are of the classes the
+    real module behind the proxy gives the program, so the scenarios run to the end as in replay."""
+    suite = copy_suite(ROOT / "testsuite", tmp_path)
+    proc = run_texttest(suite, "cm", tmp_path, "-b", "ci", "-rectraffic", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Tests Run: 5" in proc.stdout + proc.stderr and "FAILED" not in proc.stdout + proc.stderr
+
+
 def test_plugin_summarises_changed_mocks_per_interaction(tmp_path):
     suite = copy_suite(ROOT / "testsuite", tmp_path)
     with open(suite / "config.cm", "a") as config:

@@ -85,6 +85,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
                       (lambda owner: Replayer(owner, index, replay_path)) if index is not None else None)
     hook = ImportHook(session)
     session.importer = hook
+    session.bypass.real_import = hook.real_import
     handler = InterceptHandler(session, hook, Patcher(session))
     hook.install()
     _active[id(handler)] = names

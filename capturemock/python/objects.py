@@ -21,19 +21,51 @@ from .proxies import (
     MODULE,
     SPECIAL_METHODS,
     Handle,
+    InstanceProxy,
     Proxy,
+    add_specials,
     build_class,
+    forward_attributes,
     handle_of,
     raw_new,
 )
 
 SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
 NO_CALL: tuple[str, tuple, dict] = ("", (), {})  # ObjectRegistry.call_context outside rendering a call
+ALWAYS_SPECIAL = frozenset({"__str__", "__repr__"})
 
 
 def is_iterator(value: Any) -> bool:
     cls = type(value)
     return hasattr(cls, "__next__") and hasattr(cls, "__iter__")
+
+
+def _specials_of(real: type) -> tuple[str, ...]:
+    """The special methods a generated class for ``real`` forwards. str() and repr() are traffic even
+    where only object defines them, as in the original: printing an instance (or a list holding one)
+    records its text."""
+    return tuple(special for special in SPECIAL_METHODS if special in ALWAYS_SPECIAL
+                 or any(special in klass.__dict__ for klass in real.__mro__ if klass is not object))
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type())
+
+
+def _is_plain_python_class(cls: type) -> bool:
+    """A class written in Python on top of object alone (no builtin part, no metaclass): kept as a real
+    base of a generated class, it costs nothing but makes ``isinstance`` and ``issubclass`` hold."""
+    return type(cls) is type and all(klass.__flags__ & _HEAPTYPE for klass in cls.__mro__[:-1])
+
+
+def _python_base_attributes(bases: Iterable[type]) -> set[str]:
+    """What the plain Python classes among real bases define, dunders aside."""
+    names: set[str] = set()
+    for base in bases:
+        if issubclass(base, InstanceProxy) or not _is_plain_python_class(base):
+            continue
+        for klass in base.__mro__[:-1]:
+            names.update(attr for attr in vars(klass) if not (attr.startswith("__") and attr.endswith("__")))
+    return names
 
 
 def proxy_class_of(cls: type) -> type:
@@ -99,29 +131,60 @@ class ObjectRegistry:
         return proxy
 
     def class_proxy(self, real: type, name: Optional[str] = None) -> type:
-        """The generated class standing for the real class ``real`` (built once)."""
+        """The generated class standing for the real class ``real`` (built once).
+
+        In mixed mode replay may have built a class of that name first (a replayed instance or raise):
+        that class then stands for ``real`` too, so replayed and real objects are of the one class
+        ``mod.Class`` gives the program, and ``isinstance`` and ``except`` hold for both."""
         cls = self.class_proxies.get(real)
         if cls is not None:
             return cls
+        handle_name = name or f"{real.__module__}.{real.__qualname__}"
+        cls = self._replayed_class(real)
+        if cls is not None:
+            return self._adopt(cls, real, handle_name)
+        bases = self._proxy_bases(real)
+        handle = Handle(self.session, handle_name, real, CLASS)
+        handle.description = class_description(real, self.is_intercepted_class)
+        cls = self.class_proxies[real] = build_class(real.__name__, handle, tuple(bases), _specials_of(real),
+                                                     real.__module__)
+        forward_attributes(cls, _python_base_attributes(bases))
+        self.classes.setdefault(real.__name__, cls)
+        return cls
+
+    def _proxy_bases(self, real: type) -> list[type]:
+        """Proxies of intercepted bases; builtin, exception and plain Python bases themselves (§6.4:
+        ``isinstance(obj, mod.Base)`` holds for a base that is not intercepted)."""
         bases = []
         for base in real.__bases__:
             if base is object:
                 continue
             if self.is_intercepted_class(base):
                 bases.append(self.class_proxy(base))
-            elif base.__module__ == "builtins" or issubclass(base, BaseException):
+            elif base.__module__ == "builtins" or issubclass(base, BaseException) or _is_plain_python_class(base):
                 bases.append(base)
             else:  # IntEnum, a str-based enum...: the builtin it is built on (int(), str methods work)
                 builtin = next((klass for klass in base.__mro__ if klass.__module__ == "builtins"
                                 and klass is not object), None)
                 if builtin is not None and builtin not in bases:
                     bases.append(builtin)
-        specials = tuple(special for special in SPECIAL_METHODS
-                         if any(special in klass.__dict__ for klass in real.__mro__ if klass is not object))
-        handle = Handle(self.session, name or f"{real.__module__}.{real.__qualname__}", real, CLASS)
+        return bases
+
+    def _replayed_class(self, real: type) -> Optional[type]:
+        """The class replay built under ``real``'s name, with no real class behind it yet."""
+        cls = self.classes.get(real.__name__)
+        handle = handle_of(cls) if cls is not None else None
+        if handle is None or handle.has_target or cls.__module__ not in (real.__module__, proxies.__name__):
+            return None
+        return cls
+
+    def _adopt(self, cls: type, real: type, name: str) -> type:
+        """Let the replayed class ``cls`` stand for ``real`` from now on; nothing real is constructed."""
+        handle = cls.__dict__["_cm"]
+        handle.target, handle.own_name = real, name
         handle.description = class_description(real, self.is_intercepted_class)
-        cls = self.class_proxies[real] = build_class(real.__name__, handle, tuple(bases), specials, real.__module__)
-        self.classes.setdefault(real.__name__, cls)
+        add_specials(cls, [special for special in _specials_of(real) if special not in cls.__dict__])
+        self.class_proxies[real] = cls
         return cls
 
     def replay_class(self, description: str, module: Optional[str] = None) -> type:

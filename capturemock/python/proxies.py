@@ -7,7 +7,8 @@ generated classes (``build_class``) so that subclassing, ``isinstance`` and ``ex
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from types import BuiltinFunctionType
+from typing import Any, Iterable, Optional
 
 from ..errors import CaptureMockError, CaptureMockReplayError, MockFileError
 
@@ -165,11 +166,12 @@ def raw_new(cls: type, contents: Any = MISSING) -> Any:
     ``contents``: the real object it stands for while recording. The builtin part (a ``str``, ``int``,
     ``tuple``, ``dict``... the real class derives from) then holds what the real one holds, because the
     builtin's own methods (``h.get``, ``n.upper()``, ``c + 1``) never reach ``__getattr__``: recording
-    must not change what the program sees."""
+    must not change what the program sees. A real base's ``__new__`` written in Python is never called:
+    it is real code, and the instance may be one that mock text describes."""
     for klass in cls.__mro__[1:]:
         if klass is object or issubclass(klass, InstanceProxy):
             continue
-        if "__new__" in klass.__dict__:
+        if isinstance(klass.__dict__.get("__new__"), BuiltinFunctionType):
             if contents is not MISSING and klass in _IMMUTABLE_BUILTINS:
                 return klass.__new__(cls, contents)
             obj = klass.__new__(cls)
@@ -184,6 +186,35 @@ _IMMUTABLE_BUILTINS = frozenset({str, bytes, int, float, complex, tuple, frozens
 _FILL = {dict: dict.update, list: list.extend, set: set.update, bytearray: bytearray.extend}
 
 
+def add_specials(cls: type, specials: Iterable[str]) -> None:
+    """Let a generated class forward more special methods (a replayed class that a real one joins)."""
+    for special in specials:
+        setattr(cls, special, _special(special))
+
+
+class ForwardedAttribute:
+    """An attribute a plain Python base of a generated class defines: found on the class before
+    ``__getattr__`` would be asked, it reads as traffic all the same: the base is there for ``isinstance``,
+    its methods are recorded or replayed as the generated class's own (its dunders run, as in the original)."""
+
+    __slots__ = ("attr",)
+
+    def __init__(self, attr: str):
+        self.attr = attr
+
+    def __get__(self, obj: Any, cls: Optional[type] = None) -> Any:
+        if obj is None:
+            return ClassProxyMeta.__getattr__(cls, self.attr)
+        return ForwardsAttributes.__getattr__(obj, self.attr)
+
+
+def forward_attributes(cls: type, names: Iterable[str]) -> None:
+    """``names`` of ``cls``'s real bases read as traffic on ``cls`` and its instances."""
+    for name in names:
+        if name not in cls.__dict__:
+            setattr(cls, name, ForwardedAttribute(name))
+
+
 def _special(name: str):
     def method(self: Any, *args: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
@@ -195,21 +226,28 @@ def _special(name: str):
     return method
 
 
-def _exception_args() -> property:
-    """``exc.args`` of an intercepted exception is traffic (§4.2 ``error1.args``), not the empty slot
-    that ``BaseException`` keeps in C for the proxy itself; capturemock's own reads get that slot."""
+# Slots of an intercepted exception that are traffic, as in the original: ``error1.args``, and the
+# ``__suppress_context__`` that printing a traceback reads (§4.2).
+EXCEPTION_TRAFFIC = ("args", "__suppress_context__")
+
+
+def _exception_attribute(attr: str) -> property:
+    """``exc.<attr>`` of an intercepted exception is traffic, not the slot that ``BaseException`` keeps
+    in C for the proxy itself; capturemock's own reads (and Python's own, in C) get that slot."""
+    slot = getattr(BaseException, attr)
+
     def read(self: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
         try:
-            value = handle.session.get_attribute(self, handle, "args")
+            value = handle.session.get_attribute(self, handle, attr)
         except AttributeError:
-            return BaseException.args.__get__(self)
-        # a mock without ``name.args`` (recorded before it was traffic) answers with a stand-in: the slot
-        return BaseException.args.__get__(self) if isinstance(value, Proxy) else value
+            return slot.__get__(self)
+        # a mock without ``name.<attr>`` (recorded before it was traffic) answers with a stand-in: the slot
+        return slot.__get__(self) if isinstance(value, Proxy) else value
 
     def write(self: Any, value: Any) -> None:
         handle = object.__getattribute__(self, "_cm")
-        handle.session.set_attribute(self, handle, "args", value)
+        handle.session.set_attribute(self, handle, attr, value)
 
     return property(read, write)
 
@@ -224,7 +262,7 @@ def build_class(name: str, handle: Handle, bases: tuple, specials: tuple[str, ..
     namespace = {"_cm": handle, "__module__": module, "__qualname__": name}
     namespace.update((special, _special(special)) for special in specials)
     if any(issubclass(base, BaseException) for base in bases):
-        namespace["args"] = _exception_args()
+        namespace.update((attr, _exception_attribute(attr)) for attr in EXCEPTION_TRAFFIC)
     proxy_bases = [base for base in bases if issubclass(base, InstanceProxy)]
     real_bases = [base for base in bases if not issubclass(base, InstanceProxy)]
     if not proxy_bases:

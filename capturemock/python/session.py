@@ -1,9 +1,10 @@
 """One process's python interception: every proxy operation comes here to be recorded or replayed.
 
-The session decides per operation whether it goes straight to the real object (an excluded caller,
-or intercepted code calling itself, §6.8), is replayed (§5.2) or runs for real and is recorded (§6.5,
-§6.6). All traffic is serialised by one re-entrant lock; per-thread state says whether we are inside a
-real intercepted call (the re-entrancy guard) and at which callback nesting level (§4.1).
+Whether an operation goes straight to the real object (an excluded caller, or intercepted code calling
+itself, §6.8) is one rule, ``Bypass.route`` (bypass.py); otherwise the session decides whether it is
+replayed (§5.2) or runs for real and is recorded (§6.5, §6.6). All traffic is serialised by one
+re-entrant lock; per-thread state says whether we are inside a real intercepted call (the re-entrancy
+guard) and at which callback nesting level (§4.1).
 """
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ from typing import Any, Iterator, Optional
 from ..mockfile import MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
+from .bypass import TRAFFIC, Bypass
 from .callbacks import Callbacks
 from .callstack import CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
+from .proxies import EXCEPTION_TRAFFIC, INSTANCE, MISSING, MODULE, Handle, Proxy, handle_of, raw_new
 from .settings import PythonSettings
 
-# Names the import machinery probes on modules that are never traffic (§6.3).
-NEVER_ON_MODULES = frozenset({"__loader__", "__package__", "__initializing__", "__spec__", "__notes__"})
+# Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
+# printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
+NEVER_TRAFFIC = frozenset({"__loader__", "__package__", "__initializing__", "__spec__", "__notes__"})
 _BASIC = frozenset({type(None), bool, int, float, str, list, dict, tuple})
 PACKAGE_PATH = "['Fake value just to mark that it exists']"
 
@@ -68,24 +71,23 @@ class Session:
         self.lock = threading.RLock()
         self.traffic = _Traffic(self)
         self.state = _ThreadState()
-        self.callers = CallerFilter(settings.ignore_callers)
+        self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
         self.callbacks = Callbacks(self)
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         self.importer: Any = None  # set by the import hook: knows how to import real modules
         self.attribute_texts: dict[str, str] = {}  # attribute text -> value text last recorded
-        self.attribute_objects: dict[str, tuple[Any, Any]] = {}  # attribute text -> (real, wrapped)
+        self.attribute_objects: dict[str, Any] = {}  # attribute text -> the proxy first read there
         self.seen_calls: set[str] = set()
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
-        self.closed = False
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
 
     # -- decisions ---------------------------------------------------------------------------------
-    def _bypass(self, handle: Handle) -> bool:
-        """Straight to the real object: inside intercepted code, an excluded caller (§6.8), or after
-        ``resetIntercepts`` (a proxy kept by the application then just forwards: no dead proxies)."""
-        return self.closed or self.state.guard > 0 or (handle.has_target and self.callers.excluded())
+    @property
+    def closed(self) -> bool:
+        """After ``resetIntercepts`` a proxy kept by the application just forwards: no dead proxies."""
+        return self.bypass.closed
 
     def _replays_call(self, handle: Handle, name: str) -> bool:
         if not handle.has_target:
@@ -137,7 +139,7 @@ class Session:
     def close(self) -> None:
         """Stop intercepting: proxies still held by the application forward to their targets."""
         with self.traffic:
-            self.closed = True
+            self.bypass.closed = True
         self.writer.close()
 
     def tell(self) -> int:
@@ -157,7 +159,10 @@ class Session:
             self.write(sut_prefix(level), "PYT", f"import {name}")
             proxy = self.objects.module_proxy(name)
             handle = object.__getattribute__(proxy, "_cm")
-            if self.mode == REPLAY or handle.has_target:
+            if handle.has_target:
+                return proxy
+            if self.mode == REPLAY:
+                self.bypass.note_replayed_module(name, name in self.importer.real_modules)
                 return proxy
             try:
                 handle.target = self.importer.real_import(name)
@@ -170,12 +175,16 @@ class Session:
 
     # -- attribute reads (§6.5) --------------------------------------------------------------------
     def get_attribute(self, owner: Any, handle: Handle, attr: str, *, check_callers: bool = True) -> Any:
-        if handle.kind == MODULE and attr in NEVER_ON_MODULES:
+        """An attribute read; on an instance it is traffic whoever reads it (the original records what
+        ``traceback`` or ``string.Formatter`` read of an intercepted object), elsewhere not from an
+        excluded caller (§6.8)."""
+        if attr in NEVER_TRAFFIC:
             raise AttributeError(attr)
-        if self.state.guard > 0 or self.closed or (check_callers and handle.has_target and self.callers.excluded()):
-            if not handle.has_target:
+        real = self.bypass.route(handle, check_callers and handle.kind is not INSTANCE)
+        if real is not TRAFFIC:
+            if real is MISSING:
                 raise AttributeError(attr)
-            return getattr(handle.target, attr)
+            return getattr(real, attr)
         with self.traffic:
             text = f"{handle.name}.{attr}"
             if self._replays_attribute(handle, f"{sut_prefix(self.state.level)}PYT:{text}"):
@@ -217,20 +226,24 @@ class Session:
             self.record_attribute(text, self.render(wrapped))
             return wrapped
         known = self.attribute_objects.get(text)
-        if known is not None and known[0] is value:
-            return known[1]  # §6.5: other objects are recorded once per attribute text
+        if known is not None:
+            return known  # §6.5: as in the original, even if the real attribute now holds another object
         wrapped = self.objects.wrap(value, None)
         self.attribute_texts.pop(text, None)
         self.record_attribute(text, self.render(wrapped))
-        self.attribute_objects[text] = (value, wrapped)
+        if handle_of(wrapped) is not None:  # an intercepted object: recorded once per attribute text
+            self.attribute_objects[text] = wrapped
         return wrapped
 
     @staticmethod
     def cache_attribute(owner: Any, attr: str, proxy: Any) -> Any:
         """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups (not over a
-        property such as an exception's ``args``, whose reads must stay traffic)."""
-        if owner is not None and not isinstance(owner, type) and not hasattr(getattr(type(owner), attr, None),
-                                                                              "__set__"):
+        property such as an exception's ``args``, whose reads must stay traffic). The class attribute is
+        looked up without reading it: a real base's method on a generated class would be a read itself."""
+        if owner is None or isinstance(owner, type):
+            return proxy
+        found = next((klass.__dict__[attr] for klass in type(owner).__mro__ if attr in klass.__dict__), None)
+        if not hasattr(found, "__set__"):
             object.__setattr__(owner, attr, proxy)
         return proxy
 
@@ -257,11 +270,13 @@ class Session:
         value_handle = handle_of(value)
         is_module = isinstance(value, types.ModuleType) or (value_handle is not None and value_handle.kind == MODULE)
         real_value = self.objects.unwrap(value)
-        if is_module or self._bypass(handle):
-            if handle.has_target:
-                setattr(handle.target, attr, real_value)
-            elif isinstance(owner, BaseException) and attr == "args":
-                BaseException.args.__set__(owner, value)  # the slot under the ``args`` property
+        real = self.bypass.route(handle)
+        if is_module or real is not TRAFFIC:
+            real = handle.target if real is TRAFFIC else real
+            if real is not MISSING:
+                setattr(real, attr, real_value)
+            elif isinstance(owner, BaseException) and attr in EXCEPTION_TRAFFIC:
+                getattr(BaseException, attr).__set__(owner, value)  # the slot under the property
             else:
                 object.__setattr__(owner, attr, value)
             return
@@ -273,11 +288,16 @@ class Session:
                 setattr(handle.target, attr, real_value)
 
     # -- calls (§6.6) ------------------------------------------------------------------------------
-    def call(self, handle: Handle, args: tuple, kwargs: dict) -> Any:
-        # the hot path (product spec §3): plain locals and dict lookups, the traffic context inlined
-        state = self.state
-        if state.guard or self.closed or (handle.target is not MISSING and self.callers.excluded()):
-            return self._direct(handle, args, kwargs)
+    def call(self, handle: Handle, args: tuple, kwargs: dict, callers: bool = True) -> Any:
+        """A call of a proxy; ``callers``: whether an excluded caller makes it a real, unrecorded one
+        (not for the special methods of instances, which the original records from anywhere)."""
+        # the hot path (product spec §3): plain locals and dict lookups, the traffic context inlined; the
+        # routing rule is asked only when it may answer other than TRAFFIC (not for a plain replayed call)
+        state, bypass = self.state, self.bypass
+        if state.guard or handle.target is not MISSING or bypass.reaches_real or bypass.closed:
+            real = bypass.route(handle, callers)
+            if real is not TRAFFIC:
+                return self._direct(real, args, kwargs)
         self.lock.acquire()
         state.guard += 1
         try:
@@ -306,7 +326,7 @@ class Session:
     def call_special(self, obj: Any, handle: Handle, method: str, args: tuple) -> Any:
         """``len(x)``, ``x[k]``, ``str(x)``, iteration...: recorded as ``x.__len__()`` etc. (§4.2)."""
         target = getattr(handle.target, method) if handle.has_target else MISSING
-        result = self.call(Handle(self, None, target, owner=handle, attr=method), args, {})
+        result = self.call(Handle(self, None, target, owner=handle, attr=method), args, {}, False)
         if method in ("__str__", "__repr__") and not isinstance(result, str):
             return handle.name
         if method == "__len__" and not isinstance(result, int):
@@ -314,9 +334,11 @@ class Session:
         return result
 
     def truth(self, obj: Any, handle: Handle) -> bool:
-        """Truth tests: ``__bool__()``, else ``__len__()``, else true, each step being traffic (§4.2)."""
-        if self._bypass(handle):
-            return bool(handle.target) if handle.has_target else True
+        """Truth tests: ``__bool__()``, else ``__len__()``, else true, each step being traffic (§4.2),
+        whoever tests (``traceback`` tests the exception it prints), as with other special methods."""
+        real = self.bypass.route(handle, check_callers=False)
+        if real is not TRAFFIC:
+            return True if real is MISSING else bool(real)
         try:
             method = self.get_attribute(obj, handle, "__bool__")
         except AttributeError:
@@ -324,7 +346,8 @@ class Session:
                 method = self.get_attribute(obj, handle, "__len__")
             except AttributeError:
                 return True
-        return bool(method())
+        method_handle = handle_of(method)
+        return bool(method() if method_handle is None else self.call(method_handle, (), {}, False))
 
     def request_text(self, name: str, args: tuple, kwargs: dict) -> str:
         """``name(args)`` as recorded: callables among the arguments named after this call (§4.2)."""
@@ -334,11 +357,12 @@ class Session:
         objects.call_context = NO_CALL  # the arguments are not kept alive past the call
         return self.settings.alter(text, name) if self.settings.has_alterations else text
 
-    def _direct(self, handle: Handle, args: tuple, kwargs: dict) -> Any:
-        if not handle.has_target:
+    def _direct(self, real: Any, args: tuple, kwargs: dict) -> Any:
+        """A call that is not traffic (``Bypass.route``): the real object called with real arguments."""
+        if real is MISSING:
             return None
         unwrap = self.objects.unwrap
-        return handle.target(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
+        return real(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
 
     def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, level: int, record: bool) -> Any:
         """Run the real call and record its result; the naming hint (§4.2) is worked out only when a
@@ -359,15 +383,19 @@ class Session:
                 self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
             if wrapped is exc:
                 raise
-            raise wrapped.with_traceback(exc.__traceback__) from None
-        state.guard -= 1
-        self._real_calls_running -= 1
-        wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
-        if record and result is not None:
-            text = render(wrapped, self.objects.text_of)
-            self.write(mock_prefix(level), "RET", self.settings.alter(text, name) if self.settings.has_alterations
-                       else text)
-        return wrapped
+            error = wrapped.with_traceback(exc.__traceback__)
+        else:
+            state.guard -= 1
+            self._real_calls_running -= 1
+            wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
+            if record and result is not None:
+                text = render(wrapped, self.objects.text_of)
+                self.write(mock_prefix(level), "RET", self.settings.alter(text, name)
+                           if self.settings.has_alterations else text)
+            return wrapped
+        # raised outside the handler, so its context is the application's, not the real exception (whose
+        # own ``__suppress_context__`` is what printing the proxy reads, recorded as in the original)
+        raise error
 
     def _rename(self, handle: Handle, hint: str) -> None:
         """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
@@ -385,10 +413,9 @@ class Session:
     # -- construction of intercepted classes -------------------------------------------------------
     def construct(self, cls: type, handle: Handle, args: tuple, kwargs: dict) -> Any:
         """``Class(...)`` on a generated class (or an application subclass of one)."""
-        if self._bypass(handle):
-            if handle.has_target:
-                return self._direct(handle, args, kwargs)
-            return raw_new(cls)
+        real = self.bypass.route(handle)
+        if real is not TRAFFIC:
+            return raw_new(cls) if real is MISSING else self._direct(real, args, kwargs)
         with self.traffic:
             name = handle.name
             hint = hint_from(args, kwargs)

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
-from capturemock import RECORD, REPLAY
+import pytest
+
+from capturemock import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 
 COUNTER = """
     _value = [0]
@@ -38,6 +41,56 @@ def test_ignore_callers_and_calls_made_inside_intercepted_code(sandbox):
             ["main=1", "ignored=2", "nested=4"]
     assert sandbox.recorded().endswith(
         "<-PYT:counter.bump('main')\n->RET:'main=1'\n<-PYT:counter.bump_twice('nested')\n->RET:'nested=4'\n")
+
+
+AUDIT = """
+    import counter
+
+    def log(name):
+        return counter.bump(name)
+
+    def limit():
+        return counter.LIMIT, type(counter.Box()).__module__
+"""
+
+
+@pytest.mark.parametrize("mode", [REPLAY, REPLAY_OLD_RECORD_NEW])
+def test_ignored_callers_reach_the_real_module_in_replay_too(sandbox, mode):
+    sandbox.module("counter", COUNTER + "\n    LIMIT = 7\n\n    class Box:\n        pass\n")
+    sandbox.module("audit", AUDIT)
+    rc = sandbox.rc("[python]\nintercepts = counter\nignore_callers = audit\n")
+    with sandbox.intercept(RECORD, rc=rc):
+        import audit
+        import counter
+        assert [counter.bump("main"), audit.log("ignored"), counter.bump("again")] == \
+            ["main=1", "ignored=2", "again=3"]
+    recorded = sandbox.recorded()
+    replay = sandbox.mock(recorded.replace("main=1", "main=replayed"))
+    with sandbox.intercept(mode, rc=rc, replay=replay):
+        import audit
+        import counter
+        assert counter.bump("main") == "main=replayed"
+        assert (audit.log("ignored"), audit.limit()) == ("ignored=1", (7, "counter"))  # real, unrecorded
+        assert counter.bump("again") == "again=3"
+    assert sandbox.recorded() == recorded.replace("main=1", "main=replayed")
+
+
+def test_stdlib_callers_reach_the_real_module_in_replay_as_while_recording(sandbox):
+    sandbox.module("counter", COUNTER)
+
+    def run():
+        import counter
+        worker = threading.Thread(target=counter.bump, args=("thread",))  # threading calls it: stdlib
+        worker.start()
+        worker.join()
+        return counter.bump("main")
+
+    with sandbox.intercept(RECORD, ["counter"]):
+        assert run() == "main=2"
+    recorded = sandbox.recorded()
+    with sandbox.intercept(REPLAY, ["counter"], replay=sandbox.mock(recorded)):
+        assert run() == "main=2"
+    assert sandbox.recorded() == recorded
 
 
 def test_check_repeated_calls_per_intercept_entry(sandbox):

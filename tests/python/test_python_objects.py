@@ -271,7 +271,8 @@ def test_replayed_classes_have_the_special_methods_the_recording_saw(sandbox):
         import geo
         recorded_results = use(geo)
     recorded = sandbox.recorded()
-    assert "<-PYT:point1.__repr__()\n" in recorded and "__str__" not in recorded and "__len__" not in recorded
+    # str() is traffic as such even where only __repr__ is defined, as the original records it
+    assert "<-PYT:point1.__str__()\n" in recorded and "__repr__" not in recorded and "__len__" not in recorded
     sandbox.remove("geo")
     with sandbox.intercept(REPLAY, ["geo"], replay=sandbox.mock(recorded)):
         import geo

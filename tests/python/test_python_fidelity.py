@@ -1,0 +1,140 @@
+"""What is recorded while the application prints and reads intercepted objects equals what CaptureMock
+2.10 recorded (issue 12); the expected texts were recorded by the original for the same program."""
+from __future__ import annotations
+
+import io
+import traceback
+
+from capturemock import RECORD, REPLAY
+
+SHOP = """
+    import dataclasses
+
+    class Refused(Exception):
+        pass
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    class Label:
+        def __str__(self):
+            return "label"
+
+    class Shop:
+        @property
+        def basket(self):
+            return Basket()
+
+    class Basket:
+        def total(self):
+            return 3
+
+    def order(item):
+        raise Refused("no " + item)
+
+    def shop():
+        return Shop()
+
+    def things():
+        return [Point(1), Label()]
+"""
+
+# recorded by CaptureMock 2.10.0 for print_refusal: printing the exception, then its traceback (the
+# traceback module reads __str__, __suppress_context__ and tests its truth; __notes__ is never traffic)
+REFUSAL = """
+    <-PYT:import shop
+    <-PYT:shop.__name__
+    ->RET:'shop'
+    <-PYT:shop.__path__
+    ->RET:raise AttributeError("module 'shop' has no attribute '__path__'")
+    <-PYT:shop.order('tea')
+    ->RET:raise Instance('Refused(Exception)', 'refused_tea')
+    <-PYT:refused_tea.__str__()
+    ->RET:'no tea'
+    <-PYT:refused_tea.__str__()
+    ->RET:'no tea'
+    <-PYT:refused_tea.__suppress_context__
+    ->RET:False
+    <-PYT:refused_tea.__bool__
+    ->RET:raise AttributeError("'Refused' object has no attribute '__bool__'")
+    <-PYT:refused_tea.__len__
+    ->RET:raise AttributeError("'Refused' object has no attribute '__len__'")
+"""
+
+
+def print_refusal(shop) -> list[str]:
+    try:
+        shop.order("tea")
+    except shop.Refused as error:
+        caught = f"caught {error}"
+        out = io.StringIO()
+        traceback.print_exc(file=out)
+        return [caught, out.getvalue().splitlines()[-1]]
+    return []
+
+
+def test_printing_an_intercepted_exception_records_what_the_traceback_module_reads(sandbox):
+    sandbox.module("shop", SHOP)
+    with sandbox.intercept(RECORD, ["shop"]):
+        import shop
+        assert print_refusal(shop) == ["caught no tea", "shop.Refused: no tea"]
+    assert sandbox.recorded() == sandbox.lines(REFUSAL)
+
+
+def test_replaying_a_printed_exception_prints_its_recorded_text_and_no_proxy_for_its_notes(sandbox):
+    """Python 3.11+ reads ``__notes__`` when printing a traceback: it is no traffic, so no
+    ``<capturemock proxy for refused_tea.__notes__>`` line, and the transcript is the recorded one."""
+    replay = sandbox.mock(REFUSAL)
+    with sandbox.intercept(REPLAY, ["shop"], replay=replay):
+        import shop
+        assert print_refusal(shop) == ["caught no tea", "shop.Refused: no tea"]
+    assert sandbox.recorded() == sandbox.lines(REFUSAL)
+
+
+# recorded by CaptureMock 2.10.0 for use_shop: a property making a new object each time is recorded once
+# and the first object's proxy answers later reads; str() and repr() are traffic also where only object
+# defines them (a dataclass has only __repr__, Label only __str__)
+SHOPPING = """
+    <-PYT:import shop
+    <-PYT:shop.__name__
+    ->RET:'shop'
+    <-PYT:shop.__path__
+    ->RET:raise AttributeError("module 'shop' has no attribute '__path__'")
+    <-PYT:shop.shop()
+    ->RET:Instance('Shop', 'shop1')
+    <-PYT:shop1.basket
+    ->RET:Instance('Basket', 'basket1')
+    <-PYT:basket1.total()
+    ->RET:3
+    <-PYT:basket1.total()
+    ->RET:3
+    <-PYT:shop.things()
+    ->RET:[Instance('Point', 'point1'), Instance('Label', 'label1')]
+    <-PYT:point1.__str__()
+    ->RET:'Point(x=1)'
+    <-PYT:label1.__str__()
+    ->RET:'label'
+    <-PYT:point1.__repr__()
+    ->RET:'Point(x=1)'
+"""
+
+
+def use_shop(shop) -> list:
+    store = shop.shop()
+    totals = [store.basket.total(), store.basket.total()]
+    point, label = shop.things()
+    return [*totals, str(point), str(label), str([point])]
+
+
+def test_factory_attributes_and_printed_instances_are_recorded_as_by_the_original(sandbox):
+    sandbox.module("shop", SHOP)
+    with sandbox.intercept(RECORD, ["shop"]):
+        import shop
+        assert use_shop(shop) == [3, 3, "Point(x=1)", "label", "[Point(x=1)]"]
+    assert sandbox.recorded() == sandbox.lines(SHOPPING)
+    sandbox.remove("shop")
+    with sandbox.intercept(REPLAY, ["shop"], replay=sandbox.mock(SHOPPING)):
+        import shop
+        assert use_shop(shop) == [3, 3, "Point(x=1)", "label", "[Point(x=1)]"]
+    assert sandbox.recorded() == sandbox.lines(SHOPPING)
