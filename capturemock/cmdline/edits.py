@@ -27,6 +27,7 @@ class SessionFileEdits:
         self.keep_replayed = keep_replayed and self.store is not None  # mixed mode: replayed edits stay recorded
         self.lock = threading.Lock()  # the store names edits .edit_N: one save at a time
         self.sandbox = Sandbox(base_cwd, allow_outside)
+        self.replayed_async: list[str] = []  # candidates of asynchronous commands replayed so far (§7.7)
 
     def candidates(self, request: CommandRequest, watched: list[str]) -> list[str]:
         changed = {name: request.env[name] for name in watched
@@ -57,14 +58,14 @@ class SessionFileEdits:
             return [self.store.save(edit) for edit in self.watch.collect()]
 
     def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
-                mock_path: Optional[str]) -> list[str]:
+                mock_path: Optional[str], asynchronous: bool = False) -> list[str]:
         """Restore the ``->FIL:`` items of one replayed command; the names for the new transcript.
 
         A refusal is one line on stderr naming the mock file and line, and its item stays in the new
         transcript: the mock's data is refused, never lost. Items with nothing stored or no candidate to
         go to are dropped (§7.6).
         """
-        candidates = self.candidates(request, watched)
+        candidates = self._replay_candidates(request, watched, asynchronous)
         used: set[str] = set()
         names = []
         for item in items:
@@ -79,6 +80,17 @@ class SessionFileEdits:
                 names.append(item.text)
                 self._keep(item.text)
         return names
+
+    def _replay_candidates(self, request: CommandRequest, watched: list[str], asynchronous: bool) -> list[str]:
+        """The command's own candidates, then those of the asynchronous commands replayed before it: a
+        background job's edit was recorded with whichever request came next (§7.7), and 2.10 restores
+        it there onto the path it was made under."""
+        own = self.candidates(request, watched)
+        with self.lock:
+            candidates = list(dict.fromkeys(own + self.replayed_async))
+            if asynchronous:
+                self.replayed_async += [path for path in own if path not in self.replayed_async]
+        return candidates
 
     def _keep(self, name: str) -> None:
         """Mixed mode: a replayed edit stays recorded, its stored tree copied to the new edit dir."""

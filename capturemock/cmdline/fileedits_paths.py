@@ -10,8 +10,11 @@ _CYGDRIVE = re.compile(r"^/cygdrive/([A-Za-z])(/|$)")
 
 def candidate_paths(argv: Sequence[str], cwd: str, server_cwd: str,
                     changed_env: Mapping[str, str], home: Optional[str]) -> list[str]:
-    """Absolute paths a command may edit (§7.6), in discovery order, duplicates and nested ones dropped.
+    """Absolute paths a command may edit (§7.6), duplicates and nested ones dropped, last found first.
 
+    Found in the order cwd, watched variables, arguments, then reversed as 2.10 does: its ``->FIL:``
+    items name paths from arguments before those from the environment, and when two edited paths share
+    a basename, ``out`` is the later argument and ``out.edit_2`` the earlier one, in record and replay.
     ``argv`` is the whole command line (the program name is not a candidate); ``changed_env`` holds the
     watched variables the SUT set to a value differing from the server's environment.
     """
@@ -24,7 +27,7 @@ def candidate_paths(argv: Sequence[str], cwd: str, server_cwd: str,
                 found.append(word)
             elif word and not cwd_changed and os.path.exists(os.path.join(cwd, word)):
                 found.append(os.path.join(cwd, word))
-    return _outermost([os.path.normpath(path) for path in found], home)
+    return _outermost([os.path.normpath(path) for path in reversed(found)], home)
 
 
 def native_path(path: str) -> str:

@@ -33,7 +33,7 @@ class FileEdits(Protocol):
     def async_changes(self) -> list[str]: ...
 
     def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
-                mock_path: Optional[str]) -> list[str]: ...
+                mock_path: Optional[str], asynchronous: bool) -> list[str]: ...
 
 
 class Replayer(Protocol):
@@ -132,9 +132,7 @@ class CommandHandler:
             self._finish(conn, f"{err}\n", 1)
             return
         record(item_text("<-", "CMD", text))
-        edited = [item for item in group if item.type == "FIL"]
-        restored = "".join(item_text("->", "FIL", name) for name in
-                           (self.edits.restore(edited, request, watched, self.replay.path) if edited else []))
+        restored = "".join(item_text("->", "FIL", name) for name in self._restore(group, request, watched))
         # edits an asynchronous command made later were recorded after its output (§7.7): keep that order
         types = [item.type for item in group]
         edits_last = "FIL" in types and any(type_ in types[:types.index("FIL")] for type_ in ("OUT", "ERR", "EXC"))
@@ -150,6 +148,15 @@ class CommandHandler:
         if restored and edits_last:
             record(restored)
         conn.sendall(shim.encode_frame(shim.EXIT, str(status).encode()))
+
+    def _restore(self, group: list[Item], request: CommandRequest, watched: list[str]) -> list[str]:
+        """Restore a replayed command's file edits. An asynchronous command is told even without any:
+        later commands' edits may belong to it (§7.7)."""
+        edited = [item for item in group if item.type == "FIL"]
+        asynchronous = self.asynchronous(request.program)
+        if not (edited or asynchronous):
+            return []
+        return self.edits.restore(edited, request, watched, self.replay.path, asynchronous)
 
     def _record(self, conn, record, request: CommandRequest, env: dict[str, str], command: str,
                 watched: list[str]) -> None:

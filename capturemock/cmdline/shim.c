@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef NSIG
@@ -26,6 +27,7 @@ extern char **environ;
 static const char MAGIC[] = "CAPTUREMOCK_SHIM/1\n";
 static const char *program = "";
 static volatile pid_t child = 0;
+static pid_t parent = 0; /* the SUT, as found at start */
 
 typedef struct { char *data; size_t len, cap; } buffer;
 
@@ -73,14 +75,21 @@ static int write_all(int fd, const char *data, size_t len, int is_socket) {
     return 1;
 }
 
-/* How long the server may take to say anything (CAPTUREMOCK_SHIM_TIMEOUT seconds, as in shim.py):
- * it answers at once, so only a hung server takes longer, and the SUT must not wait for ever. */
+/* How long the shim waits for others (CAPTUREMOCK_SHIM_TIMEOUT seconds, as in shim.py): for the server
+ * to say anything (it answers at once, so only a hung server takes longer), and, replaying a command
+ * recorded as killed, for the SUT's signal. Either way the SUT must not wait for ever. */
 static double answer_timeout(void) {
     const char *text = getenv("CAPTUREMOCK_SHIM_TIMEOUT");
     char *end;
     double seconds = text ? strtod(text, &end) : 0;
     if (!text || end == text || *end || !(seconds > 0)) return 600;
     return seconds < 1e7 ? seconds : 1e7; /* "inf" must not overflow the timeval */
+}
+
+static long elapsed_ms(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
 static int read_exact(int fd, char *data, size_t len) {
@@ -162,6 +171,31 @@ static void die(int status) {
     _exit(status & 0xFF);
 }
 
+/* Signals one process sends another to stop it; a program dies of the others by itself (a fault,
+ * SIGPIPE, its own alarm) and a replay ends by them at once. */
+static int sent_by_others(int sig) {
+    return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGKILL || sig == SIGTERM ||
+           sig == SIGUSR1 || sig == SIGUSR2;
+}
+
+/* Replaying a command recorded as killed by another process, the SUT killed it while it ran: keep
+ * running (as 2.10's shim does) until a signal comes, whose default action ends us by it, so that the
+ * SUT finds the command as it did while recording. Not for ever: not once the SUT has gone (we were
+ * re-parented), nor after the shim timeout; `die` then ends us by the recorded signal. */
+static void await_signal(int status) {
+    if (status >= 0 || !sent_by_others(-status)) return;
+    fflush(NULL);
+    if (-status != SIGKILL) signal(-status, SIG_DFL);
+    sigset_t recorded;
+    sigemptyset(&recorded);
+    sigaddset(&recorded, -status);
+    sigprocmask(SIG_UNBLOCK, &recorded, NULL);
+    struct timespec start, step = {0, 50000000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    double limit_ms = answer_timeout() * 1000;
+    while (getppid() == parent && (double)elapsed_ms(&start) < limit_ms) nanosleep(&step, NULL);
+}
+
 static void relay(int sig) {
     if (child > 0) kill(child, sig);
 }
@@ -170,9 +204,89 @@ static void child_exited(int sig) {
     (void)sig;
 }
 
-/* Record mode: run the real program here and tee its output; send what it wrote and its status.
- * When one of our own outputs has lost its reader (`yes | head -1`), the program's pipe to it is
- * closed: its next write there gets SIGPIPE/EPIPE, just as it would without capturemock. */
+/* Recorded output is held until the program completes and then written, stdout before stderr, as 2.10
+ * does and as replay does: a SUT printing while commands run prints in the same order in record and
+ * replay. It is streamed from then on once it passes a pipe's capacity (a reader may be waiting for
+ * more: `yes | head -1`) or once the program has run a while (a reader may wait for a "ready" line). */
+#define STREAM_AFTER_BYTES 65536
+#define STREAM_AFTER_MS 2000
+
+typedef struct {
+    int from;        /* the program's end of the pipe, -1 once closed */
+    int to;          /* our own stdout or stderr */
+    int watched;     /* `to` is polled for its reader going away */
+    buffer captured;
+    size_t written;  /* how much of captured went to `to` */
+} stream;
+
+/* Our reader has gone: close the program's pipe too, so that its next write there gets SIGPIPE/EPIPE,
+ * just as it would without capturemock. */
+static void reader_gone(stream *s) {
+    if (s->from >= 0) close(s->from);
+    s->from = -1;
+    s->watched = 0;
+    s->written = s->captured.len;
+}
+
+/* Write on what the program wrote since the last time. */
+static void forward(stream *s) {
+    size_t pending = s->captured.len - s->written;
+    if (pending && !write_all(s->to, s->captured.data + s->written, pending, 0)) reader_gone(s);
+    s->written = s->captured.len;
+}
+
+/* Read what is ready on one of the program's pipes, closing it at its end. */
+static void take(stream *s) {
+    char chunk[65536];
+    ssize_t n = read(s->from, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) return;
+    if (n > 0) {
+        append(&s->captured, chunk, (size_t)n);
+        return;
+    }
+    close(s->from);
+    s->from = -1;
+}
+
+/* Wait for output of the program or for one of our readers going away, and act on it; poll's result. */
+static int poll_once(stream s[2], int timeout_ms) {
+    struct pollfd fds[4];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = (struct pollfd){s[i].from, POLLIN, 0};
+        fds[2 + i] = (struct pollfd){s[i].watched ? s[i].to : -1, 0, 0}; /* POLLERR: no reader left */
+    }
+    int ready = poll(fds, 4, timeout_ms);
+    for (int i = 0; ready > 0 && i < 2; i++) {
+        if (fds[2 + i].revents & POLLERR) reader_gone(&s[i]);
+        else if (fds[2 + i].revents & POLLNVAL) s[i].watched = 0;
+        else if (fds[i].revents) take(&s[i]);
+    }
+    return ready;
+}
+
+/* Until both pipes close, or until the program has exited and its pipes are drained: a background
+ * process it left behind may hold them open for ever (the original shim hung there). */
+static int collect(pid_t pid, stream s[2]) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int status = 0, exited = 0, streaming = 0;
+    while (s[0].from >= 0 || s[1].from >= 0) {
+        int ready = poll_once(s, exited ? 0 : 100);
+        if (ready <= 0) {
+            if (ready < 0 && errno != EINTR) break;
+            if (exited) break;
+            exited = waitpid(pid, &status, WNOHANG) == pid;
+        }
+        streaming = streaming || s[0].captured.len + s[1].captured.len > STREAM_AFTER_BYTES ||
+                    elapsed_ms(&start) >= STREAM_AFTER_MS;
+        for (int i = 0; streaming && i < 2; i++) forward(&s[i]);
+    }
+    while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return status;
+}
+
+/* Record mode: run the real program here, capture its output and hand it on (see `collect`); send
+ * what it wrote and its status to the server. */
 static void run_real_program(int sock, const char *path, char **argv) {
     int out[2], err[2];
     if (pipe(out) != 0 || pipe(err) != 0) fail("cannot create pipes");
@@ -196,42 +310,17 @@ static void run_real_program(int sock, const char *path, char **argv) {
     on_child.sa_handler = child_exited; /* no SA_RESTART: poll() wakes up with EINTR */
     sigaction(SIGCHLD, &on_child, NULL);
     signal(SIGPIPE, SIG_IGN); /* a vanished reader must be an error we can see (the child kept ours) */
-    buffer captured[2] = {{0}, {0}};
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int targets[2] = {1, 2};
-    int open_count = 2, status = 0, exited = 0;
-    char chunk[65536];
-    /* Read until both pipes close, or until the program has exited and its pipes are drained: a
-     * background process it left behind may hold them open for ever (the original shim hung there). */
-    while (open_count) {
-        int ready = poll(fds, 2, exited ? 0 : 100);
-        if (ready <= 0) {
-            if (ready < 0 && errno != EINTR) break;
-            if (exited) break;
-            exited = waitpid(pid, &status, WNOHANG) == pid;
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !fds[i].revents) continue;
-            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n > 0) append(&captured[i], chunk, (size_t)n);
-            if (n <= 0 || !write_all(targets[i], chunk, (size_t)n, 0)) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_count--;
-            }
-        }
-    }
-    while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    stream s[2] = {{out[0], 1, 1, {0}, 0}, {err[0], 2, 1, {0}, 0}};
+    int status = collect(pid, s);
+    for (int i = 0; i < 2; i++) forward(&s[i]); /* stdout first, as replay writes them */
     for (int i = 0; i < 2; i++) /* replay ends output with one newline (§12.16): so does record */
-        if (captured[i].len && captured[i].data[captured[i].len - 1] != '\n') write_all(targets[i], "\n", 1, 0);
+        if (s[i].captured.len && s[i].captured.data[s[i].captured.len - 1] != '\n') write_all(s[i].to, "\n", 1, 0);
     int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
     char text[16];
     snprintf(text, sizeof text, "%d", code);
     buffer reply = {0};
-    append_frame(&reply, 'O', captured[0].data, captured[0].len);
-    append_frame(&reply, 'E', captured[1].data, captured[1].len);
+    append_frame(&reply, 'O', s[0].captured.data, s[0].captured.len);
+    append_frame(&reply, 'E', s[1].captured.data, s[1].captured.len);
     append_frame(&reply, 'X', text, strlen(text));
     write_all(sock, reply.data, reply.len, 1);
 }
@@ -250,6 +339,7 @@ static int exit_status(const char *text) {
 int main(int argc, char **argv) {
     const char *slash = strrchr(argv[0], '/');
     program = slash ? slash + 1 : argv[0];
+    parent = getppid();
     argv[0] = (char *)program;
     int sock = connect_server();
 
@@ -270,14 +360,19 @@ int main(int argc, char **argv) {
     write_all(sock, request.data, request.len, 1);
 
     buffer payload = {0};
+    int ran = 0, status;
     for (;;) {
         char kind = read_frame(sock, &payload);
         switch (kind) {
         case 'O': write_all(1, payload.data, payload.len, 0); break;
         case 'E': write_all(2, payload.data, payload.len, 0); break;
         case 'V': putenv(strdup(payload.data)); break;
-        case 'R': run_real_program(sock, payload.data, argv); break;
-        case 'X': die(exit_status(payload.data)); break;
+        case 'R': run_real_program(sock, payload.data, argv); ran = 1; break;
+        case 'X':
+            status = exit_status(payload.data);
+            if (!ran) await_signal(status);
+            die(status);
+            break;
         default: fail("the CaptureMock server closed the connection without an answer");
         }
     }

@@ -23,6 +23,7 @@ import os
 import select
 import struct
 import sys
+import time
 
 MAGIC = b"CAPTUREMOCK_SHIM/1\n"
 STDOUT, STDERR, SETENV, RUN, EXIT = b"O", b"E", b"V", b"R", b"X"
@@ -101,6 +102,30 @@ def die(status: int) -> None:
     os._exit(status & 0xFF)
 
 
+# Signals one process sends another to stop it; a program dies of the others by itself (a fault,
+# SIGPIPE, its own alarm) and a replay ends by them at once.
+_SENT_BY_OTHERS = frozenset((signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL, signal.SIGTERM,
+                             signal.SIGUSR1, signal.SIGUSR2))
+
+
+def await_signal(status: int, parent: int) -> None:
+    """Replaying a command recorded as killed by another process, the SUT killed it while it ran: keep
+    running (as 2.10's shim does) until a signal comes, whose default action ends us by it, so that the
+    SUT finds the command as it did while recording. Not for ever: not once the SUT (``parent``) has
+    gone, nor after the shim timeout; ``die`` then ends us by the recorded signal."""
+    signum = -status
+    if signum not in _SENT_BY_OTHERS:
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # KeyboardInterrupt: Python's, not ours
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if signum != signal.SIGKILL:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    deadline = time.monotonic() + answer_timeout()
+    while os.getppid() == parent and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def complain(program: str, message: str) -> None:
     """One clean line on stderr, then exit 1: the shim's only way of reporting its own trouble."""
     write_all(2, f"CaptureMock shim for '{program}': {message}\n".encode("utf-8", "surrogateescape"))
@@ -108,8 +133,9 @@ def complain(program: str, message: str) -> None:
 
 
 def answer_timeout() -> float:
-    """How long the server may take to say anything (``CAPTUREMOCK_SHIM_TIMEOUT`` seconds, default 600):
-    it answers at once, so only a hung server takes longer, and the SUT must not wait for ever."""
+    """How long the shim waits for others (``CAPTUREMOCK_SHIM_TIMEOUT`` seconds, default 600): for the
+    server to say anything (it answers at once, so only a hung server takes longer), and, replaying a
+    command recorded as killed, for the SUT's signal. Either way the SUT must not wait for ever."""
     try:
         seconds = float(os.environ.get("CAPTUREMOCK_SHIM_TIMEOUT", ""))
     except ValueError:
@@ -130,12 +156,91 @@ def _connect(program: str) -> socket.socket:
         complain(program, f"cannot reach the CaptureMock server at '{address}' ({reason})")
 
 
-def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
-    """Record mode: run the program here (stdin, tty and signals stay natural), tee its output and
-    send everything it wrote plus its exit status back to the server.
+# Recorded output is held until the program completes and then written, stdout before stderr, as 2.10
+# does and as replay does: a SUT printing while commands run prints in the same order in record and
+# replay. It is streamed from then on once it passes a pipe's capacity (a reader may be waiting for
+# more: ``yes | head -1``) or once the program has run a while (a reader may wait for a "ready" line).
+STREAM_AFTER_BYTES = 65536
+STREAM_AFTER_SECONDS = 2.0
 
-    When one of our own outputs has lost its reader (``yes | head -1``), the program's pipe to it is
-    closed: its next write there gets SIGPIPE/EPIPE, just as it would without capturemock."""
+
+class _Stream:
+    """One output of the real program: its pipe, our own fd it goes on to, what it wrote, what went on."""
+
+    def __init__(self, source: int, target: int):
+        self.source = source  # -1 once closed
+        self.target = target
+        self.watched = True  # target is polled for its reader going away
+        self.captured = bytearray()
+        self.written = 0
+
+    def take(self) -> None:
+        data = os.read(self.source, 65536)
+        self.captured += data
+        if not data:
+            self.close()
+
+    def forward(self) -> None:
+        if self.written < len(self.captured) and not write_all(self.target, memoryview(self.captured)[self.written:]):
+            self.reader_gone()
+        self.written = len(self.captured)
+
+    def reader_gone(self) -> None:
+        """Close the program's pipe too, so that its next write there gets SIGPIPE/EPIPE, just as it
+        would without capturemock."""
+        self.close()
+        self.watched = False
+        self.written = len(self.captured)
+
+    def close(self) -> None:
+        if self.source >= 0:
+            os.close(self.source)
+        self.source = -1
+
+
+def _poll(streams: tuple[_Stream, _Stream], timeout_ms: int) -> bool:
+    """Wait for output of the program or for one of our readers going away, and act on it; False when
+    nothing happened within the timeout."""
+    poller = select.poll()
+    sources = {stream.source: stream for stream in streams if stream.source >= 0}
+    targets = {stream.target: stream for stream in streams if stream.watched}
+    for fd in sources:
+        poller.register(fd, select.POLLIN)
+    for fd in targets:
+        poller.register(fd, 0)  # POLLERR: no reader left
+    events = poller.poll(timeout_ms)
+    for fd, revents in events:
+        if fd in targets and revents & select.POLLERR:
+            targets[fd].reader_gone()
+        elif fd in targets and revents & select.POLLNVAL:
+            targets[fd].watched = False
+        elif fd in sources and sources[fd].source >= 0:
+            sources[fd].take()
+    return bool(events)
+
+
+def _collect(pid: int, streams: tuple[_Stream, _Stream]) -> int:
+    """The program's wait status, once both pipes close, or once it has exited and its pipes are drained:
+    a background process it left behind may hold them open for ever (the original shim hung there)."""
+    start = time.monotonic()
+    status = None
+    streaming = False
+    while any(stream.source >= 0 for stream in streams):
+        if not _poll(streams, 0 if status is not None else 100):
+            if status is not None:
+                break
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            status = status if finished else None
+        streaming = streaming or (sum(len(stream.captured) for stream in streams) > STREAM_AFTER_BYTES or
+                                  time.monotonic() - start >= STREAM_AFTER_SECONDS)
+        for stream in streams if streaming else ():
+            stream.forward()
+    return os.waitpid(pid, 0)[1] if status is None else status
+
+
+def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
+    """Record mode: run the program here (stdin, tty and signals stay natural), capture its output and
+    hand it on (see ``_collect``); send what it wrote and its exit status to the server."""
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     pid = os.fork()
@@ -156,38 +261,22 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
     for signum in _RELAYED_SIGNALS:
         signal.signal(signum, lambda sig, _frame: os.kill(pid, sig))
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a vanished reader must be an error we can see
-    captured = {out_read: [], err_read: []}
-    targets = {out_read: 1, err_read: 2}
-    status = None
-    # Until both pipes close, or the program has exited and its pipes are drained: a background
-    # process it left behind may hold them open for ever (the original shim hung there).
-    while targets:
-        ready, _, _ = select.select(list(targets), [], [], 0 if status is not None else 0.1)
-        if not ready:
-            if status is not None:
-                break
-            finished, status = os.waitpid(pid, os.WNOHANG)
-            status = status if finished else None
-            continue
-        for fd in ready:
-            data = os.read(fd, 65536)
-            captured[fd].append(data)
-            if not data or not write_all(targets[fd], data):
-                del targets[fd]
-                os.close(fd)
-    if status is None:
-        status = os.waitpid(pid, 0)[1]
-    for fd, target in ((out_read, 1), (err_read, 2)):
-        last = next((chunk for chunk in reversed(captured[fd]) if chunk), b"")
-        if not last.endswith(b"\n") and last:
-            write_all(target, b"\n")  # replay ends output with one newline (§12.16): so does record
+    streams = (_Stream(out_read, 1), _Stream(err_read, 2))
+    status = _collect(pid, streams)
+    for stream in streams:  # stdout first, as replay writes them
+        stream.forward()
+    for stream in streams:
+        if stream.captured and not stream.captured.endswith(b"\n"):
+            write_all(stream.target, b"\n")  # replay ends output with one newline (§12.16): so does record
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    sock.sendall(encode_frame(STDOUT, b"".join(captured[out_read])) +
-                 encode_frame(STDERR, b"".join(captured[err_read])) + encode_frame(EXIT, str(code).encode()))
+    out, err = (stream.captured for stream in streams)
+    sock.sendall(b"".join((STDOUT, _U32.pack(len(out)), out, STDERR, _U32.pack(len(err)), err,
+                           encode_frame(EXIT, str(code).encode()))))
 
 
 def interceptCommand() -> None:
     """Shim body: hand this command to the traffic server and behave as its answer says."""
+    parent = os.getppid()
     program = os.path.basename(sys.argv[0])
     argv = [program, *sys.argv[1:]]
     sock = _connect(program)
@@ -200,15 +289,16 @@ def interceptCommand() -> None:
               str(len(argv)).encode(), *(arg.encode("utf-8", "surrogateescape") for arg in argv), *env]
     try:
         sock.sendall(MAGIC + encode_fields(fields))
-        _follow_answer(sock, program, argv)
+        _follow_answer(sock, program, argv, parent)
     except socket.timeout:  # TimeoutError from 3.10 on
         complain(program, f"no answer from the CaptureMock server within {answer_timeout():g} s")
     except OSError as err:  # the server died mid-conversation (ConnectionError is an OSError)
         complain(program, f"lost the connection to the CaptureMock server ({err.strerror or err})")
 
 
-def _follow_answer(sock: socket.socket, program: str, argv: list[str]) -> None:
+def _follow_answer(sock: socket.socket, program: str, argv: list[str], parent: int) -> None:
     """Do what the server's frames say until it sends the exit status (which ends this process)."""
+    ran = False
     while True:
         kind, payload = read_frame(sock)
         if kind in (STDOUT, STDERR):
@@ -219,8 +309,12 @@ def _follow_answer(sock: socket.socket, program: str, argv: list[str]) -> None:
             os.environ[name] = value
         elif kind == RUN:
             _run_real_program(sock, os.fsdecode(payload), argv)
+            ran = True
         elif kind == EXIT:
-            die(_exit_status(program, payload))
+            status = _exit_status(program, payload)
+            if not ran:
+                await_signal(status, parent)
+            die(status)
         else:
             complain(program, "the CaptureMock server closed the connection without an answer")
 

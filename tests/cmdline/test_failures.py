@@ -73,7 +73,8 @@ def test_program_killed_by_a_signal_records_negative_exit_and_shim_dies_alike(su
 
     (sut.root / "rec.mock").rename(sut.root / "stored.mock")
     assert sut.start(capturemock.REPLAY, rc=rc, replay="stored.mock", real_programs=False)
-    replayed = sut.run("tool")
+    # the replayed command waits for a SIGTERM (test_dropin_fidelity.py); none comes: a short shim timeout
+    replayed = sut.run("tool", env={**sut.env, "CAPTUREMOCK_SHIM_TIMEOUT": "0.2"})
     capturemock.terminate()
     assert (replayed.stdout, replayed.returncode) == ("going\n", -signal.SIGTERM)
 

@@ -52,33 +52,33 @@ def test_program_name_is_not_a_candidate(tmp_path):
 
 def test_absolute_words_always_count_and_arguments_split_on_whitespace(tmp_path):
     found = candidate_paths(["tool", "/nowhere/a /nowhere/b", "/nowhere/c"], str(tmp_path), str(tmp_path), {}, None)
-    assert found == ["/nowhere/a", "/nowhere/b", "/nowhere/c"]
+    assert found == ["/nowhere/c", "/nowhere/b", "/nowhere/a"]  # last named first, as 2.10
 
 
 def test_option_value_after_equals_is_a_candidate(tmp_path):
     (tmp_path / "out3").mkdir()
     found = candidate_paths(["writer", "option", "--dest=out3", "-o=/abs/x"], str(tmp_path), str(tmp_path), {}, None)
-    assert found == [str(tmp_path / "out3"), "/abs/x"]
+    assert found == ["/abs/x", str(tmp_path / "out3")]
 
 
 def test_changed_cwd_is_watched_and_relative_words_ignored(tmp_path):
     work = tmp_path / "work"
     (work / "inner").mkdir(parents=True)
     found = candidate_paths(["gen", "inner", "/abs/y"], str(work), str(tmp_path), {}, None)
-    assert found == [str(work), "/abs/y"]
+    assert found == ["/abs/y", str(work)]
 
 
 def test_absolute_words_of_changed_watched_variables(tmp_path):
     env = {"OUTPUT_DIR": f"{tmp_path}/envout", "FLAGS": "-v relative /opt/extra", "SEARCH": "/a:/b"}
     found = candidate_paths(["builder"], str(tmp_path), str(tmp_path), env, None)
-    assert found == [f"{tmp_path}/envout", "/opt/extra"]
+    assert found == ["/opt/extra", f"{tmp_path}/envout"]
 
 
 def test_nested_and_repeated_candidates_are_dropped_except_under_home(tmp_path):
     home = tmp_path / "home"
     argv = ["tool", f"{tmp_path}/a/b", f"{tmp_path}/a", f"{tmp_path}/a", str(home), f"{home}/proj"]
     found = candidate_paths(argv, str(tmp_path), str(tmp_path), {}, str(home))
-    assert found == [f"{tmp_path}/a", str(home), f"{home}/proj"]
+    assert found == [f"{home}/proj", str(home), f"{tmp_path}/a"]
 
 
 # --- scanning ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_program_whose_reader_went_away_dies_by_sigpipe_when_recorded_and_replay
 def test_replayed_status_is_reproduced_even_for_signals_that_cannot_be_handled(sut, status, returncode):
     sut.write("stored.mock", f"<-CMD:tool\n->OUT:out\n->EXC:{status}\n")
     assert sut.start(capturemock.REPLAY, rc=sut.rc(RC), replay="stored.mock", real_programs=False)
-    result = sut.run("tool")
+    result = sut.run("tool", env={**sut.env, "CAPTUREMOCK_SHIM_TIMEOUT": "0.2"})  # -9: no SIGKILL comes
     capturemock.terminate()
     assert (result.returncode, result.stdout, result.stderr) == (returncode, "out\n", "")
 

@@ -50,10 +50,12 @@ def test_shim_reports_a_dead_server_in_one_line(sut, shim_kind):
 
 def test_server_killed_while_the_real_program_runs(sut, shim_kind):
     """The server dies between telling the shim to run the program and receiving its output."""
-    sut.program("tool", "echo started\nsleep 1\necho finished\n")
+    sut.program("tool", "touch started\nsleep 1\necho finished\n")
     sut.start_server(RECORD, sut.write("capturemockrc", RC))
     process = sut.popen("tool", text=True)
-    assert process.stdout.readline() == "started\n"
+    deadline = time.monotonic() + 10
+    while not (sut.root / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     os.kill(sut.server_pid(), signal.SIGKILL)
     out, err = process.communicate(timeout=20)
     assert out == "finished\n"  # the program itself was not disturbed
