@@ -47,6 +47,16 @@ class Sut:
         kwargs.setdefault("env", self.env)
         return subprocess.run(list(argv), cwd=kwargs.pop("cwd", self.root), text=True, timeout=30, **kwargs)
 
+    def replay_async_edit(self, stored: str) -> None:
+        """Replay ``stored``, where the asynchronous ``daemon d`` later left ``d/late.txt`` (§7.7)."""
+        self.write("stored.mock", stored)
+        (self.root / "edits" / "d").mkdir(parents=True)
+        (self.root / "edits" / "d" / "late.txt").write_text("later\n")
+        (self.root / "d").mkdir()
+        rc = self.rc("[command line]\nintercepts = daemon, check\n\n[daemon]\nasynchronous = true\n")
+        assert self.start(capturemock.REPLAY, rc=rc, replay="stored.mock", real_programs=False,
+                          replayEditDir=str(self.root / "edits"))
+
     def text(self, name: str) -> str:
         return (self.root / name).read_text()
 

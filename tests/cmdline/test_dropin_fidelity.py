@@ -47,13 +47,7 @@ def test_asynchronous_edit_recorded_after_a_later_command_is_restored_where_the_
     restores it, during that command, onto the asynchronous command's path."""
     stored = ("<-CMD:daemon d\n->OUT:started\n<-CMD:check one\n->OUT:checked\n->FIL:d\n"
               "<-CMD:check two\n->OUT:checked\n")
-    sut.write("stored.mock", stored)
-    (sut.root / "edits" / "d").mkdir(parents=True)
-    (sut.root / "edits" / "d" / "late.txt").write_text("later\n")
-    (sut.root / "d").mkdir()
-    rc = sut.rc("[command line]\nintercepts = daemon, check\n\n[daemon]\nasynchronous = true\n")
-    assert sut.start(capturemock.REPLAY, rc=rc, replay="stored.mock", real_programs=False,
-                     replayEditDir=str(sut.root / "edits"))
+    sut.replay_async_edit(stored)
     result = sut.run("sh", "-c", "daemon d && check one && cat d/late.txt && check two")
     capturemock.terminate()
     assert result.stdout == "started\nchecked\nlater\nchecked\n"

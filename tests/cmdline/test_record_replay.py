@@ -164,13 +164,7 @@ def test_replayed_asynchronous_edits_keep_their_place_after_the_output(sut):
     """§7.7: an asynchronous command's later edits were recorded after its output; the replay's
     transcript keeps them there, so it equals the mock it replayed."""
     stored = "<-CMD:daemon d\n->OUT:started\n->FIL:d\n<-CMD:check d\n->OUT:later\n"
-    sut.write("stored.mock", stored)
-    (sut.root / "edits" / "d").mkdir(parents=True)
-    (sut.root / "edits" / "d" / "late.txt").write_text("later\n")
-    (sut.root / "d").mkdir()
-    rc = sut.rc("[command line]\nintercepts = daemon, check\n\n[daemon]\nasynchronous = true\n")
-    assert sut.start(capturemock.REPLAY, rc=rc, replay="stored.mock", real_programs=False,
-                     replayEditDir=str(sut.root / "edits"))
+    sut.replay_async_edit(stored)
     result = sut.run("sh", "-c", "daemon d && check d")
     capturemock.terminate()
     assert result.stdout == "started\nlater\n"

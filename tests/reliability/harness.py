@@ -68,3 +68,22 @@ class Sut:
 
     def items(self, name: str) -> list[mockfile.Item]:
         return mockfile.read(str(self.root / name))
+
+
+class EmptyNamespace:
+    """A value parser's namespace that knows nothing: only literals and value classes can be rebuilt."""
+
+    def lookup_name(self, name):
+        raise KeyError(name)
+
+    def make_instance(self, description, name):
+        return (description, name)
+
+    def make_callback(self, name):
+        return name
+
+    def resolve_class(self, dotted):
+        return None
+
+    def exception_class(self, dotted):
+        return None

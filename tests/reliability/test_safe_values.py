@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from fuzz_settings import FUZZ
+from harness import EmptyNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,27 +19,8 @@ from capturemock.python.api import interceptPython
 from capturemock.values import Raised, ValueParser
 
 
-class Names:
-    """A parser namespace that knows nothing: only literals and value classes can be rebuilt."""
-
-    def lookup_name(self, name):
-        raise KeyError(name)
-
-    def make_instance(self, description, name):
-        return (description, name)
-
-    def make_callback(self, name):
-        return name
-
-    def resolve_class(self, dotted):
-        return None
-
-    def exception_class(self, dotted):
-        return None
-
-
 def parse(text: str):
-    return ValueParser(Names()).parse(text, "mocks/evil.mock", 12)
+    return ValueParser(EmptyNamespace()).parse(text, "mocks/evil.mock", 12)
 
 
 def hostile(marker: str) -> list[str]:

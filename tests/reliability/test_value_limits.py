@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_settings import FUZZ
+from harness import EmptyNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,27 +31,8 @@ from capturemock.values import MAX_REBUILT_SIZE, ValueParser, render
 RECIPES = Path(__file__).resolve().parents[2] / "rc"
 
 
-class Names:
-    """A parser namespace that knows nothing: only literals and value classes can be rebuilt."""
-
-    def lookup_name(self, name):
-        raise KeyError(name)
-
-    def make_instance(self, description, name):
-        return (description, name)
-
-    def make_callback(self, name):
-        return name
-
-    def resolve_class(self, dotted):
-        return None
-
-    def exception_class(self, dotted):
-        return None
-
-
 def parse(text: str):
-    return ValueParser(Names()).parse(text, "mocks/evil.mock", 12)
+    return ValueParser(EmptyNamespace()).parse(text, "mocks/evil.mock", 12)
 
 
 def refusal(text: str) -> str:
@@ -258,7 +240,7 @@ def strictly_equal(one, other) -> bool:
 
 
 def through_ast(text: str):
-    return values._Evaluation(ValueParser(Names()), text, None, 0).run()
+    return values._Evaluation(ValueParser(EmptyNamespace()), text, None, 0).run()
 
 
 def check_same(text: str) -> None:
