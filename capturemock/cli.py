@@ -66,12 +66,29 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.record and args.replay and os.path.abspath(args.record) == os.path.abspath(args.replay):
         parser.exit(2, f"capturemock: --replay and --record name the same file ({args.record}): recording "
                        "would replace the mock being replayed; record to another file\n")
+    problems = _rc_problems(args, mode)
+    if problems:
+        parser.exit(2, "".join(f"capturemock: {problem}\n" for problem in problems))
     if args.record and os.path.isfile(args.record):
         try:
             os.remove(args.record)  # a fresh record file every run (§10)
         except OSError as err:
             parser.exit(2, f"capturemock: cannot replace the record file {args.record}: {err.strerror}\n")
     sys.exit(_run(args, mode))
+
+
+def _rc_problems(args: argparse.Namespace, mode: int) -> list[str]:
+    """The command is strict where the TextTest API only warns: a missing or misspelt rc file, or
+    (``on_missing_mock = error``) a missing mock, would silently change what the run tests."""
+    try:
+        config = RcConfig([f for f in (args.rcfiles or "").split(",") if f], warn=lambda message: None)
+        problems = [f"rc file {path} does not exist" for path in config.missing]
+        problems += [str(problem) for problem in config.unknown_settings()]
+        if not problems:
+            config.check_replay_file(mode, args.replay)
+    except CaptureMockError as err:
+        return [str(err)]
+    return problems
 
 
 def _run(args: argparse.Namespace, mode: int) -> int:

@@ -18,7 +18,8 @@ import os
 import re
 import sys
 
-from .errors import ConfigError
+from .errors import ConfigError, MissingMockError
+from .modes import REPLAY
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
@@ -26,6 +27,73 @@ if TYPE_CHECKING:
 
 DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
 _INLINE_COMMENT = re.compile(r"(?:^|\s)[#;].*$", re.M)
+
+GENERAL, PYTHON, COMMAND_LINE, AMQP = "general", "python", "command line", "amqp"
+PER_NAME = "<name>"  # sections named after an intercepted name, a program, an alteration, an HTTP method...
+
+
+class Key:
+    """One rc key: where it lives, its kind (str, bool, float, int, list), its default and what it is for."""
+
+    __slots__ = ("section", "name", "kind", "default", "help")
+
+    def __init__(self, section: str, name: str, kind: str, default: object, help: str):
+        self.section, self.name, self.kind, self.default, self.help = section, name, kind, default, help
+
+
+# Every key CaptureMock reads (§3.3, plus ours): validation and RcConfig.setting both read this table.
+KEYS = (
+    Key(GENERAL, "server_protocol", "str", "classic", "client/server protocol: classic, xmlrpc, http, ..."),
+    Key(GENERAL, "log_config_file", "str", None, "logging config of the server process"),
+    Key(GENERAL, "use_exact_matching", "bool", False, "replay only identical requests, no best match"),
+    Key(GENERAL, "on_missing_mock", "str", "live", "replay with no mock file: live (2.10) or error"),
+    Key(GENERAL, "alterations", "list", [], "alteration sections applying to all traffic"),
+    Key(GENERAL, "record_for_client", "bool", False, "client/server: the client is the system under test"),
+    Key(GENERAL, "server_multithreaded", "bool", True, "classic TCP: a thread per connection"),
+    Key(GENERAL, "server_remote_access", "str", "false", "bind address: false, true or an interface"),
+    Key(GENERAL, "preserve_cr", "bool", False, "record CR in payloads as <CR>"),
+    Key(GENERAL, "preserve_lf", "bool", False, "record LF in payloads as <LF>"),
+    Key(GENERAL, "record_timestamps", "bool", False, "append --TIM: lines to server-side traffic"),
+    Key(GENERAL, "ignore_http_headers", "list", [], "HTTP headers left out of recordings"),
+    Key(GENERAL, "assume_all_can_modify", "bool", False, "HTTP: every request may change state"),
+    Key(GENERAL, "id_pattern_client", "str", None, "regex of IDs in client requests to map on replay"),
+    Key(GENERAL, "id_pattern_server", "str", None, "regex of IDs in server responses to map on replay"),
+    Key(GENERAL, "broadcast", "bool", False, "classic_udp: forward by broadcast"),
+    Key(GENERAL, "connection_timeout", "float", 0.2, "UDP reply window; tcp_header timeouts"),
+    Key(GENERAL, "header_timeout", "float", 0.5, "tcp_header: wait for a message header"),
+    Key(GENERAL, "tcp_padding", "bool", False, "tcp_header: messages padded to even length"),
+    Key(GENERAL, "client_passive", "bool", False, "tcp_header: never read from the client"),
+    Key(GENERAL, "replay_chain_pause", "float", 0.0, "tcp_header: pause between chained responses"),
+    Key(GENERAL, "replay_chain_min_length", "float", 2, "tcp_header: pause from this response on"),
+    Key(GENERAL, "replay_chain_trigger_prefixes", "list", [], "tcp_header: or for responses so prefixed"),
+    Key(PYTHON, "intercepts", "list", [], "modules and dotted names to intercept"),
+    Key(PYTHON, "ignore_callers", "list", [], "modules/directories whose calls are not intercepted"),
+    Key(PYTHON, "check_repeated_calls", "bool", True, "record every call, not only the first"),
+    Key(PYTHON, "alterations", "list", [], "alteration sections for python traffic"),
+    Key(PYTHON, "replay_constructors", "list", [], "data classes replay may rebuild from mock text"),
+    Key(COMMAND_LINE, "intercepts", "list", [], "programs to intercept"),
+    Key(COMMAND_LINE, "environment", "list", [], "environment variables to record and compare"),
+    Key(COMMAND_LINE, "asynchronous", "bool", False, "programs whose output is not waited for"),
+    Key(COMMAND_LINE, "ignore_edits", "list", [], "file names skipped when scanning for edits"),
+    Key(COMMAND_LINE, "allow_edits_outside", "bool", False, "replayed edits may reach outside the cwd"),
+    *(Key(AMQP, name, kind, None, "AMQP (pika) setting") for name, kind in (
+        ("url", "str"), ("exchange", "str"), ("exchange_type", "str"), ("exchange_forward", "str"),
+        ("exchange_forward_prefix", "str"), ("exchange_record", "str"), ("auto_delete", "bool"),
+        ("durable", "bool"))),
+    Key(PER_NAME, "check_repeated_calls", "bool", True, "per python name or HTTP method"),
+    Key(PER_NAME, "alterations", "list", [], "per python function or attribute"),
+    Key(PER_NAME, "environment", "list", [], "per program, added to [command line]"),
+    Key(PER_NAME, "asynchronous", "bool", False, "per program"),
+    Key(PER_NAME, "match_pattern", "str", None, "alteration: regex to rewrite"),
+    Key(PER_NAME, "replacement", "str", "", "alteration: what it becomes"),
+    *(Key(PER_NAME, name, "str", None, "tcp_header message sections")
+      for name in ("format", "fields", "assume", "enforce", "incomplete")),
+)
+_KEYS = {(key.section, key.name): key for key in KEYS}
+# sections whose keys are data (header names, field names), not settings
+_FREE_SECTIONS = frozenset({"default_http_headers", "enums", "list_elements"})
+_FIXED_SECTIONS = (GENERAL, PYTHON, COMMAND_LINE, AMQP)
+_WARNED: set[str] = set()
 
 
 def _warn_to_stderr(message: str) -> None:
@@ -40,11 +108,13 @@ class RcConfig:
                  warn: Callable[[str], None] = _warn_to_stderr):
         self._parser = configparser.ConfigParser(strict=False, interpolation=_BoundedInterpolation())
         self.files: list[str] = []
+        self.missing: list[str] = []  # named rc files that do not exist (skipped, as 2.10 did)
         if rc_files:
             for path in rc_files:
                 if os.path.isfile(path):
                     self.add_file(path)
                 else:
+                    self.missing.append(path)
                     warn(f"WARNING: RC file at {path} does not exist, ignoring.")
         else:
             default = os.path.expanduser(DEFAULT_RC_FILE)
@@ -125,6 +195,85 @@ class RcConfig:
                 raise ConfigError(f"{option}: {name!r} is not {what}", *self._where(option, sections))
         return names
 
+    def setting(self, section: str, name: str) -> object:
+        """The value of a key declared in ``KEYS``, typed and defaulted as declared there."""
+        key = _KEYS[(section, name)]
+        if key.kind == "list":
+            return self.getlist(name, [section])
+        if key.kind == "bool":
+            return self.getboolean(name, [section], key.default)
+        if key.kind == "float":
+            return self.getfloat(name, [section], key.default)
+        return self.get(name, [section], key.default)
+
+    def check_replay_file(self, mode: int, replay_file: Optional[str]) -> None:
+        """With ``on_missing_mock = error``, replaying without a mock file is refused: 2.10 ran the real
+        programs and modules instead, and the test passed without testing what it meant to (§2.2)."""
+        if mode != REPLAY or (replay_file and os.path.isfile(replay_file)):
+            return
+        value = str(self.setting(GENERAL, "on_missing_mock")).strip().lower()
+        if value not in ("live", "error"):
+            raise ConfigError(f"on_missing_mock = {value!r} is not 'live' or 'error'",
+                              *self._where("on_missing_mock", [GENERAL]))
+        if value == "error":
+            what = f"mock file {replay_file} does not exist" if replay_file else "no mock file was given"
+            raise MissingMockError(f"cannot replay: {what} ([general] on_missing_mock = error)")
+
+    def unknown_settings(self) -> list[ConfigError]:
+        """Sections and keys no CaptureMock code reads (typos, most likely), each naming file, line and
+        the closest valid name. Sections not in ``_FIXED_SECTIONS`` are per-name sections (named after
+        intercepts, programs, alterations, HTTP methods, proxy names...): they may hold per-name keys."""
+        problems: list[ConfigError] = []
+        defaults = self._parser.defaults()
+        for section in self._parser.sections():
+            if section in _FREE_SECTIONS:
+                continue
+            own = [name for name in self._parser.options(section) if name not in defaults]
+            if section in _FIXED_SECTIONS:
+                problems += [self._unknown_key(name, section, section) for name in own
+                             if (section, name) not in _KEYS]
+            else:
+                problems += self._unknown_in_named(section, [name for name in own if (PER_NAME, name) not in _KEYS])
+        return problems
+
+    def _unknown_in_named(self, section: str, unknown: list[str]) -> list[ConfigError]:
+        fixed = section.lower() if section.lower() in _FIXED_SECTIONS else None
+        if unknown and not fixed and section not in self._alteration_names():
+            fixed = _closest(section, [*_FIXED_SECTIONS, *_FREE_SECTIONS], cutoff=0.8)
+        if fixed:
+            return [ConfigError(f"unknown section [{section}] (did you mean '{fixed}'?)", *self._locate(section))]
+        return [self._unknown_key(name, section, PER_NAME) for name in unknown]
+
+    def warn_unknown_settings(self, warn: Callable[[str], None] = _warn_to_stderr) -> None:
+        """Where TextTest drives us, 2.10 suites may hold stray keys: one WARNING line per problem, once
+        per process (every test of a suite shares the root rc file; setUpServer and setUpPython both check)."""
+        for problem in self.unknown_settings():
+            text = f"WARNING: {problem}"
+            if text not in _WARNED:
+                _WARNED.add(text)
+                warn(text)
+
+    def _alteration_names(self) -> set[str]:
+        return {name for section in self._parser.sections() for name in self.getlist("alterations", [section])}
+
+    def _unknown_key(self, name: str, section: str, kind: str) -> ConfigError:
+        homes = [key.section for key in KEYS if key.name == name and key.section != PER_NAME]
+        if homes and kind == PER_NAME:
+            hint = f" ('{name}' belongs in {' or '.join(f'[{home}]' for home in homes)})"
+        else:
+            closest = _closest(name, [key.name for key in KEYS if key.section == kind])
+            hint = f" (did you mean '{closest}'?)" if closest else ""
+        return ConfigError(f"unknown key '{name}' in [{section}]{hint}", *self._locate(section, name))
+
+    def _locate(self, section: str, option: Optional[str] = None) -> tuple[Optional[str], Optional[int]]:
+        """The last rc file (and its line) with this section header, or with ``option`` in that section."""
+        found: tuple[Optional[str], Optional[int]] = (",".join(self.files) or None, None)
+        for path in self.files:
+            line = _line_in(_lines_of(path), section, option, path.endswith((".yaml", ".yml")))
+            if line:
+                found = (path, line)
+        return found
+
     def has_section(self, section: str) -> bool:
         return self._parser.has_section(section)
 
@@ -166,6 +315,18 @@ class RcConfig:
         return found
 
 
+def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[str]) -> None:
+    """``check_replay_file`` for a run that has nothing to replay. A malformed rc file is left alone
+    here: 2.10 never read the rc files of such a run, so it cannot have meant ``on_missing_mock``."""
+    if mode != REPLAY or (replay_file and os.path.isfile(replay_file)):
+        return
+    try:
+        config = RcConfig(list(rc_files), warn=lambda message: None)
+    except ConfigError:
+        return
+    config.check_replay_file(mode, replay_file)
+
+
 # what one option may expand to through %(name)s references: ten levels of ten references each turn
 # a few hundred bytes into 10^10 characters, and configparser bounds only the depth
 _MAX_EXPANSION = 1 << 20
@@ -197,6 +358,41 @@ def _expanded_length(value: str, parser: configparser.ConfigParser, options, len
         if total > _MAX_EXPANSION:
             return total
     return total
+
+
+def _line_in(lines: list[str], section: str, option: Optional[str], yaml: bool) -> Optional[int]:
+    """The line of ``section``'s header, or of ``option`` under it, in an INI or YAML rc file."""
+    current = None
+    for number, line in enumerate(lines, 1):
+        header = _header_of(line, yaml)
+        if header is not None:
+            current = header
+            if header == section and option is None:
+                return number
+        elif current == section and option and _option_of(line, yaml) == option:
+            return number
+    return None
+
+
+def _header_of(line: str, yaml: bool) -> Optional[str]:
+    if yaml:
+        return line.split(":", 1)[0].strip().strip("'\"") if line[:1] not in ("", " ", "\t", "#") else None
+    return line[1:line.rindex("]")] if line[:1] == "[" and "]" in line else None
+
+
+def _option_of(line: str, yaml: bool) -> Optional[str]:
+    if not yaml and line[:1] in (" ", "\t"):
+        return None  # an INI continuation line
+    return re.split("[=:]", line, maxsplit=1)[0].strip().strip("'\"").lower()
+
+
+def _closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> Optional[str]:
+    """The candidate ``name`` most likely misspells (difflib is imported only when a problem is found)."""
+    import difflib
+
+    lowered = {candidate.lower(): candidate for candidate in candidates}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
+    return lowered[matches[0]] if matches else None
 
 
 def _lines_of(path: str) -> list[str]:

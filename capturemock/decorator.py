@@ -13,7 +13,7 @@ import sys
 import tempfile
 from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
-from .errors import CaptureMockReplayError, ConfigError
+from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MissingMockError
 from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, parse_mode
 
 # §14: existing suites compare this text.
@@ -112,8 +112,14 @@ class MockRun:
 
     def start(self) -> None:
         """Intercept the configured names, recording into a fresh temporary file (§6.10)."""
+        __tracebackhide__ = True
+        from .config import refuse_live_run
         from .python.api import interceptPython, setUpPython
 
+        try:
+            refuse_live_run(self.rc_files, self.mode, self.mock_path)
+        except MissingMockError as err:
+            raise err.with_traceback(None) from None  # the line says it all: no capturemock frames
         self._scratch = tempfile.mkdtemp(prefix="capturemock-")
         try:
             replay = self.replay_path()
@@ -197,6 +203,17 @@ def _default_rc_files() -> list[str]:
     return [path] if os.path.isfile(path) else []
 
 
+def _refuses_live_run(rc_files: Sequence[str], mock_path: str) -> bool:
+    """Whether the rc files forbid running a test with no mock live (``MockRun.start`` then says why)."""
+    from .config import refuse_live_run  # rc files are read only for a test that has no mock
+
+    try:
+        refuse_live_run(rc_files, REPLAY, mock_path)
+    except CaptureMockError:
+        return True
+    return False
+
+
 class CaptureMockDecorator:
     """``@capturemock(pythonAttrs=[], mode=None, rcFiles=[])``: anything not given comes from the class
     defaults, which are read once at import and changed by ``set_defaults`` (§2.3, §6.10)."""
@@ -219,7 +236,7 @@ class CaptureMockDecorator:
         mock_dir = os.path.join(os.path.dirname(os.path.abspath(_applying_file())), MOCK_DIR_NAME)
         os.makedirs(mock_dir, exist_ok=True)
         mock_path = os.path.join(mock_dir, f"{func.__name__.replace('test_', '')}.mock")
-        if self.mode == REPLAY and not os.path.isfile(mock_path):
+        if self.mode == REPLAY and not os.path.isfile(mock_path) and not _refuses_live_run(self.rcFiles, mock_path):
             return func  # §6.10: nothing to replay, so the test talks to the real thing
 
         @functools.wraps(func)

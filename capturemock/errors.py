@@ -54,3 +54,7 @@ class MockFileError(_LocatedError):
 
 class ConfigError(_LocatedError):
     """An rc file, mode or option value is malformed."""
+
+
+class MissingMockError(ConfigError):
+    """Replay mode found no mock file and ``[general] on_missing_mock = error`` forbids a live run."""

@@ -17,7 +17,7 @@ import time
 from typing import Callable, MutableMapping, Optional, Sequence
 
 from . import mockfile
-from .config import RcConfig
+from .config import RcConfig, refuse_live_run
 from .errors import CaptureMockError, for_the_caller
 from .modes import RECORD, REPLAY, is_active, parse_mode
 from .sutenv import lookup, unset
@@ -101,6 +101,7 @@ class CaptureMockManager:
 
         mode = parse_mode(mode)
         if not is_active(mode, replayFile):
+            refuse_live_run(rcFiles, mode, replayFile)
             return False
         self.terminate()  # a server still running from an earlier setUpServer: stopped, its traffic written
         environment = os.environ if environment is None else environment
@@ -142,7 +143,9 @@ class CaptureMockManager:
         """Programs to shim: all intercepts, or in pure replay those the replay file mentions (§5.2)."""
         from .cmdline import settings
 
-        programs = settings.intercepted_programs(RcConfig(list(rc_files), warn=_warn), _warn)
+        config = RcConfig(list(rc_files), warn=_warn)
+        config.warn_unknown_settings(_warn)
+        programs = settings.intercepted_programs(config, _warn)
         if replay_file and mode == REPLAY:
             text = mockfile.read_text(replay_file)
             programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))

@@ -41,7 +41,7 @@ from .decorator import (
     check_mode,
     mode_from_environment,
 )
-from .errors import CaptureMockError, CaptureMockReplayError
+from .errors import CaptureMockError, CaptureMockReplayError, MissingMockError
 from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 
 _CODES = {"replay": REPLAY, "record": RECORD, "mixed": REPLAY_OLD_RECORD_NEW}
@@ -107,7 +107,13 @@ class CaptureMockFixture:
             default_rc = os.path.join(str(self.item.config.rootpath), DEFAULT_RC_NAME)
             rc_files = [default_rc] if os.path.isfile(default_rc) else []
         self.run = MockRun(self._resolve_mode(mode), self.mock_path, names, rc_files)
-        self.run.start()
+        try:
+            self.run.start()
+        except MissingMockError as err:
+            self.run, refused = None, str(err)
+        else:
+            return
+        pytest.fail(refused, pytrace=False)  # outside the handler: no chained traceback
 
     @property
     def mode(self) -> int:

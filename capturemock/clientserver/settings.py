@@ -1,6 +1,7 @@
 """The ``[general]`` keys (§3.3) the client/server family reads, read once per server session."""
 from __future__ import annotations
 
+from ..config import GENERAL as SECTION
 from ..config import RcConfig
 from ..errors import ConfigError
 
@@ -37,15 +38,16 @@ class Settings:
 
     def __init__(self, config: RcConfig):
         self.protocol = server_protocol(config)
-        self.record_for_client = config.getboolean("record_for_client", GENERAL)
-        self.exact = config.getboolean("use_exact_matching", GENERAL)
-        self.preserve_cr = config.getboolean("preserve_cr", GENERAL)
-        self.preserve_lf = config.getboolean("preserve_lf", GENERAL)
-        self.timestamps = config.getboolean("record_timestamps", GENERAL)
-        self.ignore_http_headers = [name.lower() for name in config.getlist("ignore_http_headers", GENERAL)]
-        self.assume_all_can_modify = config.getboolean("assume_all_can_modify", GENERAL)
-        self.id_pattern_client: Optional[str] = config.get("id_pattern_client", GENERAL) or None
-        self.id_pattern_server: Optional[str] = config.get("id_pattern_server", GENERAL) or None
+        setting = config.setting
+        self.record_for_client = setting(SECTION, "record_for_client")
+        self.exact = setting(SECTION, "use_exact_matching")
+        self.preserve_cr = setting(SECTION, "preserve_cr")
+        self.preserve_lf = setting(SECTION, "preserve_lf")
+        self.timestamps = setting(SECTION, "record_timestamps")
+        self.ignore_http_headers = [name.lower() for name in setting(SECTION, "ignore_http_headers")]
+        self.assume_all_can_modify = setting(SECTION, "assume_all_can_modify")
+        self.id_pattern_client: Optional[str] = setting(SECTION, "id_pattern_client") or None
+        self.id_pattern_server: Optional[str] = setting(SECTION, "id_pattern_server") or None
 
     @property
     def breaks(self) -> dict[str, bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..config import RcConfig
+from ..config import GENERAL, RcConfig
 
 TYPE_CHECKING = False  # typing is not imported at run time: the server checks these settings at start-up
 if TYPE_CHECKING:
@@ -51,24 +51,24 @@ def is_asynchronous(config: RcConfig, program: str) -> bool:
 
 
 def ignored_edit_names(config: RcConfig) -> list[str]:
-    return config.getlist("ignore_edits", [SECTION])
+    return config.setting(SECTION, "ignore_edits")
 
 
 def edits_outside_allowed(config: RcConfig) -> bool:
     """``allow_edits_outside``: replayed file edits may change things outside the working directory too
     (by default they change nothing there; see ``fileedits_sandbox``)."""
-    return config.getboolean(ALLOW_EDITS_OUTSIDE, [SECTION])
+    return config.setting(SECTION, ALLOW_EDITS_OUTSIDE)
 
 
 def use_exact_matching(config: RcConfig) -> bool:
-    return config.getboolean("use_exact_matching", ["general"])
+    return config.setting(GENERAL, "use_exact_matching")
 
 
 # What the server reads per request, by section: (option, reader). Booleans can be malformed, and any
 # value can hold a broken %(interpolation)s.
 _PROGRAM_KEYS = (("asynchronous", RcConfig.getboolean), ("environment", RcConfig.getlist))
 _SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), (SECTION, ALLOW_EDITS_OUTSIDE, RcConfig.getboolean),
-                 ("general", "use_exact_matching", RcConfig.getboolean))
+                 (GENERAL, "use_exact_matching", RcConfig.getboolean))
 
 
 def check(config: RcConfig) -> None:
@@ -88,4 +88,4 @@ def mentioned_programs(programs: list[str], mentions: Callable[[re.Pattern], boo
 
 
 def server_protocol(config: RcConfig) -> Optional[str]:
-    return config.get("server_protocol", ["general"])
+    return config.get("server_protocol", [GENERAL])

@@ -14,7 +14,7 @@ import tempfile
 from typing import Iterable, MutableMapping, Optional, Sequence
 
 from ..cachedir import import_path
-from ..config import RcConfig
+from ..config import GENERAL, RcConfig, refuse_live_run
 from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
@@ -72,7 +72,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         return InterceptHandler()
     config = RcConfig(list(rcFiles or []))
     replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
-    exact = _use_exact_matching(config)
+    exact = config.setting(GENERAL, "use_exact_matching")
     index = ReplayIndex.from_file(replay_path, exact=exact) if replay_path else None
     names = _intercept_names(pythonAttrs or [], _rc_intercepts(config),
                              index if mode == REPLAY else None)
@@ -122,10 +122,6 @@ def _refuse_nested(names: list[str]) -> None:
                                    "interception first (e.g. @capturemock and the capturemock fixture on one test)")
 
 
-def _use_exact_matching(config: RcConfig) -> bool:
-    return config.getboolean("use_exact_matching", ["general"])
-
-
 def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Optional[ReplayIndex]) -> list[str]:
     """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2): as
     traffic, or (beyond the original) as the class of a replayed instance, so that ``except
@@ -170,13 +166,15 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
                 ) -> bool:
     """Export what ``process_startup`` needs to intercept the SUT's processes; intercepts nothing here.
     The rc files are checked now, so that a bad value stops the test before the SUT runs."""
-    if not is_active(mode, replayFile):
-        return False
     try:
+        if not is_active(mode, replayFile):
+            refuse_live_run(rcFiles or [], parse_mode(mode), replayFile)
+            return False
         mode = parse_mode(mode)
         config = RcConfig(list(rcFiles or []), warn=lambda message: None)  # setUpServer warned already
+        config.warn_unknown_settings()
         PythonSettings(config, mode, [*_rc_intercepts(config), *(pythonAttrs or [])])
-        _use_exact_matching(config)
+        config.setting(GENERAL, "use_exact_matching")
         if recordFile:
             check_writable(recordFile, "record to", directory=False)
     except CaptureMockError as err:

@@ -35,10 +35,10 @@ class PythonSettings:
     def __init__(self, config: RcConfig, mode: int, entries: Iterable[str]):
         self.mode = mode
         self.config = config
-        self.ignore_callers = config.getlist("ignore_callers", [PYTHON])
+        self.ignore_callers = config.setting(PYTHON, "ignore_callers")
         self.constructors = tuple(config.getnames("replay_constructors", [PYTHON], _may_rebuild_values,
                                                   "a class of a module that only holds data"))
-        self._check_repeated = config.getboolean("check_repeated_calls", [PYTHON], True)
+        self._check_repeated = config.setting(PYTHON, "check_repeated_calls")
         # §3.3: a section named after an intercept entry may switch repeat checking for its names
         self._entry_repeat = [(entry, config.getboolean("check_repeated_calls", [entry], True))
                               for entry in entries if config.get("check_repeated_calls", [entry]) is not None]
