@@ -59,7 +59,39 @@ class Callbacks:
 
         def callback(*args: Any, **kwargs: Any) -> Any:
             return session.callbacks.invoke(name, func, args, kwargs)
+        session.objects.name_wrapper(callback, name)  # passed back to intercepted code: its name again
         return callback
+
+    def intercepted(self, name: str, target: Any) -> Any:
+        """What real code gets for an intercepted function passed as an argument (``mod.ack1``)."""
+        session = self.session
+
+        def callback(*args: Any, **kwargs: Any) -> Any:
+            return session.callbacks.invoke_intercepted(name, target, args, kwargs)
+        return callback
+
+    def invoke_intercepted(self, name: str, target: Any, args: tuple, kwargs: dict) -> Any:
+        """Intercepted code calling an intercepted function it was passed: ``--->PYT:mod.ack1('y')`` and
+        ``<---RET:...`` around the real call, which stays intercepted code (nothing inside is traffic); an
+        exception is written as the answer of the call that passed it (``->RET:raise``), as in the original."""
+        session = self.session
+        state = session.state
+        if state.guard == 0 or session.closed:
+            return target(*args, **kwargs)
+        with session.traffic:
+            level = state.level
+            wrap = session.objects.wrap
+            shown_args = tuple(wrap(arg, None) for arg in args)
+            shown_kwargs = {key: wrap(value, None) for key, value in kwargs.items()}
+            session.write(mock_prefix(level + 1), "PYT", session.request_text(name, shown_args, shown_kwargs))
+            try:
+                result = target(*args, **kwargs)
+            except BaseException as exc:
+                session.write(mock_prefix(level), "RET", render_exception(exc))
+                raise
+            if result is not None:
+                session.write(sut_prefix(level + 1), "RET", session.render(wrap(result, None)))
+            return result
 
     def invoke(self, name: str, func: Any, args: tuple, kwargs: dict) -> Any:
         """Intercepted code calling application code: ``--->PYT``/``<---RET`` around the real call."""

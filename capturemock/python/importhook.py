@@ -75,6 +75,19 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                     self.real_modules.setdefault(key, loaded)
             sys.modules.update(saved)
 
+    def import_with_submodules(self, name: str) -> ModuleType:
+        """``real_import`` for the application's import of ``name``: the intercepted sub-modules it loads
+        (a package's ``from . import sub``) go into ``sys.modules`` as proxies, so a later
+        ``import pkg.sub`` is no traffic, as in the original."""
+        before = set(self.real_modules)
+        module = self.real_import(name)
+        prefix = f"{name}."
+        for key in self.real_modules.keys() - before:
+            if key.startswith(prefix) and key not in sys.modules:
+                sys.modules[key] = _with_spec(self.objects.module_proxy(key, self.real_modules[key]),
+                                              self.real_modules[key])
+        return module
+
     # -- installing --
     def install(self) -> None:
         self._take_over_loaded()
@@ -98,19 +111,20 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 continue
             self._replaced[name] = module
             self.real_modules[name] = module
-            holders = list(self._holders(module))
+            entry = self.objects.intercepted_entry(name)
+            # as in the original, a sub-module named in the intercepts is dropped, never taken over
+            holders = [] if "." in entry else list(self._holders(module))
             if not holders:
                 del sys.modules[name]
                 continue
             # in pure replay the module answers from the mock, as one imported from now on would
             self.objects.module_proxy(name, MISSING if self.session.mode == REPLAY else module)
-            proxy = sys.modules[name] = self.session.import_module(name)  # recorded as an import
-            for spec_attr in ("__spec__", "__loader__", "__package__"):  # the import machinery's, as set on import
-                object.__setattr__(proxy, spec_attr, getattr(module, spec_attr, None))
-            parent, _, child = name.rpartition(".")
+            proxy = sys.modules[name] = _with_spec(self.session.import_module(name), module)  # recorded as an import
+            warned = set()
             for holder, variable in holders:
-                if not (holder.__name__ == parent and variable == child):  # a package's own submodule
-                    sys.stdout.write(_LATE_WARNING.format(holder=holder.__name__, variable=variable, module=name)
+                if holder.__name__ not in warned:  # once per holder, naming the intercepted name, as the original
+                    warned.add(holder.__name__)
+                    sys.stdout.write(_LATE_WARNING.format(holder=holder.__name__, variable=variable, module=entry)
                                      + "\n")
                 setattr(holder, variable, proxy)
                 self._rebound.append((holder, variable, module))
@@ -125,6 +139,13 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             for variable, value in list(vars(other).items()):
                 if value is module:
                     yield other, variable
+
+
+def _with_spec(proxy: Any, module: ModuleType) -> Any:
+    """A module proxy put in ``sys.modules`` by hand carries the import machinery's attributes, as set on import."""
+    for spec_attr in ("__spec__", "__loader__", "__package__"):
+        object.__setattr__(proxy, spec_attr, getattr(module, spec_attr, None))
+    return proxy
 
 
 _STDLIB = tuple({os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")})

@@ -15,6 +15,7 @@ from . import proxies
 from .naming import NameRegistry, class_description, hint_from, split_description
 from .proxies import (
     CLASS,
+    FUNCTION,
     INSTANCE,
     ITERATOR_METHODS,
     MISSING,
@@ -93,6 +94,7 @@ class ObjectRegistry:
         self.described_classes: set[str] = set()
         self.callbacks: dict[str, Callable] = {}  # callback name -> the application's callable
         self._callback_names: dict[int, tuple[Any, str]] = {}
+        self._passed_names: dict[int, str] = {}  # id(function proxy) -> the name it was last passed under
         self._intercepted: dict[type, bool] = {}
         self.call_context: tuple[str, tuple, dict] = NO_CALL  # (name, args, kwargs) of the call being rendered
 
@@ -108,6 +110,12 @@ class ObjectRegistry:
                 return True
             dot = name.find(".", dot + 1)
         return False
+
+    def intercepted_entry(self, name: str) -> str:
+        """The intercepted name that the intercepted module ``name`` falls under (``pkg`` for ``pkg.sub``)."""
+        parts = name.split(".")
+        return next(entry for entry in (".".join(parts[:end]) for end in range(1, len(parts) + 1))
+                    if entry in self._module_set)
 
     def is_intercepted_class(self, cls: type) -> bool:
         verdict = self._intercepted.get(cls)
@@ -286,7 +294,10 @@ class ObjectRegistry:
             return {key: self.unwrap(element, callback) for key, element in value.items()}
         handle = handle_of(value)
         if handle is not None:
-            return handle.target if handle.has_target else value
+            if not handle.has_target:
+                return value
+            name = self._passed_names.get(id(value)) if callback is not None and handle.kind == FUNCTION else None
+            return handle.target if name is None else self.session.callbacks.intercepted(name, handle.target)
         if callback is not None and callable(value) and not isinstance(value, (type, BuiltinFunctionType)):
             return callback(value)
         return value
@@ -307,10 +318,24 @@ class ObjectRegistry:
 
     def argument_text_of(self, value: Any) -> Optional[str]:
         """The hook for call arguments: also names callbacks (``Callback(...)`` the first time)."""
+        handle = handle_of(value)
+        if handle is not None and handle.kind == FUNCTION:
+            return self._passed_name(value, handle)
         text = self.text_of(value)
         if text is None and callable(value) and not isinstance(value, type):
             return self._callback_text(value)
         return text
+
+    def name_wrapper(self, wrapper: Any, name: str) -> None:
+        """The callable real code got for the callback ``name`` is written as ``name`` too."""
+        self._callback_names[id(wrapper)] = (wrapper, name)
+
+    def _passed_name(self, proxy: Any, handle: Handle) -> str:
+        """An intercepted function passed as an argument is a callback, named anew each time it is passed,
+        as in the original: ``mod.ack``, then ``mod.ack1``, ``mod.ack2`` (even for the same object)."""
+        name, _ = self.names.take(handle.name, None, bare_suffix=False)
+        self._passed_names[id(proxy)] = name
+        return name
 
     def _describe(self, obj: Any, handle: Handle) -> str:
         handle.described = True

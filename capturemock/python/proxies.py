@@ -30,6 +30,7 @@ def surfaced(session: Any, error: Exception) -> Exception:
 MISSING = object()  # a handle without a real target (replay)
 
 MODULE, FUNCTION, CLASS, INSTANCE = "module", "function", "class", "instance"
+ALIAS = "alias"  # an intercepted object (not a function) read back from the attribute it was assigned to
 
 # Special methods recorded as calls on instances (§4.2); __bool__ has its own fallback rules.
 SPECIAL_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
@@ -216,6 +217,8 @@ def forward_attributes(cls: type, names: Iterable[str]) -> None:
 
 
 def _special(name: str):
+    if name == "__call__":
+        return _call_instance
     def method(self: Any, *args: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
         try:
@@ -224,6 +227,15 @@ def _special(name: str):
             raise surfaced(handle.session, error) from None
     method.__name__ = name
     return method
+
+
+def _call_instance(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """Calling an intercepted callable instance: recorded as ``scale1(2)``, as in the original."""
+    handle = object.__getattribute__(self, "_cm")
+    try:
+        return handle.session.call(handle, args, kwargs, False)
+    except OWN_ERRORS as error:
+        raise surfaced(handle.session, error) from None
 
 
 # Slots of an intercepted exception that are traffic, as in the original: ``error1.args``, and the

@@ -20,6 +20,7 @@ from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
 _DESCRIBED = re.compile(r"Instance\('([^']*)'")
 _NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
 _SPECIAL_CALL = re.compile(r"^<-+PYT:([\w.]+)\.(__\w+__)\(", re.M)
+_INSTANCE_CALL = re.compile(r"^<-+PYT:(\w+)\(", re.M)  # ``scale1(2)``: a callable instance called
 
 
 def _replay_only(cls: Any) -> Optional[type]:
@@ -236,6 +237,9 @@ class Replayer:
             for owner, method in _SPECIAL_CALL.findall(self.index.text):
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add(method)
+            for owner in _INSTANCE_CALL.findall(self.index.text):
+                if owner in class_of:
+                    specials.setdefault(class_of[owner], set()).add("__call__")
             self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}
         return self._specials.get(class_name, frozenset()) | {"__repr__"}
 

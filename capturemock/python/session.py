@@ -23,7 +23,18 @@ from .callstack import CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import EXCEPTION_TRAFFIC, INSTANCE, MISSING, MODULE, Handle, Proxy, handle_of, raw_new
+from .proxies import (
+    ALIAS,
+    EXCEPTION_TRAFFIC,
+    FUNCTION,
+    INSTANCE,
+    MISSING,
+    MODULE,
+    Handle,
+    Proxy,
+    handle_of,
+    raw_new,
+)
 from .settings import PythonSettings
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
@@ -165,7 +176,7 @@ class Session:
                 self.bypass.note_replayed_module(name, name in self.importer.real_modules)
                 return proxy
             try:
-                handle.target = self.importer.real_import(name)
+                handle.target = self.importer.import_with_submodules(name)
             except Exception as exc:
                 if self.mode == REPLAY_OLD_RECORD_NEW and self.replayer.knows(description):
                     return proxy  # the replay file has the import: replay what we cannot run
@@ -286,6 +297,22 @@ class Session:
             self.attribute_texts.pop(text, None)
             if handle.has_target and self.mode != REPLAY:
                 setattr(handle.target, attr, real_value)
+            self._remember_assignment(owner, handle, attr, value)
+
+    def _remember_assignment(self, owner: Any, handle: Handle, attr: str, value: Any) -> None:
+        """What later reads of an assigned attribute give, unrecorded, as in the original: on a module the
+        value itself; on an object, for an intercepted value, a proxy named ``car_a.engine`` (so
+        ``car_a.engine.start()`` is one call, and the argument ``car_a.engine``); other values are read
+        as traffic again (a proxy cached by an earlier read is dropped)."""
+        if handle.kind == MODULE:
+            self.cache_attribute(owner, attr, value)
+            return
+        value_handle = handle_of(value)
+        if value_handle is not None:
+            kind = FUNCTION if value_handle.kind == FUNCTION else ALIAS  # only functions are callbacks when passed
+            self.cache_attribute(owner, attr, Proxy(Handle(self, None, value_handle.target, kind, handle, attr)))
+        else:
+            vars(owner).pop(attr, None)
 
     # -- calls (§6.6) ------------------------------------------------------------------------------
     def call(self, handle: Handle, args: tuple, kwargs: dict, callers: bool = True) -> Any:
