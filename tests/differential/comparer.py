@@ -1,0 +1,199 @@
+"""Compares our runs with the original's, field by field, and explains differences only by name.
+
+Each known difference is one row of ``DELIBERATE`` (listed in the README's "Differences" section) or
+``KNOWN_BUGS`` (ours is wrong; to be fixed). A row is a rewrite that takes the two texts of one field
+and removes exactly that difference (for instance turning our escaped value back into 2.10's form);
+a field only counts as explained when the texts are equal after the rewrites, and the names of the
+rows that changed something are reported. So a second, unknown difference in the same field still
+fails, and nothing is ignored without a name.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .generator import Scenario
+from .masker import mask
+from .runner import Implementation, Outcome
+
+# (what is compared, our run, the original's run): ours must behave like the original, and the
+# original must read our mock files as it reads its own
+COMPARISONS = [
+    ("record", "ours-record", "original-record"),
+    ("replay", "ours-replays-ours", "original-replays-original"),
+    ("ours replaying the original's mock", "ours-replays-original", "original-replays-original"),
+    ("the original replaying our mock", "original-replays-ours", "original-replays-original"),
+    ("mixed", "ours-mixed", "original-mixed"),
+]
+FIELDS = ("stdout", "stderr", "status", "mock", "edits")
+
+
+@dataclass
+class Difference:
+    """One field of one comparison whose masked texts differ."""
+
+    comparison: str
+    field: str
+    ours: str
+    original: str
+    original_stderr: str  # context for rows that recognise a failure of the original in that run
+    ours_status: str  # context for rows that recognise a hang of ours
+
+    def render(self) -> str:
+        diff = difflib.unified_diff(self.original.splitlines(), self.ours.splitlines(), "original", "ours",
+                                    lineterm="", n=2)
+        return f"--- {self.comparison} / {self.field} ---\n" + "\n".join(diff)
+
+
+Rewrite = Callable[[Scenario, Difference, str, str], "tuple[str, str]"]  # (scenario, where, ours, original)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A named difference: ``rewrite`` removes it (and nothing else) from a pair of texts."""
+
+    name: str
+    reason: str
+    rewrite: Rewrite
+
+
+def program_status(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    if where.field == "status" and scenario.kind == "cmdline" and original == "0":
+        return original, original
+    return ours, original
+
+
+def original_failed(message: str, comparisons: tuple[str, ...]) -> Rewrite:
+    """Where 2.10 fails with ``message`` and ours works, the whole run differs: take the original's texts."""
+    def rewrite(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+        if where.comparison in comparisons and message in where.original_stderr:
+            return original, original
+        return ours, original
+    return rewrite
+
+
+ANY = tuple(comparison for comparison, _, _ in COMPARISONS)
+UNPARSABLE = re.compile(r"^capturemock\.errors\.MockFileError: \S+ cannot parse value '(.*)': .*\n", re.MULTILINE)
+
+
+def unparsable_value(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    """2.10 evals the value (SyntaxError from ``<string>``; the bad answer reaches the transcript first)."""
+    if "SyntaxError" not in where.original_stderr:
+        return ours, original
+    if where.field == "stderr":
+        match = UNPARSABLE.search(ours)
+        if match:
+            eval_error = f'  File "<string>", line 1\n    {match.group(1)}\n    ^\nSyntaxError: invalid syntax\n'
+            return ours.replace(match.group(0), ""), original.replace(eval_error, "")
+    if where.field == "mock" and original.startswith(ours) and original[len(ours):].lstrip("\n").startswith("->RET:<"):
+        return ours, ours
+    return ours, original
+
+
+def ignored_sigint(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    """A background job of ``sh`` starts with SIGINT ignored: ours lets it be; 2.10's shim catches it anyway."""
+    if "kill -INT" not in scenario.files.get("main.sh", ""):
+        return ours, original
+    ours = re.sub(r"started\nnot reached\n(tool\d+) status 0\n", r"started\n\1 status 130\n", ours)
+    ours = re.sub(r"^main\.sh: \d+: kill: No such process\n\n?", "", ours, flags=re.MULTILINE)
+    return ours.replace("->OUT:started\nnot reached", "->OUT:started\n->EXC:-2"), original
+
+
+def mixed_edits(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    if where.comparison == "mixed" and where.field == "edits" and original == "":
+        return original, original
+    return ours, original
+
+
+def unwrapped(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    if where.field != "mock":
+        return ours, original
+    join = re.compile(r",\n +(?=\S)")
+    return join.sub(", ", ours), join.sub(", ", original)
+
+
+def endless_next(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    if where.comparison == "ours replaying the original's mock" and where.ours_status == "timeout":
+        return original, original
+    return ours, original
+
+
+DELIBERATE = [
+    Known("command-exit-status", "The capturemock command exits with the program's status; 2.10 always exits 0.",
+          program_status),
+    Known("ignored-sigint", "SIGINT sent to a program started in the background by sh (which starts it with SIGINT "
+          "ignored): ours leaves it ignored, as it is without CaptureMock, and the program completes; 2.10's shim "
+          "installs a handler anyway and records the program as killed (EXC:-2).", ignored_sigint),
+    Known("mixed-replayed-edits", "A file edit replayed in mixed mode is stored again with the new record (its ->FIL "
+          "line is in both transcripts); 2.10 leaves the new edits directory without it.", mixed_edits),
+    Known("mixed-package-import", "In mixed mode 2.10 fails importing a sub-module that an intercepted package "
+          "imports itself (internal ValueError 'list.remove(x)'); ours imports it and records the run.",
+          original_failed("ValueError: list.remove(x): x not in list", ("mixed",))),
+    Known("mixed-unrecorded-call", "In mixed mode 2.10 does not load a whole intercepted module whose import was "
+          "replayed, so a call missing from the mock fails (AttributeError on None); ours loads it and records the "
+          "call.", original_failed("'NoneType' object has no attribute", ("mixed",))),
+    Known("iterator-len", "list() of an iterator from an intercepted module asks for __len__, which 2.10 records as "
+          "an AttributeError and raises; ours offers only the special methods the object has, so list() works.",
+          original_failed("object has no attribute '__len__'", ANY)),
+    Known("unparsable-value", "A recorded value that is not Python (a default repr like <calc.Node object at 0x..>): "
+          "2.10 evals it and fails with SyntaxError after writing it to the new transcript; ours refuses it with a "
+          "MockFileError naming file and line (safe replay).", unparsable_value),
+]
+KNOWN_BUGS = [
+    Known("nested-sequence-wrap", "A list or tuple inside a dict too wide for 130 columns: 2.10's pprint puts its "
+          "elements one per line, ours keeps them on one line (both replay either form).", unwrapped),
+    Known("endless-next", "Replaying a 2.10 mock where a generator's __next__ was never recorded (2.10 stopped at "
+          "__len__), ours answers None to __next__ for ever: list() never ends and the transcript grows without "
+          "bound. It should raise (StopIteration or a replay error).", endless_next),
+]
+
+
+def outcome_text(outcome: Outcome, field: str) -> str:
+    if field == "edits":
+        return "".join(f"== {path}\n{text}" for path, text in outcome.edits.items())
+    return getattr(outcome, field)
+
+
+def interactions_sorted(text: str) -> str:
+    """Concurrent commands may be recorded in either order: compare their interactions as a sorted list."""
+    blocks = re.split(r"\n(?=<-)", text)
+    return "\n".join(sorted(blocks))
+
+
+def masked(scenario: Scenario, outcome: Outcome, field: str, root: str, impl: Implementation, repo: str) -> str:
+    labels = [label for _, *pair in COMPARISONS for label in pair]
+    paths = [(str(outcome.run_dir), "<RUN>"), (repo, "<REPO>"),
+             (str(Path(impl.python).parent.parent), "<VENV>")]
+    paths += [(f"{root}/mocks/{label}", "<MOCKS>/<LABEL>") for label in labels]
+    paths.append((root, "<ROOT>"))
+    text = mask(outcome_text(outcome, field), paths)
+    return interactions_sorted(text) if scenario.concurrent and field == "mock" else text
+
+
+def compare(scenario: Scenario, outcomes: dict[str, Outcome], impls: dict[str, Implementation], root: str,
+            repo: str) -> list[Difference]:
+    """All differences between the runs paired in ``COMPARISONS``, after masking."""
+    differences = []
+    for comparison, ours_label, original_label in COMPARISONS:
+        for field in FIELDS:
+            ours = masked(scenario, outcomes[ours_label], field, root, impls[ours_label.split("-")[0]], repo)
+            original = masked(scenario, outcomes[original_label], field, root, impls["original"], repo)
+            if ours != original:
+                stderr = masked(scenario, outcomes[original_label], "stderr", root, impls["original"], repo)
+                differences.append(Difference(comparison, field, ours, original, stderr,
+                                              outcomes[ours_label].status))
+    return differences
+
+
+def explain(scenario: Scenario, difference: Difference, table: list[Known]) -> list[str]:
+    """Names of the rows of ``table`` that together remove ``difference``; empty if they do not."""
+    ours, original, used = difference.ours, difference.original, []
+    for known in table:
+        new_ours, new_original = known.rewrite(scenario, difference, ours, original)
+        if (new_ours, new_original) != (ours, original):
+            used.append(known.name)
+            ours, original = new_ours, new_original
+    return used if ours == original else []

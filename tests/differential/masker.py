@@ -1,0 +1,26 @@
+"""Removes text that differs from run to run (directories, interpreters, addresses, ports, pids).
+
+Masking is applied to both sides identically and only replaces values that are run-dependent by
+nature; it never drops a line that either implementation chose to write, except traceback frames
+inside the implementations themselves (their internals are not behaviour).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+RUN_DEPENDENT = [
+    (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "0xADDR"),
+    (re.compile(r"\b(localhost|127\.0\.0\.1|[\w.-]+):\d{2,5}\b"), r"\1:PORT"),
+    (re.compile(r"\bpid[ =:]\d+"), "pid=PID"),
+]
+OWN_FRAME = re.compile(r'^  File "[^"]*/capturemock/[^"]*", line \d+, in .*\n(    .*\n)*', re.MULTILINE)
+
+
+def mask(text: str, paths: Iterable[tuple[str, str]]) -> str:
+    """``paths`` maps run-dependent directories to placeholders; longer (more specific) paths go first."""
+    for path, placeholder in sorted(paths, key=lambda item: -len(item[0])):
+        text = text.replace(path, placeholder)
+    for pattern, replacement in RUN_DEPENDENT:
+        text = pattern.sub(replacement, text)
+    return OWN_FRAME.sub("", text)
