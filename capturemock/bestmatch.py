@@ -166,6 +166,12 @@ class _Scorer:
         return result
 
 
+def similarity(candidate: str, request: str) -> tuple[int, int]:
+    """§5.4 criteria 1 and 2 for one pair (words in common, minus separate gaps): for explaining a
+    miss, where every candidate is scored, not for finding the best one."""
+    return _common_and_gaps(words(candidate), words(request))
+
+
 def _common_and_gaps(candidate: list, request: list[str]) -> tuple[int, int]:
     blocks = difflib.SequenceMatcher(None, candidate, request).get_matching_blocks()
     real = blocks[:-1]

@@ -5,6 +5,8 @@ intercepted too when the rc files have ``[python] intercepts``, into the same mo
 call order, like TextTest's single ``traffic`` file).
 
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
+    capturemock diff OLD.mock NEW.mock
+    capturemock check [-R RC,RC] FILE...
 
 Unlike the original (§7.8) the command exits with the program's own status (dying by the same signal
 when the program was killed), or 1 when the program succeeded but the traffic server died on the way,
@@ -22,7 +24,7 @@ from typing import Optional
 
 from .config import RcConfig
 from .errors import CaptureMockError
-from .modes import RECORD, REPLAY, parse_mode
+from .modes import RECORD, REPLAY, describe_modes, parse_mode
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -32,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="capturemock", description="Run PROGRAM with its intercepted command-line traffic recorded or "
                                         "replayed. Options must come before the program.",
         epilog="capturemock diff OLD.mock NEW.mock  summarises what changed between two recordings, per "
-               "interaction (exit status 1 if anything did).")
-    parser.add_argument("-m", "--mode", default="0", help="0 replay (default; record if no -p), 1 record, 2 mixed")
+               "interaction (exit status 1 if anything did). capturemock check [-R RC,RC] FILE...  reports "
+               "what replay would drop, misread or refuse in mock and rc files (exit status 1 if anything).")
+    parser.add_argument("-m", "--mode", default="0",
+                        help=f"{describe_modes()}; default replay, which records if no -p is given")
     parser.add_argument("-p", "--replay", help="mock file to replay")
     parser.add_argument("-f", "--replay-file-edits", help="directory of file edits to replay")
     parser.add_argument("-r", "--record", help="mock file to record (replaced if it exists)")
@@ -52,11 +56,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["diff"]:
         sys.exit(_diff(argv[1:]))
+    if argv[:1] == ["check"]:
+        from .check import main as check
+
+        sys.exit(check(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.program:
-        parser.print_help()
-        sys.exit(0)
+        parser.error("no program to run was given")  # usage on stderr, status 2 (2.10: help, status 0)
     try:
         mode = parse_mode(args.mode, "--mode")
     except CaptureMockError as err:

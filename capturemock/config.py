@@ -47,6 +47,9 @@ KEYS = (
     Key(GENERAL, "log_config_file", "str", None, "logging config of the server process"),
     Key(GENERAL, "use_exact_matching", "bool", False, "replay only identical requests, no best match"),
     Key(GENERAL, "on_missing_mock", "str", "live", "replay with no mock file: live (2.10) or error"),
+    Key(GENERAL, "sealed", "bool", False, "replay: a program or call the mock lacks fails, never runs for real"),
+    Key(GENERAL, "on_best_match", "str", "silent", "replay answered by best match: silent (2.10), warn or error"),
+    Key(GENERAL, "report_unused", "bool", False, "at the end of replay, list recorded requests never replayed"),
     Key(GENERAL, "alterations", "list", [], "alteration sections applying to all traffic"),
     Key(GENERAL, "record_for_client", "bool", False, "client/server: the client is the system under test"),
     Key(GENERAL, "server_multithreaded", "bool", True, "classic TCP: a thread per connection"),
@@ -71,11 +74,13 @@ KEYS = (
     Key(PYTHON, "check_repeated_calls", "bool", True, "record every call, not only the first"),
     Key(PYTHON, "alterations", "list", [], "alteration sections for python traffic"),
     Key(PYTHON, "replay_constructors", "list", [], "data classes replay may rebuild from mock text"),
+    Key(PYTHON, "float_precision", "str", "2", "floats recorded to 2 decimals (2.10) or in full"),
     Key(COMMAND_LINE, "intercepts", "list", [], "programs to intercept"),
     Key(COMMAND_LINE, "environment", "list", [], "environment variables to record and compare"),
     Key(COMMAND_LINE, "asynchronous", "bool", False, "programs whose output is not waited for"),
     Key(COMMAND_LINE, "ignore_edits", "list", [], "file names skipped when scanning for edits"),
     Key(COMMAND_LINE, "allow_edits_outside", "bool", False, "replayed edits may reach outside the cwd"),
+    Key(COMMAND_LINE, "exact_output", "bool", False, "output byte for byte: no newline added (2.10 adds one)"),
     *(Key(AMQP, name, kind, None, "AMQP (pika) setting") for name, kind in (
         ("url", "str"), ("exchange", "str"), ("exchange_type", "str"), ("exchange_forward", "str"),
         ("exchange_forward_prefix", "str"), ("exchange_record", "str"), ("auto_delete", "bool"),
@@ -205,6 +210,15 @@ class RcConfig:
         if key.kind == "float":
             return self.getfloat(name, [section], key.default)
         return self.get(name, [section], key.default)
+
+    def choice(self, section: str, name: str, allowed: Sequence[str]) -> str:
+        """A str key that must be one of ``allowed`` (any case): anything else is refused by rc line."""
+        value = str(self.setting(section, name)).strip().lower()
+        if value not in allowed:
+            quoted = [repr(option) for option in allowed]
+            raise ConfigError(f"{name} = {value!r} is not {', '.join(quoted[:-1])} or {quoted[-1]}",
+                              *self._where(name, [section]))
+        return value
 
     def check_replay_file(self, mode: int, replay_file: Optional[str]) -> None:
         """With ``on_missing_mock = error``, replaying without a mock file is refused: 2.10 ran the real

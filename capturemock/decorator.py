@@ -14,42 +14,26 @@ import tempfile
 from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MissingMockError
-from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW, parse_mode
+from .modes import RECORD, REPLAY, TEST_MODES, parse_mode
 
 # §14: existing suites compare this text.
 MISMATCH_MESSAGE = ("Replayed calls do not match those recorded. Either rerun with capturemock in record mode "
                     "or update the stored mock file by hand.")
+ENVIRONMENT_MODE = "environment variable CAPTUREMOCK_MODE"
 MOCK_DIR_NAME = "mocks"  # §6.10: renamed from "capturemock" in 2025
 DEFAULT_RC_NAME = ".capturemockrc"
-DECORATOR_MODES = (REPLAY, RECORD, REPLAY_OLD_RECORD_NEW)
 
 Names = Union[str, Sequence[str]]
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def check_mode(value: object, source: str) -> int:
-    """A mode given in code must be one of the three int codes: a string or unknown value is a ConfigError.
-
-    The original silently treated a string mode as active (§2.2 caveat); we refuse it up front.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value not in DECORATOR_MODES:
-        constants = (("REPLAY", REPLAY), ("RECORD", RECORD), ("REPLAY_OLD_RECORD_NEW", REPLAY_OLD_RECORD_NEW))
-        if source.startswith("environment variable"):  # text: say what text it takes
-            valid = "0 (replay), 1 (record), 2 (mixed)"
-        else:
-            valid = ", ".join(f"capturemock.{name} ({code})" for name, code in constants)
-        raise ConfigError(f"unknown capturemock mode {value!r} in {source}: use one of {valid}")
-    return value
 
 
 def mode_from_environment() -> Union[int, str]:
     """``CAPTUREMOCK_MODE`` as a mode code, or the raw text when it is not one (refused when used, §2.3)."""
     text = os.environ.get("CAPTUREMOCK_MODE", "0")
     try:
-        mode = parse_mode(text, "environment variable CAPTUREMOCK_MODE")
+        return parse_mode(text, ENVIRONMENT_MODE, TEST_MODES)
     except ConfigError:
         return text
-    return mode if mode in DECORATOR_MODES else text
 
 
 def as_name_list(names: Optional[Names], what: str) -> list[str]:
@@ -146,6 +130,7 @@ class MockRun:
                     self._compare(recorded)
                 else:
                     _move(recorded, self.mock_path)
+                _remove_stale(f"{self.mock_path}.tmp")  # a failed replay's transcript, now out of date
         finally:
             self._clean_up()
 
@@ -158,11 +143,14 @@ class MockRun:
 
     def _compare(self, recorded: str) -> None:
         """§2.6: an equal transcript is dropped, a different one kept in ``<mock>.tmp`` and reported.
-        (No diff is attached: suites parse the last line of the error's traceback.)"""
+        (The error's text is the §14 line, as suites parse the last line of its traceback; where it
+        differs travels as its ``explanation``.)"""
         __tracebackhide__ = True  # pytest shows the test, not capturemock's comparison
         if not _same_text(recorded, self.mock_path):
+            from .explain import first_difference
+
             _move(recorded, f"{self.mock_path}.tmp")
-            raise CaptureMockReplayError(MISMATCH_MESSAGE)
+            raise CaptureMockReplayError(MISMATCH_MESSAGE, first_difference(self.mock_path, f"{self.mock_path}.tmp"))
 
     def _reset(self) -> None:
         handler, self._handler = self._handler, None
@@ -187,6 +175,21 @@ def _move(source: str, target: str) -> None:
         partial = f"{target}.partial"
         shutil.copyfile(source, partial)
         os.replace(partial, target)
+
+
+def _remove_stale(path: str) -> None:
+    """Remove a file left by an earlier run, if there is one."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _explain(error: CaptureMockReplayError) -> None:
+    """Say on stderr where replay went wrong: the error's own text must stay the one §14 line."""
+    if error.explanation:
+        sys.stderr.write(f"capturemock: {error}\n{error.explanation}\n")
+        sys.stderr.flush()
 
 
 def _applying_file() -> str:
@@ -214,6 +217,18 @@ def _refuses_live_run(rc_files: Sequence[str], mock_path: str) -> bool:
     return False
 
 
+_MOCK_OWNERS: dict[str, str] = {}  # mock path -> the test (file::qualified name) decorated to use it
+
+
+def _claim(mock_path: str, test: str) -> None:
+    """Two tests named alike (in two files of a directory, or two classes) would share one mock, each
+    re-record silently replacing the other's: the name stays 2.10's, so the second decoration is refused."""
+    owner = _MOCK_OWNERS.setdefault(mock_path, test)
+    if owner != test:
+        raise ConfigError(f"{test} and {owner} would share the mock file {mock_path}: rename one of the "
+                          "tests (the mock is named after the function, without 'test_')")
+
+
 class CaptureMockDecorator:
     """``@capturemock(pythonAttrs=[], mode=None, rcFiles=[])``: anything not given comes from the class
     defaults, which are read once at import and changed by ``set_defaults`` (§2.3, §6.10)."""
@@ -222,20 +237,22 @@ class CaptureMockDecorator:
     defaultPythonAttrs: list[str] = []
     defaultRcFiles: list[str] = _default_rc_files()
 
-    def __init__(self, pythonAttrs: Optional[Names] = None, mode: Optional[int] = None,
+    def __init__(self, pythonAttrs: Optional[Names] = None, mode: Union[int, str, None] = None,
                  rcFiles: Optional[Names] = None):
         cls = type(self)
         self.pythonAttrs = as_name_list(pythonAttrs, "pythonAttrs") or list(cls.defaultPythonAttrs)
         self.rcFiles = as_name_list(rcFiles, "rcFiles") or list(cls.defaultRcFiles)
         if mode is not None:
-            self.mode = check_mode(mode, "the capturemock decorator")
+            self.mode = parse_mode(mode, "the capturemock decorator", TEST_MODES)
         else:
-            self.mode = check_mode(cls.defaultMode, "environment variable CAPTUREMOCK_MODE")
+            self.mode = parse_mode(cls.defaultMode, ENVIRONMENT_MODE, TEST_MODES)
 
     def __call__(self, func: F) -> F:
-        mock_dir = os.path.join(os.path.dirname(os.path.abspath(_applying_file())), MOCK_DIR_NAME)
+        applying_file = os.path.abspath(_applying_file())
+        mock_dir = os.path.join(os.path.dirname(applying_file), MOCK_DIR_NAME)
         os.makedirs(mock_dir, exist_ok=True)
         mock_path = os.path.join(mock_dir, f"{func.__name__.replace('test_', '')}.mock")
+        _claim(mock_path, f"{applying_file}::{func.__qualname__}")
         if self.mode == REPLAY and not os.path.isfile(mock_path) and not _refuses_live_run(self.rcFiles, mock_path):
             return func  # §6.10: nothing to replay, so the test talks to the real thing
 
@@ -245,11 +262,15 @@ class CaptureMockDecorator:
             run = MockRun(self.mode, mock_path, self.pythonAttrs, self.rcFiles)
             run.start()
             try:
-                result = func(*args, **kwargs)
-            except BaseException:
-                run.abandon()
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException:
+                    run.abandon()
+                    raise
+                run.finish()
+            except CaptureMockReplayError as err:
+                _explain(err)
                 raise
-            run.finish()
             return result
 
         return wrapped  # type: ignore[return-value]
@@ -264,7 +285,7 @@ def capturemock(pythonAttrsOrFunc: Union[Names, Callable[..., Any], None] = None
     return CaptureMockDecorator(pythonAttrsOrFunc, *args, **kwargs)
 
 
-def set_defaults(pythonAttrs: Optional[Names] = None, mode: Optional[int] = None,
+def set_defaults(pythonAttrs: Optional[Names] = None, mode: Union[int, str, None] = None,
                  rcFiles: Optional[Names] = None) -> None:
     """Change the class-wide defaults: names always replaced, rc files only if given, mode only if not None."""
     CaptureMockDecorator.defaultPythonAttrs = as_name_list(pythonAttrs, "pythonAttrs")
@@ -272,4 +293,4 @@ def set_defaults(pythonAttrs: Optional[Names] = None, mode: Optional[int] = None
     if rc_files:
         CaptureMockDecorator.defaultRcFiles = rc_files
     if mode is not None:
-        CaptureMockDecorator.defaultMode = check_mode(mode, "set_defaults")
+        CaptureMockDecorator.defaultMode = parse_mode(mode, "set_defaults", TEST_MODES)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .mockfile import Item, read
+from .mockfile import Item, escape_output, read
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,18 @@ def interactions(items: Iterable[Item]) -> list[Interaction]:
                 result.append(Interaction(request, tuple(responses)))
             request, responses = item.description, []
         elif request is not None:
-            responses.append(item.description)
+            responses.append(_shown(item))
     if request is not None:
         result.append(Interaction(request, tuple(responses)))
     return result
+
+
+def _shown(item: Item) -> str:
+    """A response as its mock file shows it: command output escaped as written (a missing final newline
+    or a byte that is not text is no character a report can print)."""
+    if item.type in ("OUT", "ERR"):
+        return f"{item.prefix}{item.type}:{escape_output(item.text)}"
+    return item.description
 
 
 def compare(old: Sequence[Interaction], new: Sequence[Interaction]) -> list[Change]:

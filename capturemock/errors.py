@@ -24,12 +24,23 @@ def for_the_caller(error: CaptureMockError) -> Exception:
     plugins = sys.modules.get("texttestlib.plugins")
     if plugins is None:
         return error
-    both = type(type(error).__name__, (plugins.TextTestError, CaptureMockError), {"__module__": __name__})
+    both = type(type(error).__name__, (plugins.TextTestError, type(error)), {"__module__": __name__})
     return both(str(error))
 
 
 class CaptureMockReplayError(RuntimeError):
-    """Replay could not answer a request, or the replayed traffic differed from the mock (§2.5, §2.6)."""
+    """Replay could not answer a request, or the replayed traffic differed from the mock (§2.5, §2.6).
+
+    ``str`` stays the one line existing suites compare; ``explanation`` (``explain``) says why, for
+    the channels that may show more (the pytest plugin, the decorator's stderr)."""
+
+    def __init__(self, message: str = "", explanation: str = ""):
+        super().__init__(message)
+        self.explanation = explanation
+
+
+class SealedReplayError(CaptureMockReplayError):
+    """With ``[general] sealed = true``, replay met a call the mock does not hold: nothing runs for real."""
 
 
 class _LocatedError(CaptureMockError, ValueError):

@@ -35,6 +35,27 @@ def _warn(message: str) -> None:
     sys.stderr.flush()
 
 
+_FRESH_RECORD_FILES: set[str] = set()  # record files this process has started empty
+
+
+def _start_fresh(record_file: str, replay_file: Optional[str]) -> None:
+    """A record file starts empty, as with the command (§10): 2.10 appended to a stale one. Only the first
+    start in a process: a rig that restarts its server mid-test keeps what the first one recorded; and
+    never the mock being replayed."""
+    path = os.path.abspath(record_file)
+    if path in _FRESH_RECORD_FILES or (replay_file and os.path.abspath(replay_file) == path):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        return  # not a record file at all: the server's start-up check says so
+    _FRESH_RECORD_FILES.add(path)
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise CaptureMockError(f"cannot replace the record file {path}: {err.strerror}") from None
+
+
 class _Relay(threading.Thread):
     """Collects what the server writes to a pipe, so a chatty server never blocks on a full pipe.
     Started with the server: starting a thread takes milliseconds on a busy machine, and the server's
@@ -106,6 +127,8 @@ class CaptureMockManager:
         self.terminate()  # a server still running from an earlier setUpServer: stopped, its traffic written
         environment = os.environ if environment is None else environment
         replaying = mode != RECORD and bool(replayFile) and os.path.isfile(replayFile)
+        if recordFile:
+            _start_fresh(os.path.join(sutDirectory or os.getcwd(), recordFile), replayFile if replaying else None)
         environment["CAPTUREMOCK_MODE"] = str(mode)
         unset(environment, "CAPTUREMOCK_PROCESS_START")  # §7.1: even if inherited (the caller may be a SUT)
         unset(environment, "CAPTUREMOCK_SERVER")
@@ -142,11 +165,12 @@ class CaptureMockManager:
     def _programs(mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
         """Programs to shim: all intercepts, or in pure replay those the replay file mentions (§5.2)."""
         from .cmdline import settings
+        from .replaypolicy import sealed
 
         config = RcConfig(list(rc_files), warn=_warn)
         config.warn_unknown_settings(_warn)
         programs = settings.intercepted_programs(config, _warn)
-        if replay_file and mode == REPLAY:
+        if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
             text = mockfile.read_text(replay_file)
             programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))
         return programs

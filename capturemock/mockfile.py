@@ -21,8 +21,23 @@ byte-identical to the original's for the same traffic:
 
   ``ESCAPE`` is longer than any item prefix and has no ':', so escaped lines are continuation lines
   even for the original's reader, which shows the marks as text. Reading undoes the escape only for an
-  item whose last line is exactly ``ESCAPE``, so an item recorded by the original is never touched
-  unless its last line is that unlikely text.
+  item whose last line is exactly ``ESCAPE`` (or one of the end lines below), so an item recorded by
+  the original is never touched unless its last line is that unlikely text.
+* Command output (§4.3) is bytes, recorded as text minus one final newline, which replay adds back.
+  Output that would not come back byte for byte that way is escaped as above with a longer end line
+  (``output_value``, ``escape_output``; plain text ending in a newline is written as the original
+  writes it):
+
+      ->OUT:output lacking its final newline
+      |capturemock|no newline at end
+      ->OUT:\\x1f\\x8b\\x08\\x00 the bytes of gzip -c ...
+      |capturemock|bytes
+
+  ``no newline at end``: the output ends where the value does. ``bytes``: the output holds NUL or bytes
+  that are not UTF-8; these, the other control characters except tab and newline, and ``\\`` are written
+  ``\\xhh`` / ``\\\\``. Both give ``|capturemock|bytes, no newline at end``. Read back, the value carries
+  them as characters no text has: a non-UTF-8 byte as the lone surrogate ``surrogateescape`` makes of
+  it, a missing final newline as ``NO_FINAL_NEWLINE`` at the value's end.
 * Carriage returns. Values are split into lines only at ``\\n`` and files are read without newline
   translation, so a ``\\r`` is data (the original's reader turned it into ``\\n``).
 * Torn items. Every complete item ends with a newline. A write cut off part way (a full disk, a
@@ -59,7 +74,7 @@ _ITEM_HEAD = r"(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):"
 ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
 # the lines ``escape`` marks, and the marks ``unescape`` removes: one regex pass each, no line lists
 _LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
-_MARK = re.compile(f"\n{re.escape(ESCAPE)}\\Z|^{re.escape(ESCAPE)}", re.M)  # the end line, then the marks
+_LINE_MARK = re.compile(f"^{re.escape(ESCAPE)}", re.M)
 _LINE_TO_MARK_OR_END = re.compile(f"{_LINE_TO_MARK.pattern}|\\Z", re.M)
 # The item types of every family (§4.1): an item start of any other type is a mistake in the file.
 KNOWN_TYPES = frozenset({"PYT", "RET", "CMD", "OUT", "ERR", "EXC", "FIL", "CLI", "SRV", "LST", "CAL", "RMQ"})
@@ -113,6 +128,18 @@ def is_item_start(line: str) -> bool:
 
 
 _ESCAPED_END = f"\n{ESCAPE}"
+# Ends the value of an output that lacks its final newline: a lone surrogate that decoding never makes
+# (``surrogateescape`` only makes U+DC80..U+DCFF), so no output's text can hold it.
+NO_FINAL_NEWLINE = "\ud800"
+_BYTES, _NO_NEWLINE = "bytes", "no newline at end"
+# the end line of an escaped item, after ESCAPE, by (bytes, no final newline)
+_END_LINES = {(False, False): "", (True, False): _BYTES, (False, True): _NO_NEWLINE,
+              (True, True): f"{_BYTES}, {_NO_NEWLINE}"}
+_END_FLAGS = {line: flags for flags, line in _END_LINES.items()}
+_LONGEST_END = len(ESCAPE) + max(map(len, _END_FLAGS))
+_NOT_TEXT = re.compile("[\x00\udc80-\udcff]")  # what makes an output binary: NUL, a byte not UTF-8
+_BYTE_TO_ESCAPE = re.compile("[\\\\\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
+_ESCAPED_BYTE = re.compile(r"\\(\\|x[0-9a-fA-F]{2})")
 
 
 def needs_escape(text: str) -> bool:
@@ -137,10 +164,64 @@ def _mark_or_end(match: re.Match) -> str:
 
 
 def unescape(text: str) -> str:
-    """Undo ``escape`` for an item body read back (its terminating newline already removed)."""
-    if not text.endswith(_ESCAPED_END):
+    """Undo ``escape`` or ``escape_output`` for an item body read back (its terminating newline already
+    removed)."""
+    if ESCAPE not in text[-_LONGEST_END:]:  # the usual: not escaped, found without a scan
         return text
-    return _MARK.sub("", text)
+    end_line = text.rfind("\n") + 1
+    flags = _END_FLAGS.get(text[end_line + len(ESCAPE):]) if text.startswith(ESCAPE, end_line) else None
+    if not end_line or flags is None:
+        return text
+    value = _LINE_MARK.sub("", text[:end_line - 1])
+    if flags[0]:
+        value = _ESCAPED_BYTE.sub(_unescape_byte, value)
+    return value + NO_FINAL_NEWLINE if flags[1] else value
+
+
+def output_value(data: bytes) -> str:
+    """The value a command's output (§4.3) is recorded as: its text minus one final newline, or ending
+    with ``NO_FINAL_NEWLINE`` when it has none; bytes that are not UTF-8 as surrogates."""
+    final_newline = data.endswith(b"\n")
+    text = str(memoryview(data)[:len(data) - final_newline], ENCODING, ERRORS)  # no copy of a large output
+    return text if final_newline else text + NO_FINAL_NEWLINE
+
+
+def split_output(value: str) -> tuple[str, str]:
+    """``output_value`` undone: the output's text, and the newline to send after it ("" if none). A value
+    recorded by the original never ends with ``NO_FINAL_NEWLINE``, so it gets the newline it lost."""
+    if value.endswith(NO_FINAL_NEWLINE):
+        return value[:-1], ""
+    return value, "\n"
+
+
+def escape_output(value: str) -> str:
+    """``escape`` for an ``output_value``: plain text is written as the original writes it, anything
+    else with the end line that says how it was escaped (module docstring)."""
+    no_newline = value.endswith(NO_FINAL_NEWLINE)
+    if no_newline:
+        value = value[:-1]
+    binary = "\0" in value or (not value.isascii() and _NOT_TEXT.search(value) is not None)
+    if not (binary or no_newline):
+        return escape(value)
+    if binary:
+        value = _BYTE_TO_ESCAPE.sub(_escape_byte, value)
+    return f"{_LINE_TO_MARK.sub(ESCAPE, value)}{_ESCAPED_END}{_END_LINES[binary, no_newline]}"
+
+
+def _escape_byte(match: re.Match) -> str:
+    char = match.group()
+    if char == "\\":
+        return "\\\\"
+    code = ord(char)
+    return f"\\x{code - 0xDC00 if code > 0xFF else code:02x}"
+
+
+def _unescape_byte(match: re.Match) -> str:
+    escaped = match.group(1)
+    if escaped == "\\":
+        return escaped
+    code = int(escaped[1:], 16)
+    return chr(code + 0xDC00 if code >= 0x80 else code)
 
 
 def split_prefix(head: str) -> tuple[str, str]:
@@ -275,11 +356,17 @@ def _torn_tail(text: str, killed_mid_write: bool) -> Optional[int]:
     if not text.endswith("\n"):
         return _torn_from(text, 0, len(text)) if killed_mid_write else None
     last = _last_item_start(text, 0, len(text) - 1)
-    if last is None or text.endswith(f"\n{ESCAPE}\n"):
+    if last is None or _ends_escaped(text):
         return None
     body = text.index(":", last) + 1
     escaped = text.startswith(ESCAPE, body) or text.find(f"\n{ESCAPE}", body) >= 0
     return last if escaped else None
+
+
+def _ends_escaped(text: str) -> bool:
+    """Whether the last line of ``text`` (which ends with a newline) is the end line of an escaped item."""
+    end_line = text.rfind("\n", 0, len(text) - 1) + 1
+    return end_line > 0 and text.startswith(ESCAPE, end_line) and text[end_line + len(ESCAPE):-1] in _END_FLAGS
 
 
 def _torn_from(text: str, low: int, cut: int) -> int:

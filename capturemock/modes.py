@@ -15,21 +15,30 @@ REPLAY_OLD_RECORD_NEW = 2
 DISABLED = 3  # only ever passed by TextTest for client/server tests ("-rectraffic 3")
 
 MODE_NAMES = {REPLAY: "replay", RECORD: "record", REPLAY_OLD_RECORD_NEW: "mixed", DISABLED: "disabled"}
+CONSTANT_NAMES = {REPLAY: "REPLAY", RECORD: "RECORD", REPLAY_OLD_RECORD_NEW: "REPLAY_OLD_RECORD_NEW"}
+ALL_MODES = tuple(MODE_NAMES)
+TEST_MODES = (REPLAY, RECORD, REPLAY_OLD_RECORD_NEW)  # the decorator and the pytest plugin: no DISABLED
+# every spelling, lower-cased: the number, the word (pytest's --capturemock-mode) and the constant's name
+_SPELLINGS = {**{str(code): code for code in MODE_NAMES}, **{name: code for code, name in MODE_NAMES.items()},
+              **{name.lower(): code for code, name in CONSTANT_NAMES.items()}}
 
 
-def parse_mode(value: Union[int, str, None], source: str = "mode") -> int:
-    """Turn an int, a numeric string or a mode name into a mode code; anything else is a ConfigError."""
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, int) and value in MODE_NAMES:
-        return value
+def parse_mode(value: Union[int, str, None], source: str = "mode", accepted: tuple[int, ...] = ALL_MODES) -> int:
+    """The one reading of a mode, wherever it is given (``-m``, ``mode=``, ``--capturemock-mode``,
+    ``CAPTUREMOCK_MODE``, TextTest): an int, or its number, word or constant name in any case."""
     if isinstance(value, str):
-        text = value.strip().lower()
-        for code, name in MODE_NAMES.items():
-            if text in (str(code), name):
-                return code
-    valid = ", ".join(f"{code} ({name})" for code, name in MODE_NAMES.items())
-    raise ConfigError(f"unknown capturemock mode {value!r} in {source}: use one of {valid}")
+        code = _SPELLINGS.get(value.strip().lower())
+    else:
+        code = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if code not in accepted:
+        raise ConfigError(f"unknown capturemock mode {value!r} in {source}: use {describe_modes(accepted)}")
+    return code
+
+
+def describe_modes(accepted: tuple[int, ...] = ALL_MODES) -> str:
+    """What ``parse_mode`` takes, for error messages and help texts."""
+    spellings = (", ".join(filter(None, (CONSTANT_NAMES.get(code), MODE_NAMES[code]))) for code in accepted)
+    return ", ".join(f"{code} ({names})" for code, names in zip(accepted, spellings))
 
 
 def is_active(mode: Union[int, str], replay_file: Optional[str]) -> bool:

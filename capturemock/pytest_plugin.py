@@ -12,9 +12,9 @@
 - Mock file: ``<test file dir>/mocks/<test file stem>/<test name>.mock``; the test name keeps its
   ``test_`` prefix and is ``Class.test_name[params]`` for methods and parametrised tests (characters a
   file name cannot hold are %-escaped).
-- Mode: the marker's or ``intercept``'s ``mode=`` (``"replay"``, ``"record"``, ``"mixed"`` or the
-  ``capturemock`` constants), else ``--capturemock-mode=replay|record|mixed``, else ``CAPTUREMOCK_MODE``,
-  else replay.
+- Mode: the marker's or ``intercept``'s ``mode=``, else ``--capturemock-mode``, else ``CAPTUREMOCK_MODE``,
+  else replay; each takes ``replay``/``record``/``mixed``, 0/1/2 or the ``capturemock`` constants and
+  their names (``modes.parse_mode``).
 - Replay with no mock file intercepts nothing (§2.2). A replay whose transcript differs from the mock
   fails the test with the §14 message and a diff, and leaves the transcript in ``<mock>.tmp``. Record
   and mixed mode store the transcript as the mock if anything was recorded.
@@ -33,19 +33,17 @@ import pytest
 
 from .decorator import (
     DEFAULT_RC_NAME,
+    ENVIRONMENT_MODE,
     MISMATCH_MESSAGE,
     MOCK_DIR_NAME,
     MockRun,
     Names,
     as_name_list,
-    check_mode,
     mode_from_environment,
 )
-from .errors import CaptureMockError, CaptureMockReplayError, MissingMockError
-from .modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
+from .errors import CaptureMockError, CaptureMockReplayError, ConfigError, MissingMockError
+from .modes import TEST_MODES, describe_modes, parse_mode
 
-_CODES = {"replay": REPLAY, "record": RECORD, "mixed": REPLAY_OLD_RECORD_NEW}
-MODE_CHOICES = tuple(_CODES)
 _UNSAFE = re.compile(r"[^\w.,=+\-\[\]]")
 _MAX_DIFF_LINES = 40
 _FIXTURE = pytest.StashKey["CaptureMockFixture"]()
@@ -53,9 +51,9 @@ _FIXTURE = pytest.StashKey["CaptureMockFixture"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("capturemock").addoption(
-        "--capturemock-mode", choices=MODE_CHOICES, default=None,
-        help="record, replay or mix the traffic of tests using the capturemock fixture or marker "
-             "(default: CAPTUREMOCK_MODE, else replay)")
+        "--capturemock-mode", default=None,
+        help="record, replay or mix the traffic of tests using the capturemock fixture or marker: "
+             f"{describe_modes(TEST_MODES)} (default: CAPTUREMOCK_MODE, else replay)")
 
 
 _ENVIRONMENT_MODE = pytest.StashKey[Any]()
@@ -64,14 +62,15 @@ _ENVIRONMENT_MODE = pytest.StashKey[Any]()
 def pytest_configure(config: pytest.Config) -> None:
     # read now: set-ups during the run (the decorator's setUpPython) leave CAPTUREMOCK_MODE behind
     config.stash[_ENVIRONMENT_MODE] = mode_from_environment()
+    option = config.getoption("capturemock_mode")
+    if option is not None:
+        try:
+            config.option.capturemock_mode = parse_mode(option, "--capturemock-mode", TEST_MODES)
+        except ConfigError as err:
+            raise pytest.UsageError(str(err)) from None
     config.addinivalue_line(
         "markers", "capturemock(pythonAttrs=None, rcFiles=None, mode=None): record/replay the test's "
                    "python traffic with capturemock into mocks/<test file stem>/<test name>.mock")
-
-
-def _mode(value: Any, source: str) -> int:
-    """A mode name of the command-line option, or one of the int constants."""
-    return _CODES[value] if isinstance(value, str) and value in _CODES else check_mode(value, source)
 
 
 def mock_name(item: pytest.Item) -> str:
@@ -122,11 +121,11 @@ class CaptureMockFixture:
 
     def _resolve_mode(self, mode: Any) -> int:
         if mode is not None:
-            return _mode(mode, f"the capturemock mode of {self.item.nodeid}")
-        option = self.item.config.getoption("capturemock_mode")
+            return parse_mode(mode, f"the capturemock mode of {self.item.nodeid}", TEST_MODES)
+        option = self.item.config.getoption("capturemock_mode")  # parsed by pytest_configure
         if option is not None:
-            return _CODES[option]
-        return check_mode(self.item.config.stash[_ENVIRONMENT_MODE], "environment variable CAPTUREMOCK_MODE")
+            return option
+        return parse_mode(self.item.config.stash[_ENVIRONMENT_MODE], ENVIRONMENT_MODE, TEST_MODES)
 
     def finish(self) -> None:
         """The test passed: compare or store; a replay mismatch fails the test with a diff."""
@@ -136,17 +135,26 @@ class CaptureMockFixture:
             return
         try:
             run.finish()
-        except CaptureMockReplayError:
-            pass
+        except CaptureMockReplayError as err:
+            explanation = err.explanation
         else:
             return
         # failed outside the handler: pytest would show the replay error and this one chained
-        pytest.fail(f"{MISMATCH_MESSAGE}\n{_diff(self.mock_path, f'{self.mock_path}.tmp')}", pytrace=False)
+        pytest.fail(f"{MISMATCH_MESSAGE}\n{explanation}\n{_diff(self.mock_path, f'{self.mock_path}.tmp')}",
+                    pytrace=False)
 
     def abandon(self) -> None:
         run, self.run = self.run, None
         if run is not None:
             run.abandon()
+
+
+def _explain(error: BaseException) -> None:
+    """A replay error raised inside the test (``use_exact_matching``): pytest shows its notes, so the
+    explanation (closest recorded requests, word by word) joins the one-line text there."""
+    explanation = getattr(error, "explanation", "")
+    if explanation and hasattr(error, "add_note") and explanation not in str(error):
+        error.add_note(explanation)
 
 
 def _diff(stored: str, new: str) -> str:
@@ -197,9 +205,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     fixture = item.stash.get(_FIXTURE, None)
     try:
         result = yield
-    except BaseException:
+    except BaseException as err:
         if fixture is not None:
             fixture.abandon()
+        _explain(err)
         raise
     if fixture is not None:
         if getattr(item, "_excinfo", None):  # a unittest.TestCase failed or skipped: pytest raises it later

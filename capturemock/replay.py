@@ -21,6 +21,7 @@ from .bestmatch import WordIndex
 from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
+from .replaypolicy import ERROR, SILENT, WARN
 
 SERVER_KEY = "<-SRV"
 # numbers per occurrence in ReplayIndex._spans: request start, body (the items after the request), group end, line
@@ -39,13 +40,17 @@ class ReplayIndex:
     the next request at its level or shallower.
     """
 
-    def __init__(self, source: Union[str, Sequence[Item]], *, exact: bool = False,
-                 collapse_server_keys: bool = False, preserve_cr: bool = False, preserve_lf: bool = False):
+    def __init__(self, source: Union[str, Sequence[Item]], *, exact: bool = False, on_best_match: str = SILENT,
+                 report_unused: bool = False, collapse_server_keys: bool = False, preserve_cr: bool = False,
+                 preserve_lf: bool = False):
         if not isinstance(source, str):
             source = "".join(mockfile.format_item(item.prefix, item.type, item.text) for item in source)
         self.text = source
         self.path: Optional[str] = None
         self.exact = exact
+        self.on_best_match = on_best_match  # replaypolicy: silent (2.10), warn or error; read on a miss only
+        self.report_unused = report_unused
+        self._borrowed: list[str] = []  # on_best_match = warn: one line per request answered by best match
         self.collapse_server_keys = collapse_server_keys
         # a request's key: its stripped description (a C call on the hot path unless keys collapse)
         self._key = self._collapsed_key if collapse_server_keys else str.strip
@@ -256,8 +261,12 @@ class ReplayIndex:
         key_id = self._key_ids.find(key)
         if key_id is None:
             if self.exact:
-                raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'")
+                from . import explain
+                raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'",
+                                             explain.miss(self, key))
             key_id = self._best_match_id(key)
+            if self.on_best_match != SILENT:
+                self._borrow(key, key_id)
             if key_id is None:
                 return None
         return self._next_group(key_id)
@@ -276,6 +285,46 @@ class ReplayIndex:
                 current = self._current[key_id] = current + 1
         self._uses[key_id] += 1
         return self._group(key_id, current)
+
+    # -- answers borrowed by best match, and requests never replayed (replaypolicy) -----------------
+    def _borrow(self, key: str, key_id: Optional[int]) -> None:
+        """A miss under ``on_best_match = warn`` or ``error``: noted for ``report``, or refused."""
+        from . import explain
+
+        if self.on_best_match == ERROR:
+            raise CaptureMockReplayError(explain.best_match_error(self, key))
+        if key_id is None:
+            self._borrowed.append(explain.best_match_warning(key, None, None))
+            return
+        uses = self._uses[key_id]
+        answering = uses if uses < self._occurrence_count[key_id] else 0  # §5.5: group 0 once exhausted
+        self._borrowed.append(explain.best_match_warning(key, self.location(key_id, answering), self._key_at(key_id)))
+
+    @property
+    def reports(self) -> bool:
+        """Whether ``report`` can say anything: decided once, so that nobody reports otherwise."""
+        return self.on_best_match == WARN or self.report_unused
+
+    def report(self) -> list[str]:
+        """The end-of-replay lines, once: answers borrowed by best match, then unused requests."""
+        from . import explain
+
+        lines, self._borrowed = self._borrowed, []
+        if self.report_unused:
+            self.report_unused = False
+            lines += [explain.unused(self.location(key_id), self._key_at(key_id))
+                      for key_id in range(len(self._key_ids)) if self._unused(key_id)]
+        return lines
+
+    def _unused(self, key_id: int) -> bool:
+        """A top-level request nothing looked up. Python imports are not looked up, only written."""
+        return not self._uses[key_id] and self._key_level[key_id] == 0 and not self._key_at(key_id).startswith(
+            "<-PYT:import ")
+
+    def location(self, key_id: int, group: int = 0) -> str:
+        """``path:line`` of a key's request ``group`` (its first by default)."""
+        occurrence = self._first_occurrence[key_id] if group == 0 else self._occurrence(key_id, group)
+        return f"{self.path or 'replay file'}:{self._spans[_SPAN * occurrence + _LINE]}"
 
     # -- best match (§5.4) --------------------------------------------------------------------------
     def best_match(self, description: str) -> Optional[str]:

@@ -488,12 +488,21 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     traffic, prefixed = traffic_handlers(mode, config, options, server.address)
     dispatcher = Dispatcher(traffic)
     dispatcher.register(STOP, server.handle_stop)
-    dispatcher.register(shim.MAGIC, command_handler(mode, config, options, server.token))
+    commands = command_handler(mode, config, options, server.token)
+    dispatcher.register(shim.MAGIC, commands)
     for prefix, handler in prefixed:
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
     server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
                  writer.close if writer else lambda: None)
+    _report_replay(commands.replay)
+
+
+def _report_replay(index) -> None:
+    """``on_best_match = warn`` and ``report_unused``: the command replay's end-of-run lines, on stderr,
+    which the launcher relays at ``terminate`` (so TextTest shows them)."""
+    if index is not None and index.reports:
+        sys.stderr.write("".join(f"{line}\n" for line in index.report()))
 
 
 class _ParentWatch:

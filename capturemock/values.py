@@ -1,11 +1,12 @@
 """Python values as mock-file text and back (§4.2), without ever evaluating mock text as code.
 
-``render`` writes values the way the original does (repr, floats to 2 decimals, dicts pretty-printed
-at 130 columns, long strings as implicit concatenations). ``ValueParser`` rebuilds them by walking the
-``ast`` of the text and evaluating only a whitelist: literals and containers, ``Instance``/``Callback``
-forms, names the replay session knows, and calls of *classes* from the intercepted modules, a small set
-of value modules and the rc key ``[python] replay_constructors``. Anything else is a MockFileError
-naming file, line and the refused expression (product spec §3, "Safe replay").
+``render`` writes values the way the original does (repr, floats to 2 decimals unless ``full_floats``,
+dicts pretty-printed at 130 columns, long strings as implicit concatenations). ``ValueParser`` rebuilds
+them by walking the ``ast`` of the text and evaluating only a whitelist: literals and containers,
+``Instance``/``Callback`` forms, names the replay session knows, and calls of *classes* from the
+intercepted modules, a small set of value modules and the rc key ``[python] replay_constructors``.
+Anything else is a MockFileError naming file, line and the refused expression (product spec §3,
+"Safe replay").
 """
 from __future__ import annotations
 
@@ -70,8 +71,9 @@ class _Verbatim:
         return self.text
 
 
-def render(value: Any, hook: Optional[Hook] = None) -> str:
-    """The §4.2 text of ``value``; ``hook`` names proxies, instances and callbacks (None = not mine)."""
+def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -> str:
+    """The §4.2 text of ``value``; ``hook`` names proxies, instances and callbacks (None = not mine).
+    ``full_floats`` (``[python] float_precision = full``) keeps what 2 decimals lose (``time.time()``)."""
     kind = type(value)
     if kind is int:
         try:
@@ -81,7 +83,7 @@ def render(value: Any, hook: Optional[Hook] = None) -> str:
     if kind is str:
         return pprint.pformat(value, width=WIDTH) if len(value) > WIDTH else repr(value)
     if kind is float:
-        return str(round(value, 2))
+        return repr(value) if full_floats else str(round(value, 2))
     if kind is bool or value is None:
         return repr(value)
     if hook is not None:
@@ -89,24 +91,24 @@ def render(value: Any, hook: Optional[Hook] = None) -> str:
         if text is not None:
             return text
     if kind is list:
-        return f"[{', '.join(render(element, hook) for element in value)}]"
+        return f"[{', '.join(render(element, hook, full_floats) for element in value)}]"
     if kind is tuple:
-        inner = ", ".join(render(element, hook) for element in value)
+        inner = ", ".join(render(element, hook, full_floats) for element in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
-        return pprint.pformat(_prepare(value, hook), width=WIDTH)
+        return pprint.pformat(_prepare(value, hook, full_floats), width=WIDTH)
     return repr(value)
 
 
-def _prepare(value: Any, hook: Optional[Hook]) -> Any:
+def _prepare(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
     """A copy of a dict tree that pprint renders like ``render`` would (rounded floats, names)."""
     kind = type(value)
     if kind is float:
-        return round(value, 2)
+        return value if full_floats else round(value, 2)
     if kind is dict:
-        return {key: _prepare(value[key], hook) for key in _sorted_keys(value)}
+        return {key: _prepare(value[key], hook, full_floats) for key in _sorted_keys(value)}
     if kind in (list, tuple):
-        return _Verbatim(render(value, hook))
+        return _Verbatim(render(value, hook, full_floats))
     if kind is int:
         return _Verbatim(render(value)) if value.bit_length() > 14_000 else value  # ~4300 digits
     if kind in (str, bool) or value is None:
@@ -125,11 +127,12 @@ def _sorted_keys(mapping: dict) -> list:
         return list(mapping)
 
 
-def render_call(name: str, args: tuple, kwargs: dict, hook: Optional[Hook] = None) -> str:
+def render_call(name: str, args: tuple, kwargs: dict, hook: Optional[Hook] = None,
+                full_floats: bool = False) -> str:
     """``name(arg, ..., key=value)`` with keyword arguments sorted by name (§4.2)."""
-    text = ", ".join([render(arg, hook) for arg in args])
+    text = ", ".join([render(arg, hook, full_floats) for arg in args])
     if kwargs:  # every recorded call comes here: no sorting or second list when there is nothing to sort
-        keywords = ", ".join([f"{key}={render(kwargs[key], hook)}" for key in sorted(kwargs)])
+        keywords = ", ".join([f"{key}={render(kwargs[key], hook, full_floats)}" for key in sorted(kwargs)])
         text = f"{text}, {keywords}" if text else keywords
     return f"{name}({text})"
 

@@ -77,3 +77,12 @@ def test_imports_and_attribute_reads_are_not_paired_as_changed():
     old = interactions(parse("<-PYT:import os\n<-PYT:weather.UNITS\n->RET:'C'\n"))
     new = interactions(parse("<-PYT:import sys\n<-PYT:weather.SCALE\n->RET:'C'\n"))
     assert sorted(change.kind for change in compare(old, new)) == ["added", "added", "removed", "removed"]
+
+
+def test_output_escaped_for_exact_bytes_is_reported_as_the_mock_file_shows_it(tmp_path):
+    old, new = tmp_path / "old.mock", tmp_path / "new.mock"
+    old.write_text("<-CMD:tool\n->OUT:a\n")
+    new.write_text("<-CMD:tool\n->OUT:a\\xff\n|capturemock|bytes, no newline at end\n")
+    text, changed = report(str(old), str(new))
+    assert changed and text.splitlines()[2:4] == ["           - ->OUT:a", "           + ->OUT:a\\xff"]
+    text.encode("utf-8")

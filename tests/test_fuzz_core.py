@@ -1,6 +1,7 @@
 """Fuzzing the core parsers: whatever the input, only clean errors, never a crash.
 
-Fast by default (CI). ``CAPTUREMOCK_FUZZ=long`` runs 10^5 generated inputs per property:
+Fast by default (CI). ``CAPTUREMOCK_FUZZ=long`` runs 10^4 generated inputs per property
+(``CAPTUREMOCK_FUZZ_EXAMPLES`` sets another count):
 
     CAPTUREMOCK_FUZZ=long .venv/bin/python -m pytest tests/test_fuzz_core.py
 """
@@ -18,7 +19,10 @@ from capturemock.mockfile import Item, MockWriter, format_item, is_item_start, p
 from capturemock.replay import ReplayIndex
 
 LONG = os.environ.get("CAPTUREMOCK_FUZZ") == "long"
-FUZZ = settings(max_examples=100_000 if LONG else 300, deadline=None,
+# long mode: 10^4 inputs per property (about 25 minutes for the whole reliability suite on 2 cores,
+# see the README); CAPTUREMOCK_FUZZ_EXAMPLES sets another count
+EXAMPLES = int(os.environ.get("CAPTUREMOCK_FUZZ_EXAMPLES", 10_000 if LONG else 300))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # text biased towards the format's own syntax, so inputs hit the interesting paths

@@ -190,3 +190,49 @@ def test_a_record_file_that_cannot_be_written_is_one_error_naming_it(tmp_path):
     writer = MockWriter(str(tmp_path / "plain" / "rec.mock"))  # under a file: no directory can be made
     with pytest.raises(MockFileError, match=r"plain/rec\.mock: cannot write the record file: "):
         writer.write("<-", "PYT", "x.f()")
+
+
+# --- command output, byte for byte (issue 13 item 6) ---------------------------------------------
+
+def output_item(data: bytes) -> str:
+    return f"->OUT:{mockfile.escape_output(mockfile.output_value(data))}\n"
+
+
+def read_output(text: str) -> bytes:
+    [item] = parse(text)
+    value, ending = mockfile.split_output(item.text)
+    return (value + ending).encode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("data, written", [
+    (b"text\n", "->OUT:text\n"),  # as 2.10 writes it
+    (b"caf\xc3\xa9 \x1b[0m\r\n\n", "->OUT:caf\u00e9 \x1b[0m\r\n\n"),
+    (b"no newline", "->OUT:no newline\n|capturemock|no newline at end\n"),
+    (b"a\x00\\\xff\n", "->OUT:a\\x00\\\\\\xff\n|capturemock|bytes\n"),
+    (b"\xff\r", "->OUT:\\xff\\x0d\n|capturemock|bytes, no newline at end\n"),
+    (b"x\n<-CMD:y", "->OUT:x\n|capturemock|<-CMD:y\n|capturemock|no newline at end\n"),
+])
+def test_output_is_written_plain_when_it_can_be_and_read_back_exactly(data, written):
+    assert output_item(data) == written
+    assert read_output(written) == data
+
+
+def test_output_recorded_by_the_original_reads_as_before():
+    """2.10 wrote output lacking its final newline with one added: replay gives it that newline."""
+    assert read_output("->OUT:no newline\n") == b"no newline\n"
+    assert read_output("->OUT:a\0b\n") == b"a\0b\n"
+    assert read_output("->OUT:x\n|capturemock|bytes and more\n") == b"x\n|capturemock|bytes and more\n"
+
+
+def test_an_escaped_last_item_with_an_output_end_line_is_not_torn(tmp_path):
+    path = tmp_path / "out.mock"
+    path.write_text(f"<-CMD:tool\n{output_item(b'|capturemock|x')}")
+    assert [item.text for item in mockfile.read(str(path))] == ["tool", f"|capturemock|x{mockfile.NO_FINAL_NEWLINE}"]
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200) | st.text(max_size=100).map(str.encode))
+def test_any_output_round_trips_through_a_text_file(data):
+    written = output_item(data)
+    assert "\0" not in written and written.encode("utf-8")  # no raw byte in the file
+    assert read_output(written) == data

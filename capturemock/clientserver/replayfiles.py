@@ -30,10 +30,10 @@ class ReplayFiles:
             return self._index
 
     def _read_index(self) -> ReplayIndex:
-        index = ReplayIndex.from_file(self.path, exact=self.settings.exact, **self.settings.breaks)
+        options = {"exact": self.settings.exact, "on_best_match": self.settings.on_best_match, **self.settings.breaks}
+        index = ReplayIndex.from_file(self.path, **options)
         if SERVER_FORM.search(index.text):  # recorded with the server as SUT: seldom, so read again
-            index = ReplayIndex(client_form(mockfile.parse(index.text)), exact=self.settings.exact,
-                                **self.settings.breaks)
+            index = ReplayIndex(client_form(mockfile.parse(index.text)), **options)
             index.path = self.path
         return index
 

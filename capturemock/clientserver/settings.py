@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..config import GENERAL as SECTION
 from ..config import RcConfig
 from ..errors import ConfigError
+from ..replaypolicy import ON_BEST_MATCH
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
@@ -34,13 +35,17 @@ class Settings:
     """Typed ``[general]`` values. (A plain class: the server's start-up time counts.)"""
 
     __slots__ = ("protocol", "record_for_client", "exact", "preserve_cr", "preserve_lf", "timestamps",
-                 "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server")
+                 "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server",
+                 "on_best_match")
 
     def __init__(self, config: RcConfig):
         self.protocol = server_protocol(config)
         setting = config.setting
         self.record_for_client = setting(SECTION, "record_for_client")
         self.exact = setting(SECTION, "use_exact_matching")
+        # error only: a refused request gets CAPTUREMOCK MISMATCH like an exact-matching miss; warn and
+        # report_unused are reported for command-line replay only
+        self.on_best_match = config.choice(SECTION, "on_best_match", ON_BEST_MATCH)
         self.preserve_cr = setting(SECTION, "preserve_cr")
         self.preserve_lf = setting(SECTION, "preserve_lf")
         self.timestamps = setting(SECTION, "record_timestamps")

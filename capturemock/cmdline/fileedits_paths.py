@@ -12,6 +12,8 @@ def candidate_paths(argv: Sequence[str], cwd: str, server_cwd: str,
                     changed_env: Mapping[str, str], home: Optional[str]) -> list[str]:
     """Absolute paths a command may edit (§7.6), duplicates and nested ones dropped, last found first.
 
+    Relative words count when they name something, or (unlike 2.10, which loses what ``touch new`` or
+    ``mkdir new`` makes) a path that may be new: any word not starting with ``-``.
     Found in the order cwd, watched variables, arguments, then reversed as 2.10 does: its ``->FIL:``
     items name paths from arguments before those from the environment, and when two edited paths share
     a basename, ``out`` is the later argument and ``out.edit_2`` the earlier one, in record and replay.
@@ -25,7 +27,7 @@ def candidate_paths(argv: Sequence[str], cwd: str, server_cwd: str,
         for word in _arg_words(arg):
             if os.path.isabs(word):
                 found.append(word)
-            elif word and not cwd_changed and os.path.exists(os.path.join(cwd, word)):
+            elif word and not cwd_changed and (not word.startswith("-") or os.path.exists(os.path.join(cwd, word))):
                 found.append(os.path.join(cwd, word))
     return _outermost([os.path.normpath(path) for path in reversed(found)], home)
 

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Sequence
 from .fileedits_fs import warn_stderr
 from .fileedits_paths import native_path
 from .fileedits_sandbox import EditRefused, Sandbox, check_fil_name, safe_entries
-from .fileedits_store import DELETION_SUFFIX, SYMLINK_SUFFIX, plain_name, stored_entries
+from .fileedits_store import DELETION_SUFFIX, EMPTY_DIR, SYMLINK_SUFFIX, plain_name, stored_entries
 
 
 def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[str], used: set,
@@ -36,7 +36,7 @@ def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[
         return None
     used.add(target)
     # removals first: a path that was deleted and then created again under another type is stored as both
-    for order in (DELETION_SUFFIX, "", SYMLINK_SUFFIX):
+    for order in (DELETION_SUFFIX, EMPTY_DIR, "", SYMLINK_SUFFIX):
         for src, rel, suffix in entries:
             if suffix == order:
                 dst = os.path.join(target, rel) if rel else target
@@ -79,6 +79,8 @@ def _common_prefix(a: str, b: str) -> int:
 def _apply(sandbox: Sandbox, src: str, target: str, dst: str, suffix: str) -> None:
     if suffix == DELETION_SUFFIX:
         sandbox.remove(target, dst)
+    elif suffix == EMPTY_DIR:
+        sandbox.make_dir(target, dst)
     elif suffix == SYMLINK_SUFFIX:
         with open(src, encoding="utf-8", errors="surrogateescape") as handle:
             sandbox.place_link(handle.read().rstrip("\n"), target, dst)

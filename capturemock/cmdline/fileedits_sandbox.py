@@ -6,7 +6,7 @@ an edit ``../x`` or ``/etc`` to copy any readable directory into the test, or de
 command merely named as an argument. So restoring goes through these rules:
 
 - A ``->FIL:`` name is one plain file name (no absolute path, no ``..``, not empty, no NUL), and what a
-  stored edit holds is regular files reached without a link: the store keeps links as
+  stored edit holds is regular files (and empty directories) reached without a link: the store keeps links as
   ``.CAPTUREMOCK_SYMLINK`` text, never as links (a checkout's link could reach any readable file).
   Names inside a stored edit come from walking it, so they are plain names already.
 - An edit lands inside the candidate path chosen for it, and never through a symbolic link: below the
@@ -31,6 +31,7 @@ from .fileedits_paths import is_inside
 from .settings import ALLOW_EDITS_OUTSIDE, SECTION
 
 _COPY_CHUNK = 1 << 20
+EMPTY_DIR = os.sep  # the kind of a stored entry, in place of a marker suffix: an empty directory
 
 
 class EditRefused(ValueError):
@@ -61,19 +62,20 @@ def _name_problem(name: str) -> Optional[str]:
 
 def safe_entries(entries: Iterable[Tuple[str, str, str]], store_dir: str,
                  refuse: Callable[[EditRefused], None]) -> Iterator[Tuple[str, str, str]]:
-    """The ``stored_entries`` triples whose stored file is a regular file reached from ``store_dir``
-    without a link; the others go to ``refuse``. (Names inside the store come from walking it, so they
-    are plain names already; a link in a repository's checkout is what could reach outside it.)"""
+    """The ``stored_entries`` triples whose stored file is a regular file (a directory for ``EMPTY_DIR``)
+    reached from ``store_dir`` without a link; the others go to ``refuse``. (Names inside the store come
+    from walking it, so they are plain names already; a link in a repository's checkout is what could
+    reach outside it.)"""
     for entry in entries:
         try:
-            _check_stored(entry[0], store_dir)
+            _check_stored(entry[0], store_dir, entry[2] == EMPTY_DIR)
         except EditRefused as err:
             refuse(err)
         else:
             yield entry
 
 
-def _check_stored(src: str, store_dir: str) -> None:
+def _check_stored(src: str, store_dir: str, directory: bool = False) -> None:
     path = store_dir
     try:
         for part in os.path.relpath(src, store_dir).split(os.sep):
@@ -81,10 +83,10 @@ def _check_stored(src: str, store_dir: str) -> None:
             if stat.S_ISLNK(os.lstat(path).st_mode):
                 raise EditRefused(f"refused stored edit {src}: {path} is a symbolic link "
                                   "(the store keeps links as .CAPTUREMOCK_SYMLINK text, never as links)")
-        regular = stat.S_ISREG(os.lstat(src).st_mode)
+        mode = os.lstat(src).st_mode
     except OSError as err:
         raise EditRefused(f"refused stored edit {src}: {err.strerror or err}") from None
-    if not regular:
+    if directory != stat.S_ISDIR(mode) or not (directory or stat.S_ISREG(mode)):
         raise EditRefused(f"refused stored edit {src}: it is not a regular file")
 
 
@@ -116,6 +118,12 @@ class Sandbox:
         with open(src, "rb") as source, os.fdopen(os.open(path, flags, mode), "wb") as dest:
             shutil.copyfileobj(source, dest, _COPY_CHUNK)
             os.chmod(dest.fileno() if os.chmod in os.supports_fd else path, mode)  # not cut by the umask
+
+    def make_dir(self, root: str, path: str) -> None:
+        """An empty directory the command made (``mkdir -p new``); a file or link in the way is replaced."""
+        info = self._walk_to(root, path, "create directory")
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            self._make_dir(path, info)
 
     def place_link(self, target: str, root: str, path: str) -> None:
         """A symlink at path pointing at target; an existing link is kept, a file in the way replaced."""

@@ -10,6 +10,9 @@ from .fileedits_paths import is_inside
 
 Stat = Tuple[int, int]  # (mtime in ns, size): nanoseconds so quick rewrites are still seen
 State = Dict[str, Stat]
+# A candidate that is an empty directory, such as ``mkdir -p new`` leaves: an entry of its own, as no
+# file under it would show it
+EMPTY_DIR: Stat = (0, -1)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class Snapshot:
             now = _scan(root, self.ignore_names)
             self.states[root] = now
             changed = tuple(sorted(path for path, stat in now.items() if before.get(path) != stat))
-            removed = _highest_removed(set(before) - set(now), root)
+            removed = _highest_removed({path for path in set(before) - set(now)
+                                        if before[path] != EMPTY_DIR or not os.path.isdir(path)}, root)
             if changed or removed:
                 edits.append(Edit(root, changed, removed))
         return edits
@@ -56,7 +60,7 @@ class Snapshot:
                 for known in [known for known in state if known == path or is_inside(known, path)]:
                     del state[known]
             for path in edit.changed:
-                stat = _stat(path) if path == root or is_inside(path, root) else None
+                stat = _entry(path) if path == root or is_inside(path, root) else None
                 if stat is not None:
                     state[path] = stat
 
@@ -83,8 +87,8 @@ class AsyncWatch:
 
 
 def _scan(root: str, ignore: frozenset) -> State:
-    """Every file and symlink (symlinked dirs included, not followed) under root, minus ignored names.
-    FIFOs, sockets and devices are left out (see ``_stat``)."""
+    """Every file and symlink (symlinked dirs included, not followed) under root, minus ignored names;
+    root as ``EMPTY_DIR`` if there are none. FIFOs, sockets and devices are left out (see ``_stat``)."""
     if not os.path.isdir(root):
         stat = _stat(root)
         return {root: stat} if stat else {}
@@ -98,7 +102,7 @@ def _scan(root: str, ignore: frozenset) -> State:
                 stat = _stat(path)
                 if stat is not None:
                     state[path] = stat
-    return state
+    return state or {root: EMPTY_DIR}
 
 
 def _stat(path: str) -> Optional[Stat]:
@@ -111,6 +115,12 @@ def _stat(path: str) -> Optional[Stat]:
     if not (S_ISREG(info.st_mode) or S_ISLNK(info.st_mode)):
         return None
     return info.st_mtime_ns, info.st_size
+
+
+def _entry(path: str) -> Optional[Stat]:
+    """What a scan finds at path, when it finds something there."""
+    stat = _stat(path)
+    return EMPTY_DIR if stat is None and os.path.isdir(path) else stat
 
 
 def _highest_removed(removed: set, root: str) -> Tuple[str, ...]:

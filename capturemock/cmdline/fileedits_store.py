@@ -9,7 +9,7 @@ from typing import Callable, Iterator, Tuple
 
 from .fileedits_fs import make_parents, place_file, warn_stderr
 from .fileedits_paths import is_inside
-from .fileedits_sandbox import EditRefused, safe_entries
+from .fileedits_sandbox import EMPTY_DIR, EditRefused, safe_entries
 from .fileedits_scan import Edit
 
 SYMLINK_SUFFIX = ".CAPTUREMOCK_SYMLINK"
@@ -32,7 +32,8 @@ def link_text(link: str) -> str:
 
 
 def stored_entries(stored: str) -> Iterator[Tuple[str, str, str]]:
-    """(stored path, path relative to the target, marker suffix) for everything kept under one FIL name.
+    """(stored path, path relative to the target, marker suffix or ``EMPTY_DIR``) for everything kept
+    under one FIL name.
 
     Links are listed too (not followed): ``fileedits_sandbox.safe_entries`` refuses them. A file named
     just like a marker is a file: a marker names something."""
@@ -43,6 +44,8 @@ def stored_entries(stored: str) -> Iterator[Tuple[str, str, str]]:
         yield stored, "", ""
     elif os.path.isdir(stored):
         for dirpath, dirnames, filenames in os.walk(stored):
+            if not (dirnames or filenames):
+                yield dirpath, "" if dirpath == stored else os.path.relpath(dirpath, stored), EMPTY_DIR
             links = [name for name in dirnames if os.path.islink(os.path.join(dirpath, name))]
             for name in sorted(filenames + links):
                 src = os.path.join(dirpath, name)
@@ -90,8 +93,12 @@ class EditStore:
         base = os.path.join(self.directory, fil_name)
         entries = stored_entries(os.path.join(replay_edit_dir, fil_name))
         for src, rel, suffix in safe_entries(entries, replay_edit_dir, _already_reported):
+            dest = os.path.join(base, rel) if rel else base
             with self._storing(src):
-                place_file(src, (os.path.join(base, rel) if rel else base) + suffix)
+                if suffix == EMPTY_DIR:
+                    os.makedirs(dest, exist_ok=True)
+                else:
+                    place_file(src, dest + suffix)
 
     @contextmanager
     def _storing(self, path: str) -> Iterator[None]:
@@ -113,11 +120,14 @@ def _already_reported(refusal: EditRefused) -> None:
 
 
 def _copy(path: str, dest: str, removed: bool) -> None:
-    """Store one path of an edit at ``dest``: a removal as an empty marker, a link as its text."""
+    """Store one path of an edit at ``dest``: a removal as an empty marker, a link as its text, an empty
+    directory (the scan's ``EMPTY_DIR``) as one."""
     if removed:
         _write(dest + DELETION_SUFFIX, "")
     elif os.path.islink(path):
         _write(dest + SYMLINK_SUFFIX, link_text(path) + "\n")
+    elif os.path.isdir(path):
+        os.makedirs(dest, exist_ok=True)
     else:
         place_file(path, dest)
 

@@ -14,7 +14,7 @@ import threading
 from typing import Callable, Mapping, Optional, Protocol
 
 from ..errors import CaptureMockReplayError, MockFileError
-from ..mockfile import Item, escape
+from ..mockfile import NO_FINAL_NEWLINE, Item, escape, escape_output, output_value, split_output
 from ..modes import RECORD, REPLAY
 from . import shim
 from .describe import describe_command
@@ -48,12 +48,9 @@ def item_text(prefix: str, type_: str, text: str) -> str:
     return f"{prefix}{type_}:{escape(text)}\n"
 
 
-def output_text(data: bytes) -> Optional[str]:
-    """Recorded form of a stream: text minus one final newline (§4.3); None when nothing was written."""
-    if not data:
-        return None
-    end = len(data) - 1 if data.endswith(b"\n") else len(data)
-    return str(memoryview(data)[:end], "utf-8", "surrogateescape")  # no copy of a large output
+def output_item(type_: str, value: str) -> str:
+    """An ``->OUT:``/``->ERR:`` item as file text, escaped so that replay gives back the exact bytes."""
+    return f"->{type_}:{escape_output(value)}\n"
 
 
 def find_program(name: str, path: str, cwd: str) -> Optional[str]:
@@ -70,8 +67,11 @@ class CommandHandler:
 
     def __init__(self, *, mode: int, token: str, replay: Optional[Replayer], replayed_programs: Callable[[str], bool],
                  watched: Callable[[str], list[str]], asynchronous: Callable[[str], bool], edits: FileEdits,
-                 base_env: Mapping[str, str], base_cwd: str, intercept_dirs: list[str]):
+                 base_env: Mapping[str, str], base_cwd: str, intercept_dirs: list[str], sealed: bool = False,
+                 exact_output: bool = False):
         self.mode = mode
+        self.exact_output = exact_output  # else a missing final newline is added, as 2.10 does (§4.3)
+        self.sealed = sealed and mode == REPLAY  # [general] sealed: see _refuse_unrecorded
         self.token = token
         self.replay = replay
         self.replayed_programs = replayed_programs
@@ -115,7 +115,19 @@ class CommandHandler:
             return False
         return self.mode == REPLAY or self.replayed_programs(program)
 
+    def _refuse_unrecorded(self, conn, program: str) -> bool:
+        """``sealed = true``: a program the mock never mentions is shimmed anyway (``launcher``), and
+        here refused in one line and status 1 instead of answered with a borrowed or empty answer."""
+        if not self.sealed or self.replayed_programs(program):
+            return False
+        from ..explain import sealed
+
+        self._finish(conn, f"capturemock: {sealed(program, self.replay.path if self.replay else None)}\n", 1)
+        return True
+
     def _replay(self, conn, record, request: CommandRequest, text: str, watched: list[str]) -> None:
+        if self._refuse_unrecorded(conn, request.program):
+            return
         try:
             with self.replay_lock:
                 group = self.replay.lookup(f"<-CMD:{text}") or []
@@ -141,8 +153,9 @@ class CommandHandler:
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
             item = responses.get(type_)
             if item is not None:
-                record(item_text("->", type_, item.text))
-                _send_frame(conn, kind, item.text.encode("utf-8", "surrogateescape"), b"\n")
+                record(output_item(type_, item.text))
+                text, ending = split_output(item.text)
+                _send_frame(conn, kind, text.encode("utf-8", "surrogateescape"), ending.encode())
         if status:
             record(item_text("->", "EXC", str(status)))
         if restored and edits_last:
@@ -170,8 +183,9 @@ class CommandHandler:
             self._finish(conn, message + "\n", 1)
             return
         snapshot = self.edits.snapshot(request, watched, self.asynchronous(request.program))
+        newline = b"" if self.exact_output else shim.encode_frame(shim.NEWLINE, b"")
         conn.sendall(shim.encode_frame(shim.SETENV, f"PATH={env['PATH']}".encode("utf-8", "surrogateescape")) +
-                     shim.encode_frame(shim.RUN, path.encode("utf-8", "surrogateescape")))
+                     newline + shim.encode_frame(shim.RUN, path.encode("utf-8", "surrogateescape")))
         results = dict(shim.read_frame(conn) for _ in range(3))
         if shim.EXIT not in results:
             raise ConnectionError(f"the shim for '{command}' went away before the program's exit status")
@@ -180,9 +194,10 @@ class CommandHandler:
         # of one request stay together, §4.5)
         record("".join(item_text("->", "FIL", name) for name in self.edits.changes(snapshot)))
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
-            output = output_text(results.pop(kind, b""))
-            if output is not None:
-                record(item_text("->", type_, output))
+            output = results.pop(kind, b"")
+            if output:
+                value = output_value(output)
+                record(output_item(type_, value if self.exact_output else value.rstrip(NO_FINAL_NEWLINE)))
             del output
         if status:
             record(item_text("->", "EXC", str(status)))

@@ -24,10 +24,13 @@ def _replay_index(mode: int, config: RcConfig, options: dict[str, str]):
     if mode == RECORD or not path or not os.path.isfile(path):
         return None  # §2.4: mixed mode with no replay file simply records
     from ..replay import ReplayIndex
-    return ReplayIndex.from_file(path, exact=settings.use_exact_matching(config))
+    from ..replaypolicy import index_options
+    return ReplayIndex.from_file(path, **index_options(config))
 
 
 def command_handler(mode: int, config: RcConfig, options: dict[str, str], token: str) -> CommandHandler:
+    from ..replaypolicy import sealed
+
     replay = _replay_index(mode, config, options)
     mentioned: dict[str, bool] = {}
 
@@ -39,7 +42,8 @@ def command_handler(mode: int, config: RcConfig, options: dict[str, str], token:
     intercept_dir: Optional[str] = options.get("intercept-dir")
     base_cwd = os.getcwd()
     return CommandHandler(
-        mode=mode, token=token, replay=replay, replayed_programs=replayed,
+        mode=mode, token=token, replay=replay, replayed_programs=replayed, sealed=sealed(config),
+        exact_output=settings.exact_output(config),
         watched=lambda program: settings.watched_variables(config, program),
         asynchronous=lambda program: settings.is_asynchronous(config, program),
         edits=file_edits(mode, config, options, base_cwd), base_env=dict(os.environ), base_cwd=base_cwd,

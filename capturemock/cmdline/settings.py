@@ -5,6 +5,7 @@ import os
 import re
 
 from ..config import GENERAL, RcConfig
+from ..replaypolicy import ON_BEST_MATCH
 
 TYPE_CHECKING = False  # typing is not imported at run time: the server checks these settings at start-up
 if TYPE_CHECKING:
@@ -54,21 +55,24 @@ def ignored_edit_names(config: RcConfig) -> list[str]:
     return config.setting(SECTION, "ignore_edits")
 
 
+def exact_output(config: RcConfig) -> bool:
+    """``exact_output``: command output reaches the SUT and the mock byte for byte. Off by default: 2.10
+    adds a missing final newline in record and replay alike (§4.3), and suites' mock files pin that."""
+    return bool(config.setting(SECTION, "exact_output"))
+
+
 def edits_outside_allowed(config: RcConfig) -> bool:
     """``allow_edits_outside``: replayed file edits may change things outside the working directory too
     (by default they change nothing there; see ``fileedits_sandbox``)."""
     return config.setting(SECTION, ALLOW_EDITS_OUTSIDE)
 
 
-def use_exact_matching(config: RcConfig) -> bool:
-    return config.setting(GENERAL, "use_exact_matching")
-
-
 # What the server reads per request, by section: (option, reader). Booleans can be malformed, and any
 # value can hold a broken %(interpolation)s.
 _PROGRAM_KEYS = (("asynchronous", RcConfig.getboolean), ("environment", RcConfig.getlist))
 _SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), (SECTION, ALLOW_EDITS_OUTSIDE, RcConfig.getboolean),
-                 (GENERAL, "use_exact_matching", RcConfig.getboolean))
+                 (GENERAL, "use_exact_matching", RcConfig.getboolean), (GENERAL, "sealed", RcConfig.getboolean),
+                 (GENERAL, "report_unused", RcConfig.getboolean))
 
 
 def check(config: RcConfig) -> None:
@@ -80,6 +84,7 @@ def check(config: RcConfig) -> None:
     keys = [(section, option, read) for section in sections for option, read in _PROGRAM_KEYS]
     for section, option, read in keys + list(_SESSION_KEYS):
         read(config, option, [section])
+    config.choice(GENERAL, "on_best_match", ON_BEST_MATCH)
 
 
 def mentioned_programs(programs: list[str], mentions: Callable[[re.Pattern], bool]) -> list[str]:

@@ -28,6 +28,7 @@ static const char MAGIC[] = "CAPTUREMOCK_SHIM/1\n";
 static const char *program = "";
 static volatile pid_t child = 0;
 static pid_t parent = 0; /* the SUT, as found at start */
+static int add_newline = 0; /* the server's 'N' frame: end output with a newline as 2.10 records it */
 
 typedef struct { char *data; size_t len, cap; } buffer;
 
@@ -313,8 +314,9 @@ static void run_real_program(int sock, const char *path, char **argv) {
     stream s[2] = {{out[0], 1, 1, {0}, 0}, {err[0], 2, 1, {0}, 0}};
     int status = collect(pid, s);
     for (int i = 0; i < 2; i++) forward(&s[i]); /* stdout first, as replay writes them */
-    for (int i = 0; i < 2; i++) /* replay ends output with one newline (§12.16): so does record */
-        if (s[i].captured.len && s[i].captured.data[s[i].captured.len - 1] != '\n') write_all(s[i].to, "\n", 1, 0);
+    for (int i = 0; i < 2; i++) /* 2.10's record: output ends with one newline, as replay gives it (§4.3) */
+        if (add_newline && s[i].captured.len && s[i].captured.data[s[i].captured.len - 1] != '\n')
+            write_all(s[i].to, "\n", 1, 0);
     int code = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
     char text[16];
     snprintf(text, sizeof text, "%d", code);
@@ -367,6 +369,7 @@ int main(int argc, char **argv) {
         case 'O': write_all(1, payload.data, payload.len, 0); break;
         case 'E': write_all(2, payload.data, payload.len, 0); break;
         case 'V': putenv(strdup(payload.data)); break;
+        case 'N': add_newline = 1; break;
         case 'R': run_real_program(sock, payload.data, argv); ran = 1; break;
         case 'X':
             status = exit_status(payload.data);

@@ -27,6 +27,7 @@ import time
 
 MAGIC = b"CAPTUREMOCK_SHIM/1\n"
 STDOUT, STDERR, SETENV, RUN, EXIT = b"O", b"E", b"V", b"R", b"X"
+NEWLINE = b"N"  # before RUN: end forwarded output with a newline where it lacks one (2.10's record, §4.3)
 _U32 = struct.Struct(">I")
 _RELAYED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
@@ -238,7 +239,7 @@ def _collect(pid: int, streams: tuple[_Stream, _Stream]) -> int:
     return os.waitpid(pid, 0)[1] if status is None else status
 
 
-def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
+def _run_real_program(sock: socket.socket, path: str, argv: list[str], add_newline: bool) -> None:
     """Record mode: run the program here (stdin, tty and signals stay natural), capture its output and
     hand it on (see ``_collect``); send what it wrote and its exit status to the server."""
     out_read, out_write = os.pipe()
@@ -266,8 +267,8 @@ def _run_real_program(sock: socket.socket, path: str, argv: list[str]) -> None:
     for stream in streams:  # stdout first, as replay writes them
         stream.forward()
     for stream in streams:
-        if stream.captured and not stream.captured.endswith(b"\n"):
-            write_all(stream.target, b"\n")  # replay ends output with one newline (§12.16): so does record
+        if add_newline and stream.captured and not stream.captured.endswith(b"\n"):
+            write_all(stream.target, b"\n")  # replay ends output with one newline (§4.3): so does record
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     out, err = (stream.captured for stream in streams)
     sock.sendall(b"".join((STDOUT, _U32.pack(len(out)), out, STDERR, _U32.pack(len(err)), err,
@@ -298,7 +299,7 @@ def interceptCommand() -> None:
 
 def _follow_answer(sock: socket.socket, program: str, argv: list[str], parent: int) -> None:
     """Do what the server's frames say until it sends the exit status (which ends this process)."""
-    ran = False
+    ran = add_newline = False
     while True:
         kind, payload = read_frame(sock)
         if kind in (STDOUT, STDERR):
@@ -307,8 +308,10 @@ def _follow_answer(sock: socket.socket, program: str, argv: list[str], parent: i
         elif kind == SETENV:
             name, _, value = os.fsdecode(payload).partition("=")
             os.environ[name] = value
+        elif kind == NEWLINE:
+            add_newline = True
         elif kind == RUN:
-            _run_real_program(sock, os.fsdecode(payload), argv)
+            _run_real_program(sock, os.fsdecode(payload), argv, add_newline)
             ran = True
         elif kind == EXIT:
             status = _exit_status(program, payload)

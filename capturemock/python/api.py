@@ -5,6 +5,7 @@ the session's own state (product spec §3, "Fast replay").
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
@@ -14,11 +15,12 @@ import tempfile
 from typing import Iterable, MutableMapping, Optional, Sequence
 
 from ..cachedir import import_path
-from ..config import GENERAL, RcConfig, refuse_live_run
+from ..config import RcConfig, refuse_live_run
 from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
 from ..replay import ReplayIndex
+from ..replaypolicy import index_options, sealed
 from ..sutenv import unset
 from ..writable import check_writable
 from .importhook import ImportHook
@@ -48,10 +50,13 @@ class InterceptHandler:
     """What ``interceptPython`` installed; ``resetIntercepts`` puts everything back."""
 
     def __init__(self, session: Optional[Session] = None, hook: Optional[ImportHook] = None,
-                 patcher: Optional[Patcher] = None):
+                 patcher: Optional[Patcher] = None, index: Optional[ReplayIndex] = None):
         self.session = session
         self.hook = hook
         self.patcher = patcher
+        self.index = index if index is not None and index.reports else None
+        if self.index is not None:  # a process intercepted by sitecustomize is never reset: report at exit
+            atexit.register(self._report)
 
     def resetIntercepts(self) -> None:  # noqa: N802 - the original's public name
         _active.pop(id(self), None)
@@ -61,7 +66,17 @@ class InterceptHandler:
             self.patcher.restore()
         if self.session is not None:
             self.session.close()
-        self.session = self.hook = self.patcher = None
+        if self.index is not None:
+            atexit.unregister(self._report)
+            self._report()
+        self.session = self.hook = self.patcher = self.index = None
+
+    def _report(self) -> None:
+        """``on_best_match = warn`` and ``report_unused``: the replay's end-of-run lines, on stderr."""
+        lines = self.index.report()
+        if lines:
+            sys.stderr.write("".join(f"{line}\n" for line in lines))
+            sys.stderr.flush()
 
 
 def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFiles: Sequence[str],  # noqa: N802,N803
@@ -72,21 +87,22 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         return InterceptHandler()
     config = RcConfig(list(rcFiles or []))
     replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
-    exact = config.setting(GENERAL, "use_exact_matching")
-    index = ReplayIndex.from_file(replay_path, exact=exact) if replay_path else None
+    index = ReplayIndex.from_file(replay_path, **index_options(config)) if replay_path else None
+    sealed_replay = mode == REPLAY and sealed(config)
     names = _intercept_names(pythonAttrs or [], _rc_intercepts(config),
-                             index if mode == REPLAY else None)
+                             index if mode == REPLAY and not sealed_replay else None)
     if not names:
         return InterceptHandler()
     _refuse_nested(names)
     modules, partial = _classify(names)
     settings = PythonSettings(config, mode if index is not None else RECORD, names)
     session = Session(settings, MockWriter(recordFile), modules,
-                      (lambda owner: Replayer(owner, index, replay_path)) if index is not None else None)
+                      (lambda owner: Replayer(owner, index, replay_path, sealed=sealed_replay))
+                      if index is not None else None)
     hook = ImportHook(session)
     session.importer = hook
     session.bypass.real_import = hook.real_import
-    handler = InterceptHandler(session, hook, Patcher(session))
+    handler = InterceptHandler(session, hook, Patcher(session), index)
     hook.install()
     _active[id(handler)] = names
     try:
@@ -123,7 +139,8 @@ def _refuse_nested(names: list[str]) -> None:
 
 
 def _intercept_names(explicit: Iterable[str], from_rc: Iterable[str], index: Optional[ReplayIndex]) -> list[str]:
-    """Explicit names always; in pure replay, rc names only if the replay file mentions them (§5.2): as
+    """Explicit names always; in pure replay (``index`` given: not when sealed), rc names only if the
+    replay file mentions them (§5.2): as
     traffic, or (beyond the original) as the class of a replayed instance, so that ``except
     urllib.error.HTTPError`` catches a replayed ``Instance('HTTPError(...)', ...)``."""
     names = dict.fromkeys(explicit)  # a dict: ordered, and membership is not a scan of a list
@@ -174,7 +191,8 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
         config = RcConfig(list(rcFiles or []), warn=lambda message: None)  # setUpServer warned already
         config.warn_unknown_settings()
         PythonSettings(config, mode, [*_rc_intercepts(config), *(pythonAttrs or [])])
-        config.setting(GENERAL, "use_exact_matching")
+        index_options(config)
+        sealed(config)
         if recordFile:
             check_writable(recordFile, "record to", directory=False)
     except CaptureMockError as err:

@@ -25,6 +25,9 @@ _LATE_WARNING = (
     "This implies you are intercepting the module '{module}' after importing it.\n"
     "While this might work, it may well be very slow and is not recommended.\n"
 )
+# stdout keeps 2.10's text, which suites compare; the advice goes to stderr
+_LATE_HINT = ("capturemock: hint: import {modules} inside the test (or after interceptPython/setUpPython), not at "
+              "the top of {holders}, so that no variable needs resetting\n")
 
 
 class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -129,6 +132,17 @@ class ImportHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 setattr(holder, variable, proxy)
                 self._rebound.append((holder, variable, module))
         sys.stdout.flush()
+        self._hint_late_imports()
+
+    def _hint_late_imports(self) -> None:
+        """What to do about the warnings just printed: one line for all of them."""
+        if not self._rebound:
+            return
+        modules = sorted({self.objects.intercepted_entry(module.__name__) for _, _, module in self._rebound})
+        holders = sorted({holder.__name__ for holder, _, _ in self._rebound})
+        sys.stderr.write(_LATE_HINT.format(modules=" and ".join(repr(name) for name in modules),
+                                           holders=" and ".join(repr(name) for name in holders)))
+        sys.stderr.flush()
 
     def _holders(self, module: ModuleType):
         """(loaded application module, global name) pairs referring to ``module``."""

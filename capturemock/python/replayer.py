@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from ..errors import CaptureMockReplayError
+from ..errors import CaptureMockReplayError, SealedReplayError
 from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
@@ -33,7 +33,7 @@ def _replay_only(cls: Any) -> Optional[type]:
 class Replayer:
     """Replays python traffic for one session; also the namespace the value parser resolves names in."""
 
-    def __init__(self, session: Any, index: ReplayIndex, path: Optional[str]):
+    def __init__(self, session: Any, index: ReplayIndex, path: Optional[str], sealed: bool = False):
         self.session = session
         self.objects = session.objects
         self.index = index
@@ -44,6 +44,8 @@ class Replayer:
         self._specials: Optional[dict[str, frozenset[str]]] = None
         self._answering: list[str] = []  # the requests whose answers are being played, innermost last
         self._construct_target: Any = None
+        if sealed:  # decided here, once: unsealed calls carry no check at all
+            self.call = self._sealed_call
 
     # -- what the replay file covers (§5.2) --------------------------------------------------------
     def knows(self, description: str) -> bool:
@@ -114,6 +116,16 @@ class Replayer:
     def call(self, description: str, level: int, record: bool) -> Any:
         group = self.index.lookup(description)
         return None if group is None else self._play(description, group, level, record)
+
+    def _sealed_call(self, description: str, level: int, record: bool) -> Any:
+        """``sealed = true``: a call of a function the mock never mentions fails, whatever best match
+        would have found (a borrowed answer to ``time.time()`` is no better than a real one)."""
+        called = description.partition(":")[2]
+        if description not in self.index and not self.knows_function(called.split("(", 1)[0]):
+            from ..explain import sealed
+
+            raise SealedReplayError(sealed(called, self.path))
+        return Replayer.call(self, description, level, record)
 
     def construct(self, description: str, level: int, record: bool, obj: Any, name: str) -> Any:
         group = self.index.lookup(description)

@@ -78,6 +78,7 @@ class Session:
                  replayer_factory: Any = None):
         self.settings = settings
         self.mode = settings.mode
+        self.full_floats = settings.full_floats  # decided once: every rendered value reads it
         self.writer = writer
         self.lock = threading.RLock()
         self.traffic = _Traffic(self)
@@ -159,7 +160,7 @@ class Session:
         return self.writer.tell()
 
     def render(self, value: Any) -> str:
-        return render(value, self.objects.text_of)
+        return render(value, self.objects.text_of, self.full_floats)
 
     # -- imports (§6.3) ----------------------------------------------------------------------------
     def import_module(self, name: str) -> Proxy:
@@ -380,7 +381,7 @@ class Session:
         """``name(args)`` as recorded: callables among the arguments named after this call (§4.2)."""
         objects = self.objects
         objects.call_context = (name, args, kwargs)  # the hint is worked out only if a callback is named
-        text = render_call(name, args, kwargs, objects.argument_text_of)
+        text = render_call(name, args, kwargs, objects.argument_text_of, self.full_floats)
         objects.call_context = NO_CALL  # the arguments are not kept alive past the call
         return self.settings.alter(text, name) if self.settings.has_alterations else text
 
@@ -416,7 +417,7 @@ class Session:
             self._real_calls_running -= 1
             wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
             if record and result is not None:
-                text = render(wrapped, self.objects.text_of)
+                text = render(wrapped, self.objects.text_of, self.full_floats)
                 self.write(mock_prefix(level), "RET", self.settings.alter(text, name)
                            if self.settings.has_alterations else text)
             return wrapped

@@ -36,6 +36,8 @@ class PythonSettings:
         self.mode = mode
         self.config = config
         self.ignore_callers = config.setting(PYTHON, "ignore_callers")
+        # 2 (2.10's rounding, which loses ``time.time()``'s fraction) or full (repr)
+        self.full_floats = config.choice(PYTHON, "float_precision", ("2", "full")) == "full"
         self.constructors = tuple(config.getnames("replay_constructors", [PYTHON], _may_rebuild_values,
                                                   "a class of a module that only holds data"))
         self._check_repeated = config.setting(PYTHON, "check_repeated_calls")

@@ -126,3 +126,12 @@ def test_location_parsing_and_script_batches():
     assert parse_host_port("on host:port") is None
     script = ClientScript(parse("<-SRV:a\n->CLI:1\n->CLI:2\n<-SRV:b\n<-SRV:c\n->CLI:3\n"))
     assert [[item.text for item in script.next_batch()] for _ in range(4)] == [["1", "2"], [], ["3"], []]
+
+
+def test_on_best_match_error_answers_a_mismatch_naming_the_closest(rig):
+    rig.write("stored.mock", "<-CLI:ping\n->SRV:pong\n")
+    address = rig.start(capturemock.REPLAY, CLIENT_RC + "on_best_match = error\n", replay="stored.mock")
+    answer = rig.send(address, "ping again")
+    rig.stop()
+    assert answer.startswith("CAPTUREMOCK MISMATCH: '<-CLI:ping again' is not recorded in ")
+    assert answer.endswith("stored.mock:1: <-CLI:ping\n    <-CLI:ping{+ again+}")

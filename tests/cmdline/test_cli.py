@@ -58,10 +58,11 @@ def test_program_killed_by_a_signal(workdir, signum):
     assert os.listdir(workdir / "tmp") == []
 
 
-def test_no_program_prints_help(workdir):
+def test_no_program_is_a_usage_error(workdir):
     result = capturemock_cmd(cwd=workdir, path="/usr/bin:/bin")
-    assert result.returncode == 0
-    assert result.stdout.startswith("usage: capturemock")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("usage: capturemock")
+    assert result.stderr.endswith("capturemock: error: no program to run was given\n")
 
 
 @pytest.mark.parametrize("args, message", [

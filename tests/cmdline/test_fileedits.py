@@ -39,10 +39,12 @@ def write(path: Path, text: str) -> Path:
 
 # --- candidate paths (§7.6) ---------------------------------------------------------------------
 
-def test_relative_arguments_count_only_when_they_exist(tmp_path):
+def test_relative_arguments_count_when_they_exist_or_may_be_new_paths(tmp_path):
+    """Unlike 2.10, a word naming nothing yet counts (``touch new``); an option then does not."""
     (tmp_path / "out").mkdir()
-    found = candidate_paths(["writer", "create", "out", "missing"], str(tmp_path), str(tmp_path), {}, None)
-    assert found == [str(tmp_path / "out")]
+    (tmp_path / "-x").mkdir()
+    found = candidate_paths(["writer", "-p", "out", "-x", "missing"], str(tmp_path), str(tmp_path), {}, None)
+    assert found == [str(tmp_path / name) for name in ("missing", "-x", "out")]
 
 
 def test_program_name_is_not_a_candidate(tmp_path):
@@ -57,7 +59,7 @@ def test_absolute_words_always_count_and_arguments_split_on_whitespace(tmp_path)
 
 def test_option_value_after_equals_is_a_candidate(tmp_path):
     (tmp_path / "out3").mkdir()
-    found = candidate_paths(["writer", "option", "--dest=out3", "-o=/abs/x"], str(tmp_path), str(tmp_path), {}, None)
+    found = candidate_paths(["writer", "--dest=out3", "-o=/abs/x"], str(tmp_path), str(tmp_path), {}, None)
     assert found == ["/abs/x", str(tmp_path / "out3")]
 
 

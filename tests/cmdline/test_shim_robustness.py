@@ -120,18 +120,34 @@ def test_a_hung_server_gives_one_line_instead_of_a_wait_for_ever(tmp_path, shim_
                                                      "server within 0.5 s\n")
 
 
-def test_output_without_a_final_newline_reaches_the_sut_alike_in_record_and_replay(sut):
-    """§12.16: replay ends each output with one newline, so the recording run forwards one too."""
+@pytest.mark.parametrize("exact, seen, mock", [
+    ("", ("no newline\n|\n", "err\n"), "<-CMD:tool\n->OUT:no newline\n->ERR:err\n"),  # §4.3, as 2.10
+    ("exact_output = true\n", ("no newline|\n", "err"),
+     "<-CMD:tool\n->OUT:no newline\n|capturemock|no newline at end\n->ERR:err\n|capturemock|no newline at end\n"),
+])
+def test_output_without_a_final_newline_reaches_the_sut_alike_in_record_and_replay(sut, exact, seen, mock):
+    """By default 2.10's way: a newline is added in replay, so the recording run forwards one too. With
+    ``exact_output`` none is added, neither while recording nor on replay: the mock says it has none."""
     sut.program("tool", "printf 'no newline'\nprintf 'err' >&2\n")
-    assert sut.start(capturemock.RECORD, rc=sut.rc(RC))
+    assert sut.start(capturemock.RECORD, rc=sut.rc(RC + exact))
     recorded = sut.run("sh", "-c", "tool; echo '|'")
     capturemock.terminate()
     (sut.root / "rec.mock").rename(sut.root / "stored.mock")
+    assert sut.start(capturemock.REPLAY, rc=sut.rc(RC + exact), replay="stored.mock", real_programs=False)
+    replayed = sut.run("sh", "-c", "tool; echo '|'")
+    capturemock.terminate()
+    assert (recorded.stdout, recorded.stderr) == (replayed.stdout, replayed.stderr) == seen
+    assert sut.text("rec.mock") == sut.text("stored.mock") == mock
+
+
+def test_output_recorded_by_the_original_without_its_final_newline_replays_with_one(sut):
+    """2.10 recorded such output with a newline added, and its mock cannot say otherwise (§12.16)."""
+    sut.write("stored.mock", "<-CMD:tool\n->OUT:no newline\n->ERR:err\n")
     assert sut.start(capturemock.REPLAY, rc=sut.rc(RC), replay="stored.mock", real_programs=False)
     replayed = sut.run("sh", "-c", "tool; echo '|'")
     capturemock.terminate()
-    assert (recorded.stdout, recorded.stderr) == (replayed.stdout, replayed.stderr) == ("no newline\n|\n", "err\n")
-    assert sut.text("rec.mock") == sut.text("stored.mock") == "<-CMD:tool\n->OUT:no newline\n->ERR:err\n"
+    assert (replayed.stdout, replayed.stderr) == ("no newline\n|\n", "err\n")
+    assert sut.text("rec.mock") == sut.text("stored.mock")
 
 
 @pytest.mark.parametrize("value", ["inf", "1e20", "nan", "-1", "soon"])
