@@ -24,6 +24,7 @@ from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
 
 SERVER_KEY = "<-SRV"
+_NEXT = ".__next__()"  # an iteration step: answered by its own recordings only
 # numbers per occurrence in ReplayIndex._spans: request start, body (the items after the request), group end, line
 _SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
 
@@ -264,6 +265,8 @@ class ReplayIndex:
                 from . import explain
                 raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'",
                                              explain.miss(self, key))
+            if key.endswith(_NEXT):
+                return None  # another request's answer to a __next__ would replay the iterator for ever
             key_id = self._best_match_id(key)
             if self.on_best_match != SILENT:
                 self._borrow(key, key_id)

@@ -30,6 +30,14 @@ def _replay_only(cls: Any) -> Optional[type]:
     return cls if cls is not None and (handle is None or not handle.has_target) else None
 
 
+def _unanswered(description: str) -> None:
+    """What a request nothing in the mock answers gets: None (§5.3), except an iteration step, which ends
+    the iteration (a None for ever would make ``list(it)`` grow without end)."""
+    if description.endswith(".__next__()"):
+        raise StopIteration
+    return None
+
+
 class Replayer:
     """Replays python traffic for one session; also the namespace the value parser resolves names in."""
 
@@ -115,7 +123,7 @@ class Replayer:
     # -- calls -------------------------------------------------------------------------------------
     def call(self, description: str, level: int, record: bool) -> Any:
         group = self.index.lookup(description)
-        return None if group is None else self._play(description, group, level, record)
+        return _unanswered(description) if group is None else self._play(description, group, level, record)
 
     def _sealed_call(self, description: str, level: int, record: bool) -> Any:
         """``sealed = true``: a call of a function the mock never mentions fails, whatever best match

@@ -115,12 +115,6 @@ def unwrapped(scenario: Scenario, where: Difference, ours: str, original: str) -
     return join.sub(", ", ours), join.sub(", ", original)
 
 
-def endless_next(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
-    if where.comparison == "ours replaying the original's mock" and where.ours_status == "timeout":
-        return original, original
-    return ours, original
-
-
 DELIBERATE = [
     Known("command-exit-status", "The capturemock command exits with the program's status; 2.10 always exits 0.",
           program_status),
@@ -145,9 +139,6 @@ DELIBERATE = [
 KNOWN_BUGS = [
     Known("nested-sequence-wrap", "A list or tuple inside a dict too wide for 130 columns: 2.10's pprint puts its "
           "elements one per line, ours keeps them on one line (both replay either form).", unwrapped),
-    Known("endless-next", "Replaying a 2.10 mock where a generator's __next__ was never recorded (2.10 stopped at "
-          "__len__), ours answers None to __next__ for ever: list() never ends and the transcript grows without "
-          "bound. It should raise (StopIteration or a replay error).", endless_next),
 ]
 
 

@@ -174,6 +174,20 @@ def test_generators_and_list_of_a_proxy(sandbox):
         assert list(feeds.headlines(2)) == ["headline 1", "replayed"]
 
 
+def test_an_iteration_step_the_mock_never_recorded_ends_the_iteration(sandbox):
+    """Not None for ever (``list()`` never ended), nor another request's answer borrowed by best match."""
+    replay = sandbox.mock("""
+        <-PYT:import feeds
+        <-PYT:feeds.headlines(2)
+        ->RET:Instance('generator', 'generator1')
+        <-PYT:generator1.__iter__()
+        ->RET:generator1
+    """)
+    with sandbox.intercept(REPLAY, ["feeds"], replay=replay):
+        import feeds
+        assert list(feeds.headlines(2)) == []
+
+
 def test_special_methods_truth_tests_and_assignment(sandbox):
     sandbox.module("inventory", """
         class Shelf:
