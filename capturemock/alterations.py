@@ -37,6 +37,12 @@ class Alterations:
             text = self._apply_rule(name, text)
         return text
 
+    def check(self, sections: Sequence[str]) -> None:
+        """Compile now every rule that applies to ``sections``, so that a broken one stops a server at
+        start-up instead of failing each request that would use it."""
+        for name in self.names(sections):
+            self._rule(name)
+
     def restore_variables(self, text: str) -> str:
         """Translate ``$name_N`` variables back to the values they stood for (the only reverse use)."""
         for values in self.variables.values():

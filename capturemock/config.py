@@ -81,6 +81,7 @@ KEYS = (
     Key(COMMAND_LINE, "ignore_edits", "list", [], "file names skipped when scanning for edits"),
     Key(COMMAND_LINE, "allow_edits_outside", "bool", False, "replayed edits may reach outside the cwd"),
     Key(COMMAND_LINE, "exact_output", "bool", False, "output byte for byte: no newline added (2.10 adds one)"),
+    Key(COMMAND_LINE, "alterations", "list", [], "alteration sections for command lines and output (2.10: none)"),
     *(Key(AMQP, name, kind, None, "AMQP (pika) setting") for name, kind in (
         ("url", "str"), ("exchange", "str"), ("exchange_type", "str"), ("exchange_forward", "str"),
         ("exchange_forward_prefix", "str"), ("exchange_record", "str"), ("auto_delete", "bool"),

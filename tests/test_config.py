@@ -143,3 +143,11 @@ def test_yaml_rc_files_are_the_same_settings(tmp_path):
 def test_malformed_yaml_rc_names_file_and_line(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         RcConfig([rc(tmp_path, "bad.yaml", text)])
+
+
+def test_command_line_alterations_is_a_known_key_and_names_its_sections(tmp_path):
+    """The opt-in of command-line alterations (issue 13, item 9) is no typo, nor is the section it names."""
+    config = RcConfig([rc(tmp_path, "a.rc", "[command line]\nintercepts = tool\nalterations = stamp\n"
+                                             "[stamp]\nmatch_pattern = [0-9]+\nreplacement = N\n")])
+    assert config.unknown_settings() == []
+    assert config.setting("command line", "alterations") == ["stamp"]

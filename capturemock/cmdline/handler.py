@@ -11,7 +11,7 @@ from __future__ import annotations
 import _signal as signal  # the C module, as in shim.py: its wrapper only adds enums, at start-up cost
 import os
 import threading
-from typing import Callable, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Protocol
 
 from ..errors import CaptureMockReplayError, MockFileError
 from ..mockfile import NO_FINAL_NEWLINE, Item, escape, escape_output, output_value, split_output
@@ -19,6 +19,10 @@ from ..modes import RECORD, REPLAY
 from . import shim
 from .describe import describe_command
 from .request import CommandRequest, RefusedRequest, read_request
+from .settings import SECTION
+
+if TYPE_CHECKING:
+    from ..alterations import Alterations
 
 MISMATCH_ADVICE = "Either rerun with capturemock in record mode or update the stored mock file by hand."
 
@@ -68,8 +72,10 @@ class CommandHandler:
     def __init__(self, *, mode: int, token: str, replay: Optional[Replayer], replayed_programs: Callable[[str], bool],
                  watched: Callable[[str], list[str]], asynchronous: Callable[[str], bool], edits: FileEdits,
                  base_env: Mapping[str, str], base_cwd: str, intercept_dirs: list[str], sealed: bool = False,
-                 exact_output: bool = False):
+                 exact_output: bool = False, alterations: Optional[Alterations] = None):
         self.mode = mode
+        self.alterations = alterations  # [command line] alterations, opt-in: see settings.alterations
+        self.alteration_lock = threading.Lock()  # variables ($name_N) are numbered across parallel commands
         self.exact_output = exact_output  # else a missing final newline is added, as 2.10 does (§4.3)
         self.sealed = sealed and mode == REPLAY  # [general] sealed: see _refuse_unrecorded
         self.token = token
@@ -99,12 +105,25 @@ class CommandHandler:
         env = dict(request.env)
         env["PATH"] = self._sut_path(env.get("PATH", ""))
         watched = self.watched(request.program)
-        text = describe_command([request.program, *request.argv[1:]], request.cwd, env,
-                                base_cwd=self.base_cwd, base_env=self.base_env, watched=watched)
+        text = self._alter(describe_command([request.program, *request.argv[1:]], request.cwd, env,
+                                            base_cwd=self.base_cwd, base_env=self.base_env, watched=watched))
         if self._replaying(request.program):
             self._replay(conn, record, request, text, watched)
         else:
             self._record(conn, record, request, env, text, watched)
+
+    def _alter(self, text: str) -> str:
+        """The text as the mock file holds it: what is recorded, and what replay looks up."""
+        if self.alterations is None:
+            return text
+        with self.alteration_lock:
+            return self.alterations.apply(text, [SECTION])
+
+    def _alter_output(self, value: str) -> str:
+        """``_alter`` for an ``output_value``, keeping its ``NO_FINAL_NEWLINE`` mark out of the rules' reach."""
+        if value.endswith(NO_FINAL_NEWLINE):
+            return self._alter(value[:-1]) + NO_FINAL_NEWLINE
+        return self._alter(value)
 
     def _sut_path(self, path: str) -> str:
         """The SUT's PATH without the intercept directory (§7.3)."""
@@ -153,7 +172,7 @@ class CommandHandler:
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
             item = responses.get(type_)
             if item is not None:
-                record(output_item(type_, item.text))
+                record(output_item(type_, self._alter_output(item.text)))  # the SUT gets the stored text
                 text, ending = split_output(item.text)
                 _send_frame(conn, kind, text.encode("utf-8", "surrogateescape"), ending.encode())
         if status:
@@ -197,7 +216,8 @@ class CommandHandler:
             output = results.pop(kind, b"")
             if output:
                 value = output_value(output)
-                record(output_item(type_, value if self.exact_output else value.rstrip(NO_FINAL_NEWLINE)))
+                record(output_item(type_, self._alter_output(value if self.exact_output
+                                                             else value.rstrip(NO_FINAL_NEWLINE))))
             del output
         if status:
             record(item_text("->", "EXC", str(status)))

@@ -43,7 +43,7 @@ def command_handler(mode: int, config: RcConfig, options: dict[str, str], token:
     base_cwd = os.getcwd()
     return CommandHandler(
         mode=mode, token=token, replay=replay, replayed_programs=replayed, sealed=sealed(config),
-        exact_output=settings.exact_output(config),
+        exact_output=settings.exact_output(config), alterations=settings.alterations(config),
         watched=lambda program: settings.watched_variables(config, program),
         asynchronous=lambda program: settings.is_asynchronous(config, program),
         edits=file_edits(mode, config, options, base_cwd), base_env=dict(os.environ), base_cwd=base_cwd,

@@ -11,6 +11,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: the server checks t
 if TYPE_CHECKING:
     from typing import Callable, Optional
 
+    from ..alterations import Alterations
+
 SECTION = "command line"
 ALLOW_EDITS_OUTSIDE = "allow_edits_outside"
 
@@ -61,6 +63,16 @@ def exact_output(config: RcConfig) -> bool:
     return bool(config.setting(SECTION, "exact_output"))
 
 
+def alterations(config: RcConfig) -> Optional[Alterations]:
+    """The rewrites ``[command line] alterations`` asks for on command lines and their output, or None.
+    Opt-in: 2.10 alters no command-line traffic, even for alterations listed in ``[general]`` (§3.4), and
+    suites' mock files pin that."""
+    from ..alterations import Alterations
+
+    rules = Alterations(config)
+    return rules if rules.names([SECTION]) else None
+
+
 def edits_outside_allowed(config: RcConfig) -> bool:
     """``allow_edits_outside``: replayed file edits may change things outside the working directory too
     (by default they change nothing there; see ``fileedits_sandbox``)."""
@@ -71,6 +83,7 @@ def edits_outside_allowed(config: RcConfig) -> bool:
 # value can hold a broken %(interpolation)s.
 _PROGRAM_KEYS = (("asynchronous", RcConfig.getboolean), ("environment", RcConfig.getlist))
 _SESSION_KEYS = ((SECTION, "ignore_edits", RcConfig.getlist), (SECTION, ALLOW_EDITS_OUTSIDE, RcConfig.getboolean),
+                 (SECTION, "alterations", RcConfig.getlist),
                  (GENERAL, "use_exact_matching", RcConfig.getboolean), (GENERAL, "sealed", RcConfig.getboolean),
                  (GENERAL, "report_unused", RcConfig.getboolean))
 
@@ -85,6 +98,9 @@ def check(config: RcConfig) -> None:
     for section, option, read in keys + list(_SESSION_KEYS):
         read(config, option, [section])
     config.choice(GENERAL, "on_best_match", ON_BEST_MATCH)
+    rules = alterations(config)
+    if rules:
+        rules.check([SECTION])
 
 
 def mentioned_programs(programs: list[str], mentions: Callable[[re.Pattern], bool]) -> list[str]:
