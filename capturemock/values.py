@@ -73,7 +73,10 @@ class _Verbatim:
 
 def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -> str:
     """The §4.2 text of ``value``; ``hook`` names proxies, instances and callbacks (None = not mine).
-    ``full_floats`` (``[python] float_precision = full``) keeps what 2 decimals lose (``time.time()``)."""
+    ``full_floats`` (``[python] float_precision = full``) keeps what 2 decimals lose (``time.time()``).
+
+    As 2.10 writes it: lists and tuples element by element on one line, a dict pretty-printed with
+    its own lists and tuples (``_nested``), anything else as ``pprint`` writes it alone."""
     kind = type(value)
     if kind is int:
         try:
@@ -81,7 +84,8 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         except ValueError:  # more digits than repr accepts (3.11+): hex reads back at any size
             return hex(value)
     if kind is str:
-        return pprint.pformat(value, width=WIDTH) if len(value) > WIDTH else repr(value)
+        text = repr(value)
+        return text if len(text) <= WIDTH else pprint.pformat(value, width=WIDTH)
     if kind is float:
         return repr(value) if full_floats else str(round(value, 2))
     if kind is bool or value is None:
@@ -96,28 +100,30 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         inner = ", ".join(render(element, hook, full_floats) for element in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
-        return pprint.pformat(_prepare(value, hook, full_floats), width=WIDTH)
-    return repr(value)
+        nested = {key: _nested(value[key], hook, full_floats) for key in _sorted_keys(value)}
+        return pprint.pformat(nested, width=WIDTH)
+    text = repr(value)
+    if len(text) <= WIDTH and not isinstance(value, (dict, list, tuple)):
+        return text  # what pformat writes for it: the hot path skips building a PrettyPrinter
+    return pprint.pformat(value, width=WIDTH)  # wraps sets, bytes, subclasses... and sorts set elements
 
 
-def _prepare(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
-    """A copy of a dict tree that pprint renders like ``render`` would (rounded floats, names)."""
+def _nested(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
+    """What 2.10 gives pprint for a dict's value: its lists and tuples as they are (so pprint wraps them
+    one element a line, indented under their bracket) with floats rounded; anything else, nested dicts
+    and strings included, as its own ``render`` text (wrapped from column 0, not under its key)."""
     kind = type(value)
     if kind is float:
         return value if full_floats else round(value, 2)
-    if kind is dict:
-        return {key: _prepare(value[key], hook, full_floats) for key in _sorted_keys(value)}
-    if kind in (list, tuple):
-        return _Verbatim(render(value, hook, full_floats))
+    if kind is list:
+        return [_nested(element, hook, full_floats) for element in value]
+    if kind is tuple:
+        return tuple(_nested(element, hook, full_floats) for element in value)
     if kind is int:
         return _Verbatim(render(value)) if value.bit_length() > 14_000 else value  # ~4300 digits
-    if kind in (str, bool) or value is None:
+    if kind is bool or value is None:
         return value
-    if hook is not None:
-        text = hook(value)
-        if text is not None:
-            return _Verbatim(text)
-    return value
+    return _Verbatim(render(value, hook, full_floats))
 
 
 def _sorted_keys(mapping: dict) -> list:

@@ -82,6 +82,38 @@ def test_long_strings_become_implicit_concatenations():
     assert parse(rendered) == text
 
 
+# The expected texts below were observed from CaptureMock 2.10.0's mock files (black box, Python 3.11).
+X, Y, Z = "x" * 60, "y" * 60, "z" * 20
+QX, QY, QZ = repr(X), repr(Y), repr(Z)
+
+
+@pytest.mark.parametrize("value, text", [
+    # a list or tuple in a dict: pprint's, one element a line under its bracket, floats rounded
+    ({"k": [X, Y, Z]}, f"{{'k': [{QX},\n       {QY},\n       {QZ}]}}"),
+    ({"k": (X, Y, Z)}, f"{{'k': ({QX},\n       {QY},\n       {QZ})}}"),
+    ({"k": [1.23456, 2.5, X, Y]}, f"{{'k': [1.23,\n       2.5,\n       {QX},\n       {QY}]}}"),
+    ({"k": [[X, Y], [Z, 1.23456]]}, f"{{'k': [[{QX},\n        {QY}],\n       [{QZ}, 1.23]]}}"),
+    ({"k": [X, (Y,), Z, ()]}, f"{{'k': [{QX},\n       ({QY},),\n       {QZ},\n       ()]}}"),
+    ({"b": X, "a": Y, "c": [Z] * 2}, f"{{'a': {QY},\n 'b': {QX},\n 'c': [{QZ}, {QZ}]}}"),
+    # anything else in a dict (or in its lists) is its own text, wrapped from column 0
+    ({"k": {"a": X, "b": Y, "c": Z}}, f"{{'k': {{'a': {QX},\n 'b': {QY},\n 'c': {QZ}}}}}"),
+    ({"k": [X, Y, {"a": X, "b": Y}]},
+     f"{{'k': [{QX},\n       {QY},\n       {{'a': {QX},\n 'b': {QY}}}]}}"),
+    ({"k": [X, {X, Y, Z}]}, f"{{'k': [{QX},\n       {{{QX},\n {QY},\n {QZ}}}]}}"),
+    ({"k": [b"b" * 140]}, f"{{'k': [({repr(b'b' * 124)}\n {repr(b'b' * 16)})]}}"),
+    ({"k": ["a" * 140]}, f"{{'k': ['{'a' * 140}']}}"),
+    ({"k": {1.2345}}, "{'k': {1.2345}}"),
+    # at the top level lists stay on one line; other containers are pprint's, sets sorted when wrapped
+    ([X, Y, Z], f"[{QX}, {QY}, {QZ}]"),
+    ({X, Y, Z}, f"{{{QX},\n {QY},\n {QZ}}}"),
+    (frozenset([X, Y, Z]), f"frozenset({{{QX},\n           {QY},\n           {QZ}}})"),
+    (b"b" * 140, f"({repr(b'b' * 124)}\n {repr(b'b' * 16)})"),
+])
+def test_wide_values_wrap_as_2_10_writes_them(value, text):
+    assert render(value) == text
+    assert render(parse(text)) == text  # read back as the value written (floats as rounded)
+
+
 def test_hook_names_objects_inside_containers():
     marker = object()
     hook = lambda value: "item_apple" if value is marker else None  # noqa: E731

@@ -296,3 +296,35 @@ def _metaclass_for(bases: tuple) -> type:
         if not issubclass(meta, base_meta):
             meta = type(f"{base_meta.__name__}Proxy", (meta, base_meta), {})
     return meta
+
+
+def plain_exception_class(cls: type) -> type:
+    """A subclass of the generated exception class ``cls`` whose instances are plain exceptions: what a
+    hand-written ``raise mod.Error('...')`` raises in mixed mode, where the program's ``mod.Error`` is
+    ``cls``. ``except mod.Error`` catches it, yet making it runs no real code and nothing about it is
+    traffic (it has no handle: its specials, ``args`` and attributes are the exception's own)."""
+    namespace: dict[str, Any] = {"_cm": None, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                 "__new__": _plain_new, "__getattr__": _no_such_attribute,
+                                 "__setattr__": BaseException.__setattr__, "__bool__": _true}
+    for klass in cls.__mro__:
+        if issubclass(klass, InstanceProxy):  # what the generated classes forward: the exception's own again
+            for attr in klass.__dict__:
+                if attr in SPECIAL_METHODS or attr in EXCEPTION_TRAFFIC or attr == "__init__":
+                    namespace.setdefault(attr, getattr(BaseException, attr, None))
+    return type(cls)(cls.__name__, (cls,), namespace)
+
+
+def _plain_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """Made by the first builtin base, as ``raw_new`` does, but with the written arguments."""
+    for klass in cls.__mro__[1:]:
+        if not issubclass(klass, InstanceProxy) and isinstance(klass.__dict__.get("__new__"), BuiltinFunctionType):
+            return klass.__new__(cls, *args)
+    return BaseException.__new__(cls, *args)
+
+
+def _no_such_attribute(self: BaseException, attr: str) -> Any:
+    raise AttributeError(f"{type(self).__name__!r} raised from mock text has no attribute {attr!r}")
+
+
+def _true(self: Any) -> bool:
+    return True

@@ -15,7 +15,7 @@ from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .naming import split_description
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, raw_new
+from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, plain_exception_class, raw_new
 
 _DESCRIBED = re.compile(r"Instance\('([^']*)'")
 _NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
@@ -52,6 +52,7 @@ class Replayer:
         self._specials: Optional[dict[str, frozenset[str]]] = None
         self._answering: list[str] = []  # the requests whose answers are being played, innermost last
         self._construct_target: Any = None
+        self._plain_classes: dict[type, type] = {}  # generated exception class -> what mock text raises
         if sealed:  # decided here, once: unsealed calls carry no check at all
             self.call = self._sealed_call
 
@@ -109,8 +110,14 @@ class Replayer:
         if not module or not self.objects.is_intercepted_module(module.split(".", 1)[0]):
             return None
         real = getattr(self.session.importer.real_modules.get(module), attr, None)
-        if isinstance(real, type) and issubclass(real, BaseException):
-            return real  # the real module is loaded (``socket.gaierror``): its class, with its real bases
+        if isinstance(real, type) and issubclass(real, BaseException):  # the real module is loaded
+            if not self.objects.is_intercepted_class(real):
+                return real  # ``socket.gaierror``: its class, with its real bases
+            seen = self.objects.class_proxy(real)  # what the program's ``mod.Error`` gives (mixed mode)
+            plain = self._plain_classes.get(seen)
+            if plain is None:
+                plain = self._plain_classes[seen] = plain_exception_class(seen)
+            return plain
         cls = self.objects.classes.get(attr)
         if cls is None:
             cls = self.objects.classes[attr] = type(attr, (Exception,), {"__module__": module})

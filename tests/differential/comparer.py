@@ -108,13 +108,6 @@ def mixed_edits(scenario: Scenario, where: Difference, ours: str, original: str)
     return ours, original
 
 
-def unwrapped(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
-    if where.field != "mock":
-        return ours, original
-    join = re.compile(r",\n +(?=\S)")
-    return join.sub(", ", ours), join.sub(", ", original)
-
-
 DELIBERATE = [
     Known("command-exit-status", "The capturemock command exits with the program's status; 2.10 always exits 0.",
           program_status),
@@ -136,10 +129,7 @@ DELIBERATE = [
           "2.10 evals it and fails with SyntaxError after writing it to the new transcript; ours refuses it with a "
           "MockFileError naming file and line (safe replay).", unparsable_value),
 ]
-KNOWN_BUGS = [
-    Known("nested-sequence-wrap", "A list or tuple inside a dict too wide for 130 columns: 2.10's pprint puts its "
-          "elements one per line, ours keeps them on one line (both replay either form).", unwrapped),
-]
+KNOWN_BUGS: list[Known] = []
 
 
 def outcome_text(outcome: Outcome, field: str) -> str:

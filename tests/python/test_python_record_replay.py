@@ -241,6 +241,38 @@ def test_a_hand_written_raise_of_the_modules_own_exception(sandbox):
     assert sandbox.recorded() == sandbox.lines(text)
 
 
+def test_a_hand_written_raise_in_mixed_mode_is_of_the_class_the_program_sees(sandbox):
+    """Mixed mode loads ``shop``, so the program's ``shop.OutOfStock`` is a generated class: the hand-written
+    raise is an instance of it (``except shop.OutOfStock`` catches it), made without running the real class's
+    code and with no traffic of its own."""
+    sandbox.module("shop", """
+        class OutOfStock(Exception):
+            def __init__(self, message):
+                raise AssertionError("real code run from mock text")
+        def order(item):
+            return 'real ' + item
+    """)
+    text = """
+        <-PYT:import shop
+        <-PYT:shop.order('tea')
+        ->RET:raise shop.OutOfStock('no tea today')
+    """
+    replay = sandbox.mock(text)
+    with sandbox.intercept(REPLAY_OLD_RECORD_NEW, ["shop"], replay=replay):
+        import shop
+        with pytest.raises(shop.OutOfStock) as info:
+            shop.order("tea")
+        error = info.value
+        assert (str(error), repr(error), error.args) == ("no tea today", "OutOfStock('no tea today')",
+                                                         ("no tea today",))
+        assert type(error).__name__ == "OutOfStock" and bool(error)
+        assert not hasattr(error, "errno")  # no traffic: an attribute it lacks is just missing
+    assert sandbox.recorded().endswith(sandbox.lines("""
+        <-PYT:shop.order('tea')
+        ->RET:raise shop.OutOfStock('no tea today')
+    """))
+
+
 def test_pure_replay_installs_only_rc_intercepts_the_mock_mentions(sandbox):
     sandbox.module("alpha", "def ping():\n    return 'alpha pong'\n")
     sandbox.module("beta", "def ping():\n    return 'beta pong'\n")
