@@ -7,6 +7,8 @@ call order, like TextTest's single ``traffic`` file).
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
     capturemock diff OLD.mock NEW.mock
     capturemock check [-R RC,RC] FILE...
+    capturemock import-har FILE.har [-o OUT.mock]
+    capturemock import-vcr CASSETTE.yaml [-o OUT.mock]
 
 Unlike the original (§7.8) the command exits with the program's own status (dying by the same signal
 when the program was killed), or 1 when the program succeeded but the traffic server died on the way,
@@ -35,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "replayed. Options must come before the program.",
         epilog="capturemock diff OLD.mock NEW.mock  summarises what changed between two recordings, per "
                "interaction (exit status 1 if anything did). capturemock check [-R RC,RC] FILE...  reports "
-               "what replay would drop, misread or refuse in mock and rc files (exit status 1 if anything).")
+               "what replay would drop, misread or refuse in mock and rc files (exit status 1 if anything). "
+               "capturemock import-har FILE.har [-o OUT.mock] and capturemock import-vcr CASSETTE.yaml "
+               "[-o OUT.mock]  convert a browser's HAR recording or a vcrpy cassette into an HTTP mock file.")
     parser.add_argument("-m", "--mode", default="0",
                         help=f"{describe_modes()}; default replay, which records if no -p is given")
     parser.add_argument("-p", "--replay", help="mock file to replay")
@@ -60,6 +64,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         from .check import main as check
 
         sys.exit(check(argv[1:]))
+    if argv[:1] in (["import-har"], ["import-vcr"]):
+        from .importers import main as import_recording
+
+        sys.exit(import_recording(argv[0], argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.program:
