@@ -10,7 +10,7 @@ import binascii
 import json
 from urllib.parse import urlencode
 
-from .httpimport import Conversion, Exchange, RecordingError, need, skip_reason
+from .httpimport import Conversion, Exchange, RecordingError, collect, need
 from .httptext import Headers
 
 
@@ -24,16 +24,7 @@ def read_har(path: str) -> Conversion:
     except ValueError as err:
         raise RecordingError(f"{path}: not a HAR file (not JSON: {err})") from None
     entries = need(need(document, "log", (dict,), path), "entries", (list,), f"{path}: log")
-    conversion = Conversion([], [])
-    for index, entry in enumerate(entries):
-        where = f"{path}: log.entries[{index}]"
-        exchange = _exchange(entry, where)
-        reason = skip_reason(exchange.method, exchange.status)
-        if reason:
-            conversion.skipped.append(f"{where}: skipped {exchange.method} {exchange.url}: {reason}")
-        else:
-            conversion.exchanges.append(exchange)
-    return conversion
+    return collect(entries, lambda index: f"{path}: log.entries[{index}]", _exchange)
 
 
 def _exchange(entry: object, where: str) -> Exchange:

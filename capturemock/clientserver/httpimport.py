@@ -8,7 +8,7 @@ UTF-8), headers sorted.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from .. import mockfile
@@ -53,6 +53,22 @@ def skip_reason(method: str, status: int) -> Optional[str]:
     if status <= 0:
         return "it got no response"
     return None
+
+
+def collect(records: list, where_of: Callable[[int], str],
+            exchange_of: Callable[[object, str], Exchange]) -> Conversion:
+    """Each record (a HAR entry, a cassette interaction) as an exchange, or as a note of why it was
+    skipped: both formats skip alike, and name a record by its place in the file."""
+    conversion = Conversion([], [])
+    for index, record in enumerate(records):
+        where = where_of(index)
+        exchange = exchange_of(record, where)
+        reason = skip_reason(exchange.method, exchange.status)
+        if reason:
+            conversion.skipped.append(f"{where}: skipped {exchange.method} {exchange.url}: {reason}")
+        else:
+            conversion.exchanges.append(exchange)
+    return conversion
 
 
 def target(url: str) -> str:

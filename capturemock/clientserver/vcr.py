@@ -9,7 +9,7 @@ import zlib
 
 import yaml
 
-from .httpimport import Conversion, Exchange, RecordingError, need, skip_reason
+from .httpimport import Conversion, Exchange, RecordingError, collect, need
 from .httptext import Headers
 
 # zlib's window bits for each encoding: gzip header, zlib header
@@ -29,16 +29,7 @@ def read_cassette(path: str) -> Conversion:
     interactions = need(document, "interactions", (list,), path)
     if document.get("version", 1) != 1:
         raise RecordingError(f"{path}: cassette version {document['version']!r} is not supported (only 1)")
-    conversion = Conversion([], [])
-    for index, interaction in enumerate(interactions):
-        where = f"{path}: interactions[{index}]"
-        exchange = _exchange(interaction, where)
-        reason = skip_reason(exchange.method, exchange.status)
-        if reason:
-            conversion.skipped.append(f"{where}: skipped {exchange.method} {exchange.url}: {reason}")
-        else:
-            conversion.exchanges.append(exchange)
-    return conversion
+    return collect(interactions, lambda index: f"{path}: interactions[{index}]", _exchange)
 
 
 def _problem(err: Exception) -> str:
