@@ -84,7 +84,9 @@ EVAL_FRAME = '  File "<string>", line 1, in <module>\n'
 
 def eval_frame(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
     """2.10 evals ``raise ...`` values, so a replayed uncaught exception's traceback shows that frame."""
-    return ours, original.replace(EVAL_FRAME, "") if where.field == "stderr" else original
+    if where.field != "stderr":
+        return ours, original
+    return ours.replace(EVAL_FRAME, ""), original.replace(EVAL_FRAME, "")  # ours may hold 2.10's text by now
 
 
 def unparsable_value(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
