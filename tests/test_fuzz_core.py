@@ -19,7 +19,7 @@ from capturemock.mockfile import Item, MockWriter, format_item, is_item_start, p
 from capturemock.replay import ReplayIndex
 
 LONG = os.environ.get("CAPTUREMOCK_FUZZ") == "long"
-# long mode: 10^4 inputs per property (about 25 minutes for the whole reliability suite on 2 cores,
+# long mode: 10^4 inputs per property (7 minutes for this and the reliability suite on 2 cores,
 # see the README); CAPTUREMOCK_FUZZ_EXAMPLES sets another count
 EXAMPLES = int(os.environ.get("CAPTUREMOCK_FUZZ_EXAMPLES", 10_000 if LONG else 300))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
