@@ -13,6 +13,8 @@ RUN_DEPENDENT = [
     (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "0xADDR"),
     (re.compile(r"\b(localhost|127\.0\.0\.1|[\w.-]+):\d{2,5}\b"), r"\1:PORT"),
     (re.compile(r"\bpid[ =:]\d+"), "pid=PID"),
+    # a recorded program's own messages name the run directory it was recorded in
+    (re.compile(r"/runs/(?:ours|original)-[a-z-]+/"), "/runs/<RUN>/"),
 ]
 OWN_FRAME = re.compile(r'^  File "[^"]*/capturemock/[^"]*", line \d+, in .*\n(    .*\n)*', re.MULTILINE)
 
