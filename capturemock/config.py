@@ -226,11 +226,7 @@ class RcConfig:
         programs and modules instead, and the test passed without testing what it meant to (§2.2)."""
         if mode != REPLAY or (replay_file and os.path.isfile(replay_file)):
             return
-        value = str(self.setting(GENERAL, "on_missing_mock")).strip().lower()
-        if value not in ("live", "error"):
-            raise ConfigError(f"on_missing_mock = {value!r} is not 'live' or 'error'",
-                              *self._where("on_missing_mock", [GENERAL]))
-        if value == "error":
+        if self.choice(GENERAL, "on_missing_mock", ("live", "error")) == "error":
             what = f"mock file {replay_file} does not exist" if replay_file else "no mock file was given"
             raise MissingMockError(f"cannot replay: {what} ([general] on_missing_mock = error)")
 
@@ -314,20 +310,10 @@ class RcConfig:
         """The rc file and line whose value of ``option`` was read: in the first of ``sections`` that has
         it, the last file setting it there (later files win, §3.1). Only the files are named when no
         line says it (a ``[DEFAULT]`` value, or a YAML file among them, whose settings have no lines)."""
-        files: tuple[Optional[str], Optional[int]] = (",".join(self.files) or None, None)
         section = next((name for name in sections if self._parser.has_option(name, option)), None)
         if section is None or any(path.endswith((".yaml", ".yml")) for path in self.files):
-            return files
-        found = files
-        for path in self.files:
-            current = None
-            for number, line in enumerate(_lines_of(path), 1):
-                if line[:1] == "[" and "]" in line:
-                    current = line[1:line.rindex("]")]
-                elif current == section and line[:1] not in ("", " ", "\t", "#", ";"):
-                    if re.split("[=:]", line, maxsplit=1)[0].strip().lower() == option:
-                        found = (path, number)
-        return found
+            return ",".join(self.files) or None, None
+        return self._locate(section, option)
 
 
 def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[str]) -> None:
@@ -342,8 +328,8 @@ def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[st
     config.check_replay_file(mode, replay_file)
 
 
-# what one option may expand to through %(name)s references: ten levels of ten references each turn
-# a few hundred bytes into 10^10 characters, and configparser bounds only the depth
+# what rc text may expand to: ten levels of ten %(name)s references, or of YAML aliases of aliases, turn a
+# few hundred bytes into 10^10 characters (configparser bounds only the depth); no real rc file comes near
 _MAX_EXPANSION = 1 << 20
 _REFERENCE = re.compile(r"%\(([^)]*)\)s")
 
@@ -376,17 +362,18 @@ def _expanded_length(value: str, parser: configparser.ConfigParser, options, len
 
 
 def _line_in(lines: list[str], section: str, option: Optional[str], yaml: bool) -> Optional[int]:
-    """The line of ``section``'s header, or of ``option`` under it, in an INI or YAML rc file."""
-    current = None
+    """The line of ``section``'s header, or of ``option`` under it, in an INI or YAML rc file: the last
+    one, since a later repeat wins (``strict=False``)."""
+    current, found = None, None
     for number, line in enumerate(lines, 1):
         header = _header_of(line, yaml)
         if header is not None:
             current = header
             if header == section and option is None:
-                return number
+                found = number
         elif current == section and option and _option_of(line, yaml) == option:
-            return number
-    return None
+            found = number
+    return found
 
 
 def _header_of(line: str, yaml: bool) -> Optional[str]:
@@ -435,16 +422,12 @@ def _yaml_as_ini(text: str, path: str) -> str:
     if not isinstance(data, dict) or not all(isinstance(options, dict) for options in data.values()):
         raise ConfigError("a YAML rc file must map section names to mappings of options", path)
     lines = []
-    budget = [_MAX_YAML_EXPANSION]
+    budget = [_MAX_EXPANSION]
     for section, options in data.items():
         lines.append(f"[{section}]")
         for option, value in options.items():
             lines.append(f"{option} = {_ini_value(value, budget, path)}".rstrip())
     return "\n".join(lines) + "\n"
-
-
-# YAML aliases let a few hundred bytes stand for a list of billions of names; no real rc file comes near
-_MAX_YAML_EXPANSION = 1 << 20
 
 
 def _ini_value(value: object, budget: list[int], path: str) -> str:
@@ -460,7 +443,7 @@ def _ini_value(value: object, budget: list[int], path: str) -> str:
         text = str(value).replace("\n", "\n ")  # continuation lines of a multi-line INI value
     budget[0] -= len(text) + 2
     if budget[0] < 0:
-        raise ConfigError(f"the YAML rc file expands to more than {_MAX_YAML_EXPANSION} characters "
+        raise ConfigError(f"the YAML rc file expands to more than {_MAX_EXPANSION} characters "
                           "(aliases of aliases?)", path)
     return text
 
