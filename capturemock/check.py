@@ -25,7 +25,6 @@ from .values import ValueParser
 _WARNING = "capturemock: WARNING: "
 _DESCRIBED = re.compile(r"Instance\('(\w+)")
 _RC_NAME = re.compile(r"(\.rc|\.ya?ml)$|capturemockrc")
-_ESCAPED_LINE = f"\n{mockfile.ESCAPE}"
 
 
 class _Placeholder:
@@ -91,7 +90,7 @@ def _item_problem(item: mockfile.Item, raw: str, parser: ValueParser, path: str)
     where = f"{path}:{item.line}"
     if item.type not in mockfile.KNOWN_TYPES:
         return f"{where}: unknown item type {item.type!r} in {item.prefix}{item.type}"
-    if (raw.startswith(mockfile.ESCAPE) or _ESCAPED_LINE in raw) and not raw.endswith(_ESCAPED_LINE):
+    if mockfile.lacks_escape_end(raw):
         return (f"{where}: escaped lines but no closing {mockfile.ESCAPE!r} line: replay reads the marks "
                 "as text")
     if item.from_sut or item.type not in ("PYT", "RET"):

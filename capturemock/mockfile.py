@@ -356,17 +356,21 @@ def _torn_tail(text: str, killed_mid_write: bool) -> Optional[int]:
     if not text.endswith("\n"):
         return _torn_from(text, 0, len(text)) if killed_mid_write else None
     last = _last_item_start(text, 0, len(text) - 1)
-    if last is None or _ends_escaped(text):
+    if last is None:
         return None
-    body = text.index(":", last) + 1
-    escaped = text.startswith(ESCAPE, body) or text.find(f"\n{ESCAPE}", body) >= 0
-    return last if escaped else None
+    return last if lacks_escape_end(text, text.index(":", last) + 1, len(text) - 1) else None
 
 
-def _ends_escaped(text: str) -> bool:
-    """Whether the last line of ``text`` (which ends with a newline) is the end line of an escaped item."""
-    end_line = text.rfind("\n", 0, len(text) - 1) + 1
-    return end_line > 0 and text.startswith(ESCAPE, end_line) and text[end_line + len(ESCAPE):-1] in _END_FLAGS
+def lacks_escape_end(text: str, start: int = 0, end: Optional[int] = None) -> bool:
+    """Whether the item text ``text[start:end]`` (as written: marks included, terminating newline not)
+    has escaped lines but no end line to make them marks: a write cut off, or a hand edit. Bounds, not a
+    slice: the last item of a file can be hundreds of MB."""
+    end = len(text) if end is None else end
+    if not (text.startswith(ESCAPE, start, end) or text.find(_ESCAPED_END, start, end) >= 0):
+        return False
+    end_line = text.rfind("\n", start, end) + 1
+    return not (end_line > start and text.startswith(ESCAPE, end_line, end)
+                and text[end_line + len(ESCAPE):end] in _END_FLAGS)
 
 
 def _torn_from(text: str, low: int, cut: int) -> int:

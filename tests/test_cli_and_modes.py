@@ -163,6 +163,15 @@ def test_check_reports_each_problem_with_file_and_line(tmp_path: Path) -> None:
     ]
 
 
+def test_check_accepts_every_end_line_an_escaped_output_may_have(tmp_path: Path) -> None:
+    """Output without a final newline or with bytes that are not text ends in its own end line."""
+    (tmp_path / "exact.mock").write_text("<-CMD:tool\n->OUT:abc\n|capturemock|no newline at end\n"
+                                         "<-CMD:zip\n->OUT:\\x00x\n|capturemock|bytes, no newline at end\n"
+                                         "<-CMD:cat\n->OUT:a\n|capturemock|<-CMD:looks like an item\n|capturemock|\n")
+    proc = run([sys.executable, "-m", "capturemock", "check", "exact.mock"], tmp_path)
+    assert proc.stdout == "capturemock check: 1 file, no problems\n"
+
+
 def test_check_passes_good_files_and_checks_rc_files_given_by_flag(tmp_path: Path) -> None:
     (tmp_path / "good.mock").write_text(BROKEN_MOCK.split("<-PYT:clock.run()")[0].replace("stray text\n", ""))
     (tmp_path / "settings").write_text("[python]\nintercepts = clock\n")
