@@ -178,12 +178,13 @@ def unescape(text: str) -> str:
     return value + NO_FINAL_NEWLINE if flags[1] else value
 
 
-def output_value(data: bytes) -> str:
+def output_value(data: bytes, exact: bool = True) -> str:
     """The value a command's output (§4.3) is recorded as: its text minus one final newline, or ending
-    with ``NO_FINAL_NEWLINE`` when it has none; bytes that are not UTF-8 as surrogates."""
+    with ``NO_FINAL_NEWLINE`` when it has none and ``exact`` (else it is read back with one, as 2.10
+    records it); bytes that are not UTF-8 as surrogates."""
     final_newline = data.endswith(b"\n")
     text = str(memoryview(data)[:len(data) - final_newline], ENCODING, ERRORS)  # no copy of a large output
-    return text if final_newline else text + NO_FINAL_NEWLINE
+    return text if final_newline or not exact else text + NO_FINAL_NEWLINE
 
 
 def split_output(value: str) -> tuple[str, str]:

@@ -215,9 +215,7 @@ class CommandHandler:
         for type_, kind in (("OUT", shim.STDOUT), ("ERR", shim.STDERR)):
             output = results.pop(kind, b"")
             if output:
-                value = output_value(output)
-                record(output_item(type_, self._alter_output(value if self.exact_output
-                                                             else value.rstrip(NO_FINAL_NEWLINE))))
+                record(output_item(type_, self._alter_output(output_value(output, self.exact_output))))
             del output
         if status:
             record(item_text("->", "EXC", str(status)))
