@@ -78,9 +78,9 @@ def unused(location: str, key: str) -> str:
     return f"capturemock: unused: {location}: {key} was recorded but never replayed"
 
 
-def sealed(what: str, path: Optional[str]) -> str:
-    """``sealed = true``: what replay refused to run for real."""
-    return (f"sealed replay: '{what}' is not recorded in {path or 'the replay file'}, so it was not run "
+def sealed(what: str, path: Optional[str], refused: str = "run") -> str:
+    """``sealed = true``: what replay refused to do for real (run a program or call, send a request)."""
+    return (f"sealed replay: '{what}' is not recorded in {path or 'the replay file'}, so it was not {refused} "
             "([general] sealed = true)")
 
 

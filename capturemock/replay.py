@@ -14,7 +14,7 @@ import bisect
 import re
 import sys
 from array import array
-from typing import Iterator, Optional, Sequence, Union
+from typing import Collection, Iterator, Optional, Sequence, Union
 
 from . import mockfile
 from .bestmatch import WordIndex
@@ -261,18 +261,33 @@ class ReplayIndex:
         key = self._key(description)
         key_id = self._key_ids.find(key)
         if key_id is None:
-            if self.exact:
-                from . import explain
-                raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'",
-                                             explain.miss(self, key))
-            if key.endswith(_NEXT):
-                return None  # another request's answer to a __next__ would replay the iterator for ever
-            key_id = self._best_match_id(key)
-            if self.on_best_match != SILENT:
-                self._borrow(key, key_id)
+            key_id = self._miss(key)
             if key_id is None:
                 return None
         return self._next_group(key_id)
+
+    def borrow(self, description: str) -> tuple[Optional[str], Optional[list[Item]]]:
+        """For a request already known to have no exact match (HTTP tries its equivalent requests in
+        between): the recorded key best match chose and its next response group, under
+        ``on_best_match`` as ``lookup`` would; (None, None) if nothing resembles it."""
+        key_id = self._miss(self._key(description))
+        if key_id is None:
+            return None, None
+        return self._key_at(key_id), self._next_group(key_id)
+
+    def _miss(self, key: str) -> Optional[int]:
+        """The key id answering a request with no exact match (§5.3, §5.4), if any; exact matching and
+        ``on_best_match = error`` raise instead."""
+        if self.exact:
+            from . import explain
+            raise CaptureMockReplayError(f"Could not find any replay request matching '{key}'",
+                                         explain.miss(self, key))
+        if key.endswith(_NEXT):
+            return None  # another request's answer to a __next__ would replay the iterator for ever
+        key_id = self._best_match_id(key)
+        if self.on_best_match != SILENT:
+            self._borrow(key, key_id)
+        return key_id
 
     def lookup_attribute(self, description: str) -> Optional[list[Item]]:
         """§5.5: an attribute keeps its current value until the calls first recorded after its first
@@ -308,21 +323,26 @@ class ReplayIndex:
         """Whether ``report`` can say anything: decided once, so that nobody reports otherwise."""
         return self.on_best_match == WARN or self.report_unused
 
-    def report(self) -> list[str]:
-        """The end-of-replay lines, once: answers borrowed by best match, then unused requests."""
+    def report(self, types: Collection[str]) -> list[str]:
+        """The end-of-replay lines, once: answers borrowed by best match, then unused requests of
+        ``types`` (the family's own: one mock file may also hold other families' traffic, which
+        other processes or handlers replay)."""
         from . import explain
 
         lines, self._borrowed = self._borrowed, []
         if self.report_unused:
             self.report_unused = False
             lines += [explain.unused(self.location(key_id), self._key_at(key_id))
-                      for key_id in range(len(self._key_ids)) if self._unused(key_id)]
+                      for key_id in range(len(self._key_ids)) if self._unused(key_id, types)]
         return lines
 
-    def _unused(self, key_id: int) -> bool:
-        """A top-level request nothing looked up. Python imports are not looked up, only written."""
-        return not self._uses[key_id] and self._key_level[key_id] == 0 and not self._key_at(key_id).startswith(
-            "<-PYT:import ")
+    def _unused(self, key_id: int, types: Collection[str]) -> bool:
+        """A top-level request of ``types`` nothing looked up. Python imports are not looked up, only
+        written."""
+        if self._uses[key_id] or self._key_level[key_id] != 0:
+            return False
+        key = self._key_at(key_id)
+        return _type_of(key) in types and not key.startswith("<-PYT:import ")
 
     def location(self, key_id: int, group: int = 0) -> str:
         """``path:line`` of a key's request ``group`` (its first by default)."""

@@ -214,6 +214,7 @@ class TrafficServer:
         self.idle_timeout = idle_timeout
         self.max_silent = max_silent
         self.failure = ""  # why the server stopped by itself, if it did
+        self.told_to_stop: Callable[[], None] = lambda: None  # the stop message is in (the Server log)
         self._raw_listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         try:
             self._raw_listener.bind((b"127.0.0.1", port))  # bytes: no idna codec import
@@ -262,6 +263,7 @@ class TrafficServer:
 
         given = conn.read_to_end(_MAX_STOP_MESSAGE).lstrip(b":").strip().decode(errors="replace")
         if same_token(given, self.token):
+            self.told_to_stop()
             self.stop()
         else:
             conn.sendall(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n")
@@ -484,25 +486,31 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     from .cmdline.session import command_handler
     from .logconfig import set_up_logging
 
-    set_up_logging(config)  # before the handlers: their replay indexes decide once whether to log
-    traffic, prefixed = traffic_handlers(mode, config, options, server.address)
-    dispatcher = Dispatcher(traffic)
+    set_up_logging(config)  # before the handlers: their replay indexes and logs decide once whether to log
+    traffic = traffic_handlers(mode, config, options, server.address)
+    traffic.log.started(server.address)
+    server.told_to_stop = traffic.log.told_to_stop
+    dispatcher = Dispatcher(traffic.fallback)
     dispatcher.register(STOP, server.handle_stop)
     commands = command_handler(mode, config, options, server.token)
     dispatcher.register(shim.MAGIC, commands)
-    for prefix, handler in prefixed:
+    for prefix, handler in traffic.prefixed:
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
     server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
                  writer.close if writer else lambda: None)
-    _report_replay(commands.replay)
+    traffic.log.stopped()
+    _report_replay(commands.replay, traffic.report)
 
 
-def _report_replay(index) -> None:
-    """``on_best_match = warn`` and ``report_unused``: the command replay's end-of-run lines, on stderr,
-    which the launcher relays at ``terminate`` (so TextTest shows them)."""
-    if index is not None and index.reports:
-        sys.stderr.write("".join(f"{line}\n" for line in index.report()))
+def _report_replay(commands, traffic: Callable[[], list[str]]) -> None:
+    """``on_best_match = warn`` and ``report_unused``: the end-of-replay lines of the command line, then
+    of client/server traffic, on stderr, which the launcher relays at ``terminate`` (so TextTest and
+    the ``capturemock`` command show them)."""
+    lines = commands.report(("CMD",)) if commands is not None and commands.reports else []
+    lines += traffic()
+    if lines:
+        sys.stderr.write("".join(f"{line}\n" for line in lines))
 
 
 class _ParentWatch:

@@ -11,6 +11,8 @@ from ..errors import CaptureMockReplayError
 from ..mockfile import Item
 from .location import exchange, parse_host_port, warn
 from .replayfiles import ReplayFiles
+from .sealing import Seal, first_line
+from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
 
 Record = Callable[[str], None]
@@ -30,9 +32,12 @@ def encode(text: str) -> bytes:
 class ClassicSession:
     """The classic handlers of one server session, sharing the destination and the replay state."""
 
-    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None):
+    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, seal: Optional[Seal] = None,
+                 log: QuietLog = QUIET):
         self.transcript = transcript
         self.replay = replay
+        self.seal = seal  # sealed replay: a message the mock does not answer is never forwarded
+        self.log = log
         self.destination: Optional[tuple[str, int]] = None
         self._replay_lock = threading.Lock()  # response groups are consumed one request at a time (§5.5)
 
@@ -40,11 +45,14 @@ class ClassicSession:
     def location_message(self, conn, record: Record) -> None:
         """``SUT_SERVER:<text ending in host:port>``; free text without an address is recorded too."""
         text = decode(conn.read_to_end(MAX_MESSAGE))
+        self.log.received(f"SUT_SERVER:{text}")
+        self.log.processing(self.log.location, text)
         address = parse_host_port(text)
         if address is not None:
             self.destination = address
         record(self.transcript.location(text))
         conn.sock.close()  # the SUT may wait for our (empty) answer before it starts serving
+        self.log.finished()
         script = self.replay.script if self.replay is not None else None
         if script is not None and self.transcript.server_is_sut:
             script.play(lambda item: self._play_client(item, record))
@@ -52,12 +60,18 @@ class ClassicSession:
     def client_message(self, conn, record: Record) -> None:
         data = conn.read_to_end(MAX_MESSAGE)
         text = decode(data)
+        self.log.received(text)
+        self.log.processing(self.log.client, text)
         if self.replay is not None and not self.transcript.server_is_sut:
             conn.sendall(encode(self._replay(text, record)))
-            return
-        reply = self._forward(text, data, record)
-        if reply:
-            conn.sendall(reply)
+        elif self.seal is not None and self.destination is not None:
+            host, port = self.destination
+            self.seal.refuse(first_line(text), f"{host}:{port}")  # closed unanswered
+        else:
+            reply = self._forward(text, data, record)
+            if reply:
+                conn.sendall(reply)
+        self.log.finished()
 
     # -- replay as the server ------------------------------------------------------------------------
     def _replay(self, text: str, record: Record) -> str:
@@ -69,6 +83,8 @@ class ClassicSession:
             return f"CAPTUREMOCK MISMATCH: {err}"
         replies = [self.transcript.alter(item.text) for item in group if not item.from_sut]
         record(self.transcript.client(text) + "".join(self.transcript.server(reply, altered=True) for reply in replies))
+        for reply in replies:
+            self.log.responded(self.log.server, reply)
         return "".join(replies)
 
     # -- record: forward to the real server ----------------------------------------------------------
@@ -87,6 +103,7 @@ class ClassicSession:
             warn(f"WARNING: Could not forward to server {host}:{port}: {err}\n-- {text}")
             return b""
         record(self.transcript.client(text) + self.transcript.server(decode(reply)))
+        self.log.responded(self.log.server, decode(reply))
         return reply
 
     def _play_client(self, item: Item, record: Record) -> str:

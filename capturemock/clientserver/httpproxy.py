@@ -30,6 +30,8 @@ from .location import warn
 from .repeats import Repeats
 from .replayfiles import ReplayFiles
 from .rulesapi import RulesEndpoint, is_rules_path
+from .sealing import Seal
+from .serverlog import QUIET, QuietLog
 from .settings import Settings
 from .traffic import Transcript
 
@@ -40,6 +42,8 @@ CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", 
 CORS_NAMES = {name.lower() for name, _ in CORS}
 PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
 REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("Content-Type", "text/plain")])
+# sealed replay refused to forward a request to the real server: the reason is in the body
+SEALED_STATUS = "500"
 
 
 def header_name(name: str) -> str:
@@ -57,10 +61,13 @@ class HttpSession(httpwire.WireSession):
     """The HTTP handlers of one server session."""
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
-                 replay: Optional[ReplayFiles] = None, token: Optional[str] = None):
+                 replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
+                 log: QuietLog = QUIET):
         self.settings = settings
         self.transcript = transcript
         self.replay = replay
+        self.seal = seal  # sealed replay: a request the mock does not answer is never forwarded
+        self.log = log
         self.destination: Optional[Destination] = None
         self.defaults = list(config.options("default_http_headers").items())
         self.repeats: Repeats = Repeats(config, settings.assume_all_can_modify)
@@ -74,13 +81,17 @@ class HttpSession(httpwire.WireSession):
         self.rules_endpoint = RulesEndpoint(self.rules, token)
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
-    def locate(self, url: str, record: Record, headers: Headers = ()) -> bool:
+    def locate(self, url: str, record: Record, headers: Headers = (), request_line: Optional[str] = None) -> bool:
         """Point the proxy at the real server, if this message may (``httpwire.location_refusal``);
-        whether it did."""
+        whether it did. ``request_line``: it came as an HTTP request (logged as 2.10 logged it)."""
         target = url.split()[-1] if url.split() else ""
         current = self.destination.url if self.destination is not None else None
-        if httpwire.refused(httpwire.location_refusal(headers, self.token, current, target)):
+        refused = httpwire.refused(httpwire.location_refusal(headers, self.token, current, target))
+        if request_line is not None:
+            self.log.control(request_line, int(REFUSED.first) if refused else 200)
+        if refused:
             return False
+        self.log.processing(self.log.location, LOCATION_TEXT)
         try:
             self.destination = Destination(target)
         except ValueError:
@@ -93,13 +104,19 @@ class HttpSession(httpwire.WireSession):
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         text = self._text(Message(f"{method} {path}", body, sent))
+        self.log.processing(self.log.client, text)
         if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
             ruled = self.rules.answer(method, path)
             if ruled is not None:
-                record(self.transcript.client(text) + self.transcript.server(self._text(ruled)))
+                answer = self._text(ruled)
+                record(self.transcript.client(text) + self.transcript.server(answer))
+                self.log.responded(self.log.server, answer)
                 return ruled
         if self.replay is not None and not self.transcript.server_is_sut:
             return self._replay(method, text, record)
+        if self.seal is not None and self.destination is not None:
+            refusal = self.seal.refuse(f"{method} {path}", self.destination.url)
+            return Message(SEALED_STATUS, f"{refusal}\n".encode(), [("Content-Type", "text/plain")])
         return self._forward(method, path, body, sent, text, record)
 
     def _text(self, message: Message) -> str:
@@ -120,6 +137,8 @@ class HttpSession(httpwire.WireSession):
             self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
             replies = [self.ids.to_live(reply) for reply in replies]
         record(self.transcript.client(text) + "".join(self.transcript.server(r, altered=True) for r in replies))
+        for reply in replies:
+            self.log.responded(self.log.server, reply)
         if not replies:
             return None
         response = httptext.parse(replies[0], is_response=True)
@@ -128,7 +147,8 @@ class HttpSession(httpwire.WireSession):
 
     def _match(self, description: str) -> tuple[Optional[str], list[Item]]:
         """The recorded request answering ``description`` (§5.3) and its next response group: the same
-        request, else one equal but for query-parameter order and JSON formatting, else the best match."""
+        request, else one equal but for query-parameter order and JSON formatting (the same request
+        for ``on_best_match``), else the best match."""
         index = self.replay.index
         if index.exact:
             return description, index.lookup(description) or []  # a miss raises CaptureMockReplayError
@@ -137,8 +157,11 @@ class HttpSession(httpwire.WireSession):
             return description, group
         if self._equivalents is None:
             self._equivalents = EquivalentRequests(index.keys())
-        key = self._equivalents.find(description) or index.best_match(description)
-        return key, (index.lookup_exact(key) or []) if key else []
+        key = self._equivalents.find(description)
+        if key is not None:
+            return key, index.lookup_exact(key) or []
+        key, group = index.borrow(description)
+        return key, group or []
 
     def _forward(self, method: str, path: str, body: bytes, headers: Headers, text: str,
                  record: Record) -> Optional[Message]:
@@ -154,6 +177,7 @@ class HttpSession(httpwire.WireSession):
         answer = self._text(response)
         if answer != previous:  # §5.6: an identical repeat is not written again
             record(self.transcript.client(text) + self.transcript.server(answer))
+        self.log.responded(self.log.server, answer)
         self.repeats.served(method, text, answer)
         return response
 
@@ -197,7 +221,7 @@ class _Request(httpwire.ConnectionHandler):
             self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
-            self.located = session.locate(decode(body).strip(), record, list(self.headers.items()))
+            self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
             self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)

@@ -3,14 +3,21 @@ serves command-line shims (the default classic protocol) must not load a large m
 reading brings the file into the form of its role (``roles``): one recording replays either side."""
 from __future__ import annotations
 
+import re
 import threading
 from typing import Optional
 
 from .. import mockfile
 from ..replay import ReplayIndex
+from ..replaypolicy import WARN
 from .roles import SERVER_FORM, client_form, server_form
 from .script import ClientScript
 from .settings import Settings
+
+# the requests this family replays: client messages and custom-client requests (the mock file may
+# hold command-line traffic too, which the command handler's own index reports)
+REQUEST_TYPES = ("CLI", "CAL")
+_TRAFFIC = re.compile(r"^(<-|->)(CLI|CAL):", re.M)
 
 
 class ReplayFiles:
@@ -30,7 +37,8 @@ class ReplayFiles:
             return self._index
 
     def _read_index(self) -> ReplayIndex:
-        options = {"exact": self.settings.exact, "on_best_match": self.settings.on_best_match, **self.settings.breaks}
+        options = {"exact": self.settings.exact, "on_best_match": self.settings.on_best_match,
+                   "report_unused": self.settings.report_unused, **self.settings.breaks}
         index = ReplayIndex.from_file(self.path, **options)
         if SERVER_FORM.search(index.text):  # recorded with the server as SUT: seldom, so read again
             index = ReplayIndex(client_form(mockfile.parse(index.text)), **options)
@@ -47,3 +55,20 @@ class ReplayFiles:
             if self._script is None:
                 self._script = ClientScript(server_form(mockfile.read(self.path, **self.settings.breaks)))
             return self._script
+
+    def report(self, played_client: bool) -> list[str]:
+        """``on_best_match = warn`` and ``report_unused``: the end-of-replay lines. ``played_client``:
+        the server was the SUT, so the recorded client messages were sent (``script``) and those never
+        released are the unused ones; else the recorded requests nothing looked up. An index never
+        built borrowed nothing; it is built now only to list unused requests, if the file has any."""
+        from ..explain import unused
+
+        if not (self.settings.on_best_match == WARN or self.settings.report_unused):
+            return []
+        if played_client:
+            if not self.settings.report_unused or self._script is None:
+                return []
+            return [unused(f"{self.path}:{item.line}", item.description) for item in self._script.unused()]
+        if self._index is None and not (self.settings.report_unused and _TRAFFIC.search(mockfile.read_text(self.path))):
+            return []
+        return self.index.report(REQUEST_TYPES)

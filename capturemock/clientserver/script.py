@@ -42,3 +42,8 @@ class ClientScript:
                 pending.pop()
             elif send(item):
                 pending.append(iter(self.next_batch()))
+
+    def unused(self) -> list[Item]:
+        """The recorded client messages no server message released (``report_unused``)."""
+        with self._lock:
+            return [item for batch in self._batches[self._used:] for item in batch]

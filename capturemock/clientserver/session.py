@@ -7,16 +7,26 @@ protocol's own traffic) and the prefixed handlers of the protocol (§8.1: ``SUT_
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from ..alterations import Alterations
 from ..config import RcConfig
-from ..modes import RECORD
+from ..modes import RECORD, REPLAY
+from .serverlog import QuietLog, for_session
 from .settings import Settings
 from .traffic import Transcript
 
 Handler = Callable[..., None]
 LOCATION = b"SUT_SERVER:"  # every protocol takes the launcher's location message this way too (§8.2)
+
+
+class TrafficHandlers(NamedTuple):
+    """What the traffic server needs of a client/server session."""
+
+    fallback: Handler  # connections no prefix claims: the protocol's own traffic
+    prefixed: list[tuple[bytes, Handler]]
+    report: Callable[[], list[str]]  # the end-of-replay lines (on_best_match = warn, report_unused)
+    log: QuietLog  # the ``Server`` debug log
 
 
 def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
@@ -26,8 +36,9 @@ def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
     return path if mode != RECORD and path and os.path.isfile(path) else None
 
 
-def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str],
-                     address: str) -> tuple[Handler, list[tuple[bytes, Handler]]]:
+def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], address: str) -> TrafficHandlers:
+    from ..replaypolicy import sealed
+
     settings = Settings(config)
     transcript = Transcript(settings, Alterations(config, server_address=address))
     path = replay_path(mode, options)
@@ -36,20 +47,31 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str],
         from .replayfiles import ReplayFiles
 
         replay = ReplayFiles(path, settings)
+    seal = None
+    if mode == REPLAY and sealed(config):
+        from .sealing import Seal
+
+        seal = Seal(path)
+    log = for_session(settings.protocol, replay is not None)
+
+    def report() -> list[str]:
+        return replay.report(transcript.server_is_sut) if replay is not None else []
+
     if settings.protocol == "http":
         from .httpproxy import HttpSession
 
         # the launcher gives the server its session token in the environment (product spec §3)
-        session = HttpSession(settings, config, transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"))
-        return session, [(LOCATION, session.location_message)]
+        session = HttpSession(settings, config, transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"),
+                              seal=seal, log=log)
+        return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
 
-        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"))
-        return session, [(LOCATION, session.location_message)]
+        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"), seal=seal, log=log)
+        return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     from .classic import ClassicSession
     from .custom import CustomClients
 
-    session = ClassicSession(transcript, replay)
-    return session.client_message, [(b"SUT_CUSTOM:", CustomClients(transcript, replay)),
-                                    (LOCATION, session.location_message)]
+    session = ClassicSession(transcript, replay, seal=seal, log=log)
+    return TrafficHandlers(session.client_message, [(b"SUT_CUSTOM:", CustomClients(transcript, replay, log=log)),
+                                                    (LOCATION, session.location_message)], report, log)

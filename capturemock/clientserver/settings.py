@@ -36,16 +36,17 @@ class Settings:
 
     __slots__ = ("protocol", "record_for_client", "exact", "preserve_cr", "preserve_lf", "timestamps",
                  "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server",
-                 "on_best_match")
+                 "on_best_match", "report_unused")
 
     def __init__(self, config: RcConfig):
         self.protocol = server_protocol(config)
         setting = config.setting
         self.record_for_client = setting(SECTION, "record_for_client")
         self.exact = setting(SECTION, "use_exact_matching")
-        # error only: a refused request gets CAPTUREMOCK MISMATCH like an exact-matching miss; warn and
-        # report_unused are reported for command-line replay only
+        # error: a refused request gets CAPTUREMOCK MISMATCH like an exact-matching miss; warn and
+        # report_unused: lines on the server's stderr when it stops (ReplayFiles.report)
         self.on_best_match = config.choice(SECTION, "on_best_match", ON_BEST_MATCH)
+        self.report_unused = setting(SECTION, "report_unused")
         self.preserve_cr = setting(SECTION, "preserve_cr")
         self.preserve_lf = setting(SECTION, "preserve_lf")
         self.timestamps = setting(SECTION, "record_timestamps")

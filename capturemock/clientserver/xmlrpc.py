@@ -18,6 +18,8 @@ from . import httpwire
 from .classic import decode
 from .location import warn
 from .replayfiles import ReplayFiles
+from .sealing import Seal
+from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
 
 Record = Callable[[str], None]
@@ -68,10 +70,13 @@ def _plain(value: Any) -> Any:
 class XmlRpcSession(httpwire.WireSession):
     """The XML-RPC handlers of one server session."""
 
-    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, token: Optional[str] = None):
+    def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, token: Optional[str] = None,
+                 seal: Optional[Seal] = None, log: QuietLog = QUIET):
         self.transcript = transcript
         self.replay = replay
         self.token = token
+        self.seal = seal  # sealed replay: a call the mock does not answer is never forwarded
+        self.log = log
         self.destination: Optional[str] = None
         self._replay_lock = threading.Lock()
 
@@ -83,6 +88,7 @@ class XmlRpcSession(httpwire.WireSession):
         if httpwire.refused(httpwire.location_refusal(headers, self.token, self.destination, target or "")):
             return False
         self.destination = target
+        self.log.processing(self.log.location, f"{LOCATION_METHOD}(<address>)")
         record(self.transcript.location(f"{LOCATION_METHOD}(<address>)"))
         return True
 
@@ -91,8 +97,11 @@ class XmlRpcSession(httpwire.WireSession):
         """The result (or Fault) for one call; None when there is nothing to answer (§2.5, §8.2)."""
         params = tuple(_plain(param) for param in params)
         text = call_text(method, params)
+        self.log.processing(self.log.client, text)
         if self.replay is not None and not self.transcript.server_is_sut:
             return self._replay(text, record)
+        if self.seal is not None and self.destination is not None:
+            return xmlrpc.client.Fault(1, self.seal.refuse(text, self.destination))
         return self._forward(text, method, params, record)
 
     def _replay(self, text: str, record: Record) -> Any:
@@ -104,6 +113,8 @@ class XmlRpcSession(httpwire.WireSession):
         replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
         record(self.transcript.client(text) +
                "".join(self.transcript.server(item.text, altered=True) for item in replies))
+        for item in replies:
+            self.log.responded(self.log.server, item.text)
         if not replies:
             return None
         return self._value(replies[0])
@@ -130,6 +141,7 @@ class XmlRpcSession(httpwire.WireSession):
             warn(f"WARNING: Could not forward to server {self.destination}: {err}\n-- {text}")
             return None
         record(self.transcript.client(text) + self.transcript.server(answer))
+        self.log.responded(self.log.server, answer)
         return result
 
     # -- replay as the client when the server is the SUT (§8.2) ---------------------------------------
@@ -162,6 +174,7 @@ class _Request(httpwire.ConnectionHandler):
         except (ValueError, xmlrpc.client.ResponseError) as err:
             self.send_error(400, f"not an XML-RPC call: {err}")
             return
+        session.log.received_call(method, params)
         if method == LOCATION_METHOD:
             self.located = session.locate(str(params[0]) if params else "", record, list(self.headers.items()))
             result = "" if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
