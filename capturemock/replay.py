@@ -43,7 +43,7 @@ class ReplayIndex:
 
     def __init__(self, source: Union[str, Sequence[Item]], *, exact: bool = False, on_best_match: str = SILENT,
                  report_unused: bool = False, collapse_server_keys: bool = False, preserve_cr: bool = False,
-                 preserve_lf: bool = False):
+                 preserve_lf: bool = False, describe: bool = True):
         if not isinstance(source, str):
             source = "".join(mockfile.format_item(item.prefix, item.type, item.text) for item in source)
         self.text = source
@@ -75,7 +75,7 @@ class ReplayIndex:
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on the first miss of that type
         self._build()
         if _replay_logged():
-            self._log_matching()
+            self._log_matching(describe)
 
     @classmethod
     def from_file(cls, path: str, **kwargs) -> ReplayIndex:
@@ -364,12 +364,14 @@ class ReplayIndex:
         return index.best(description)
 
     # -- the debug log (logger "Replay") -----------------------------------------------------------
-    def _log_matching(self) -> None:
-        """Log the recorded requests, then route lookups through logged versions: decided here, once,
-        so that the unlogged lookups (the hot path) carry no check at all."""
+    def _log_matching(self, describe: bool) -> None:
+        """Log the recorded requests (``describe``: the traffic server's second index of the same file,
+        for client/server traffic, does not repeat them), then route lookups through logged versions:
+        decided here, once, so that the unlogged lookups (the hot path) carry no check at all."""
         from . import replaylog
 
-        replaylog.log.debug(replaylog.replay_info(self.text))
+        if describe:
+            replaylog.log.debug(replaylog.replay_info(self.text))
         plain_lookup, plain_exact, plain_attribute = self.lookup, self.lookup_exact, self.lookup_attribute
 
         def logged(plain):

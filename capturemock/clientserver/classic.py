@@ -51,8 +51,8 @@ class ClassicSession:
         if address is not None:
             self.destination = address
         record(self.transcript.location(text))
-        conn.sock.close()  # the SUT may wait for our (empty) answer before it starts serving
         self.log.finished()
+        conn.sock.close()  # the SUT may wait for our (empty) answer before it starts serving
         script = self.replay.script if self.replay is not None else None
         if script is not None and self.transcript.server_is_sut:
             script.play(lambda item: self._play_client(item, record))

@@ -37,8 +37,9 @@ class ReplayFiles:
             return self._index
 
     def _read_index(self) -> ReplayIndex:
+        # the command handler's index of the same file has logged the recorded requests (Replay log)
         options = {"exact": self.settings.exact, "on_best_match": self.settings.on_best_match,
-                   "report_unused": self.settings.report_unused, **self.settings.breaks}
+                   "report_unused": self.settings.report_unused, "describe": False, **self.settings.breaks}
         index = ReplayIndex.from_file(self.path, **options)
         if SERVER_FORM.search(index.text):  # recorded with the server as SUT: seldom, so read again
             index = ReplayIndex(client_form(mockfile.parse(index.text)), **options)

@@ -121,9 +121,10 @@ class TrafficLog(QuietLog):
             self.control("GET /capturemock/shutdownServer HTTP/1.1", 200)
         elif self.protocol == "xmlrpc":
             self.received_call("shutdownCaptureMockServer", ())
-        else:
-            self.received("TERMINATE_SERVER\n")
-            self.debug("Told to shut down!")
+        else:  # 2.10's threaded classic server sent itself a second stop message to leave its loop
+            for _ in range(2):
+                self.received("TERMINATE_SERVER\n")
+                self.debug("Told to shut down!")
 
     def stopped(self) -> None:
         self.debug("Shut down capturemock server")
