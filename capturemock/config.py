@@ -47,7 +47,7 @@ KEYS = (
     Key(GENERAL, "log_config_file", "str", None, "logging config of the server process"),
     Key(GENERAL, "use_exact_matching", "bool", False, "replay only identical requests, no best match"),
     Key(GENERAL, "on_missing_mock", "str", "live", "replay with no mock file: live (2.10) or error"),
-    Key(GENERAL, "sealed", "bool", False, "replay: a program or call the mock lacks fails, never runs for real"),
+    Key(GENERAL, "sealed", "bool", False, "replay: what the mock lacks fails, never runs for real"),
     Key(GENERAL, "on_best_match", "str", "silent", "replay answered by best match: silent (2.10), warn or error"),
     Key(GENERAL, "report_unused", "bool", False, "at the end of replay, list recorded requests never replayed"),
     Key(GENERAL, "alterations", "list", [], "alteration sections applying to all traffic"),

@@ -30,9 +30,9 @@ print("reset")
 """
 
 
-def run_sut(tmp_path: Path, general: str) -> subprocess.CompletedProcess:
+def run_sut(tmp_path: Path, general: str, mock: str = MOCK) -> subprocess.CompletedProcess:
     (tmp_path / "weather.py").write_text(WEATHER)
-    (tmp_path / "in.mock").write_text(MOCK)
+    (tmp_path / "in.mock").write_text(mock)
     (tmp_path / "rc").write_text(f"[python]\nintercepts = weather, time\n\n[general]\n{general}\n")
     (tmp_path / "sut.py").write_text(SUT)
     return subprocess.run([sys.executable, "sut.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -50,6 +50,13 @@ def test_warn_and_report_unused_print_at_reset(tmp_path: Path) -> None:
     assert proc.stderr == (
         "capturemock: best match: '<-PYT:weather.forecast('Lund', 'tomorrow')' was answered by "
         "in.mock:2: <-PYT:weather.forecast('Malmo')\n"
+        "capturemock: unused: in.mock:4: <-PYT:weather.temperature('Lund') was recorded but never replayed\n")
+
+
+def test_report_unused_leaves_other_families_traffic_to_them(tmp_path: Path) -> None:
+    """TextTest's single traffic file: its command lines are the traffic server's to report."""
+    proc = run_sut(tmp_path, "report_unused = true", MOCK + "<-CMD:date\n->OUT:Monday\n")
+    assert proc.stderr == (
         "capturemock: unused: in.mock:4: <-PYT:weather.temperature('Lund') was recorded but never replayed\n")
 
 
