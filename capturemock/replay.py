@@ -276,16 +276,19 @@ class ReplayIndex:
         return self._next_group(key_id)
 
     def lookup_import(self, description: str) -> Optional[list[Item]]:
-        """A python ``import`` line's group: its own, else (as in 2.10, exact matching off) the best
-        match's. Never an error, under exact matching or ``on_best_match``: an import is the one request
-        a hand-written mock may leave out."""
+        """A python ``import`` line's own group (a failed import fails again). On a miss with exact
+        matching off, the best match is chosen and counted as used, as 2.10 did (later matches weigh
+        unconsumed responses, and the debug log shows the scan), but its group is not played: 2.10 made
+        ``import pkg.sub`` fail because another import had failed. Never an error (exact matching,
+        ``on_best_match``): an import is the one request a hand-written mock may leave out."""
         key = self._key(description)
         key_id = self._key_ids.find(key)
-        if key_id is None:
-            key_id = None if self.exact else self._best_match_id(key)
-            if key_id is None:
-                return None
-        return self._next_group(key_id)
+        if key_id is not None:
+            return self._next_group(key_id)
+        borrowed = None if self.exact else self._best_match_id(key)
+        if borrowed is not None:
+            self._uses[borrowed] += 1
+        return None
 
     def lookup_attribute(self, description: str) -> Optional[list[Item]]:
         """§5.5: an attribute keeps its current value until the calls first recorded after its first

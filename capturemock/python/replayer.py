@@ -133,8 +133,8 @@ class Replayer:
         return _unanswered(description) if group is None else self._play(description, group, level, record)
 
     def replay_import(self, description: str, level: int) -> None:
-        """An ``import`` line is looked up and its group played, as in 2.10: a recorded failed import
-        fails again (and the debug log shows the lookup)."""
+        """An ``import`` line is looked up, as in 2.10 (the debug log shows it), and its group played:
+        a recorded failed import fails again."""
         group = self.index.lookup_import(description)
         if group:
             self._play(description, group, level, True)
