@@ -106,6 +106,134 @@ def test_file_edit_traffic_settings_and_names():
     assert (traffic.getFileType("/"), traffic.getFileType("/nonexistent")) == ("directory", "file")
 
 
+
+@pytest.fixture
+def edit_traffic(monkeypatch):
+    """FileEditTraffic with its class-level settings and counts restored after the test."""
+    traffic = capturemock.FileEditTraffic
+    for name in ("replayFileEditDir", "recordFileEditDir", "diag"):
+        monkeypatch.setattr(traffic, name, getattr(traffic, name))
+    monkeypatch.setattr(traffic, "fileRequestCount", {})
+    return traffic
+
+
+def _tree(root) -> dict[str, str]:
+    """Every path under root: a link as '-> target', a directory as '/', a file as its text."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        found[key] = f"-> {path.readlink()}" if path.is_symlink() else "/" if path.is_dir() else path.read_text()
+    return found
+
+
+class _Handler:
+    def __init__(self):
+        self.lines = []
+
+    def record(self, *args):
+        self.lines.append(args)
+
+
+def test_file_edit_traffic_records_an_edit(tmp_path, edit_traffic, capsys):
+    work, store = tmp_path / "work", tmp_path / "store"
+    (work / "d" / "sub").mkdir(parents=True)
+    (work / "d" / "sub" / "y").write_text("y\n")
+    (work / "d" / "z").write_text("z\n")
+    (work / "d" / "ln").symlink_to("z")
+    (work / "empty").mkdir()
+    edit_traffic.configure(SimpleNamespace(replay_file_edits=None, record_file_edits=str(store)))
+    changed = [str(work / "d" / name) for name in ("sub/y", "ln", "gone")]
+    edit = edit_traffic.makeRecordedTraffic(str(work / "d"), changed)
+    handler = _Handler()
+    # observed from 2.10.0: the traffic's state, what it records and what it stores
+    assert vars(edit) == {"activeFile": str(work / "d"), "storedFile": str(store / "d"), "changedPaths": changed,
+                          "reproduce": False, "text": "d", "timestamp": None, "alterations": {},
+                          "responseFile": None}
+    assert (edit.getDescription(), edit.forwardToDestination(), edit.record(handler, "extra")) == \
+        ("->FIL:d", [], None)
+    assert handler.lines == [("->FIL:d\n", "extra")]
+    assert _tree(store) == {"d": "/", "d/gone.CAPTUREMOCK_DELETION": "", "d/ln.CAPTUREMOCK_SYMLINK": "z\n",
+                            "d/sub": "/", "d/sub/y": "y\n"}
+    again = edit_traffic.makeRecordedTraffic(str(work / "d"), [str(work / "d" / "z")])
+    empty = edit_traffic.makeRecordedTraffic(str(work / "empty"), [str(work / "empty")])
+    again.record(handler)
+    empty.record(handler)
+    assert (again.text, again.storedFile, handler.lines[1:]) == \
+        ("d.edit_2", str(store / "d.edit_2"), [("->FIL:d.edit_2\n",), ("->FIL:empty\n",)])
+    assert _tree(store)["d.edit_2/z"] == "z\n"
+    assert capsys.readouterr().out == f"Could not transfer {work / 'empty'} to {store / 'empty'}\n"
+
+
+def test_file_edit_traffic_replays_an_edit(tmp_path, edit_traffic):
+    store, target = tmp_path / "store", tmp_path / "restored" / "d"
+    (store / "d" / "sub").mkdir(parents=True)
+    (store / "d" / "sub" / "y").write_text("y\n")
+    (store / "d" / "ln.CAPTUREMOCK_SYMLINK").write_text("z\n")
+    (store / "d" / "gone.CAPTUREMOCK_DELETION").write_text("")
+    (store / "f").write_text("f")
+    (store / "x.CAPTUREMOCK_DELETION").write_text("")
+    target.mkdir(parents=True)
+    (target / "gone").write_text("to delete")
+    edit_traffic.configure(SimpleNamespace(replay_file_edits=str(store), record_file_edits=None))
+    # observed from 2.10.0
+    assert [edit_traffic.getFileWithType(name) for name in ("d", "f", "ln", "x", "none")] == [
+        (str(store / "d"), "directory"), (str(store / "f"), "file"), (None, "unknown"),
+        (str(store / "x.CAPTUREMOCK_DELETION"), "unknown"), (None, "unknown")]
+    assert edit_traffic.getFileWithType("d/ln") == (str(store / "d" / "ln.CAPTUREMOCK_SYMLINK"), "file")
+    stored = [str(store / "d" / name) for name in ("sub/y", "gone.CAPTUREMOCK_DELETION", "ln.CAPTUREMOCK_SYMLINK")]
+    edit = edit_traffic("d", str(target), str(store / "d"), stored, True)
+    handler = _Handler()
+    assert (edit.forwardToDestination(), edit.record(handler)) == ([], None)
+    assert _tree(target) == {"ln": "-> z", "sub": "/", "sub/y": "y\n"}
+    assert handler.lines == [("->FIL:d\n",)]
+    assert "ln" not in _tree(store / "d")  # a replayed edit stores nothing
+
+
+def test_file_edit_traffic_path_operations(tmp_path, edit_traffic, capsys):
+    """Observed from 2.10.0, quirks included: relative link targets only under the link's own directory,
+    an existing link is kept, blocking files become directories, files are written through links."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("F")
+    (tmp_path / "d" / "in").symlink_to(tmp_path / "d" / "x")
+    (tmp_path / "d" / "up").symlink_to(tmp_path / "f")
+    (tmp_path / "d" / "dotdot").symlink_to(f"{tmp_path}/d/../f")
+    (tmp_path / "d" / "self").symlink_to(tmp_path / "d")
+    edit = edit_traffic("x", "", "", [], False)
+    for name in ("in", "up", "dotdot", "self"):
+        edit.storeLinkAsFile(str(tmp_path / "d" / name), str(tmp_path / f"{name}.txt"))
+    assert [(tmp_path / f"{name}.txt").read_text() for name in ("in", "up", "dotdot", "self")] == \
+        ["x\n", f"{tmp_path}/f\n", "../f\n", f"{tmp_path}/d\n"]
+    (tmp_path / "mark").write_text("  a/b  \n\n")
+    (tmp_path / "old").symlink_to("elsewhere")
+    edit.restoreLink(str(tmp_path / "mark"), str(tmp_path / "new"))
+    edit.restoreLink(str(tmp_path / "mark"), str(tmp_path / "old"))
+    assert (str((tmp_path / "new").readlink()), str((tmp_path / "old").readlink())) == ("a/b", "elsewhere")
+    with pytest.raises(FileExistsError):
+        edit.restoreLink(str(tmp_path / "mark"), str(tmp_path / "f"))
+    (tmp_path / "ld").symlink_to("d")
+    edit.removePath(str(tmp_path / "ld"))
+    edit.removePath(str(tmp_path / "missing"))
+    assert (tmp_path / "d").is_dir() and not (tmp_path / "ld").exists()
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "a").mkdir(parents=True)
+    (src / "a" / "f").write_text("new")
+    (src / "a" / "m.CAPTUREMOCK_SYMLINK").write_text("t\n")
+    dst.mkdir()
+    (dst / "a").write_text("a file in the way")
+    (tmp_path / "real").write_text("R")
+    edit.changedPaths = [str(src / "a" / "f")]
+    edit.copy(str(src), str(dst))
+    assert _tree(dst) == {"a": "/", "a/f": "new"}
+    (dst / "a" / "f").unlink()
+    (dst / "a" / "f").symlink_to(tmp_path / "real")
+    (dst / "a" / "m").write_text("a file where the link goes")
+    edit.changedPaths = [str(src / "a" / "f"), str(src / "a" / "m.CAPTUREMOCK_SYMLINK")]
+    edit.copy(str(src), str(dst))
+    assert (tmp_path / "real").read_text() == "new"
+    assert capsys.readouterr().out == \
+        f"Could not transfer {src}/a/m.CAPTUREMOCK_SYMLINK to {dst}/a/m.CAPTUREMOCK_SYMLINK\n"
+
 def _write(directory, files: dict[str, str]) -> None:
     for name, text in files.items():
         (directory / name).write_text(text)

@@ -155,6 +155,215 @@ Replay info OrderedDict([('->CLI:hello', [[]]),
              ('<---RET:2', [[]]),
              ('<---RET:3', [[]])])"""
 
+# A replay through real interception (in-process, logging configured by the program, since in-process
+# python interception configures none): imports (one missing from the mock, so best-matched; one that
+# failed when recorded), ``from mod import``, function calls, attribute reads, an instance.
+PYTHON_RUN_MOCK = textwrap.dedent("""\
+    <-PYT:import shop
+    <-PYT:shop.add(1, 2)
+    ->RET:3
+    <-PYT:shop.add(2, 2)
+    ->RET:4
+    <-PYT:shop.value
+    ->RET:7
+    <-PYT:shop.Counter(5)
+    ->RET:Instance('Counter', 'counter')
+    <-PYT:counter.bump(1)
+    ->RET:6
+    <-PYT:counter.total
+    ->RET:6
+    <-PYT:import pkg
+    <-PYT:pkg.__path__
+    ->RET:['Fake value just to mark that it exists']
+    <-PYT:pkg.sub.twice(4)
+    ->RET:8
+    <-PYT:import optional_backend
+    ->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+    """)
+
+PYTHON_RUN_PROGRAM = textwrap.dedent("""\
+    import shop
+    from shop import add
+    print(add(1, 2), shop.add(1, 5), shop.value, add is shop.add)
+    counter = shop.Counter(5)
+    print(counter.bump(1), counter.bump(2), counter.total)
+    try:
+        import optional_backend
+    except ImportError as exc:
+        print("no backend:", exc)
+    import pkg.sub
+    print(pkg.sub.twice(4))
+    """)
+
+# observed from 2.10.0 running PYTHON_RUN_PROGRAM (except `add is shop.add`: 2.10.0 made a new proxy per
+# read and printed False; ours keeps the proxy, logged or not)
+PYTHON_RUN_OUTPUT = "3 3 7 True\n6 4 6\nno backend: No module named 'optional_backend'\n8\n"
+
+# observed from 2.10.0 (the same program, mock and rc): what it recorded
+PYTHON_RUN_RECORD = """\
+<-PYT:import shop
+<-PYT:shop.add(1, 2)
+->RET:3
+<-PYT:shop.add(1, 5)
+->RET:3
+<-PYT:shop.value
+->RET:7
+<-PYT:shop.Counter(5)
+->RET:Instance('Counter', 'counter')
+<-PYT:counter.bump(1)
+->RET:6
+<-PYT:counter.bump(2)
+->RET:4
+<-PYT:counter.total
+->RET:6
+<-PYT:import optional_backend
+->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+<-PYT:import pkg
+<-PYT:pkg.__path__
+->RET:['Fake value just to mark that it exists']
+<-PYT:import pkg.sub
+<-PYT:pkg.sub.twice(4)
+->RET:8
+"""
+
+# observed from 2.10.0 (the same run): each import looked up (a missing one best-matched), each read of
+# a function or method looked up again, a class read once (the import machinery reads ``add`` twice)
+PYTHON_RUN_LOG = """\
+Replay info OrderedDict([('<-PYT:import shop', [[]]),
+             ('<-PYT:shop.add(1, 2)', [['->RET:3']]),
+             ('<-PYT:shop.add(2, 2)', [['->RET:4']]),
+             ('<-PYT:shop.value', [['->RET:7']]),
+             ('<-PYT:shop.Counter(5)',
+              [["->RET:Instance('Counter', 'counter')"]]),
+             ('<-PYT:counter.bump(1)', [['->RET:6']]),
+             ('<-PYT:counter.total', [['->RET:6']]),
+             ('<-PYT:import pkg', [[]]),
+             ('<-PYT:pkg.__path__',
+              [["->RET:['Fake value just to mark that it exists']"]]),
+             ('<-PYT:pkg.sub.twice(4)', [['->RET:8']]),
+             ('<-PYT:import optional_backend',
+              [['->RET:raise ModuleNotFoundError("No module named \\'optional_backend\\'")']])])
+Trying to match '<-PYT:import shop'
+Found exact match
+Trying to match '<-PYT:shop.__name__'
+Trying to match '<-PYT:shop.__path__'
+Trying to match '<-PYT:shop.__path__'
+Trying to match '<-PYT:shop.add'
+Trying to match '<-PYT:shop.add'
+Trying to match '<-PYT:shop.add(1, 2)'
+Found exact match
+Trying to match '<-PYT:shop.add'
+Trying to match '<-PYT:shop.add(1, 5)'
+Comparing with '<-PYT:import shop'
+Words in common 0 vs 0
+Non matching sequences 0 vs 0
+Unmatched count difference 0 vs 100000
+Comparing with '<-PYT:shop.add(1, 2)'
+Words in common 2 vs 0
+Comparing with '<-PYT:shop.add(2, 2)'
+Words in common 1 vs 2
+Comparing with '<-PYT:shop.value'
+Words in common 0 vs 2
+Comparing with '<-PYT:shop.Counter(5)'
+Words in common 1 vs 2
+Comparing with '<-PYT:counter.bump(1)'
+Words in common 0 vs 2
+Comparing with '<-PYT:counter.total'
+Words in common 0 vs 2
+Comparing with '<-PYT:import pkg'
+Words in common 0 vs 2
+Comparing with '<-PYT:pkg.__path__'
+Words in common 0 vs 2
+Comparing with '<-PYT:pkg.sub.twice(4)'
+Words in common 0 vs 2
+Comparing with '<-PYT:import optional_backend'
+Words in common 0 vs 2
+Best match chosen as '<-PYT:shop.add(1, 2)'
+Trying to match '<-PYT:shop.value'
+Found exact match
+Trying to match '<-PYT:shop.add'
+Trying to match '<-PYT:shop.Counter'
+Trying to match '<-PYT:shop.Counter(5)'
+Found exact match
+Trying to match '<-PYT:counter.bump'
+Trying to match '<-PYT:counter.bump(1)'
+Found exact match
+Trying to match '<-PYT:counter.bump'
+Trying to match '<-PYT:counter.bump(2)'
+Comparing with '<-PYT:import shop'
+Words in common 0 vs 0
+Non matching sequences 0 vs 0
+Unmatched count difference 0 vs 100000
+Comparing with '<-PYT:shop.add(1, 2)'
+Words in common 1 vs 0
+Comparing with '<-PYT:shop.add(2, 2)'
+Words in common 1 vs 1
+Non matching sequences 0 vs 0
+Unmatched count difference 1 vs -1
+Comparing with '<-PYT:shop.value'
+Words in common 0 vs 1
+Comparing with '<-PYT:shop.Counter(5)'
+Words in common 0 vs 1
+Comparing with '<-PYT:counter.bump(1)'
+Words in common 1 vs 1
+Non matching sequences 1 vs 0
+Comparing with '<-PYT:counter.total'
+Words in common 0 vs 1
+Comparing with '<-PYT:import pkg'
+Words in common 0 vs 1
+Comparing with '<-PYT:pkg.__path__'
+Words in common 0 vs 1
+Comparing with '<-PYT:pkg.sub.twice(4)'
+Words in common 0 vs 1
+Comparing with '<-PYT:import optional_backend'
+Words in common 0 vs 1
+Best match chosen as '<-PYT:shop.add(2, 2)'
+Trying to match '<-PYT:counter.total'
+Found exact match
+Trying to match '<-PYT:import optional_backend'
+Found exact match
+Trying to match '<-PYT:import pkg'
+Found exact match
+Trying to match '<-PYT:pkg.__name__'
+Trying to match '<-PYT:pkg.__path__'
+Found exact match
+Trying to match '<-PYT:pkg.__path__'
+Found exact match
+Trying to match '<-PYT:import pkg.sub'
+Comparing with '<-PYT:import shop'
+Words in common 1 vs 0
+Comparing with '<-PYT:shop.add(1, 2)'
+Words in common 0 vs 1
+Comparing with '<-PYT:shop.add(2, 2)'
+Words in common 0 vs 1
+Comparing with '<-PYT:shop.value'
+Words in common 0 vs 1
+Comparing with '<-PYT:shop.Counter(5)'
+Words in common 0 vs 1
+Comparing with '<-PYT:counter.bump(1)'
+Words in common 0 vs 1
+Comparing with '<-PYT:counter.total'
+Words in common 0 vs 1
+Comparing with '<-PYT:import pkg'
+Words in common 1 vs 1
+Non matching sequences 1 vs 1
+Unmatched count difference 0 vs 0
+Comparing with '<-PYT:pkg.__path__'
+Words in common 0 vs 1
+Comparing with '<-PYT:pkg.sub.twice(4)'
+Words in common 0 vs 1
+Comparing with '<-PYT:import optional_backend'
+Words in common 1 vs 1
+Non matching sequences 1 vs 1
+Unmatched count difference 0 vs 0
+Best match chosen as '<-PYT:import shop'
+Trying to match '<-PYT:pkg.sub.__name__'
+Trying to match '<-PYT:pkg.sub.__path__'
+Trying to match '<-PYT:pkg.sub.twice'
+Trying to match '<-PYT:pkg.sub.twice(4)'
+Found exact match
+"""
+
 
 @pytest.fixture
 def replay_log():
@@ -219,6 +428,48 @@ def test_nothing_is_logged_or_imported_without_a_logging_configuration():
             "print('logging' in sys.modules, 'capturemock.replaylog' in sys.modules, 'lookup' in vars(i))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False", "False"]
+
+
+LOGGING_CONF = textwrap.dedent("""\
+    [loggers]
+    keys=root,Replay
+    [handlers]
+    keys=replay
+    [formatters]
+    keys=plain
+    [logger_root]
+    handlers=
+    [logger_Replay]
+    handlers=replay
+    level=DEBUG
+    qualname=Replay
+    [handler_replay]
+    class=FileHandler
+    formatter=plain
+    args=('replay.log', 'w')
+    [formatter_plain]
+    format=%(message)s
+    """)
+
+
+@pytest.mark.parametrize("logged", [True, False])
+def test_python_replay_is_logged_as_by_2_10_and_replays_alike_without_the_log(tmp_path, logged):
+    """A real replay through the import hook; the log changes nothing the program sees or records."""
+    (tmp_path / "logging.conf").write_text(LOGGING_CONF)
+    (tmp_path / "rc").write_text("[python]\nintercepts = shop, pkg, optional_backend\n")
+    (tmp_path / "replay.mock").write_text(PYTHON_RUN_MOCK)
+    (tmp_path / "sut.py").write_text(PYTHON_RUN_PROGRAM)
+    configure = "import logging.config; logging.config.fileConfig('logging.conf')\n" if logged else ""
+    (tmp_path / "driver.py").write_text(
+        f"{configure}import sys; sys.path.insert(0, '.')\nimport capturemock\n"
+        "capturemock.interceptPython(0, 'record.mock', 'replay.mock', ['rc'], [])\nimport sut\n")
+    result = subprocess.run([sys.executable, "driver.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert (result.stdout, result.stderr, result.returncode) == (PYTHON_RUN_OUTPUT, "", 0)
+    assert (tmp_path / "record.mock").read_text() == PYTHON_RUN_RECORD
+    if logged:
+        assert (tmp_path / "replay.log").read_text() == PYTHON_RUN_LOG
+    else:
+        assert not (tmp_path / "replay.log").exists()
 
 
 def test_server_applies_log_config_file(tmp_path):

@@ -132,6 +132,13 @@ class Replayer:
         group = self.index.lookup(description)
         return _unanswered(description) if group is None else self._play(description, group, level, record)
 
+    def replay_import(self, description: str, level: int) -> None:
+        """An ``import`` line is looked up, as in 2.10 (the debug log shows it), and its group played:
+        a recorded failed import fails again."""
+        group = self.index.lookup_import(description)
+        if group:
+            self._play(description, group, level, True)
+
     def _sealed_call(self, description: str, level: int, record: bool) -> Any:
         """``sealed = true``: a call of a function the mock never mentions fails, whatever best match
         would have found (a borrowed answer to ``time.time()`` is no better than a real one)."""
@@ -249,8 +256,8 @@ class Replayer:
                 class_handle = cls.__dict__.get("_cm")  # none on an exception class made for a raise
                 if class_handle is not None and class_handle.own_name == cls.__name__:
                     class_handle.own_name = text
-                return cls
-        return self.session.cache_attribute(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))
+                return self.session.cache_attribute(owner, attr, cls)  # as in 2.10: a class is read once
+        return self.session.keep_read_proxy(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))
 
     def recorded_specials(self, class_name: str) -> frozenset[str]:
         """The special methods recorded on instances of ``class_name`` (``point1.__repr__()``...).

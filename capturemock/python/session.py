@@ -42,6 +42,17 @@ from .settings import PythonSettings
 NEVER_TRAFFIC = frozenset({"__loader__", "__package__", "__initializing__", "__spec__", "__notes__"})
 _BASIC = frozenset({type(None), bool, int, float, str, list, dict, tuple})
 PACKAGE_PATH = "['Fake value just to mark that it exists']"
+_LOGGED_READ = "capturemock read "  # with the replay log on: the owner's key of a proxy kept for its reads
+
+
+def _cacheable(owner: Any, attr: str) -> bool:
+    """Whether a read's proxy may be kept on ``owner``: not on a class, nor over a property such as an
+    exception's ``args``, whose reads must stay traffic. The class attribute is looked up without
+    reading it: a real base's method on a generated class would be a read itself."""
+    if owner is None or isinstance(owner, type):
+        return False
+    found = next((klass.__dict__[attr] for klass in type(owner).__mro__ if attr in klass.__dict__), None)
+    return not hasattr(found, "__set__")
 
 
 class _ThreadState(threading.local):
@@ -87,6 +98,9 @@ class Session:
         self.objects = ObjectRegistry(self, module_names)
         self.callbacks = Callbacks(self)
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
+        # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
+        logged = self.replayer is not None and self.replayer.index.logged
+        self.keep_read_proxy = self._keep_logged_read_proxy if logged else self.cache_attribute
         self.importer: Any = None  # set by the import hook: knows how to import real modules
         self.attribute_texts: dict[str, str] = {}  # attribute text -> value text last recorded
         self.attribute_objects: dict[str, Any] = {}  # attribute text -> the proxy first read there
@@ -169,6 +183,8 @@ class Session:
             level = self.state.level
             description = f"{sut_prefix(level)}PYT:import {name}"
             self.write(sut_prefix(level), "PYT", f"import {name}")
+            if self.mode == REPLAY:
+                self.replayer.replay_import(description, level)
             proxy = self.objects.module_proxy(name)
             handle = object.__getattribute__(proxy, "_cm")
             if handle.has_target:
@@ -226,11 +242,11 @@ class Session:
         if isinstance(value, types.ModuleType):
             if self.objects.is_intercepted_module(value.__name__):
                 return self.objects.module_proxy(value.__name__, value)
-            return self.cache_attribute(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
+            return self.keep_read_proxy(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
         if isinstance(value, type):
             return self.objects.class_proxy(value, text)
         if callable(value):
-            return self.cache_attribute(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
+            return self.keep_read_proxy(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
         if not record:
             return value
         if type(value) in _BASIC or value is NotImplemented:
@@ -249,15 +265,19 @@ class Session:
 
     @staticmethod
     def cache_attribute(owner: Any, attr: str, proxy: Any) -> Any:
-        """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups (not over a
-        property such as an exception's ``args``, whose reads must stay traffic). The class attribute is
-        looked up without reading it: a real base's method on a generated class would be a read itself."""
-        if owner is None or isinstance(owner, type):
-            return proxy
-        found = next((klass.__dict__[attr] for klass in type(owner).__mro__ if attr in klass.__dict__), None)
-        if not hasattr(found, "__set__"):
+        """Keep a callable's proxy on its (non-class) owner so later reads are plain lookups."""
+        if _cacheable(owner, attr):
             object.__setattr__(owner, attr, proxy)
         return proxy
+
+    @staticmethod
+    def _keep_logged_read_proxy(owner: Any, attr: str, proxy: Any) -> Any:
+        """``cache_attribute`` while the replay log is on: 2.10 looked up every read of ``mod.func`` (the
+        log shows each), so the proxy is kept where attribute lookup does not find it; the next read is
+        looked up and logged again, and gets the same proxy back."""
+        if not _cacheable(owner, attr):
+            return proxy
+        return vars(owner).setdefault(_LOGGED_READ + attr, proxy)
 
     def record_attribute(self, text: str, value_text: str) -> None:
         """An attribute read is written only when its value text differs from the last one (§6.5)."""
@@ -305,6 +325,7 @@ class Session:
         value itself; on an object, for an intercepted value, a proxy named ``car_a.engine`` (so
         ``car_a.engine.start()`` is one call, and the argument ``car_a.engine``); other values are read
         as traffic again (a proxy cached by an earlier read is dropped)."""
+        vars(owner).pop(_LOGGED_READ + attr, None)  # a proxy kept for the replay log's reads is stale too
         if handle.kind == MODULE:
             self.cache_attribute(owner, attr, value)
             return

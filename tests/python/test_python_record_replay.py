@@ -173,6 +173,46 @@ def test_a_failed_import_is_recorded_and_reraised(sandbox):
     """)
 
 
+
+def test_a_failed_import_is_replayed_as_a_failure(sandbox):
+    """As 2.10.0 did (observed): the import line is looked up and its recorded raise replayed."""
+    replay = sandbox.mock("""
+        <-PYT:import optional_backend
+        ->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+    """)
+    with sandbox.intercept(REPLAY, ["optional_backend"], replay=replay):
+        with pytest.raises(ModuleNotFoundError, match="No module named 'optional_backend'"):
+            import optional_backend  # noqa: F401
+    assert sandbox.recorded() == sandbox.lines("""
+        <-PYT:import optional_backend
+        ->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+    """)
+
+
+def test_an_import_missing_from_the_mock_borrows_no_failure(sandbox):
+    """2.10.0 best-matched ``import pkg.sub`` to the failed ``import optional_backend`` and failed with
+    its error; ours still chooses (and uses up) the best match, but plays nothing of it."""
+    replay = sandbox.mock("""
+        <-PYT:import pkg
+        <-PYT:pkg.__path__
+        ->RET:['Fake value just to mark that it exists']
+        <-PYT:import optional_backend
+        ->RET:raise ModuleNotFoundError("No module named 'optional_backend'")
+        <-PYT:pkg.sub.twice(4)
+        ->RET:8
+    """)
+    with sandbox.intercept(REPLAY, ["pkg", "optional_backend"], replay=replay):
+        import pkg.sub
+        assert pkg.sub.twice(4) == 8
+    assert sandbox.recorded() == sandbox.lines("""
+        <-PYT:import pkg
+        <-PYT:pkg.__path__
+        ->RET:['Fake value just to mark that it exists']
+        <-PYT:import pkg.sub
+        <-PYT:pkg.sub.twice(4)
+        ->RET:8
+    """)
+
 def test_a_refused_expression_in_a_mock_is_a_clean_error_and_runs_nothing(sandbox, tmp_path):
     target = tmp_path / "pwned"
     replay = sandbox.mock(f"""
