@@ -61,17 +61,18 @@ class AwaitedFunctionProxy(Proxy):
 
 
 class _Slot:
-    """The place of an awaited call's response in the record file, filled in when the call completes."""
+    """An awaited call's place in the record file: its request, and its response once the call completes."""
 
-    __slots__ = ("text",)
+    __slots__ = ("request", "response")
 
-    def __init__(self) -> None:
-        self.text: Optional[str] = None  # the formatted response item ("" for none) once known
+    def __init__(self, request: str) -> None:
+        self.request = request
+        self.response: Optional[str] = None  # the formatted response item ("" for none) once known
 
     def abandon(self) -> None:
         """The call was never awaited, or closed before it ended: its request stands alone."""
-        if self.text is None:
-            self.text = ""
+        if self.response is None:
+            self.response = ""
 
 
 class AwaitedCalls:
@@ -102,14 +103,13 @@ class AwaitedCalls:
                 except OWN_ERRORS:
                     raise
                 except BaseException as error:  # the recorded exception: raised where the call is awaited
-                    return _settled(None, error.with_traceback(None))
-                return _settled(value, None)
+                    return _named(_settled(None, error.with_traceback(None)), name)
+                return _named(_settled(value, None), name)
             hint = hint_from(args, kwargs)
             awaitable = self._start(handle.target, name, args, kwargs, level, record)
             slot = self._hold(prefix, text) if record else None
-            coroutine = self._recorded(awaitable, slot, name, hint, level)
-            if slot is not None:
-                weakref.finalize(coroutine, slot.abandon)
+            coroutine = _named(self._recorded(awaitable, slot, name, hint, level), name)
+            weakref.finalize(coroutine, _dropped, slot, awaitable)
             return coroutine
 
     def call_special(self, obj: Any, handle: Handle, method: str, args: tuple) -> Any:
@@ -160,21 +160,19 @@ class AwaitedCalls:
 
     # -- writing in call order -------------------------------------------------------------------------
     def _hold(self, prefix: str, text: str) -> _Slot:
-        """Queue the request and a slot for its answer; from now until the slot is filled, what follows
-        waits (``flush``)."""
+        """Queue the call's slot; until its answer is in, the call and what follows it wait (``flush``)."""
         session = self.session
         session.flush = self.flush  # the session's own flush again once nothing is held
         held = self._held
         held.extend(session._pending)
         session._pending.clear()
-        held.append(format_item(prefix, "PYT", text))
-        slot = _Slot()
+        slot = _Slot(format_item(prefix, "PYT", text))
         held.append(slot)
         return slot
 
     def _answer(self, slot: Optional[_Slot], level: int, text: str) -> None:
         if slot is not None:
-            slot.text = format_item(mock_prefix(level), "RET", text) if text else ""
+            slot.response = format_item(mock_prefix(level), "RET", text) if text else ""
 
     def flush(self) -> None:
         """The session's flush while awaited calls are held: write everything before the first call still
@@ -190,15 +188,31 @@ class AwaitedCalls:
         while held:
             item = held[0]
             if type(item) is _Slot:
-                if item.text is None and not closed:
+                if item.response is None and not closed:
                     break
-                item = item.text or ""
+                item = item.request + (item.response or "")
             ready.append(item)
             held.popleft()
         if not held:
-            del session.flush
+            session.__dict__.pop("flush", None)
         if ready:
             session.writer.write_text("".join(ready))
+
+
+def _named(coroutine: Any, name: str) -> Any:
+    """Named after the function called, as Python's warning about a coroutine never awaited shows it."""
+    coroutine.__name__ = coroutine.__qualname__ = name.rpartition(".")[2]
+    return coroutine
+
+
+def _dropped(slot: Optional[_Slot], awaitable: Any) -> None:
+    """Our coroutine is gone: if it never ran, its call's request stands alone, and the real awaitable is
+    closed (one warning that it was never awaited, ours)."""
+    if slot is not None:
+        slot.abandon()
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()
 
 
 def _settled(value: Any, error: Optional[BaseException]) -> Any:
