@@ -371,3 +371,27 @@ def test_a_coroutine_recorded_by_capturemock_2_10_is_named_in_one_error_line(san
             service.fetch(1)
     assert str(caught.value) == (f"{mock}:2: cannot parse value '<coroutine object fetch at 0x7f64914512a0>': "
                                  "invalid syntax")
+
+
+def test_partly_intercepted_coroutine_functions_and_methods_are_awaited_calls(sandbox):
+    sandbox.module("service", SERVICE)
+
+    async def program(service):
+        return [await service.fetch(2), await service.Conn().get("key")]
+
+    with sandbox.intercept(RECORD, ["service.fetch", "service.Conn.get"]):
+        import service
+        assert asyncio.run(program(service)) == [20, "KEY"]
+    recorded = sandbox.recorded()
+    assert recorded == sandbox.lines("""
+        <-PYT:await service.fetch(2)
+        ->RET:20
+        <-PYT:await service.Conn.get('key')
+        ->RET:'KEY'
+    """)
+    edited = recorded.replace("->RET:20", "->RET:21").replace("'KEY'", "'from the mock'")
+    sandbox.replay.write_text(edited)
+    with sandbox.intercept(REPLAY, ["service.fetch", "service.Conn.get"], replay=str(sandbox.replay)):
+        import service
+        assert asyncio.run(program(service)) == [21, "from the mock"]
+    assert sandbox.recorded() == edited
