@@ -24,7 +24,7 @@ from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
 
 SERVER_KEY = "<-SRV"
-_NEXT = ".__next__()"  # an iteration step: answered by its own recordings only
+_NEXT = (".__next__()", ".__anext__()")  # an iteration step: answered by its own recordings only
 # numbers per occurrence in ReplayIndex._spans: request start, body (the items after the request), group end, line
 _SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
 

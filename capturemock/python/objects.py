@@ -37,8 +37,10 @@ ALWAYS_SPECIAL = frozenset({"__str__", "__repr__"})
 
 
 def is_iterator(value: Any) -> bool:
+    """An iterator or an async iterator (an async generator): its steps are traffic."""
     cls = type(value)
-    return hasattr(cls, "__next__") and hasattr(cls, "__iter__")
+    return (hasattr(cls, "__next__") and hasattr(cls, "__iter__")) or (hasattr(cls, "__anext__")
+                                                                       and hasattr(cls, "__aiter__"))
 
 
 def _specials_of(real: type) -> tuple[str, ...]:

@@ -12,8 +12,9 @@ import inspect
 from types import FunctionType, ModuleType
 from typing import Any, Optional
 
+from .asyncsupport import function_proxy, is_coroutine_function
 from .deferred import PatchOnImport
-from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle, Proxy
+from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle
 
 
 def import_prefix(dotted: str) -> Optional[tuple[ModuleType, str, list[str]]]:
@@ -36,10 +37,12 @@ class MethodInterceptor:
         self.owner = owner
         self.attr = attr
         self.function = function
+        self.awaited = is_coroutine_function(function)
 
     def __get__(self, obj: Any, cls: Optional[type] = None) -> Any:
         target = self.function if obj is None else self.function.__get__(obj, cls)
-        return Proxy(Handle(self.owner.session, None, target, FUNCTION, owner=self.owner, attr=self.attr))
+        return function_proxy(Handle(self.owner.session, None, target, FUNCTION, owner=self.owner, attr=self.attr),
+                              self.awaited)
 
 
 class Patcher:

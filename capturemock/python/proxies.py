@@ -33,8 +33,11 @@ MODULE, FUNCTION, CLASS, INSTANCE = "module", "function", "class", "instance"
 ALIAS = "alias"  # an intercepted object (not a function) read back from the attribute it was assigned to
 
 # Special methods recorded as calls on instances (§4.2); __bool__ has its own fallback rules.
+# The awaited ones (asyncsupport) answer with something to await.
+AWAITED_SPECIALS = ("__anext__", "__aenter__", "__aexit__")
 SPECIAL_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
-                   "__contains__", "__iter__", "__next__", "__call__", "__enter__", "__exit__")
+                   "__contains__", "__iter__", "__next__", "__call__", "__enter__", "__exit__",
+                   "__aiter__") + AWAITED_SPECIALS
 ITERATOR_METHODS = ("__iter__", "__next__")
 
 
@@ -219,10 +222,12 @@ def forward_attributes(cls: type, names: Iterable[str]) -> None:
 def _special(name: str):
     if name == "__call__":
         return _call_instance
+    awaited = name in AWAITED_SPECIALS
     def method(self: Any, *args: Any) -> Any:
         handle = object.__getattribute__(self, "_cm")
+        calls = handle.session.awaited if awaited else handle.session
         try:
-            return handle.session.call_special(self, handle, name, args)
+            return calls.call_special(self, handle, name, args)
         except OWN_ERRORS as error:
             raise surfaced(handle.session, error) from None
     method.__name__ = name

@@ -13,13 +13,15 @@ from ..errors import CaptureMockReplayError, SealedReplayError
 from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
+from .asyncsupport import called_name, function_proxy
 from .naming import split_description
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, MODULE, Handle, Proxy, handle_of, plain_exception_class, raw_new
+from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
 
 _DESCRIBED = re.compile(r"Instance\('([^']*)'")
 _NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
-_SPECIAL_CALL = re.compile(r"^<-+PYT:([\w.]+)\.(__\w+__)\(", re.M)
+_SPECIAL_CALL = re.compile(r"^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(", re.M)
+_AWAITED_CALL = re.compile(r"^<-+PYT:(await [^(\n]+)\(", re.M)
 _INSTANCE_CALL = re.compile(r"^<-+PYT:(\w+)\(", re.M)  # ``scale1(2)``: a callable instance called
 
 
@@ -35,6 +37,8 @@ def _unanswered(description: str) -> None:
     the iteration (a None for ever would make ``list(it)`` grow without end)."""
     if description.endswith(".__next__()"):
         raise StopIteration
+    if description.endswith(".__anext__()"):
+        raise StopAsyncIteration
     return None
 
 
@@ -50,6 +54,7 @@ class Replayer:
         self._functions: Optional[set[str]] = None
         self._described: Optional[dict[str, str]] = None
         self._specials: Optional[dict[str, frozenset[str]]] = None
+        self._awaited: Optional[frozenset[str]] = None
         self._answering: list[str] = []  # the requests whose answers are being played, innermost last
         self._construct_target: Any = None
         self._plain_classes: dict[type, type] = {}  # generated exception class -> what mock text raises
@@ -67,7 +72,7 @@ class Replayer:
             for key in self.index.keys():
                 prefix, _, body = key.partition(":")
                 if prefix.startswith("<-") and prefix.endswith("PYT") and not body.startswith("import "):
-                    functions.add(body.split("(", 1)[0])
+                    functions.add(called_name(body))
             self._functions = functions
         return name in self._functions
 
@@ -143,7 +148,7 @@ class Replayer:
         """``sealed = true``: a call of a function the mock never mentions fails, whatever best match
         would have found (a borrowed answer to ``time.time()`` is no better than a real one)."""
         called = description.partition(":")[2]
-        if description not in self.index and not self.knows_function(called.split("(", 1)[0]):
+        if description not in self.index and not self.knows_function(called_name(called)):
             from ..explain import sealed
 
             raise SealedReplayError(sealed(called, self.path))
@@ -163,7 +168,7 @@ class Replayer:
         """The intercepted module called by the innermost request being answered that called one
         (``mod.sub.f(...)``: ``mod.sub``; an instance's ``obj1.f()`` names none)."""
         for description in reversed(self._answering):
-            called = description.partition(":")[2].split("(", 1)[0].split(".")
+            called = called_name(description.partition(":")[2]).split(".")
             modules = (".".join(called[:end]) for end in range(len(called) - 1, 0, -1))
             module = next((module for module in modules if module in self.objects.module_names), None)
             if module is not None:
@@ -257,7 +262,8 @@ class Replayer:
                 if class_handle is not None and class_handle.own_name == cls.__name__:
                     class_handle.own_name = text
                 return self.session.cache_attribute(owner, attr, cls)  # as in 2.10: a class is read once
-        return self.session.keep_read_proxy(owner, attr, Proxy(Handle(self.session, None, owner=handle, attr=attr)))
+        proxy = function_proxy(Handle(self.session, None, owner=handle, attr=attr), text in self._awaited_functions())
+        return self.session.keep_read_proxy(owner, attr, proxy)
 
     def recorded_specials(self, class_name: str) -> frozenset[str]:
         """The special methods recorded on instances of ``class_name`` (``point1.__repr__()``...).
@@ -276,6 +282,13 @@ class Replayer:
                     specials.setdefault(class_of[owner], set()).add("__call__")
             self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}
         return self._specials.get(class_name, frozenset()) | {"__repr__"}
+
+    def _awaited_functions(self) -> frozenset[str]:
+        """The functions the replay file has awaited calls of (``await mymod.fetch(1)``): their proxies
+        answer with something to await."""
+        if self._awaited is None:
+            self._awaited = frozenset(called_name(body) for body in _AWAITED_CALL.findall(self.index.text))
+        return self._awaited
 
     def _described_classes(self) -> dict[str, str]:
         """Class name -> description, for every class the replay file describes in ``Instance(...)``.

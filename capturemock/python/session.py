@@ -17,6 +17,7 @@ from typing import Any, Iterator, Optional
 from ..mockfile import MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
+from .asyncsupport import AwaitedCalls, function_proxy, is_coroutine_function
 from .bypass import TRAFFIC, Bypass
 from .callbacks import Callbacks
 from .callstack import CallerFilter
@@ -97,6 +98,7 @@ class Session:
         self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
         self.callbacks = Callbacks(self)
+        self.awaited = AwaitedCalls(self)
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
         logged = self.replayer is not None and self.replayer.index.logged
@@ -246,7 +248,8 @@ class Session:
         if isinstance(value, type):
             return self.objects.class_proxy(value, text)
         if callable(value):
-            return self.keep_read_proxy(owner, attr, Proxy(Handle(self, None, value, owner=handle, attr=attr)))
+            proxy = function_proxy(Handle(self, None, value, owner=handle, attr=attr), is_coroutine_function(value))
+            return self.keep_read_proxy(owner, attr, proxy)
         if not record:
             return value
         if type(value) in _BASIC or value is NotImplemented:
@@ -413,12 +416,16 @@ class Session:
         unwrap = self.objects.unwrap
         return real(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
 
+    def real_arguments(self, args: tuple, kwargs: dict) -> tuple[list, dict]:
+        """What the real call gets: proxies unwrapped, the application's callables wrapped as callbacks."""
+        unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
+        real_args = [unwrap(arg, wrap_callback) for arg in args]
+        return real_args, {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
+
     def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, level: int, record: bool) -> Any:
         """Run the real call and record its result; the naming hint (§4.2) is worked out only when a
         new object is named, which plain values never are."""
-        unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
-        real_args = [unwrap(arg, wrap_callback) for arg in args]
-        real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
+        real_args, real_kwargs = self.real_arguments(args, kwargs)
         state = self.state
         state.guard += 1
         self._real_calls_running += 1
