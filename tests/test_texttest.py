@@ -163,3 +163,10 @@ def test_the_session_token_in_a_programs_output_is_masked(tmp_path, how):
     (suite / "Env" / "errors.en").write_text("")
     proc = run_texttest(suite, "en", tmp_path, "-b", "ci")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_recipe_suite_replays(tmp_path):
+    """testsuite/Recipes (application rcp): each ready-made recipe in rc/ used by a test of its own."""
+    proc = run_texttest(ROOT / "testsuite", "rcp", tmp_path, "-b", "ci")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Tests Run: 12" in proc.stdout + proc.stderr
