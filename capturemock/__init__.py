@@ -16,7 +16,9 @@ TYPE_CHECKING = False  # typing is not imported at run time: it is a third of th
 if TYPE_CHECKING:
     from typing import Any
 
-version = "2.10.0"
+# Our own release line, a major version above the CaptureMock 2.10.0 on PyPI (same package name), so
+# `pip show capturemock` and `capturemock --version` tell the two apart. pyproject.toml reads it from here.
+version = "3.0.0"
 __version__ = version
 ID_ALTERATIONS_RC_FILE = "id_alterations.rc"
 

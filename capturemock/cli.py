@@ -9,6 +9,8 @@ call order, like TextTest's single ``traffic`` file).
     capturemock check [-R RC,RC] FILE...
     capturemock import-har FILE.har [-o OUT.mock]
     capturemock import-vcr CASSETTE.yaml [-o OUT.mock]
+    capturemock --recipe [NAME]      (list the ready-made rc recipes, or print one)
+    capturemock --version
 
 Unlike the original (§7.8) the command exits with the program's own status (dying by the same signal
 when the program was killed), or 1 when the program succeeded but the traffic server died on the way,
@@ -24,6 +26,7 @@ import sys
 import tempfile
 from typing import Optional
 
+from . import version
 from .config import RcConfig
 from .errors import CaptureMockError
 from .modes import RECORD, REPLAY, describe_modes, parse_mode
@@ -48,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-F", "--record-file-edits", help="directory to store recorded file edits in")
     parser.add_argument("-R", "--rcfiles", help="comma-separated rc files (default ~/.capturemock/config)")
     parser.add_argument("-P", "--port", type=int, default=0, help="server port (default: any free port)")
+    parser.add_argument("--recipe", nargs="?", const="", metavar="NAME",
+                        help="print the ready-made rc recipe NAME (redirect it into a capturemockrc), or list them")
+    parser.add_argument("--version", action="version",
+                        version=f"capturemock {version} (replaces CaptureMock 2.10; not the 2.10.0 on PyPI)")
     parser.add_argument("program", nargs=argparse.REMAINDER, help="the program to run, and its arguments")
     return parser
 
@@ -70,6 +77,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(import_recording(argv[0], argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.recipe is not None:
+        from .recipes import main as recipe
+
+        sys.exit(recipe(args.recipe))
     if not args.program:
         parser.error("no program to run was given")  # usage on stderr, status 2 (2.10: help, status 0)
     try:

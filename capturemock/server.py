@@ -199,7 +199,7 @@ class Dispatcher:
 
 
 class TrafficServer:
-    """Accepts connections on 127.0.0.1 until told to stop. The idle connection threads take turns in
+    """Accepts connections on 127.0.0.1 (or ``host``) until told to stop. The idle connection threads take turns in
     ``accept`` and each handles what it accepts itself: no hand-over between threads lies on a
     request's way (one cost a tenth of a replayed HTTP exchange). The thread that takes the last idle
     place starts another, so a connection never waits for a busy or silent one (a recorded command may
@@ -209,7 +209,8 @@ class TrafficServer:
     and holds nobody up; it is closed after ``idle_timeout`` seconds without a byte, and beyond
     ``max_silent`` of them the oldest is dropped for each new one."""
 
-    def __init__(self, token: str, port: int = 0, idle_timeout: float = IDLE_TIMEOUT, max_silent: int = MAX_SILENT):
+    def __init__(self, token: str, port: int = 0, idle_timeout: float = IDLE_TIMEOUT, max_silent: int = MAX_SILENT,
+                 host: str = "127.0.0.1"):
         self.token = token
         self.idle_timeout = idle_timeout
         self.max_silent = max_silent
@@ -217,12 +218,13 @@ class TrafficServer:
         self.told_to_stop: Callable[[], None] = lambda: None  # the stop message is in (the Server log)
         self._raw_listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         try:
-            self._raw_listener.bind((b"127.0.0.1", port))  # bytes: no idna codec import
+            self._raw_listener.bind((host.encode(), port))  # bytes: no idna codec import
         except OSError as err:
             self._raw_listener.close()
-            raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {err.strerror}") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from None
         self._raw_listener.listen(128)
-        self.address = f"127.0.0.1:{self._raw_listener.getsockname()[1]}"
+        self.port = self._raw_listener.getsockname()[1]
+        self.address = f"{host}:{self.port}"
         self._stopping = threading.Event()
         self._accepting = threading.Lock()  # held by the one thread waiting in accept
         self._count = threading.Condition()  # guards the counts and the silent connections below
@@ -431,6 +433,7 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     from .cmdline import settings as command_settings
     from .config import RcConfig
     from .modes import parse_mode
+    from .remoteaccess import listen_and_publish
 
     mode = parse_mode(options.get("mode", "0"), "-m")
     rc_files = [f for f in options.get("rcfiles", "").split(",") if f]
@@ -448,8 +451,9 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         port = int(options.get("port") or 0)
     except ValueError:
         raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
-    server = TrafficServer(token, port, idle_timeout(), max_silent())
-    server.address = published_address(protocol, server.address)
+    bind, shown = listen_and_publish(config)
+    server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
+    server.address = published_address(protocol, f"{shown}:{server.port}")
     return server, config, mode
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-RECIPES = Path(__file__).resolve().parent.parent / "rc"
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "rc"
+RECIPE_TESTS = ROOT / "testsuite" / "Recipes"
+NOT_IN_TESTSUITE = {"requests": "the requests package is not among the test dependencies"}
 
 URLLIB_SUT = """\
 import sys, urllib.error, urllib.request
@@ -69,3 +73,58 @@ def test_urllib_recipe_records_responses_headers_and_errors_then_replays_them(we
                          cwd=tmp_path)
     assert (replay.stdout, replay.stderr) == (record.stdout, "")
     assert (tmp_path / "again.mock").read_text() == recorded
+
+
+def test_every_recipe_is_used_by_a_testsuite_test_of_its_own_unchanged():
+    recipes = sorted(path.stem for path in RECIPES.glob("*.rc"))
+    tested = [name for name in recipes if name not in NOT_IN_TESTSUITE]
+    assert (RECIPE_TESTS / "testsuite.rcp").read_text().split() == [name.capitalize() for name in tested]
+    for name in tested:
+        used = RECIPE_TESTS / name.capitalize() / "capturemockrc.rcp"
+        assert used.read_text() == (RECIPES / f"{name}.rc").read_text(), f"{used} is not a copy of rc/{name}.rc"
+
+
+def test_the_installed_package_holds_the_recipes_in_rc():
+    package_copy = ROOT / "capturemock" / "rc"
+    assert package_copy.is_symlink() and package_copy.resolve() == RECIPES.resolve()
+
+
+def test_recipe_lists_recipes_and_prints_one(tmp_path):
+    listing = capturemock("--recipe", cwd=tmp_path)
+    assert listing.returncode == 0
+    names = [line.split()[0] for line in listing.stdout.splitlines()]
+    assert names == sorted(path.stem for path in RECIPES.glob("*.rc"))
+    assert "smtplib   Outgoing mail through smtplib: recorded as sent; replay needs no SMTP server.\n" in listing.stdout
+    printed = capturemock("--recipe", "git", cwd=tmp_path)
+    assert (printed.returncode, printed.stdout) == (0, (RECIPES / "git.rc").read_text())
+    unknown = capturemock("--recipe", "gti", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("capturemock: no recipe named 'gti' (there are: datetime, docker, ")
+
+
+def test_version_tells_this_package_from_the_original(tmp_path):
+    version = capturemock("--version", cwd=tmp_path)
+    assert (version.returncode, version.stdout) == (
+        0, "capturemock 3.0.0 (replaces CaptureMock 2.10; not the 2.10.0 on PyPI)\n")
+
+
+def test_a_wheel_carries_the_recipes_and_our_version(tmp_path):
+    """What pip installs: built as a user would (pip fetches the build backend), from a copy of the
+    checkout, since pip builds in the source tree and leaves build/ and *.egg-info there."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "checkout"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".tt-*", ".hypothesis"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    [wheel] = tmp_path.glob("capturemock-*.whl")
+    assert wheel.name == "capturemock-3.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name: archive.read(name) for name in archive.namelist() if name.startswith("capturemock/rc/")}
+        metadata = archive.read("capturemock-3.0.0.dist-info/METADATA").decode()
+    assert shipped == {f"capturemock/rc/{path.name}": path.read_bytes()
+                       for path in RECIPES.iterdir() if path.suffix in (".rc", ".md")}
+    assert re.search(r"^Version: 3\.0\.0$", metadata, re.M)

@@ -1,7 +1,11 @@
 """Putting one executable shim per intercepted program into the intercept directory (§7.2).
 
-The native shim (``shim.c``) is compiled with ``cc`` on first use into a cache directory keyed by the
-hash of its source, and hard-linked (or copied) under each program's name. Without a compiler the
+The native shim (``shim.c``) is compiled with ``cc`` on first use into a cache directory, keyed by the
+hash of its source and by the machine and C library it was built for, and hard-linked (or copied) under
+each program's name. A cache may be shared between hosts (an NFS home): a binary that cannot run here
+would make the SUT's ``execvp`` skip it and run the real program further along PATH, unmocked and
+silently. So a binary is tried once per process before it is trusted, and rebuilt (or the Python shim
+used) if it does not run. Without a compiler the
 shim is a tiny script running ``shim.py`` with ``python -IS``: no site, no PYTHONPATH needed, so the
 SUT's own PYTHONPATH is left alone (we deliberately do not copy §12.20).
 """
@@ -20,22 +24,61 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCE = os.path.join(HERE, "shim.c")
 
 
+_RUNS: set[tuple[str, int, int, int]] = set()  # (path, inode, size, mtime) of binaries seen to run here
+
+
 def native_shim(compiler: Optional[str] = None) -> Optional[str]:
-    """Path of the compiled shim for the current source, building it if needed; None if it cannot be built."""
+    """Path of the compiled shim for the current source and platform, building it if needed and trying
+    it before use; None if no runnable one can be had."""
     try:
         with open(C_SOURCE, "rb") as handle:
             source = handle.read()
     except OSError:
         return None
-    digest = hashlib.sha256(source).hexdigest()[:16]
+    name = shim_name(source, os.uname().machine, c_library())
 
     def make(directory: str) -> Optional[str]:
-        binary = os.path.join(directory, f"shim-{digest}")
-        if os.access(binary, os.X_OK):
+        binary = os.path.join(directory, name)
+        if os.access(binary, os.X_OK) and runs_here(binary):
             return binary
-        return binary if _compile(compiler or shutil.which("cc") or shutil.which("gcc"), directory, binary) else None
+        compiled = _compile(compiler or shutil.which("cc") or shutil.which("gcc"), directory, binary)
+        return binary if compiled and runs_here(binary) else None
 
     return first_private(make)
+
+
+def shim_name(source: bytes, machine: str, libc: str) -> str:
+    """The cache name of a shim built from ``source`` for ``machine`` and ``libc``."""
+    return "shim-" + hashlib.sha256(b"\0".join([source, machine.encode(), libc.encode()])).hexdigest()[:16]
+
+
+def c_library() -> str:
+    """The C library the shim links against, e.g. ``glibc 2.36`` (musl and others have no name here:
+    the trial run catches a binary built for another of them)."""
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") or "unknown"
+    except (ValueError, OSError, AttributeError):
+        return "unknown"
+
+
+def runs_here(binary: str) -> bool:
+    """Run the shim with no CAPTUREMOCK_SERVER: one that runs says so on stderr and exits 1."""
+    try:
+        info = os.stat(binary)
+    except OSError:
+        return False
+    seen = (binary, info.st_ino, info.st_size, info.st_mtime_ns)
+    if seen in _RUNS:
+        return True
+    try:
+        trial = subprocess.run([binary], env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    if trial.returncode == 1 and trial.stderr.startswith(b"CaptureMock shim for "):
+        _RUNS.add(seen)
+        return True
+    return False
 
 
 def _compile(compiler: Optional[str], directory: str, binary: str) -> bool:
