@@ -443,7 +443,11 @@ class Session:
         """``Class(...)`` on a generated class (or an application subclass of one)."""
         real = self.bypass.route(handle)
         if real is not TRAFFIC:
-            return raw_new(cls) if real is MISSING else self._direct(real, args, kwargs)
+            if real is MISSING:
+                return raw_new(cls)
+            if self._real_calls_running and self.state.guard and not self.closed:
+                return self._made_by_intercepted_code(cls, real, args, kwargs)
+            return self._direct(real, args, kwargs)
         with self.traffic:
             name = handle.name
             hint = hint_from(args, kwargs)
@@ -458,6 +462,16 @@ class Session:
             real_cls = handle.target if cls is proxy_class_of(cls) else self.callbacks.hooked_class(cls, handle.target)
             self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, level, record)
             return obj
+
+    def _made_by_intercepted_code(self, cls: type, real_cls: type, args: tuple, kwargs: dict) -> Any:
+        """A class intercepted by name (``mod.Class``, patched into its module) constructed by intercepted
+        code running for real: as in the original, an unrecorded proxy of the new object, named from its own
+        arguments (``error_custom_failure``), so what the application later does with it is traffic and a
+        raised one is written ``raise mod.Error('...')``."""
+        real = self._direct(real_cls, args, kwargs)
+        obj = raw_new(cls, real)
+        self.objects.bind(obj, real, proxy_class_of(cls).__name__, hint_from(args, kwargs))
+        return obj
 
     def _binder(self, obj: Any, real_cls: type, hint: Optional[str]) -> Any:
         """Constructs the real object and makes ``obj`` its proxy, so the result renders as ``obj``."""
