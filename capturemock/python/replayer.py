@@ -209,7 +209,7 @@ class Replayer:
                 if response.level == level and not response.is_request:
                     self.session.write(sut_prefix(level), response.type, response.text)
             return
-        result = self.session.callbacks.run_application(func, args, kwargs, level)
+        result = self.session.callbacks.run_application(func, args, kwargs)
         if result is not None:
             self.session.write(sut_prefix(level), "RET", self.session.render(result))
 

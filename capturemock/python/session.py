@@ -343,7 +343,7 @@ class Session:
                 self._pending.append(format_item(prefix, "PYT", text))
             if handle.target is MISSING or (self.mode != RECORD and self._replays_call(handle, name)):
                 return self.replayer.call(f"{prefix}PYT:{text}", level, record)
-            return self._real_call(handle.target, name, args, kwargs, level, record)
+            return self._real_call(handle.target, name, args, kwargs, record)
         finally:
             try:
                 self.flush()
@@ -392,9 +392,10 @@ class Session:
         unwrap = self.objects.unwrap
         return real(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
 
-    def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, level: int, record: bool) -> Any:
+    def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, record: bool) -> Any:
         """Run the real call and record its result; the naming hint (§4.2) is worked out only when a
-        new object is named, which plain values never are."""
+        new object is named, which plain values never are. The result is written at the level the call
+        ends at: the top one if it called back (callbacks.py), as in the original."""
         unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         real_kwargs = {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
@@ -408,7 +409,7 @@ class Session:
             self._real_calls_running -= 1
             wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
             if record:
-                self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
+                self.write(mock_prefix(state.level), "RET", self._raise_text(wrapped, exc, name))
             if wrapped is exc:
                 raise
             error = wrapped.with_traceback(exc.__traceback__)
@@ -418,7 +419,7 @@ class Session:
             wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
             if record and result is not None:
                 text = render(wrapped, self.objects.text_of, self.full_floats)
-                self.write(mock_prefix(level), "RET", self.settings.alter(text, name)
+                self.write(mock_prefix(state.level), "RET", self.settings.alter(text, name)
                            if self.settings.has_alterations else text)
             return wrapped
         # raised outside the handler, so its context is the application's, not the real exception (whose
@@ -460,7 +461,7 @@ class Session:
             if self._replays_call(handle, name):
                 return self.replayer.construct(f"{sut_prefix(level)}PYT:{text}", level, record, obj, name)
             real_cls = handle.target if cls is proxy_class_of(cls) else self.callbacks.hooked_class(cls, handle.target)
-            self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, level, record)
+            self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, record)
             return obj
 
     def _made_by_intercepted_code(self, cls: type, real_cls: type, args: tuple, kwargs: dict) -> Any:

@@ -125,7 +125,8 @@ def undescribed_instance(scenario: Scenario, where: Difference, ours: str, origi
         return ours, original
     def bare_in_original(match: re.Match) -> str:
         name = match.group(1)
-        return name if re.search(rf"^->RET:{name}$", original, re.MULTILINE) else match.group(0)
+        never_described = f"'{name}')" not in original and re.search(rf"^->RET:{name}$", original, re.MULTILINE)
+        return name if never_described else match.group(0)
     return DESCRIBED.sub(bare_in_original, ours), original
 
 
@@ -156,6 +157,28 @@ def mixed_raise_by_name(scenario: Scenario, where: Difference, ours: str, origin
             kept.append(item)
     rewritten = "".join(kept)
     return ours, rewritten if original.endswith("\n") else rewritten[:-1]
+
+
+def first_callback_only(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    """2.10 replays only the first callback invocation in the answer to a call: each later one is not made,
+    and its recorded result is written as one more answer of the call (``->RET:20``). Ours in 2.10's form
+    (callbacks that make no intercepted calls of their own, the only ones the generator writes)."""
+    if where.comparison == "record" or where.field != "mock":
+        return ours, original
+    kept: list[str] = []
+    invoked = skipping = False  # a callback was replayed in this answer; one after it is being left out
+    for item in ITEM.findall(ours if ours.endswith("\n") else ours + "\n"):
+        if item.startswith("<-PYT:"):
+            invoked = skipping = False
+        elif item.startswith("--->PYT:"):
+            skipping, invoked = invoked, True
+            if skipping:
+                continue
+        elif skipping and item.startswith("<---RET:"):
+            item = "->RET:" + item[len("<---RET:"):]
+        kept.append(item)
+    rewritten = "".join(kept)
+    return (rewritten if ours.endswith("\n") else rewritten[:-1]), original
 
 
 def mixed_edits(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
@@ -195,6 +218,9 @@ DELIBERATE = [
           "(``intercepts = mod.Class``) and that the application gets: 2.10 writes it by its bare name, never "
           "described, and then cannot replay the mock (NameError); ours writes Instance(...) with the same name.",
           undescribed_instance),
+    Known("first-callback-only", "A replayed call whose answer invokes callbacks more than once: 2.10 calls only "
+          "the first and writes the others' recorded results as answers of the call (a fault the product spec "
+          "lists not to copy); ours calls each, as recorded.", first_callback_only),
     Known("mixed-raise-by-name", "Mixed mode replaying 'raise mod.Error(...)' of a class intercepted by name: 2.10 "
           "constructs the real class through its interception (a new recorded call, the exception's use then "
           "traffic on a new instance, whose reads may be answered from another's); ours raises the recorded "
