@@ -181,6 +181,31 @@ def first_callback_only(scenario: Scenario, where: Difference, ours: str, origin
     return (rewritten if ours.endswith("\n") else rewritten[:-1]), original
 
 
+NONE_PROXY = "<capturemock.pythonclient.PythonProxy object at 0xADDR>"
+UNANSWERED_READ = re.compile(r"<-PYT:[\w.]+\n\Z")
+
+
+def none_attribute(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
+    """2.10 replays an attribute read recorded as None (a request with no answer) as a proxy object, printed
+    ``<capturemock.pythonclient.PythonProxy object at 0x...>``, and leaves the read out of the new transcript."""
+    if where.comparison == "record":
+        return ours, original
+    if where.field == "stdout":
+        ours_lines, original_lines = ours.split("\n"), original.split("\n")
+        if len(ours_lines) == len(original_lines):
+            original = "\n".join(mine if theirs.replace(NONE_PROXY, "None") == mine else theirs
+                                  for mine, theirs in zip(ours_lines, original_lines))
+    elif where.field == "mock":
+        items = ITEM.findall(ours if ours.endswith("\n") else ours + "\n")
+        theirs = set(ITEM.findall(original if original.endswith("\n") else original + "\n"))
+        kept = [item for position, item in enumerate(items)
+                if not (UNANSWERED_READ.match(item) and item not in theirs
+                        and not "".join(items[position + 1:position + 2]).startswith("->"))]
+        rewritten = "".join(kept)
+        ours = rewritten if ours.endswith("\n") else rewritten[:-1]
+    return ours, original
+
+
 def mixed_edits(scenario: Scenario, where: Difference, ours: str, original: str) -> tuple[str, str]:
     if where.comparison == "mixed" and where.field == "edits" and original == "":
         return original, original
@@ -221,6 +246,9 @@ DELIBERATE = [
     Known("first-callback-only", "A replayed call whose answer invokes callbacks more than once: 2.10 calls only "
           "the first and writes the others' recorded results as answers of the call (a fault the product spec "
           "lists not to copy); ours calls each, as recorded.", first_callback_only),
+    Known("none-attribute", "An attribute read recorded as None (no ->RET line): 2.10 replays it as a proxy object "
+          "(printed as one, 'is None' false) and leaves the read out of the new transcript; ours answers None and "
+          "writes the read, as recorded.", none_attribute),
     Known("mixed-raise-by-name", "Mixed mode replaying 'raise mod.Error(...)' of a class intercepted by name: 2.10 "
           "constructs the real class through its interception (a new recorded call, the exception's use then "
           "traffic on a new instance, whose reads may be answered from another's); ours raises the recorded "
