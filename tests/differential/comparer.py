@@ -107,7 +107,7 @@ def ignored_sigint(scenario: Scenario, where: Difference, ours: str, original: s
     """A background job of ``sh`` starts with SIGINT ignored: ours lets it be; 2.10's shim catches it anyway."""
     if "kill -INT" not in scenario.files.get("main.sh", ""):
         return ours, original
-    ours = re.sub(r"started\nnot reached\n(tool\d+) status 0\n", r"started\n\1 status 130\n", ours)
+    ours = re.sub(r"(tool\d+) status 0\nstarted\nnot reached\n", r"\1 status 130\nstarted\n", ours)
     ours = re.sub(r"^main\.sh: \d+: kill: No such process\n\n?", "", ours, flags=re.MULTILINE)
     return ours.replace("->OUT:started\nnot reached", "->OUT:started\n->EXC:-2"), original
 

@@ -161,3 +161,40 @@ def test_callbacks_within_callbacks_are_recorded_at_the_original_s_levels(sandbo
         import events
         assert use_nested_callbacks(events) == [[7], "acked:outside", [[[3]]]]
     assert sandbox.recorded().endswith(sandbox.lines(NESTED))
+
+
+# recorded by CaptureMock 2.10.0 for use_handed_functions: a function of the intercepted module handed to a
+# callback or returned is an instance of ``function``, and its calls are traffic
+HANDED = """
+    <-PYT:tools.run(Callback('tools_callback'))
+    --->PYT:tools_callback(Instance('function', 'function1'))
+    <-----PYT:function1(3)
+    ----->RET:6
+    <---RET:'done'
+    ->RET:'done'
+    <-PYT:tools.factory()
+    ->RET:function1
+    <-PYT:function1(5)
+    ->RET:10
+"""
+
+
+def use_handed_functions(tools) -> list:
+    def on_function(function):
+        return "done" if function(3) == 6 else "wrong"
+
+    return [tools.run(on_function), tools.factory()(5)]
+
+
+def test_functions_handed_out_by_intercepted_code_are_recorded_and_replayed_as_by_the_original(sandbox):
+    sandbox.module("tools", "def helper(x):\n    return x * 2\n\ndef run(callback):\n    return callback(helper)\n\n"
+                            "def factory():\n    return helper\n")
+    with sandbox.intercept(RECORD, ["tools"]):
+        import tools
+        assert use_handed_functions(tools) == ["done", 10]
+    assert sandbox.recorded().endswith(sandbox.lines(HANDED))
+    sandbox.remove("tools")
+    with sandbox.intercept(REPLAY, ["tools"], replay=sandbox.mock(sandbox.recorded())):
+        import tools
+        assert use_handed_functions(tools) == ["done", 10]
+    assert sandbox.recorded().endswith(sandbox.lines(HANDED))
