@@ -4,6 +4,11 @@ Callables the application passes in are wrapped so that, when intercepted code c
 is written as ``--->PYT:<name>(...)`` and its result as ``<---RET:...``, with the application's own
 traffic inside at the next level (``<-----PYT``). Methods an application subclass adds to an
 intercepted class are reached the same way, through a real subclass that forwards them.
+
+As in the original, there is one level of nesting only: a callback invoked from within a callback is
+written ``------->PYT``, and leaving any callback goes back to the top level, so what follows it is
+written as at the top (``<---RET``, ``->RET``, ``<-PYT``) however deeply it is nested. Deeper levels
+could not be read back anyway: an item's prefix is shorter than 10 characters (§4.1).
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from typing import Any
 from ..values import render_exception
 from .naming import hint_from
 from .prefixes import mock_prefix, sut_prefix
+
+CALLBACK, IN_CALLBACK = 1, 2  # the levels of a callback's result (``<---RET``) and of traffic inside it
 
 
 class Callbacks:
@@ -106,23 +113,24 @@ class Callbacks:
             app_args = [wrap(arg, hint) for arg in args]
             app_kwargs = {key: wrap(value, hint) for key, value in kwargs.items()}
             session.write(mock_prefix(level), "PYT", session.request_text(name, tuple(app_args), app_kwargs))
-            result = self.run_application(func, app_args, app_kwargs, level)
+            result = self.run_application(func, app_args, app_kwargs)
             if result is not None:
-                session.write(sut_prefix(level), "RET", session.render(result))
+                session.write(sut_prefix(CALLBACK), "RET", session.render(result))
             return session.objects.unwrap(result)
 
-    def run_application(self, func: Any, args: Any, kwargs: dict, level: int) -> Any:
-        """Run application code called back at ``level``: its own use of proxies is traffic again."""
+    def run_application(self, func: Any, args: Any, kwargs: dict) -> Any:
+        """Run application code called back: its own use of proxies is traffic again, one level down;
+        afterwards the level is the top one, whatever it was before (see the module's docstring)."""
         session = self.session
         state = session.state
-        saved = state.guard, state.level
+        guard = state.guard
         try:
             with session.calling_back():  # writes what is queued while our own guard is still up
-                state.guard, state.level = 0, level + 1
+                state.guard, state.level = 0, IN_CALLBACK
                 return func(*args, **kwargs)
         except BaseException as exc:
-            session.write(sut_prefix(level), "RET", render_exception(exc))
+            session.write(sut_prefix(CALLBACK), "RET", render_exception(exc))
             raise
         finally:
-            state.guard, state.level = saved
+            state.guard, state.level = guard, 0
 

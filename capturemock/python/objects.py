@@ -7,7 +7,7 @@ and the rendering hook that writes proxies as ``Instance(...)`` the first time a
 from __future__ import annotations
 
 import builtins
-from types import BuiltinFunctionType, ModuleType
+from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any, Callable, Iterable, Optional
 
 from ..values import loaded_exception_class
@@ -277,11 +277,16 @@ class ObjectRegistry:
             return known[1]
         if handle_of(value) is not None or isinstance(value, (type, ModuleType)):
             return value
-        if self.is_intercepted_class(kind) or is_iterator(value):
+        if self.is_intercepted_class(kind) or is_iterator(value) or self._is_intercepted_function(value):
             obj = raw_new(self.class_proxy(kind), value)
             self.bind(obj, value, proxy_class_of(type(obj)).__name__, hint)
             return obj
         return value
+
+    def _is_intercepted_function(self, value: Any) -> bool:
+        """A function of an intercepted module handed out by intercepted code (returned, or passed to a
+        callback): an instance of ``function`` whose calls are traffic (``function1(3)``), as in the original."""
+        return type(value) is FunctionType and self.is_intercepted_module(value.__module__ or "")
 
     def unwrap(self, value: Any, callback: Optional[Callable[[Any], Any]] = None) -> Any:
         """Proxies replaced by their real targets (containers walked); other callables via ``callback``."""

@@ -7,6 +7,7 @@ invokes, and writes what it replayed to the record file so the new transcript ca
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Optional
 
 from ..errors import CaptureMockReplayError, SealedReplayError
@@ -108,25 +109,35 @@ class Replayer:
         return _replay_only(self.objects.classes.get(attr))
 
     def exception_class(self, dotted: str) -> Optional[type]:
-        """``raise mod.Error('...')`` written by hand, ``mod`` intercepted and ``Error`` never described by
-        an ``Instance``: an exception class made once, which is also what the application's reads of
-        ``mod.Error`` answer (``except mod.Error`` catches it, its message is the one written)."""
+        """``raise mod.Error('...')``, ``mod`` intercepted (written by hand) or ``mod.Error`` intercepted by
+        name (as the original records an exception of that class): an exception class made once, which is
+        also what the application's reads of ``mod.Error`` answer (``except mod.Error`` catches it, its
+        message is the one written)."""
         module, _, attr = dotted.rpartition(".")
-        if not module or not self.objects.is_intercepted_module(module.split(".", 1)[0]):
+        if not module:
             return None
+        if not self.objects.is_intercepted_module(module.split(".", 1)[0]):
+            patched = vars(sys.modules[module]).get(attr) if module in sys.modules else None
+            return self._plain_class(patched) if isinstance(patched, type) and "_cm" in vars(patched) else None
         real = getattr(self.session.importer.real_modules.get(module), attr, None)
         if isinstance(real, type) and issubclass(real, BaseException):  # the real module is loaded
             if not self.objects.is_intercepted_class(real):
                 return real  # ``socket.gaierror``: its class, with its real bases
-            seen = self.objects.class_proxy(real)  # what the program's ``mod.Error`` gives (mixed mode)
-            plain = self._plain_classes.get(seen)
-            if plain is None:
-                plain = self._plain_classes[seen] = plain_exception_class(seen)
-            return plain
+            return self._plain_class(self.objects.class_proxy(real))  # the program's ``mod.Error`` (mixed mode)
         cls = self.objects.classes.get(attr)
         if cls is None:
             cls = self.objects.classes[attr] = type(attr, (Exception,), {"__module__": module})
         return cls if isinstance(cls, type) and issubclass(cls, BaseException) else None
+
+    def _plain_class(self, seen: type) -> Optional[type]:
+        """What mock text raises where the program's ``mod.Error`` is the generated class ``seen``: an
+        exception of that class made without running its real code, nothing about it traffic."""
+        if not issubclass(seen, BaseException):
+            return None
+        plain = self._plain_classes.get(seen)
+        if plain is None:
+            plain = self._plain_classes[seen] = plain_exception_class(seen)
+        return plain
 
     def _raised_by_name(self, text: str) -> bool:
         """Whether a response raises ``text`` (``raise mod.Error(...)``), so ``mod.Error`` is that class."""
@@ -210,7 +221,7 @@ class Replayer:
                 if response.level == level and not response.is_request:
                     self.session.write(sut_prefix(level), response.type, response.text)
             return
-        result = self.session.callbacks.run_application(func, args, kwargs, level)
+        result = self.session.callbacks.run_application(func, args, kwargs)
         if result is not None:
             self.session.write(sut_prefix(level), "RET", self.session.render(result))
 

@@ -367,7 +367,7 @@ class Session:
                 self._pending.append(format_item(prefix, "PYT", text))
             if handle.target is MISSING or (self.mode != RECORD and self._replays_call(handle, name)):
                 return self.replayer.call(f"{prefix}PYT:{text}", level, record)
-            return self._real_call(handle.target, name, args, kwargs, level, record)
+            return self._real_call(handle.target, name, args, kwargs, record)
         finally:
             try:
                 self.flush()
@@ -422,9 +422,10 @@ class Session:
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         return real_args, {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
 
-    def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, level: int, record: bool) -> Any:
+    def _real_call(self, target: Any, name: str, args: tuple, kwargs: dict, record: bool) -> Any:
         """Run the real call and record its result; the naming hint (§4.2) is worked out only when a
-        new object is named, which plain values never are."""
+        new object is named, which plain values never are. The result is written at the level the call
+        ends at: the top one if it called back (callbacks.py), as in the original."""
         real_args, real_kwargs = self.real_arguments(args, kwargs)
         state = self.state
         state.guard += 1
@@ -436,7 +437,7 @@ class Session:
             self._real_calls_running -= 1
             wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
             if record:
-                self.write(mock_prefix(level), "RET", self._raise_text(wrapped, exc, name))
+                self.write(mock_prefix(state.level), "RET", self._raise_text(wrapped, exc, name))
             if wrapped is exc:
                 raise
             error = wrapped.with_traceback(exc.__traceback__)
@@ -446,7 +447,7 @@ class Session:
             wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
             if record and result is not None:
                 text = render(wrapped, self.objects.text_of, self.full_floats)
-                self.write(mock_prefix(level), "RET", self.settings.alter(text, name)
+                self.write(mock_prefix(state.level), "RET", self.settings.alter(text, name)
                            if self.settings.has_alterations else text)
             return wrapped
         # raised outside the handler, so its context is the application's, not the real exception (whose
@@ -471,7 +472,11 @@ class Session:
         """``Class(...)`` on a generated class (or an application subclass of one)."""
         real = self.bypass.route(handle)
         if real is not TRAFFIC:
-            return raw_new(cls) if real is MISSING else self._direct(real, args, kwargs)
+            if real is MISSING:
+                return raw_new(cls)
+            if self._real_calls_running and self.state.guard and not self.closed:
+                return self._made_by_intercepted_code(cls, real, args, kwargs)
+            return self._direct(real, args, kwargs)
         with self.traffic:
             name = handle.name
             hint = hint_from(args, kwargs)
@@ -484,8 +489,18 @@ class Session:
             if self._replays_call(handle, name):
                 return self.replayer.construct(f"{sut_prefix(level)}PYT:{text}", level, record, obj, name)
             real_cls = handle.target if cls is proxy_class_of(cls) else self.callbacks.hooked_class(cls, handle.target)
-            self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, level, record)
+            self._real_call(self._binder(obj, real_cls, hint), name, args, kwargs, record)
             return obj
+
+    def _made_by_intercepted_code(self, cls: type, real_cls: type, args: tuple, kwargs: dict) -> Any:
+        """A class intercepted by name (``mod.Class``, patched into its module) constructed by intercepted
+        code running for real: as in the original, an unrecorded proxy of the new object, named from its own
+        arguments (``error_custom_failure``), so what the application later does with it is traffic and a
+        raised one is written ``raise mod.Error('...')``."""
+        real = self._direct(real_cls, args, kwargs)
+        obj = raw_new(cls, real)
+        self.objects.bind(obj, real, proxy_class_of(cls).__name__, hint_from(args, kwargs))
+        return obj
 
     def _binder(self, obj: Any, real_cls: type, hint: Optional[str]) -> Any:
         """Constructs the real object and makes ``obj`` its proxy, so the result renders as ``obj``."""

@@ -22,4 +22,4 @@ def implementations() -> dict[str, Implementation]:
         pytest.skip(f"CaptureMock 2.10.0 could not be installed in a throwaway venv: {error}")
     finally:
         sys.path.remove(str(REPO / "bench"))
-    return {"ours": Implementation("ours", sys.executable), "original": Implementation("original", original)}
+    return {"ours": Implementation("ours", sys.executable, str(REPO)), "original": Implementation("original", original)}

@@ -32,10 +32,12 @@ MODES = {"record": 1, "replay": 0, "mixed": 2}
 
 @dataclass(frozen=True)
 class Implementation:
-    """A CaptureMock installation, known by the interpreter of its venv."""
+    """A CaptureMock installation, known by the interpreter of its venv; ``source``: a checkout put first on
+    the programs' path, so the code under test is this checkout's even where the venv has another installed."""
 
     name: str
     python: str
+    source: str = ""
 
     @property
     def command(self) -> str:
@@ -90,8 +92,11 @@ def run_phase(impl: Implementation, scenario: Scenario, root: Path, label: str, 
     env = {"PATH": f"{run_dir / 'bin'}:{SYSTEM_PATH}" if real else SYSTEM_PATH, "HOME": str(run_dir / "home"),
            "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     mode = str(MODES[phase])
+    if impl.source:
+        env["PYTHONPATH"] = impl.source
     if scenario.kind == "python":
-        env["PYTHONPATH"] = str(run_dir / "site") + (f":{run_dir / 'lib'}" if real else "")
+        env["PYTHONPATH"] = ":".join(filter(None, [str(run_dir / "site"), str(run_dir / "lib") if real else "",
+                                                   impl.source]))
         argv = [impl.python, "-c", LAUNCHER, mode, str(mock), str(replay or "")]
     else:
         argv = [impl.command, "-m", mode, "-R", "rc", "-r", str(mock), "-F", str(edits)]

@@ -95,3 +95,106 @@ def test_callback_receiving_a_new_intercepted_object(sandbox):
         <---RET:'handled'
         ->RET:'handled'
     """))
+
+
+# recorded by CaptureMock 2.10.0 for use_nested_callbacks: one level of nesting only. A callback invoked from
+# within a callback is written ``------->PYT``; after any callback returns, what follows is written as at the
+# top level (``<---RET``, ``->RET``, ``<-PYT``), however deeply it is nested.
+NESTED = """
+    <-PYT:events.each([1], Callback('events_callback'))
+    --->PYT:events_callback(1)
+    <-----PYT:events.each([1, 2], Callback('events_callback1'))
+    ------->PYT:events_callback1(1)
+    <---RET:2
+    --->PYT:events_callback1(2)
+    <---RET:3
+    ->RET:[2, 3]
+    <-PYT:events.ack('inside')
+    ->RET:'acked:inside'
+    <-PYT:events.each([1], Callback('events_callback2'))
+    --->PYT:events_callback2(1)
+    ->RET:[None]
+    <---RET:7
+    ->RET:[7]
+    <-PYT:events.ack('outside')
+    ->RET:'acked:outside'
+    <-PYT:events.each([2], Callback('events_callback3'))
+    --->PYT:events_callback3(2)
+    <-----PYT:events.each([2], Callback('events_callback4'))
+    ------->PYT:events_callback4(2)
+    <-----PYT:events.each([2], events_callback1)
+    ------->PYT:events_callback1(2)
+    <---RET:3
+    ->RET:[3]
+    <---RET:[3]
+    ->RET:[[3]]
+    <---RET:[[3]]
+    ->RET:[[[3]]]
+"""
+
+
+def use_nested_callbacks(events) -> list:
+    def inner(v):
+        return v + 1
+
+    def quiet(v):
+        pass
+
+    def outer(v):
+        events.each([v, v + 1], inner)
+        events.ack("inside")
+        events.each([v], quiet)
+        return 7
+
+    def middle(v):
+        return events.each([v], inner)
+
+    def top(v):
+        return events.each([v], middle)
+
+    return [events.each([1], outer), events.ack("outside"), events.each([2], top)]
+
+
+def test_callbacks_within_callbacks_are_recorded_at_the_original_s_levels(sandbox):
+    sandbox.module("events", EVENTS)
+    with sandbox.intercept(RECORD, ["events"]):
+        import events
+        assert use_nested_callbacks(events) == [[7], "acked:outside", [[[3]]]]
+    assert sandbox.recorded().endswith(sandbox.lines(NESTED))
+
+
+# recorded by CaptureMock 2.10.0 for use_handed_functions: a function of the intercepted module handed to a
+# callback or returned is an instance of ``function``, and its calls are traffic
+HANDED = """
+    <-PYT:tools.run(Callback('tools_callback'))
+    --->PYT:tools_callback(Instance('function', 'function1'))
+    <-----PYT:function1(3)
+    ----->RET:6
+    <---RET:'done'
+    ->RET:'done'
+    <-PYT:tools.factory()
+    ->RET:function1
+    <-PYT:function1(5)
+    ->RET:10
+"""
+
+
+def use_handed_functions(tools) -> list:
+    def on_function(function):
+        return "done" if function(3) == 6 else "wrong"
+
+    return [tools.run(on_function), tools.factory()(5)]
+
+
+def test_functions_handed_out_by_intercepted_code_are_recorded_and_replayed_as_by_the_original(sandbox):
+    sandbox.module("tools", "def helper(x):\n    return x * 2\n\ndef run(callback):\n    return callback(helper)\n\n"
+                            "def factory():\n    return helper\n")
+    with sandbox.intercept(RECORD, ["tools"]):
+        import tools
+        assert use_handed_functions(tools) == ["done", 10]
+    assert sandbox.recorded().endswith(sandbox.lines(HANDED))
+    sandbox.remove("tools")
+    with sandbox.intercept(REPLAY, ["tools"], replay=sandbox.mock(sandbox.recorded())):
+        import tools
+        assert use_handed_functions(tools) == ["done", 10]
+    assert sandbox.recorded().endswith(sandbox.lines(HANDED))
