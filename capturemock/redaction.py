@@ -111,7 +111,7 @@ class Redactor:
         self.names = list(dict.fromkeys(name.lower() for name in names))
         alternation = "|".join(re.escape(name) for name in sorted(self.names, key=len, reverse=True))
         self._forms = (_forms(alternation) if self.names else []) + [_regex_form(p) for p in patterns]
-        self._answered_names = re.compile(rf"(?:^|\.)(?:{alternation})$", re.I) if self.names else None
+        self._attribute_names = re.compile(rf"(?:^|\.)(?:{alternation})$", re.I) if self.names else None
 
     @classmethod
     def from_config(cls, config: RcConfig) -> Optional[Redactor]:
@@ -161,13 +161,12 @@ class Redactor:
             text = pattern.sub(counted(replace), text)
         return text, count
 
-    def answer(self, request: str, value: str) -> str:
+    def attribute_value(self, attribute: str, value: str) -> str:
         """A Python attribute's recorded value: a string read from an attribute with a redacted name
-        (``settings.api_token``) is a secret whole. Other values are only redacted as text."""
-        if (self._answered_names is not None and self._answered_names.search(request)
-                and _STRING.fullmatch(value)):
+        (``settings.api_token``) is a secret whole, whatever it looks like."""
+        if self._attribute_names is not None and self._attribute_names.search(attribute) and _STRING.fullmatch(value):
             return _placeholder_string(value)
-        return self.redact(value)
+        return value
 
 
 _STRING = re.compile(r"""b?(["']).*\1""", re.S)
@@ -183,7 +182,7 @@ def _placeholder_string(value: str) -> str:
 _LIKELY_NAME = re.compile(r"passw(?:or)?d|secret|token|api[_-]?key|authorization|cookie|credential|"
                           r"private[_-]?key", re.I)
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-_VALUE_AFTER_NAME = re.compile(rf"""["']?[ \t]*[=:]\s*b?["']?{_SCHEME}(?P<value>[^\s"'&,;)}}\]]*)""", re.I)
+_VALUE_AFTER_NAME = re.compile(rf"""["']?[ \t]*[=:]\s*(?:b?["'])?{_SCHEME}(?P<value>[^\s"'&,;)}}\]]*)""", re.I)
 _NOT_SECRETS = frozenset({"", "none", "null", "true", "false", "undefined"})
 _LIKELY_VALUES = (
     ("a bearer token", re.compile(r"\bBearer[ \t]+[A-Za-z0-9._~+/=-]{16,}")),
@@ -229,4 +228,4 @@ def _whole_name(text: str, start: int, end: int) -> tuple[str, int]:
         start -= 1
     while end < len(text) and text[end] in _NAME_CHARS:
         end += 1
-    return text[start:end], end
+    return text[start:end].strip("-"), end  # --api-key=... names 'api-key'

@@ -262,7 +262,7 @@ class Session:
     def record_attribute(self, text: str, value_text: str) -> None:
         """An attribute read is written only when its value text differs from the last one (§6.5)."""
         if self.settings.redactor is not None:
-            value_text = self.settings.redactor.answer(text, value_text)
+            value_text = self.settings.redactor.redact(self.settings.redactor.attribute_value(text, value_text))
         if self.attribute_texts.get(text) == value_text:
             return
         self.attribute_texts[text] = value_text
