@@ -64,8 +64,8 @@ def _forms(names: str) -> list[tuple[re.Pattern, Callable[[re.Match], str]]]:
         # "name": value / 'name': value (JSON, Python dicts); a bare value ends at , } ] or a space
         (re.compile(rf"""(?P<head>(?P<k>["'])(?:{names})(?P=k)\s*:\s*{optional_quote})"""
                     rf"""(?(q){_QUOTED_VALUE}|[^\s,}}\]"']+)""", re.I), keyed),
-        # name=value (query, form, keyword argument, env, --option=value)
-        (re.compile(rf"""(?P<head>(?<!\w)(?:{names})\s*=\s*{optional_quote}{_SCHEME})"""
+        # name=value (query, form, keyword argument, env, --option=value; ``name = value``: a python assignment)
+        (re.compile(rf"""(?P<head>(?<!\w)(?:{names})(?: = |=){optional_quote}{_SCHEME})"""
                     rf"""(?(q){_QUOTED_VALUE}|[^\s&'",;)}}\]]+)""", re.I), unquoted),
         # name: value, the name unquoted (a header given as text): to the end of the line or the quote
         (re.compile(rf"""(?P<head>(?<!\w)(?:{names}):[ \t]*{optional_quote}{_SCHEME})"""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import capturemock
-
 from test_http import call  # the test directory is on sys.path (no __init__.py)
+
+import capturemock
 
 RC = "[general]\nserver_protocol = http\nrecord_for_client = true\nuse_exact_matching = true\nredact = defaults\n"
 LOGIN = json.dumps({"user": "bob", "password": "hunter2"})
