@@ -62,6 +62,14 @@ def test_a_bad_entry_is_refused_naming_the_rc_line(tmp_path, value, message):
     assert str(caught.value) == f"{tmp_path / 'rc'}:3: {message}"
 
 
+def test_capturemock_check_reports_a_bad_entry_with_its_rc_line(tmp_path):
+    (tmp_path / "capturemockrc").write_text("[general]\nredact = defaults\n  re:*x\n")
+    result = subprocess.run([sys.executable, "-m", "capturemock", "check", "capturemockrc"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.stdout, result.returncode) == (
+        "capturemockrc:2: redact: bad regex '*x': nothing to repeat at position 0\n", 1)
+
+
 def test_unset_builds_no_rule(tmp_path):
     (tmp_path / "rc").write_text("[general]\nuse_exact_matching = true\n")
     assert Redactor.from_config(RcConfig([str(tmp_path / "rc")])) is None
