@@ -38,7 +38,7 @@ DEFAULTS = "defaults"
 REGEX = "re:"
 DEFAULT_NAMES = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "password", "passwd", "token",
                  "access_token", "refresh_token", "id_token", "api_key", "apikey", "secret", "client_secret")
-_NAME = re.compile(r"[\w-]+")
+_NAME = r"[\w-]+"  # patterns are compiled when redaction is configured: importing this module costs nothing
 # an auth scheme before the credentials: kept, so the mock still says how the client authenticated
 _SCHEME = r"(?:(?:Bearer|Basic|Digest|Token|Bot)[ \t]+)?"
 _QUOTED_VALUE = r"(?:\\.|(?!(?P=q))[^\\\n])+(?P=q)"  # the rest of a quoted value, its closing quote included
@@ -131,7 +131,7 @@ class Redactor:
                 except re.error as err:
                     raise ConfigError(f"redact: bad regex {entry[len(REGEX):]!r}: {err}",
                                       *config.where("redact", [GENERAL])) from None
-            elif _NAME.fullmatch(entry):
+            elif re.fullmatch(_NAME, entry):
                 names.append(entry)
             else:
                 raise ConfigError(f"redact: {entry!r} is neither a name (letters, digits, '_', '-'), "
@@ -164,12 +164,13 @@ class Redactor:
     def attribute_value(self, attribute: str, value: str) -> str:
         """A Python attribute's recorded value: a string read from an attribute with a redacted name
         (``settings.api_token``) is a secret whole, whatever it looks like."""
-        if self._attribute_names is not None and self._attribute_names.search(attribute) and _STRING.fullmatch(value):
+        names = self._attribute_names
+        if names is not None and names.search(attribute) and re.fullmatch(_STRING, value, re.S):
             return _placeholder_string(value)
         return value
 
 
-_STRING = re.compile(r"""b?(["']).*\1""", re.S)
+_STRING = r"""b?(["']).*\1"""
 
 
 def _placeholder_string(value: str) -> str:
@@ -179,16 +180,15 @@ def _placeholder_string(value: str) -> str:
 
 
 # -- warnings about likely secrets left in (only where redaction is configured) ----------------------------
-_LIKELY_NAME = re.compile(r"passw(?:or)?d|secret|token|api[_-]?key|authorization|cookie|credential|"
-                          r"private[_-]?key", re.I)
+_LIKELY_NAME = r"passw(?:or)?d|secret|token|api[_-]?key|authorization|cookie|credential|private[_-]?key"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-_VALUE_AFTER_NAME = re.compile(rf"""["']?[ \t]*[=:]\s*(?:b?["'])?{_SCHEME}(?P<value>[^\s"'&,;)}}\]]*)""", re.I)
+_VALUE_AFTER_NAME = rf"""["']?[ \t]*[=:]\s*(?:b?["'])?{_SCHEME}(?P<value>[^\s"'&,;)}}\]]*)"""
 _NOT_SECRETS = frozenset({"", "none", "null", "true", "false", "undefined"})
 _LIKELY_VALUES = (
-    ("a bearer token", re.compile(r"\bBearer[ \t]+[A-Za-z0-9._~+/=-]{16,}")),
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("an AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("a bearer token", r"\bBearer[ \t]+[A-Za-z0-9._~+/=-]{16,}"),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
 )
 
 
@@ -200,15 +200,15 @@ def warn_likely_secrets(text: str) -> None:
     """A cheap look for secrets the rule missed, in text about to be recorded: a value after a name
     that looks secret (``db_password=...``) or a value that looks like a credential (``Bearer ...``).
     One stderr line per name or kind, the first time it is seen in the process."""
-    for found in _LIKELY_NAME.finditer(text):
+    for found in re.finditer(_LIKELY_NAME, text, re.I):  # re's own cache keeps the compiled patterns
         name, end = _whole_name(text, found.start(), found.end())
-        value = _VALUE_AFTER_NAME.match(text, end)
+        value = re.compile(_VALUE_AFTER_NAME, re.I).match(text, end)
         if value is not None and value.group("value").lower() not in _NOT_SECRETS \
                 and not value.group("value").startswith(PLACEHOLDER):
             _warn(name.lower(), f"'{name}' looks like a secret and is recorded unredacted: add it to "
                                 "[general] redact in the rc file")
     for kind, pattern in _LIKELY_VALUES:
-        if pattern.search(text):
+        if re.search(pattern, text):
             _warn(kind, f"{kind} is recorded unredacted: add the name it is sent under, or a re: pattern "
                         "matching it, to [general] redact in the rc file")
 
