@@ -105,7 +105,8 @@ def entries(value: str) -> Iterator[str]:
 
 
 class Redactor:
-    """The redaction rule of one configuration, compiled once per session; ``redact`` is all callers use."""
+    """The redaction rule of one configuration, compiled once per session. Recording and replay use
+    ``redact`` (and ``attribute_value`` for Python attribute reads); ``capturemock redact`` counts."""
 
     def __init__(self, names: list[str], patterns: list[re.Pattern]):
         self.names = list(dict.fromkeys(name.lower() for name in names))
