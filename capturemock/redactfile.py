@@ -18,7 +18,7 @@ from typing import Sequence
 from . import mockfile
 from .config import RcConfig
 from .errors import CaptureMockError, ConfigError
-from .redaction import Redactor, warn_likely_secrets
+from .redaction import Redactor
 
 
 def redact_text(text: str, redactor: Redactor) -> tuple[str, int]:
@@ -37,7 +37,7 @@ def redact_text(text: str, redactor: Redactor) -> tuple[str, int]:
             count += answered != redacted
             redacted = answered
         attribute = value if type_ == "PYT" and "(" not in value else ""
-        warn_likely_secrets(redacted)
+        redactor.warn_left_in(redacted)
         pieces += [head, redacted, newline]
         total += count
     return "".join(pieces), total
