@@ -20,6 +20,7 @@ from typing import Any, Optional, Sequence
 from . import mockfile
 from .config import KEYS, PER_NAME, PYTHON, RcConfig
 from .errors import CaptureMockError, CaptureMockReplayError
+from .redaction import Redactor
 from .values import ValueParser
 
 _WARNING = "capturemock: WARNING: "
@@ -108,7 +109,8 @@ def _item_problem(item: mockfile.Item, raw: str, parser: ValueParser, path: str)
 
 
 def check_rc(path: str) -> list[str]:
-    """The problems of one rc file: unreadable, unknown sections or keys, values of the wrong kind."""
+    """The problems of one rc file: unreadable, unknown sections or keys, values of the wrong kind, a
+    ``redact`` entry that is no name or regex."""
     try:
         config = RcConfig([path], warn=lambda message: None)
     except CaptureMockError as err:
@@ -122,6 +124,10 @@ def check_rc(path: str) -> list[str]:
                 config.setting(key.section, key.name)
             except CaptureMockError as err:
                 problems.append(str(err))
+    try:
+        Redactor.from_config(config)  # [general] redact: its regexes and names
+    except CaptureMockError as err:
+        problems.append(str(err))
     return problems
 
 

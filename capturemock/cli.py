@@ -7,6 +7,7 @@ call order, like TextTest's single ``traffic`` file).
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
     capturemock diff OLD.mock NEW.mock
     capturemock check [-R RC,RC] FILE...
+    capturemock redact [--check] -R RC,RC FILE...
     capturemock import-har FILE.har [-o OUT.mock]
     capturemock import-vcr CASSETTE.yaml [-o OUT.mock]
     capturemock --recipe [NAME]      (list the ready-made rc recipes, or print one)
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="capturemock diff OLD.mock NEW.mock  summarises what changed between two recordings, per "
                "interaction (exit status 1 if anything did). capturemock check [-R RC,RC] FILE...  reports "
                "what replay would drop, misread or refuse in mock and rc files (exit status 1 if anything). "
+               "capturemock redact [--check] -R RC,RC FILE...  rewrites mock files with the secrets "
+               "[general] redact names replaced by <redacted>. "
                "capturemock import-har FILE.har [-o OUT.mock] and capturemock import-vcr CASSETTE.yaml "
                "[-o OUT.mock]  convert a browser's HAR recording or a vcrpy cassette into an HTTP mock file.")
     parser.add_argument("-m", "--mode", default="0",
@@ -71,6 +74,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         from .check import main as check
 
         sys.exit(check(argv[1:]))
+    if argv[:1] == ["redact"]:
+        from .redactfile import main as redact
+
+        sys.exit(redact(argv[1:]))
     if argv[:1] in (["import-har"], ["import-vcr"]):
         from .importers import main as import_recording
 

@@ -51,6 +51,7 @@ KEYS = (
     Key(GENERAL, "on_best_match", "str", "silent", "replay answered by best match: silent (2.10), warn or error"),
     Key(GENERAL, "report_unused", "bool", False, "at the end of replay, list recorded requests never replayed"),
     Key(GENERAL, "alterations", "list", [], "alteration sections applying to all traffic"),
+    Key(GENERAL, "redact", "str", None, "secrets written <redacted> in mock files: names, defaults, re:regex"),
     Key(GENERAL, "record_for_client", "bool", False, "client/server: the client is the system under test"),
     Key(GENERAL, "server_multithreaded", "bool", True, "classic TCP: a thread per connection"),
     Key(GENERAL, "server_remote_access", "str", "false", "bind address: false, true or an interface"),
@@ -305,6 +306,10 @@ class RcConfig:
             return kind(value)
         except ValueError:
             raise ConfigError(f"{option} = {value!r} is not a number", *self._where(option, sections)) from None
+
+    def where(self, option: str, sections: Iterable[str]) -> tuple[Optional[str], Optional[int]]:
+        """``_where``, for a value checked outside this module (a ConfigError's file and line)."""
+        return self._where(option, sections)
 
     def _where(self, option: str, sections: Iterable[str]) -> tuple[Optional[str], Optional[int]]:
         """The rc file and line whose value of ``option`` was read: in the first of ``sections`` that has

@@ -108,8 +108,11 @@ class WireSession:
     def location_message(self, conn, record) -> None:
         """The launcher's ``SUT_SERVER:<url>`` (``sendServerLocation``, ``recordFromUrl``)."""
         url = decode(conn.read_to_end(MAX_MESSAGE)).strip()
-        conn.sock.close()
-        if self.locate(url, record):
+        try:
+            located = self.locate(url, record)
+        finally:
+            conn.sock.close()  # only now: the launcher waits for this, and the SUT's first request may follow
+        if located:
             self._play(record)
 
 

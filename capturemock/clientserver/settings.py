@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..config import GENERAL as SECTION
 from ..config import RcConfig
 from ..errors import ConfigError
+from ..redaction import Redactor
 from ..replaypolicy import ON_BEST_MATCH
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
@@ -36,7 +37,7 @@ class Settings:
 
     __slots__ = ("protocol", "record_for_client", "exact", "preserve_cr", "preserve_lf", "timestamps",
                  "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server",
-                 "on_best_match", "report_unused")
+                 "on_best_match", "report_unused", "redactor")
 
     def __init__(self, config: RcConfig):
         self.protocol = server_protocol(config)
@@ -54,6 +55,7 @@ class Settings:
         self.assume_all_can_modify = setting(SECTION, "assume_all_can_modify")
         self.id_pattern_client: Optional[str] = setting(SECTION, "id_pattern_client") or None
         self.id_pattern_server: Optional[str] = setting(SECTION, "id_pattern_server") or None
+        self.redactor = Redactor.from_config(config)  # [general] redact, or None
 
     @property
     def breaks(self) -> dict[str, bool]:

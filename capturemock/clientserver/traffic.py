@@ -14,7 +14,7 @@ from .settings import GENERAL, Settings
 
 
 class Transcript:
-    """Formats the items of one session: alterations (§3.4), line-break placeholders, timestamps."""
+    """Formats the items of one session: alterations (§3.4), redaction, line-break placeholders, timestamps."""
 
     def __init__(self, settings: Settings, alterations: Alterations):
         self.settings = settings
@@ -22,7 +22,10 @@ class Transcript:
         self.server_is_sut = False
 
     def alter(self, text: str) -> str:
-        return self.alterations.apply(text, GENERAL)
+        """Alterations, then redaction: what every client and server text is recorded and looked up as."""
+        text = self.alterations.apply(text, GENERAL)
+        redactor = self.settings.redactor
+        return redactor.redact(text) if redactor is not None else text
 
     def item(self, prefix: str, type_: str, text: str) -> str:
         return mockfile.format_item(prefix, type_, text, **self.settings.breaks)

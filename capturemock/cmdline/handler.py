@@ -23,6 +23,7 @@ from .settings import SECTION
 
 if TYPE_CHECKING:
     from ..alterations import Alterations
+    from ..redaction import Redactor
 
 MISMATCH_ADVICE = "Either rerun with capturemock in record mode or update the stored mock file by hand."
 
@@ -72,9 +73,11 @@ class CommandHandler:
     def __init__(self, *, mode: int, token: str, replay: Optional[Replayer], replayed_programs: Callable[[str], bool],
                  watched: Callable[[str], list[str]], asynchronous: Callable[[str], bool], edits: FileEdits,
                  base_env: Mapping[str, str], base_cwd: str, intercept_dirs: list[str], sealed: bool = False,
-                 exact_output: bool = False, alterations: Optional[Alterations] = None):
+                 exact_output: bool = False, alterations: Optional[Alterations] = None,
+                 redactor: Optional[Redactor] = None):
         self.mode = mode
         self.alterations = alterations  # [command line] alterations, opt-in: see settings.alterations
+        self.redactor = redactor  # [general] redact: command lines, env values and output alike
         self.alteration_lock = threading.Lock()  # variables ($name_N) are numbered across parallel commands
         self.exact_output = exact_output  # else a missing final newline is added, as 2.10 does (§4.3)
         self.sealed = sealed and mode == REPLAY  # [general] sealed: see _refuse_unrecorded
@@ -114,10 +117,10 @@ class CommandHandler:
 
     def _alter(self, text: str) -> str:
         """The text as the mock file holds it: what is recorded, and what replay looks up."""
-        if self.alterations is None:
-            return text
-        with self.alteration_lock:
-            return self.alterations.apply(text, [SECTION])
+        if self.alterations is not None:
+            with self.alteration_lock:
+                text = self.alterations.apply(text, [SECTION])
+        return self.redactor.redact(text) if self.redactor is not None else text
 
     def _alter_output(self, value: str) -> str:
         """``_alter`` for an ``output_value``, keeping its ``NO_FINAL_NEWLINE`` mark out of the rules' reach."""

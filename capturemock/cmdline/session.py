@@ -29,6 +29,7 @@ def _replay_index(mode: int, config: RcConfig, options: dict[str, str]):
 
 
 def command_handler(mode: int, config: RcConfig, options: dict[str, str], token: str) -> CommandHandler:
+    from ..redaction import Redactor
     from ..replaypolicy import sealed
 
     replay = _replay_index(mode, config, options)
@@ -44,6 +45,7 @@ def command_handler(mode: int, config: RcConfig, options: dict[str, str], token:
     return CommandHandler(
         mode=mode, token=token, replay=replay, replayed_programs=replayed, sealed=sealed(config),
         exact_output=settings.exact_output(config), alterations=settings.alterations(config),
+        redactor=Redactor.from_config(config),
         watched=lambda program: settings.watched_variables(config, program),
         asynchronous=lambda program: settings.is_asynchronous(config, program),
         edits=file_edits(mode, config, options, base_cwd), base_env=dict(os.environ), base_cwd=base_cwd,

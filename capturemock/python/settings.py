@@ -8,6 +8,7 @@ from typing import Iterable
 
 from ..alterations import Alterations
 from ..config import RcConfig
+from ..redaction import Redactor
 
 PYTHON = "python"
 GENERAL = "general"
@@ -47,8 +48,10 @@ class PythonSettings:
         self._repeat_cache: dict[str, bool] = {}
         self.always_record = self._check_repeated and not self._entry_repeat
         self.alterations = Alterations(config)
-        self.has_alterations = any(config.getlist("alterations", [section])
-                                    for section in config.sections())
+        self._alters = any(config.getlist("alterations", [section]) for section in config.sections())
+        self.redactor = Redactor.from_config(config)  # None unless [general] redact is set
+        # whether call and return texts are rewritten at all: read on the per-call path
+        self.has_alterations = self._alters or self.redactor is not None
 
     def check_repeated(self, name: str) -> bool:
         """Whether every call of ``name`` is recorded (False: only the first one in the process)."""
@@ -63,7 +66,8 @@ class PythonSettings:
         return verdict
 
     def alter(self, text: str, name: str) -> str:
-        """§3.4 alterations of ``[<name>]``, ``[python]`` and ``[general]`` on a call or return text."""
-        if not self.has_alterations:
-            return text
-        return self.alterations.apply(text, (name, PYTHON, GENERAL))
+        """§3.4 alterations of ``[<name>]``, ``[python]`` and ``[general]`` on a call or return text, then
+        redaction."""
+        if self._alters:
+            text = self.alterations.apply(text, (name, PYTHON, GENERAL))
+        return self.redactor.redact(text) if self.redactor is not None else text
