@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The system under test of capturemock's acceptance suite; the first argument picks the scenario."""
+"""The system under test of capturemock's acceptance suite; the first argument picks the scenario:
+a name below, or `module:story [args]` for a story function of a module in stories/."""
 import datetime
+import importlib
 import os
 import subprocess
 import sys
@@ -38,6 +40,16 @@ def failing_scenario():
 SCENARIOS = {"quotes": quotes_scenario, "today": today_scenario, "deploy": deploy_scenario,
              "failing": failing_scenario}
 
+
+def run_story(spec, args):
+    module, _, function = spec.partition(":")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "stories"))
+    getattr(importlib.import_module(module), function)(*args)
+
+
 if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        SCENARIOS[name]()
+    if ":" in sys.argv[1]:
+        run_story(sys.argv[1], sys.argv[2:])
+    else:
+        for name in sys.argv[1:]:
+            SCENARIOS[name]()
