@@ -181,10 +181,18 @@ class Replayer:
         for description in reversed(self._answering):
             called = called_name(description.partition(":")[2]).split(".")
             modules = (".".join(called[:end]) for end in range(len(called) - 1, 0, -1))
-            module = next((module for module in modules if module in self.objects.module_names), None)
+            module = next((module for module in modules if self._is_intercepted_module(module)), None)
             if module is not None:
                 return module
         return None
+
+    def _is_intercepted_module(self, name: str) -> bool:
+        """An intercepted name, or a sub-module of one the program imported (``shop.payments`` under
+        ``intercepts = shop``: its classes are ``shop.payments.X``, as mixed mode's real ones)."""
+        if name in self.objects.module_names:
+            return True
+        return (self.objects.is_intercepted_module(name.split(".", 1)[0])
+                and name in self.objects.module_proxies)
 
     def _play(self, description: str, group: list[Item], level: int, record: bool) -> Any:
         """Run the response group answering ``description``: callbacks it invokes, then its (last) value

@@ -119,3 +119,30 @@ def test_intercepting_a_class_keeps_its_non_intercepted_bases(sandbox):
         assert (session.price("ACME"), session.kind()) == (1.5, "replayed")
         assert quotes.CONSTRUCTED == []  # Base.__new__ is real code: replay never runs it
     assert sandbox.recorded() == recorded.replace("'base'", "'replayed'")
+
+
+def test_mixed_mode_exception_of_an_intercepted_packages_sub_module_is_caught(sandbox):
+    # the package is intercepted, the exception's class lives in a sub-module the program imports: the
+    # replayed raise must be of the class ``payments.Declined`` gives the program (2.10 catches it too)
+    sandbox.module("shop.payments", """
+        class Declined(Exception):
+            pass
+
+        def charge(card):
+            raise Declined("card " + card)
+    """)
+    replay = sandbox.mock("""
+        <-PYT:import shop.payments
+        <-PYT:shop.payments.charge('0000')
+        ->RET:raise Instance('Declined(Exception)', 'declined_0000')
+        <-PYT:declined_0000.__str__()
+        ->RET:'card 0000 declined'
+    """)
+    with sandbox.intercept(REPLAY_OLD_RECORD_NEW, ["shop"], replay=replay):
+        from shop import payments
+        try:
+            payments.charge("0000")
+        except payments.Declined as exc:  # read after the raise, as a program's except clause does
+            caught = exc
+        assert str(caught) == "card 0000 declined"
+        assert type(caught).__module__ == "shop.payments"
