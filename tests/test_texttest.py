@@ -68,7 +68,7 @@ def test_rerecord_then_replay_under_texttest(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-ACCEPTANCE_TESTS = 119
+ACCEPTANCE_TESTS = 120
 
 
 def run_acceptance_suite(*options: str) -> subprocess.CompletedProcess:

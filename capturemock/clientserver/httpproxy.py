@@ -108,6 +108,7 @@ class HttpSession(httpwire.WireSession):
         if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
             ruled = self.rules.answer(method, path)
             if ruled is not None:
+                self._use_up_recording(text)
                 answer = self._text(ruled)
                 record(self.transcript.client(text) + self.transcript.server(answer))
                 self.log.responded(self.log.server, answer)
@@ -118,6 +119,13 @@ class HttpSession(httpwire.WireSession):
             refusal = self.seal.refuse(f"{method} {path}", self.destination.url)
             return Message(SEALED_STATUS, f"{refusal}\n".encode(), [("Content-Type", "text/plain")])
         return self._forward(method, path, body, sent, text, record)
+
+    def _use_up_recording(self, text: str) -> None:
+        """In replay, a request a rule answers uses up its recorded answer (the rule's, recorded while
+        recording): the same request after the rule is removed gets the answer recorded after it."""
+        if self.replay is not None:
+            with self._replay_lock:
+                self.replay.index.lookup_exact(self.transcript.request_key(text))
 
     def _text(self, message: Message) -> str:
         kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)

@@ -92,3 +92,16 @@ def test_matching_combines_method_path_and_query():
     assert rules.answer("GET", "/a") is None
     assert rules.remove("2") and not rules.remove("2")
     assert rules.answer("POST", "/a?q=").body == b"any post"
+
+
+def test_a_request_a_rule_answers_in_replay_uses_up_its_recorded_answer(rig):
+    # recorded: a rule answered GET /status, was removed, then the real server answered it
+    rig.write("stored.mock", "<-CLI:GET /status\n->SRV:503 maintenance\n<-CLI:GET /status\n->SRV:200 up\n")
+    base = rig.start(capturemock.REPLAY, RC, replay="stored.mock")
+    rule = {"path": "/status", "response": {"status": 503, "body": "maintenance"}}
+    assert change(rig, base, "POST", "/capturemock/rules", rule) == (201, '{"id": "1"}')
+    assert call(base, "GET", "/status")[::2] == (503, b"maintenance")
+    assert change(rig, base, "DELETE", "/capturemock/rules/1")[0] == 200
+    assert call(base, "GET", "/status")[::2] == (200, b"up")  # not the rule's recorded 503 again
+    rig.stop()
+    assert rig.read("rec.mock") == rig.read("stored.mock")
