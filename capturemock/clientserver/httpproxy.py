@@ -13,14 +13,13 @@ guarded as well (``httpwire.location_refusal``): refused with 403 when it needs 
 """
 from __future__ import annotations
 
-import threading
 from typing import Callable, Optional
 
 from ..config import RcConfig
-from ..errors import CaptureMockReplayError
 from ..mockfile import Item
 from . import httptext, httpwire
 from .classic import decode
+from .exchange import Exchange, ForwardError
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
 from .httprules import Rules
@@ -57,24 +56,21 @@ def merge(defaults: Headers, actual: Headers) -> Headers:
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
 
 
-class HttpSession(httpwire.WireSession):
+class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     """The HTTP handlers of one server session."""
+
+    destination: Optional[Destination] = None
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
                  log: QuietLog = QUIET):
+        super().__init__(transcript, replay, seal, log)
         self.settings = settings
-        self.transcript = transcript
-        self.replay = replay
-        self.seal = seal  # sealed replay: a request the mock does not answer is never forwarded
-        self.log = log
-        self.destination: Optional[Destination] = None
         self.defaults = list(config.options("default_http_headers").items())
-        self.repeats: Repeats = Repeats(config, settings.assume_all_can_modify)
+        self.repeats: Repeats[Message] = Repeats(config, settings.assume_all_can_modify)
         self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
                                                                          "id_pattern_client")
         self.ids = IdMap()
-        self._replay_lock = threading.Lock()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
         self.rules = Rules()
         self.token = token
@@ -99,100 +95,79 @@ class HttpSession(httpwire.WireSession):
         record(self.transcript.location(LOCATION_TEXT))
         return True
 
-    # -- traffic ----------------------------------------------------------------------------------------
     def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
-        text = self._text(Message(f"{method} {path}", body, sent))
-        self.log.processing(self.log.client, text)
-        if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
-            ruled = self.rules.answer(method, path)
-            if ruled is not None:
-                answer = self._text(ruled)
-                record(self.transcript.client(text) + self.transcript.server(answer))
-                self.log.responded(self.log.server, answer)
-                return ruled
-        if self.replay is not None and not self.transcript.server_is_sut:
-            return self._replay(method, text, record)
-        if self.seal is not None and self.destination is not None:
-            refusal = self.seal.refuse(f"{method} {path}", self.destination.url)
-            return Message(SEALED_STATUS, f"{refusal}\n".encode(), [("Content-Type", "text/plain")])
-        return self._forward(method, path, body, sent, text, record)
+        request = Message(f"{method} {path}", body, sent)
+        return self.exchange(self._text(request), request, record)
 
     def _text(self, message: Message) -> str:
         kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
         return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
 
-    def _replay(self, method: str, text: str, record: Record) -> Optional[Message]:
-        previous = self.repeats.previous(method, text)
-        if previous is not None:
-            return previous  # §5.6: answered as before, not recorded again
-        try:
-            with self._replay_lock:
-                key, group = self._match(self.transcript.request_key(text))
-        except CaptureMockReplayError as err:
-            return Message("500", f"CAPTUREMOCK MISMATCH: {err}".encode(), [("Content-Type", "text/plain")])
-        replies = [self.transcript.alter(item.text) for item in group if not item.from_sut]
-        if self.id_pattern and key:  # §5.7
-            self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
-            replies = [self.ids.to_live(reply) for reply in replies]
-        record(self.transcript.client(text) + "".join(self.transcript.server(r, altered=True) for r in replies))
-        for reply in replies:
-            self.log.responded(self.log.server, reply)
-        if not replies:
-            return None
-        response = httptext.parse(replies[0], is_response=True)
-        self.repeats.served(method, text, response)
-        return response
+    # -- the exchange hooks ---------------------------------------------------------------------------
+    def mismatch(self, reason: str) -> Message:
+        return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
-    def _match(self, description: str) -> tuple[Optional[str], list[Item]]:
-        """The recorded request answering ``description`` (§5.3) and its next response group: the same
+    def decode(self, replies: list[Item]) -> Message:
+        return httptext.parse(replies[0].text, is_response=True)
+
+    def send(self, wire: Message) -> tuple[Message, str]:
+        method, _, path = wire.first.partition(" ")
+        try:
+            response = self.destination.send(method, path, wire.body, wire.headers)
+        except OSError as err:
+            raise ForwardError(f"Failed to forward http traffic to server {self.destination.url}: {err}") from None
+        return response, self._text(response)
+
+    def recorded_request(self, text: str, item: Item) -> Message:
+        return httptext.parse(text)
+
+    @property
+    def where(self) -> str:
+        return self.destination.url
+
+    def refusal(self, line: str) -> Message:
+        return Message(SEALED_STATUS, f"{line}\n".encode(), [("Content-Type", "text/plain")])
+
+    def stand_in(self, wire: Message) -> Optional[tuple[Message, str]]:
+        method, _, path = wire.first.partition(" ")
+        ruled = self.rules.answer(method, path)
+        return None if ruled is None else (ruled, self._text(ruled))
+
+    def lookup(self, key: str) -> tuple[Optional[str], list[Item]]:
+        """The recorded request answering ``key`` (§5.3) and its next response group: the same
         request, else one equal but for query-parameter order and JSON formatting (the same request
         for ``on_best_match``), else the best match."""
         index = self.replay.index
         if index.exact:
-            return description, index.lookup(description) or []  # a miss raises CaptureMockReplayError
-        group = index.lookup_exact(description)
+            return key, index.lookup(key) or []  # a miss raises CaptureMockReplayError
+        group = index.lookup_exact(key)
         if group is not None:
-            return description, group
+            return key, group
         if self._equivalents is None:
             self._equivalents = EquivalentRequests(index.keys())
-        key = self._equivalents.find(description)
-        if key is not None:
-            return key, index.lookup_exact(key) or []
-        key, group = index.borrow(description)
-        return key, group or []
+        found = self._equivalents.find(key)
+        if found is not None:
+            return found, index.lookup_exact(found) or []
+        found, group = index.borrow(key)
+        return found, group or []
 
-    def _forward(self, method: str, path: str, body: bytes, headers: Headers, text: str,
-                 record: Record) -> Optional[Message]:
-        if self.destination is None:
-            record(self.transcript.client(text))
-            return None
-        previous = self.repeats.previous(method, text)
-        try:
-            response = self.destination.send(method, path, body, headers)
-        except OSError as err:
-            warn(f"Failed to forward http traffic to server {self.destination.url}: {err}")
-            return None
-        answer = self._text(response)
-        if answer != previous:  # §5.6: an identical repeat is not written again
-            record(self.transcript.client(text) + self.transcript.server(answer))
-        self.log.responded(self.log.server, answer)
-        self.repeats.served(method, text, answer)
-        return response
+    def to_live(self, key: Optional[str], text: str, replies: list[Item]) -> list[Item]:
+        if not (self.id_pattern and key):  # §5.7
+            return replies
+        self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
+        return [item._replace(text=self.ids.to_live(item.text)) for item in replies]
 
-    # -- replay as the client when the server is the SUT (§8.2) ---------------------------------------
+    def named(self, wire: Message, text: str) -> str:
+        return wire.first
+
+    def repeat_section(self, wire: Message) -> str:
+        return wire.first.partition(" ")[0]
+
     def _play(self, record: Record) -> None:
-        script = self.replay.script if self.replay is not None else None
-        if script is not None and self.transcript.server_is_sut and self.destination is not None:
-            script.play(lambda item: self._play_request(item, record))
-
-    def _play_request(self, item: Item, record: Record) -> str:
-        request = httptext.parse(self.transcript.alterations.restore_variables(item.text))
-        method, _, path = request.first.partition(" ")
-        response = self._forward(method, path, request.body, request.headers, item.text, record)
-        return response.first if response is not None else ""
-
+        if self.destination is not None:
+            super()._play(record)
 
 
 class _Request(httpwire.ConnectionHandler):
