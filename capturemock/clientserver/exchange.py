@@ -16,9 +16,10 @@ it is sent on: bytes, an HTTP message, a method call) and ``Answer`` (what its c
     recorded_request(text)  a recorded client message (variables restored) as a Wire, to play it
     where                   the destination as the messages name it
 and, where the default does not fit:
-    unreachable(error)      the answer when forwarding failed (default: none, the connection closes)
-    refusal(line)           the answer when sealed replay refuses to forward (default: none)
-    no_reply(text)          the answer when the mock holds the request but no reply (default: none)
+    failed(status, line)    the answer when there is none to give, saying why (``line``, also on
+                            stderr): the real server unreachable (``UNREACHABLE``), sealed replay
+                            refusing to forward (``SEALED``), no recorded reply (``NO_REPLY``);
+                            default: none, the connection closes unanswered
     stand_in(wire)          an answer given in place of the server before the mock (HTTP rules)
     lookup(key)             the recorded request answering ``key`` and its replies (default: the index)
     to_live(key, text, r)   replies with recorded IDs mapped to live ones (§5.7)
@@ -34,7 +35,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Generic, Optional, TypeVar
 
-from ..errors import CaptureMockReplayError
+from ..errors import CaptureMockError, CaptureMockReplayError
 from ..mockfile import Item
 from .location import warn
 from .repeats import Repeats
@@ -44,12 +45,14 @@ from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
 
 Record = Callable[[str], None]
+# the HTTP statuses of the answers that say why there is no answer (``failed``)
+UNREACHABLE, SEALED, NO_REPLY = "502", "500", "500"
 Wire = TypeVar("Wire")
 Answer = TypeVar("Answer")
 
 
-class ForwardError(Exception):
-    """The real server could not be reached or answered nonsense; the message is the stderr line."""
+class ForwardError(CaptureMockError):
+    """The real server could not be reached or answered nonsense; the message is what stderr says."""
 
 
 class Exchange(Generic[Wire, Answer]):
@@ -83,13 +86,9 @@ class Exchange(Generic[Wire, Answer]):
     def where(self) -> str:
         return str(self.destination)
 
-    def unreachable(self, error: ForwardError) -> Optional[Answer]:
-        return None
-
-    def refusal(self, line: str) -> Optional[Answer]:
-        return None
-
-    def no_reply(self, text: str) -> Optional[Answer]:
+    def failed(self, status: str, line: str) -> Optional[Answer]:
+        """The answer saying why there is no answer (``status``: the HTTP status it would have);
+        None: close the connection unanswered."""
         return None
 
     def stand_in(self, wire: Wire) -> Optional[tuple[Answer, str]]:
@@ -122,7 +121,7 @@ class Exchange(Generic[Wire, Answer]):
             if self.replay is not None:
                 return self._replay(text, wire, record)
         if self.seal is not None and self.destination is not None:
-            return self.refusal(self.seal.refuse(self.named(wire, text), self.where))
+            return self.failed(SEALED, self.seal.refuse(self.named(wire, text), self.where))
         return self._forward(text, wire, record)[0]
 
     def _replay(self, text: str, wire: Wire, record: Record) -> Optional[Answer]:
@@ -144,10 +143,18 @@ class Exchange(Generic[Wire, Answer]):
         for item in replies:
             self.log.responded(self.log.server, item.text)
         if not replies:
-            return self.no_reply(text)
+            return self._no_reply(wire, text)
         answer = self.decode(replies)
         if section is not None and answer is not None:
             self.repeats.served(section, text, (answer, replies[0].text))
+        return answer
+
+    def _no_reply(self, wire: Wire, text: str) -> Optional[Answer]:
+        """The mock holds nothing to answer with: said on stderr too, when the protocol answers it."""
+        line = f"CaptureMock: no recorded response to {self.named(wire, text)!r} in {self.replay.path}"
+        answer = self.failed(NO_REPLY, line)
+        if answer is not None:
+            warn(line)
         return answer
 
     def _forward(self, text: str, wire: Wire, record: Record) -> tuple[Optional[Answer], str]:
@@ -162,7 +169,7 @@ class Exchange(Generic[Wire, Answer]):
             answer, reply = self.send(wire)
         except ForwardError as err:
             warn(str(err))
-            return self.unreachable(err), ""
+            return self.failed(UNREACHABLE, str(err).partition("\n")[0]), ""
         if previous is None or reply != previous[1]:  # §5.6: an identical repeat is not written again
             record(self.transcript.client(text) + self.transcript.server(reply))
         self.log.responded(self.log.server, reply)

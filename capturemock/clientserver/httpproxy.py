@@ -1,6 +1,6 @@
 """HTTP (§8.5): CaptureMock as an HTTP server between the client and the real server.
 
-GET, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
+GET, HEAD, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
 /capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
@@ -14,6 +14,7 @@ guarded as well (``httpwire.location_refusal``): refused with 403 when it needs 
 from __future__ import annotations
 
 from typing import Callable, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from ..config import RcConfig
 from ..mockfile import Item
@@ -41,8 +42,6 @@ CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", 
 CORS_NAMES = {name.lower() for name, _ in CORS}
 PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
 REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("Content-Type", "text/plain")])
-# sealed replay refused to forward a request to the real server: the reason is in the body
-SEALED_STATUS = "500"
 
 
 def header_name(name: str) -> str:
@@ -54,6 +53,21 @@ def merge(defaults: Headers, actual: Headers) -> Headers:
     """``[default_http_headers]`` under the request's own headers (case-insensitive names)."""
     given = {name.lower() for name, _ in actual}
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
+
+
+def moved(location: str, destination: Destination, host: str) -> str:
+    """``location`` on the proxy at ``host`` if it is a URL on the real server, else as it is."""
+    parts = urlsplit(location)
+    if not parts.scheme or not parts.hostname:
+        return location
+    try:
+        target = Destination(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return location
+    if target.place[:3] != destination.place[:3] or not (parts.path + "/").startswith(destination.base + "/"):
+        return location
+    rest = urlunsplit(("", "", parts.path[len(destination.base):], parts.query, parts.fragment))
+    return f"http://{host}{rest}"
 
 
 class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
@@ -101,6 +115,15 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         request = Message(f"{method} {path}", body, sent)
         return self.exchange(self._text(request), request, record)
 
+    def through_proxy(self, response: Message, host: Optional[str]) -> Message:
+        """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
+        client's ``Host``), so the client follows a redirect through us; it is recorded as sent."""
+        if self.destination is None or not host:
+            return response
+        headers = [(name, moved(value, self.destination, host) if name.lower() == "location" else value)
+                   for name, value in response.headers]
+        return response._replace(headers=headers)
+
     def _text(self, message: Message) -> str:
         kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
         return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
@@ -127,8 +150,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     def where(self) -> str:
         return self.destination.url
 
-    def refusal(self, line: str) -> Message:
-        return Message(SEALED_STATUS, f"{line}\n".encode(), [("Content-Type", "text/plain")])
+    def failed(self, status: str, line: str) -> Message:
+        return Message(status, f"{line}\n".encode(), [("Content-Type", "text/plain")])
 
     def stand_in(self, wire: Message) -> Optional[tuple[Message, str]]:
         method, _, path = wire.first.partition(" ")
@@ -183,13 +206,14 @@ class _Request(httpwire.ConnectionHandler):
     def do_GET(self) -> None:
         self._traffic()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _traffic(self) -> None:
         session, record = self.server.session, self.server.record
         try:
             body = self.read_body()
-        except ValueError as err:
+        except ValueError as err:  # nothing forwarded or recorded: the request is not whole
+            warn(f"CaptureMock: refused {self.command} {self.path}: {err}")
             self.send_error(400, str(err))
             return
         if is_rules_path(self.path):
@@ -201,7 +225,7 @@ class _Request(httpwire.ConnectionHandler):
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
-            self._send(response)
+            self._send(session.through_proxy(response, self.headers.get("Host")))
 
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
@@ -216,7 +240,8 @@ class _Request(httpwire.ConnectionHandler):
                 self.send_header(name, value)
         for name, value in CORS if cors else ():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if self.command != "HEAD":  # the length of a HEAD answer is the GET's, which is not recorded
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)

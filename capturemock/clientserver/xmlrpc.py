@@ -102,7 +102,7 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
     def mismatch(self, reason: str) -> Result:
         return xmlrpc.client.Fault(1, reason)
 
-    def refusal(self, line: str) -> Result:
+    def failed(self, status: str, line: str) -> Result:
         return xmlrpc.client.Fault(1, line)
 
     def decode(self, replies: list[Item]) -> Result:
@@ -115,24 +115,35 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
         return value.exception if isinstance(value, Raised) else (value,)
 
     def send(self, wire: Call) -> tuple[Result, str]:
-        method, params = wire
-        proxy = xmlrpc.client.ServerProxy(self.destination, allow_none=True, use_builtin_types=True)
-        try:
-            result = getattr(proxy, method)(*params)
-        except xmlrpc.client.Fault as fault:
-            return fault, fault_text(fault)
-        except (OSError, xmlrpc.client.ProtocolError) as err:
-            raise ForwardError(f"WARNING: Could not forward to server {self.destination}: {err}\n"
-                               f"-- {call_text(method, params)}") from None
-        return (result,), render(result)
+        return call_real(self.destination, wire)
 
     def recorded_request(self, text: str, item: Item) -> Optional[Call]:
         try:
-            method, args, _ = PARSER.parse_call(text, None, item.line)
+            return recorded_call(text, item.line)
         except MockFileError as err:
             warn(f"CaptureMock: {err}")
             return None
-        return method, tuple(args)
+
+
+def recorded_call(text: str, line: int = 0) -> Call:
+    """A recorded call (``method(arg, ...)``) rebuilt without eval; MockFileError if it is no call."""
+    method, args, _ = PARSER.parse_call(text, None, line)
+    return method, tuple(args)
+
+
+def call_real(url: str, call: Call) -> tuple[Result, str]:
+    """Make the call on the real server: its result (or Fault) and that as recorded; ForwardError
+    when the server cannot be reached."""
+    method, params = call
+    proxy = xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
+    try:
+        result = getattr(proxy, method)(*params)
+    except xmlrpc.client.Fault as fault:
+        return fault, fault_text(fault)
+    except (OSError, xmlrpc.client.ProtocolError) as err:
+        text = call_text(method, params)
+        raise ForwardError(f"WARNING: Could not forward to server {url}: {err}\n-- {text}") from None
+    return (result,), render(result)
 
 
 class _Request(httpwire.ConnectionHandler):
