@@ -2,7 +2,9 @@
 
 GET, HEAD, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
-/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Rules
+/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is; ``GET
+/capturemock/shutdownServer`` stops the server and ``POST /capturemock/addAlterations`` (body: an rc
+file's path) merges one more rc file (default headers, alterations), as in 2.10: neither is recorded. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
 are recorded like any other answer. Every traffic answer carries ``Access-Control-Allow-Origin: *`` and
 ``Access-Control-Expose-Headers: *`` (§8.5, for SUTs running in a browser).
@@ -13,10 +15,13 @@ guarded as well (``httpwire.location_refusal``): refused with 403 when it needs 
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
+from ..alterations import Alterations
 from ..config import RcConfig
+from ..errors import ConfigError
 from ..mockfile import Item
 from . import httptext, httpwire
 from .classic import decode
@@ -29,7 +34,7 @@ from .idmap import IdMap, compile_pattern, find_id
 from .location import warn
 from .repeats import Repeats
 from .replayfiles import ReplayFiles
-from .rulesapi import RulesEndpoint, is_rules_path
+from .rulesapi import RulesEndpoint, has_token, is_rules_path
 from .sealing import Seal
 from .serverlog import QUIET, QuietLog
 from .settings import Settings
@@ -37,6 +42,10 @@ from .traffic import Transcript
 
 Record = Callable[[str], None]
 LOCATION_PATH = "/capturemock/setServerLocation"
+CONTROL_PREFIX = "/capturemock/"
+SHUTDOWN_PATH = "/capturemock/shutdownServer"  # GET: stop the server, as the launcher's stop message does
+ALTERATIONS_PATH = "/capturemock/addAlterations"  # POST, body: an rc file to merge (e.g. default headers)
+OK = Message("200", b"", [])
 LOCATION_TEXT = f"POST {LOCATION_PATH} <address>"
 CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
 CORS_NAMES = {name.lower() for name, _ in CORS}
@@ -77,9 +86,11 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
-                 log: QuietLog = QUIET):
+                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
         super().__init__(transcript, replay, seal, log)
         self.settings = settings
+        self.config = config
+        self.stop = stop
         self.defaults = list(config.options("default_http_headers").items())
         self.repeats: Repeats[Message] = Repeats(config, settings.assume_all_can_modify)
         self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
@@ -108,6 +119,30 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
             warn(f"WARNING: CaptureMock cannot use {url!r} as the real server's location")
         record(self.transcript.location(LOCATION_TEXT))
         return True
+
+    def control(self, request_line: str, body: bytes, headers: Headers) -> Message:
+        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``.
+        Never recorded; refused to a web page without the token."""
+        refused = httpwire.from_browser(headers) and not has_token(headers, self.token)
+        if httpwire.refused(f"{request_line.split()[1]} sent by a browser" if refused else ""):
+            self.log.control(request_line, int(REFUSED.first))
+            return REFUSED
+        self.log.control(request_line, 200)
+        if request_line.split()[1] == SHUTDOWN_PATH:
+            self.stop()
+            return OK
+        path = decode(body).strip()
+        try:
+            if not os.path.isfile(path):
+                raise ConfigError(f"addAlterations: no rc file at {path!r}")
+            self.config.add_file(path)
+        except ConfigError as err:
+            warn(f"CaptureMock: {err}")
+            return Message("400", f"CaptureMock: {err}\n".encode(), [("Content-Type", "text/plain")])
+        self.defaults = list(self.config.options("default_http_headers").items())
+        address = self.transcript.alterations.server_address
+        self.transcript.alterations = Alterations(self.config, server_address=address)
+        return OK
 
     def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
@@ -198,7 +233,7 @@ class _Request(httpwire.ConnectionHandler):
 
     def do_OPTIONS(self) -> None:
         """A browser's preflight: allowed for traffic, never for the control endpoints."""
-        if self.path == LOCATION_PATH or is_rules_path(self.path):
+        if self.path.startswith(CONTROL_PREFIX) or is_rules_path(self.path):
             self._send(REFUSED, cors=False)
         else:
             self._send(Message("200", b"", PREFLIGHT))
@@ -218,6 +253,9 @@ class _Request(httpwire.ConnectionHandler):
             return
         if is_rules_path(self.path):
             self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
+            return
+        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)):
+            self._send(session.control(self.requestline, body, list(self.headers.items())), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)

@@ -129,11 +129,16 @@ def location_refusal(headers: Iterable[tuple[str, str]], token: Optional[str], c
     sends (``Origin`` or ``Sec-Fetch-*`` header): a web page may POST to us, and must not point us."""
     if has_token(headers, token):
         return ""
-    if any(name.lower() == "origin" or name.lower().startswith("sec-fetch-") for name, _ in headers):
+    if from_browser(headers):
         return "a location message sent by a browser"
     if current is not None and not same_place(current, target):
         return f"moving the real server from {current} to {target!r}"
     return ""
+
+
+def from_browser(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether a web page sent this request (``Origin`` or ``Sec-Fetch-*`` header)."""
+    return any(name.lower() == "origin" or name.lower().startswith("sec-fetch-") for name, _ in headers)
 
 
 def refused(refusal: str) -> bool:

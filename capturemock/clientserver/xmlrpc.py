@@ -18,6 +18,7 @@ from .classic import decode
 from .exchange import Exchange, ForwardError
 from .location import warn
 from .replayfiles import ReplayFiles
+from .rulesapi import has_token
 from .sealing import Seal
 from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
@@ -77,9 +78,10 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
     destination: Optional[str] = None
 
     def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, token: Optional[str] = None,
-                 seal: Optional[Seal] = None, log: QuietLog = QUIET):
+                 seal: Optional[Seal] = None, log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
         super().__init__(transcript, replay, seal, log)
         self.token = token
+        self.stop = stop
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Iterable[tuple[str, str]] = ()) -> bool:
@@ -160,8 +162,14 @@ class _Request(httpwire.ConnectionHandler):
         if method == LOCATION_METHOD:
             self.located = session.locate(str(params[0]) if params else "", record, list(self.headers.items()))
             result = ("",) if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
-        elif method == SHUTDOWN_METHOD:
-            result = xmlrpc.client.Fault(1, "CaptureMock: stop the server with capturemock.terminate()")
+        elif method == SHUTDOWN_METHOD:  # as 2.10: stops the server; a web page needs the token
+            headers = list(self.headers.items())
+            if httpwire.refused(f"{SHUTDOWN_METHOD} sent by a browser" if httpwire.from_browser(headers)
+                                and not has_token(headers, session.token) else ""):
+                result = xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
+            else:
+                session.stop()
+                result = ("",)
         else:
             try:
                 result = session.answer(method, params, record)

@@ -250,3 +250,39 @@ def test_unreachable_server_and_nothing_to_replay_are_answered_with_the_reason(r
     rig.stop()
     assert (status, body.decode()) == (500, f"CaptureMock: no recorded response to 'GET /items/1' in {mock}\n")
     assert stderr == [f"Error from CaptureMock Server :\n{body.decode()}"]
+
+
+def test_control_requests_of_2_10_act_and_are_not_forwarded_or_recorded(rig):
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append(f"{self.path} {self.headers.get('X-Extra')}")
+            self.send_response_only(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        do_POST = do_GET
+
+    real = rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    extra = rig.write("extra.rc", "[default_http_headers]\nX-Extra = added\n")
+    stderr: list[str] = []
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url, stderrFn=stderr.append)
+    assert call(base, "POST", "/capturemock/addAlterations", extra.encode())[::2] == (200, b"")
+    assert call(base, "POST", "/capturemock/addAlterations", b"/no/such.rc")[::2] == (
+        400, b"CaptureMock: addAlterations: no rc file at '/no/such.rc'\n")
+    assert call(base, "GET", "/capturemock/shutdownServer", headers={"Origin": "http://evil"})[0] == 403
+    assert call(base, "GET", "/a")[::2] == (200, b"ok")
+    assert call(base, "GET", "/capturemock/shutdownServer")[::2] == (200, b"")
+    rig.manager.process.wait(timeout=10)  # stopped by the request, with what it recorded written
+    assert seen == ["/a added"]
+    assert rig.read("rec.mock") == "<-CLI:GET /a\n--HEA:x-extra=added\n->SRV:200 ok\n"
+    rig.stop()
+    assert stderr == ["Error from CaptureMock Server :\n"
+                      "CaptureMock: addAlterations: no rc file at '/no/such.rc'\n"
+                      "CaptureMock: refused /capturemock/shutdownServer sent by a browser without this session's "
+                      "CAPTUREMOCK_TOKEN in the X-CaptureMock-Token header\n"]

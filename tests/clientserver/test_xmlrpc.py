@@ -126,3 +126,9 @@ def test_replay_for_server_plays_xmlrpc_calls(rig):
     assert rig.read("out.mock") == (
         "<-CLI:shout('abc')\n->SRV:'ABC'\n<-CLI:describe({'k': 1})\n->SRV:{'keys': ['k'], 'size': 1}\n"
         "<-CLI:shout('')\n->SRV:raise xmlrpclib.Fault(1, \"<class 'ValueError'>:nothing to shout\")\n")
+
+
+def test_shutdown_method_stops_the_server(rig):
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.RECORD, CLIENT_RC))
+    assert proxy.shutdownCaptureMockServer() == ""
+    rig.manager.process.wait(timeout=10)
