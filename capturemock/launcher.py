@@ -226,7 +226,7 @@ class CaptureMockManager:
         process.wait()
         process.stdin.close()
         self._report(self._output.text(), self._errors.text())
-        if killed or (not died and process.returncode == 0):
+        if killed or process.returncode == 0:  # exit 0 before being told: a protocol's stop request (shutdownServer)
             return not killed
         self._report_death(process.returncode)
         return False

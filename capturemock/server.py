@@ -491,7 +491,7 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     from .logconfig import set_up_logging
 
     set_up_logging(config)  # before the handlers: their replay indexes and logs decide once whether to log
-    traffic = traffic_handlers(mode, config, options, server.address)
+    traffic = traffic_handlers(mode, config, options, server.address, server.stop)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
     dispatcher = Dispatcher(traffic.fallback)

@@ -1,8 +1,10 @@
 """HTTP (§8.5): CaptureMock as an HTTP server between the client and the real server.
 
-GET, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
+GET, HEAD, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
-/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is. Rules
+/capturemock/setServerLocation`` (body: the real server's URL) says where the real server is; ``GET
+/capturemock/shutdownServer`` stops the server and ``POST /capturemock/addAlterations`` (body: an rc
+file's path) merges one more rc file (default headers, alterations), as in 2.10: neither is recorded. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
 are recorded like any other answer. Every traffic answer carries ``Access-Control-Allow-Origin: *`` and
 ``Access-Control-Expose-Headers: *`` (§8.5, for SUTs running in a browser).
@@ -13,14 +15,17 @@ guarded as well (``httpwire.location_refusal``): refused with 403 when it needs 
 """
 from __future__ import annotations
 
-import threading
+import os
 from typing import Callable, Optional
+from urllib.parse import urlsplit, urlunsplit
 
+from ..alterations import Alterations
 from ..config import RcConfig
-from ..errors import CaptureMockReplayError
+from ..errors import ConfigError
 from ..mockfile import Item
 from . import httptext, httpwire
 from .classic import decode
+from .exchange import Exchange, ForwardError
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
 from .httprules import Rules
@@ -29,7 +34,7 @@ from .idmap import IdMap, compile_pattern, find_id
 from .location import warn
 from .repeats import Repeats
 from .replayfiles import ReplayFiles
-from .rulesapi import RulesEndpoint, is_rules_path
+from .rulesapi import RulesEndpoint, has_token, is_rules_path
 from .sealing import Seal
 from .serverlog import QUIET, QuietLog
 from .settings import Settings
@@ -37,13 +42,15 @@ from .traffic import Transcript
 
 Record = Callable[[str], None]
 LOCATION_PATH = "/capturemock/setServerLocation"
+CONTROL_PREFIX = "/capturemock/"
+SHUTDOWN_PATH = "/capturemock/shutdownServer"  # GET: stop the server, as the launcher's stop message does
+ALTERATIONS_PATH = "/capturemock/addAlterations"  # POST, body: an rc file to merge (e.g. default headers)
+OK = Message("200", b"", [])
 LOCATION_TEXT = f"POST {LOCATION_PATH} <address>"
 CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
 CORS_NAMES = {name.lower() for name, _ in CORS}
 PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
 REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("Content-Type", "text/plain")])
-# sealed replay refused to forward a request to the real server: the reason is in the body
-SEALED_STATUS = "500"
 
 
 def header_name(name: str) -> str:
@@ -57,24 +64,38 @@ def merge(defaults: Headers, actual: Headers) -> Headers:
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
 
 
-class HttpSession(httpwire.WireSession):
+def moved(location: str, destination: Destination, host: str) -> str:
+    """``location`` on the proxy at ``host`` if it is a URL on the real server, else as it is."""
+    parts = urlsplit(location)
+    if not parts.scheme or not parts.hostname:
+        return location
+    try:
+        target = Destination(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return location
+    if target.place[:3] != destination.place[:3] or not (parts.path + "/").startswith(destination.base + "/"):
+        return location
+    rest = urlunsplit(("", "", parts.path[len(destination.base):], parts.query, parts.fragment))
+    return f"http://{host}{rest}"
+
+
+class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     """The HTTP handlers of one server session."""
+
+    destination: Optional[Destination] = None
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
-                 log: QuietLog = QUIET):
+                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
+        super().__init__(transcript, replay, seal, log)
         self.settings = settings
-        self.transcript = transcript
-        self.replay = replay
-        self.seal = seal  # sealed replay: a request the mock does not answer is never forwarded
-        self.log = log
-        self.destination: Optional[Destination] = None
+        self.config = config
+        self.stop = stop
         self.defaults = list(config.options("default_http_headers").items())
-        self.repeats: Repeats = Repeats(config, settings.assume_all_can_modify)
+        self.repeats: Repeats[Message] = Repeats(config, settings.assume_all_can_modify)
         self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
                                                                          "id_pattern_client")
         self.ids = IdMap()
-        self._replay_lock = threading.Lock()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
         self.rules = Rules()
         self.token = token
@@ -99,108 +120,112 @@ class HttpSession(httpwire.WireSession):
         record(self.transcript.location(LOCATION_TEXT))
         return True
 
-    # -- traffic ----------------------------------------------------------------------------------------
+    def control(self, request_line: str, body: bytes, headers: Headers) -> Message:
+        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``.
+        Never recorded; refused to a web page without the token."""
+        refused = httpwire.from_browser(headers) and not has_token(headers, self.token)
+        if httpwire.refused(f"{request_line.split()[1]} sent by a browser" if refused else ""):
+            self.log.control(request_line, int(REFUSED.first))
+            return REFUSED
+        self.log.control(request_line, 200)
+        if request_line.split()[1] == SHUTDOWN_PATH:
+            self.stop()
+            return OK
+        path = decode(body).strip()
+        try:
+            if not os.path.isfile(path):
+                raise ConfigError(f"addAlterations: no rc file at {path!r}")
+            self.config.add_file(path)
+        except ConfigError as err:
+            warn(f"CaptureMock: {err}")
+            return Message("400", f"CaptureMock: {err}\n".encode(), [("Content-Type", "text/plain")])
+        self.defaults = list(self.config.options("default_http_headers").items())
+        address = self.transcript.alterations.server_address
+        self.transcript.alterations = Alterations(self.config, server_address=address)
+        return OK
+
     def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
-        text = self._text(Message(f"{method} {path}", body, sent))
-        self.log.processing(self.log.client, text)
-        if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
-            ruled = self.rules.answer(method, path)
-            if ruled is not None:
-                self._use_up_recording(text)
-                answer = self._text(ruled)
-                record(self.transcript.client(text) + self.transcript.server(answer))
-                self.log.responded(self.log.server, answer)
-                return ruled
-        if self.replay is not None and not self.transcript.server_is_sut:
-            return self._replay(method, text, record)
-        if self.seal is not None and self.destination is not None:
-            refusal = self.seal.refuse(f"{method} {path}", self.destination.url)
-            return Message(SEALED_STATUS, f"{refusal}\n".encode(), [("Content-Type", "text/plain")])
-        return self._forward(method, path, body, sent, text, record)
+        request = Message(f"{method} {path}", body, sent)
+        return self.exchange(self._text(request), request, record)
 
-    def _use_up_recording(self, text: str) -> None:
-        """In replay, a request a rule answers uses up its recorded answer (the rule's, recorded while
-        recording): the same request after the rule is removed gets the answer recorded after it."""
-        if self.replay is not None:
-            with self._replay_lock:
-                self.replay.index.lookup_exact(self.transcript.request_key(text))
+    def through_proxy(self, response: Message, host: Optional[str]) -> Message:
+        """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
+        client's ``Host``), so the client follows a redirect through us; it is recorded as sent."""
+        if self.destination is None or not host:
+            return response
+        headers = [(name, moved(value, self.destination, host) if name.lower() == "location" else value)
+                   for name, value in response.headers]
+        return response._replace(headers=headers)
 
     def _text(self, message: Message) -> str:
         kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
         return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
 
-    def _replay(self, method: str, text: str, record: Record) -> Optional[Message]:
-        previous = self.repeats.previous(method, text)
-        if previous is not None:
-            return previous  # §5.6: answered as before, not recorded again
-        try:
-            with self._replay_lock:
-                key, group = self._match(self.transcript.request_key(text))
-        except CaptureMockReplayError as err:
-            return Message("500", f"CAPTUREMOCK MISMATCH: {err}".encode(), [("Content-Type", "text/plain")])
-        replies = [self.transcript.alter(item.text) for item in group if not item.from_sut]
-        if self.id_pattern and key:  # §5.7
-            self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
-            replies = [self.ids.to_live(reply) for reply in replies]
-        record(self.transcript.client(text) + "".join(self.transcript.server(r, altered=True) for r in replies))
-        for reply in replies:
-            self.log.responded(self.log.server, reply)
-        if not replies:
-            return None
-        response = httptext.parse(replies[0], is_response=True)
-        self.repeats.served(method, text, response)
-        return response
+    # -- the exchange hooks ---------------------------------------------------------------------------
+    def mismatch(self, reason: str) -> Message:
+        return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
-    def _match(self, description: str) -> tuple[Optional[str], list[Item]]:
-        """The recorded request answering ``description`` (§5.3) and its next response group: the same
+    def decode(self, replies: list[Item]) -> Message:
+        return httptext.parse(replies[0].text, is_response=True)
+
+    def send(self, wire: Message) -> tuple[Message, str]:
+        method, _, path = wire.first.partition(" ")
+        try:
+            response = self.destination.send(method, path, wire.body, wire.headers)
+        except OSError as err:
+            raise ForwardError(f"Failed to forward http traffic to server {self.destination.url}: {err}") from None
+        return response, self._text(response)
+
+    def recorded_request(self, text: str, item: Item) -> Message:
+        return httptext.parse(text)
+
+    @property
+    def where(self) -> str:
+        return self.destination.url
+
+    def failed(self, status: str, line: str) -> Message:
+        return Message(status, f"{line}\n".encode(), [("Content-Type", "text/plain")])
+
+    def stand_in(self, wire: Message) -> Optional[tuple[Message, str]]:
+        method, _, path = wire.first.partition(" ")
+        ruled = self.rules.answer(method, path)
+        return None if ruled is None else (ruled, self._text(ruled))
+
+    def lookup(self, key: str) -> tuple[Optional[str], list[Item]]:
+        """The recorded request answering ``key`` (§5.3) and its next response group: the same
         request, else one equal but for query-parameter order and JSON formatting (the same request
         for ``on_best_match``), else the best match."""
         index = self.replay.index
         if index.exact:
-            return description, index.lookup(description) or []  # a miss raises CaptureMockReplayError
-        group = index.lookup_exact(description)
+            return key, index.lookup(key) or []  # a miss raises CaptureMockReplayError
+        group = index.lookup_exact(key)
         if group is not None:
-            return description, group
+            return key, group
         if self._equivalents is None:
             self._equivalents = EquivalentRequests(index.keys())
-        key = self._equivalents.find(description)
-        if key is not None:
-            return key, index.lookup_exact(key) or []
-        key, group = index.borrow(description)
-        return key, group or []
+        found = self._equivalents.find(key)
+        if found is not None:
+            return found, index.lookup_exact(found) or []
+        found, group = index.borrow(key)
+        return found, group or []
 
-    def _forward(self, method: str, path: str, body: bytes, headers: Headers, text: str,
-                 record: Record) -> Optional[Message]:
-        if self.destination is None:
-            record(self.transcript.client(text))
-            return None
-        previous = self.repeats.previous(method, text)
-        try:
-            response = self.destination.send(method, path, body, headers)
-        except OSError as err:
-            warn(f"Failed to forward http traffic to server {self.destination.url}: {err}")
-            return None
-        answer = self._text(response)
-        if answer != previous:  # §5.6: an identical repeat is not written again
-            record(self.transcript.client(text) + self.transcript.server(answer))
-        self.log.responded(self.log.server, answer)
-        self.repeats.served(method, text, answer)
-        return response
+    def to_live(self, key: Optional[str], text: str, replies: list[Item]) -> list[Item]:
+        if not (self.id_pattern and key):  # §5.7
+            return replies
+        self.ids.add(find_id(self.id_pattern, key.split(":", 1)[1]), find_id(self.id_pattern, text))
+        return [item._replace(text=self.ids.to_live(item.text)) for item in replies]
 
-    # -- replay as the client when the server is the SUT (§8.2) ---------------------------------------
+    def named(self, wire: Message, text: str) -> str:
+        return wire.first
+
+    def repeat_section(self, wire: Message) -> str:
+        return wire.first.partition(" ")[0]
+
     def _play(self, record: Record) -> None:
-        script = self.replay.script if self.replay is not None else None
-        if script is not None and self.transcript.server_is_sut and self.destination is not None:
-            script.play(lambda item: self._play_request(item, record))
-
-    def _play_request(self, item: Item, record: Record) -> str:
-        request = httptext.parse(self.transcript.alterations.restore_variables(item.text))
-        method, _, path = request.first.partition(" ")
-        response = self._forward(method, path, request.body, request.headers, item.text, record)
-        return response.first if response is not None else ""
-
+        if self.destination is not None:
+            super()._play(record)
 
 
 class _Request(httpwire.ConnectionHandler):
@@ -208,7 +233,7 @@ class _Request(httpwire.ConnectionHandler):
 
     def do_OPTIONS(self) -> None:
         """A browser's preflight: allowed for traffic, never for the control endpoints."""
-        if self.path == LOCATION_PATH or is_rules_path(self.path):
+        if self.path.startswith(CONTROL_PREFIX) or is_rules_path(self.path):
             self._send(REFUSED, cors=False)
         else:
             self._send(Message("200", b"", PREFLIGHT))
@@ -216,17 +241,21 @@ class _Request(httpwire.ConnectionHandler):
     def do_GET(self) -> None:
         self._traffic()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _traffic(self) -> None:
         session, record = self.server.session, self.server.record
         try:
             body = self.read_body()
-        except ValueError as err:
+        except ValueError as err:  # nothing forwarded or recorded: the request is not whole
+            warn(f"CaptureMock: refused {self.command} {self.path}: {err}")
             self.send_error(400, str(err))
             return
         if is_rules_path(self.path):
             self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
+            return
+        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)):
+            self._send(session.control(self.requestline, body, list(self.headers.items())), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
@@ -234,7 +263,7 @@ class _Request(httpwire.ConnectionHandler):
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
-            self._send(response)
+            self._send(session.through_proxy(response, self.headers.get("Host")))
 
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
@@ -249,7 +278,8 @@ class _Request(httpwire.ConnectionHandler):
                 self.send_header(name, value)
         for name, value in CORS if cors else ():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if self.command != "HEAD":  # the length of a HEAD answer is the GET's, which is not recorded
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)

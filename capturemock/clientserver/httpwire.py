@@ -68,18 +68,25 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             if length > MAX_BODY:
                 raise ValueError(f"request body of {length} bytes is too large")
             body = self.rfile.read(length) if length > 0 else b""
+            if len(body) < length:
+                raise ValueError(f"request body cut off after {len(body)} of {length} bytes")
         self.request.arrived()
         return body
 
     def _read_chunked(self) -> bytes:
         chunks, size = [], 0
         while size <= MAX_BODY:
-            length = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise ValueError("chunked request body cut off")
+            length = int(line.split(b";")[0].strip() or b"0", 16)
             if length == 0:
                 while self.rfile.readline(65537).strip():  # trailer lines up to the blank one
                     pass
                 return b"".join(chunks)
             chunks.append(self.rfile.read(length))
+            if len(chunks[-1]) < length:
+                raise ValueError("chunked request body cut off")
             size += length
             self.rfile.readline(1024)
         raise ValueError("chunked request body is too large")
@@ -125,11 +132,16 @@ def location_refusal(headers: Iterable[tuple[str, str]], token: Optional[str], c
     sends (``Origin`` or ``Sec-Fetch-*`` header): a web page may POST to us, and must not point us."""
     if has_token(headers, token):
         return ""
-    if any(name.lower() == "origin" or name.lower().startswith("sec-fetch-") for name, _ in headers):
+    if from_browser(headers):
         return "a location message sent by a browser"
     if current is not None and not same_place(current, target):
         return f"moving the real server from {current} to {target!r}"
     return ""
+
+
+def from_browser(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether a web page sent this request (``Origin`` or ``Sec-Fetch-*`` header)."""
+    return any(name.lower() == "origin" or name.lower().startswith("sec-fetch-") for name, _ in headers)
 
 
 def refused(refusal: str) -> bool:

@@ -1,6 +1,6 @@
 """HTTP repeat handling (§5.6): with ``check_repeated_calls = False`` in a method's section (``[GET]``),
 a request identical to one already served since the last state-changing request is answered as before
-and not recorded again."""
+and not recorded again. What is kept of an answer is the protocol's answer and its recorded text."""
 from __future__ import annotations
 
 import threading
@@ -12,10 +12,12 @@ Answer = TypeVar("Answer")
 
 
 class Repeats(Generic[Answer]):
+    """The answers served since the last state-changing request, by request text."""
+
     def __init__(self, config: RcConfig, assume_all_can_modify: bool):
         self.config = config
         self.assume_all_can_modify = assume_all_can_modify
-        self._served: dict[str, Answer] = {}
+        self._served: dict[str, tuple[Answer, str]] = {}
         self._lock = threading.Lock()
         self._ignored: dict[str, bool] = {}  # by method: asked twice per request, the rc files never change
 
@@ -29,7 +31,7 @@ class Repeats(Generic[Answer]):
     def changes_state(self, method: str) -> bool:
         return self.assume_all_can_modify or method != "GET"
 
-    def previous(self, method: str, request: str) -> Optional[Answer]:
+    def previous(self, method: str, request: str) -> Optional[tuple[Answer, str]]:
         """The answer an identical earlier request got, when repeats of ``method`` are folded; a
         state-changing request forgets everything served before it."""
         with self._lock:
@@ -37,7 +39,7 @@ class Repeats(Generic[Answer]):
                 self._served.clear()
             return self._served.get(request) if self.ignores(method) else None
 
-    def served(self, method: str, request: str, answer: Answer) -> None:
+    def served(self, method: str, request: str, answer: tuple[Answer, str]) -> None:
         if self.ignores(method):
             with self._lock:
                 self._served[request] = answer

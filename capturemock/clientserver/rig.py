@@ -68,6 +68,8 @@ def _sender(settings: Settings, address: str) -> Sender:
         return lambda text: decode(exchange(host_port, encode(text)))
     if settings.protocol == "http":
         return _http_sender(settings, address)
+    if settings.protocol == "xmlrpc":
+        return _xmlrpc_sender(address)
     raise ConfigError(f"replay_for_server does not support server_protocol = {settings.protocol} yet")
 
 
@@ -84,6 +86,13 @@ def _http_sender(settings: Settings, address: str) -> Sender:
         return httptext.render(response._replace(headers=kept), settings.preserve_cr)
 
     return send
+
+
+def _xmlrpc_sender(address: str) -> Sender:
+    from .xmlrpc import call_real, recorded_call
+
+    url = address if "://" in address else f"http://{address}"
+    return lambda text: call_real(url, recorded_call(text))[1]
 
 
 def _without_timestamps(text: str) -> str:

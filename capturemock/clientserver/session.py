@@ -36,7 +36,10 @@ def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
     return path if mode != RECORD and path and os.path.isfile(path) else None
 
 
-def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], address: str) -> TrafficHandlers:
+def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], address: str,
+                     stop: Callable[[], None] = lambda: None) -> TrafficHandlers:
+    """``stop``: what a protocol's own stop request does (HTTP ``shutdownServer``, XML-RPC
+    ``shutdownCaptureMockServer``), as the launcher's stop message."""
     from ..replaypolicy import sealed
 
     settings = Settings(config)
@@ -62,12 +65,13 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
 
         # the launcher gives the server its session token in the environment (product spec §3)
         session = HttpSession(settings, config, transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"),
-                              seal=seal, log=log)
+                              seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
 
-        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"), seal=seal, log=log)
+        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"), seal=seal, log=log,
+                                stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     from .classic import ClassicSession
     from .custom import CustomClients

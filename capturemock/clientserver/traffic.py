@@ -35,7 +35,10 @@ class Transcript:
         if self.settings.record_for_client:
             return ""
         self.server_is_sut = True
-        return self.item("<-", "SRV", self.alter(text))
+        text = self.alter(text)
+        if text.endswith("\n") and not self.settings.preserve_lf:  # 2.10 ends the item with it (no blank line)
+            text = text[:-1]
+        return self.item("<-", "SRV", text)
 
     def client(self, text: str, type_: str = "CLI") -> str:
         """A client message as recorded."""

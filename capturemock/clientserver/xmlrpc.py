@@ -7,17 +7,18 @@ Fault is re-recorded with its ``raise``, and a single struct argument stays one 
 """
 from __future__ import annotations
 
-import threading
 import xmlrpc.client
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Union
 
-from ..errors import CaptureMockReplayError, MockFileError
+from ..errors import MockFileError
 from ..mockfile import Item
 from ..values import Raised, ValueParser, render
 from . import httpwire
 from .classic import decode
+from .exchange import Exchange, ForwardError
 from .location import warn
 from .replayfiles import ReplayFiles
+from .rulesapi import has_token
 from .sealing import Seal
 from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
@@ -67,18 +68,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class XmlRpcSession(httpwire.WireSession):
+Call = tuple[str, tuple]  # method name and parameters
+Result = Union[tuple, xmlrpc.client.Fault]  # the one-value tuple of a result (which may be None), or a Fault
+
+
+class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
     """The XML-RPC handlers of one server session."""
 
+    destination: Optional[str] = None
+
     def __init__(self, transcript: Transcript, replay: Optional[ReplayFiles] = None, token: Optional[str] = None,
-                 seal: Optional[Seal] = None, log: QuietLog = QUIET):
-        self.transcript = transcript
-        self.replay = replay
+                 seal: Optional[Seal] = None, log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
+        super().__init__(transcript, replay, seal, log)
         self.token = token
-        self.seal = seal  # sealed replay: a call the mock does not answer is never forwarded
-        self.log = log
-        self.destination: Optional[str] = None
-        self._replay_lock = threading.Lock()
+        self.stop = stop
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Iterable[tuple[str, str]] = ()) -> bool:
@@ -92,76 +95,57 @@ class XmlRpcSession(httpwire.WireSession):
         record(self.transcript.location(f"{LOCATION_METHOD}(<address>)"))
         return True
 
-    # -- traffic ----------------------------------------------------------------------------------------
-    def answer(self, method: str, params: tuple, record: Record) -> Any:
+    def answer(self, method: str, params: tuple, record: Record) -> Optional[Result]:
         """The result (or Fault) for one call; None when there is nothing to answer (§2.5, §8.2)."""
         params = tuple(_plain(param) for param in params)
-        text = call_text(method, params)
-        self.log.processing(self.log.client, text)
-        if self.replay is not None and not self.transcript.server_is_sut:
-            return self._replay(text, record)
-        if self.seal is not None and self.destination is not None:
-            return xmlrpc.client.Fault(1, self.seal.refuse(text, self.destination))
-        return self._forward(text, method, params, record)
+        return self.exchange(call_text(method, params), (method, params), record)
 
-    def _replay(self, text: str, record: Record) -> Any:
-        try:
-            with self._replay_lock:
-                group = self.replay.index.lookup(self.transcript.request_key(text)) or []
-        except CaptureMockReplayError as err:
-            return xmlrpc.client.Fault(1, f"CAPTUREMOCK MISMATCH: {err}")
-        replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
-        record(self.transcript.client(text) +
-               "".join(self.transcript.server(item.text, altered=True) for item in replies))
-        for item in replies:
-            self.log.responded(self.log.server, item.text)
-        if not replies:
-            return None
-        return self._value(replies[0])
+    # -- the exchange hooks ---------------------------------------------------------------------------
+    def mismatch(self, reason: str) -> Result:
+        return xmlrpc.client.Fault(1, reason)
 
-    def _value(self, item: Item) -> Any:
+    def failed(self, status: str, line: str) -> Result:
+        return xmlrpc.client.Fault(1, line)
+
+    def decode(self, replies: list[Item]) -> Result:
+        item = replies[0]
         try:
             value = PARSER.parse(item.text, self.replay.path, item.line)
         except MockFileError as err:
             warn(f"CaptureMock: {err}")
             return xmlrpc.client.Fault(1, f"CaptureMock: {err}")
-        return value.exception if isinstance(value, Raised) else value
+        return value.exception if isinstance(value, Raised) else (value,)
 
-    def _forward(self, text: str, method: str, params: tuple, record: Record) -> Any:
-        if self.destination is None:
-            record(self.transcript.client(text))
-            return None
-        proxy = xmlrpc.client.ServerProxy(self.destination, allow_none=True, use_builtin_types=True)
+    def send(self, wire: Call) -> tuple[Result, str]:
+        return call_real(self.destination, wire)
+
+    def recorded_request(self, text: str, item: Item) -> Optional[Call]:
         try:
-            result = getattr(proxy, method)(*params)
-            answer = render(result)
-        except xmlrpc.client.Fault as fault:
-            result, answer = fault, fault_text(fault)
-        except (OSError, xmlrpc.client.ProtocolError) as err:
-            warn(f"WARNING: Could not forward to server {self.destination}: {err}\n-- {text}")
-            return None
-        record(self.transcript.client(text) + self.transcript.server(answer))
-        self.log.responded(self.log.server, answer)
-        return result
-
-    # -- replay as the client when the server is the SUT (§8.2) ---------------------------------------
-    def _play(self, record: Record) -> None:
-        script = self.replay.script if self.replay is not None else None
-        if script is not None and self.transcript.server_is_sut:
-            script.play(lambda item: self._play_call(item, record))
-
-    def _play_call(self, item: Item, record: Record) -> str:
-        text = self.transcript.alterations.restore_variables(item.text)
-        try:
-            method, args, _ = PARSER.parse_call(text, None, item.line)
+            return recorded_call(text, item.line)
         except MockFileError as err:
             warn(f"CaptureMock: {err}")
-            return ""
-        result = self._forward(item.text, method, tuple(args), record)
-        if result is None:
-            return ""
-        return fault_text(result) if isinstance(result, xmlrpc.client.Fault) else render(result)
+            return None
 
+
+def recorded_call(text: str, line: int = 0) -> Call:
+    """A recorded call (``method(arg, ...)``) rebuilt without eval; MockFileError if it is no call."""
+    method, args, _ = PARSER.parse_call(text, None, line)
+    return method, tuple(args)
+
+
+def call_real(url: str, call: Call) -> tuple[Result, str]:
+    """Make the call on the real server: its result (or Fault) and that as recorded; ForwardError
+    when the server cannot be reached."""
+    method, params = call
+    proxy = xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
+    try:
+        result = getattr(proxy, method)(*params)
+    except xmlrpc.client.Fault as fault:
+        return fault, fault_text(fault)
+    except (OSError, xmlrpc.client.ProtocolError) as err:
+        text = call_text(method, params)
+        raise ForwardError(f"WARNING: Could not forward to server {url}: {err}\n-- {text}") from None
+    return (result,), render(result)
 
 
 class _Request(httpwire.ConnectionHandler):
@@ -177,9 +161,15 @@ class _Request(httpwire.ConnectionHandler):
         session.log.received_call(method, params)
         if method == LOCATION_METHOD:
             self.located = session.locate(str(params[0]) if params else "", record, list(self.headers.items()))
-            result = "" if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
-        elif method == SHUTDOWN_METHOD:
-            result = xmlrpc.client.Fault(1, "CaptureMock: stop the server with capturemock.terminate()")
+            result = ("",) if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
+        elif method == SHUTDOWN_METHOD:  # as 2.10: stops the server; a web page needs the token
+            headers = list(self.headers.items())
+            if httpwire.refused(f"{SHUTDOWN_METHOD} sent by a browser" if httpwire.from_browser(headers)
+                                and not has_token(headers, session.token) else ""):
+                result = xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
+            else:
+                session.stop()
+                result = ("",)
         else:
             try:
                 result = session.answer(method, params, record)
@@ -190,11 +180,8 @@ class _Request(httpwire.ConnectionHandler):
                 return  # §2.5: no answer, the connection is closed
         self._send(result)
 
-    def _send(self, result: Any) -> None:
-        if isinstance(result, xmlrpc.client.Fault):
-            body = xmlrpc.client.dumps(result, methodresponse=True, allow_none=True)
-        else:
-            body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
+    def _send(self, result: Result) -> None:
+        body = xmlrpc.client.dumps(result, methodresponse=True, allow_none=True)
         data = body.encode("utf-8", "xmlcharrefreplace")
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")

@@ -135,3 +135,13 @@ def test_on_best_match_error_answers_a_mismatch_naming_the_closest(rig):
     rig.stop()
     assert answer.startswith("CAPTUREMOCK MISMATCH: '<-CLI:ping again' is not recorded in ")
     assert answer.endswith("stored.mock:1: <-CLI:ping\n    <-CLI:ping{+ again+}")
+
+
+def test_server_as_sut_location_message_ending_in_a_newline_is_recorded_as_2_10_does(rig):
+    real = rig.real_classic(lambda text: f"re: {text}")
+    address = rig.start(capturemock.RECORD, "[general]\nserver_protocol = classic\n")
+    rig.send(address, f"SUT_SERVER:listening on {real.address}\n")
+    rig.send(address, "hi")
+    rig.send(address, "SUT_SERVER:ready\n\n")
+    rig.stop()
+    assert rig.read("rec.mock") == f"<-SRV:listening on {real.address}\n->CLI:hi\n<-SRV:re: hi\n<-SRV:ready\n\n"

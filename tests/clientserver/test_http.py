@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -164,3 +165,124 @@ def test_replay_matches_query_parameters_in_any_order_and_json_by_value(rig):
     assert call(base, "GET", "/search?q=shoes&page=2&size=10")[2] == b"page two"
     assert call(base, "POST", "/orders", body=b'{"sku":"boot","qty":1}')[2] == b'{"id": 8}'
     assert call(base, "POST", "/orders", body=b'{\n  "qty": 2,\n  "sku": "boot"\n}')[2] == b'{"id": 7}'
+
+
+def redirecting_server(rig):
+    """``/old`` redirects to ``/new`` by an absolute URL on itself; HEAD answers headers only."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/old":
+                self.send_response_only(302)
+                self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/new?x=1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = f"at {self.path}".encode()
+            self.send_response_only(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(body)
+
+        do_HEAD = do_GET
+
+    return rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+
+
+def test_head_and_absolute_redirects_go_through_the_proxy_in_record_and_replay(rig):
+    real = redirecting_server(rig)
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url)
+    status, headers, body = call(base, "HEAD", "/page")
+    assert (status, headers["Content-Type"], body) == (200, "text/plain", b"")
+    status, headers, _ = call(base, "GET", "/old")
+    assert (status, headers["Location"]) == (302, f"{base}/new?x=1")
+    assert urllib.request.urlopen(f"{base}/old", timeout=10).read() == b"at /new?x=1"  # followed through us
+    rig.stop()
+    redirect = f"<-CLI:GET /old\n->SRV:302 \n--HEA:Location={real.url}/new?x=1\n"  # recorded as the server sent it
+    assert rig.read("rec.mock") == ("<-CLI:HEAD /page\n->SRV:200 \n--HEA:Content-Type=text/plain\n" + redirect * 2 +
+                                    "<-CLI:GET /new?x=1\n->SRV:200 at /new?x=1\n--HEA:Content-Type=text/plain\n")
+    real.stop()
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="rec.mock", record="replayed.mock", recordFromUrl=real.url)
+    assert call(base, "HEAD", "/page")[::2] == (200, b"")
+    assert urllib.request.urlopen(f"{base}/old", timeout=10).read() == b"at /new?x=1"
+    rig.stop()
+    assert "<-CLI:GET /new?x=1\n->SRV:200 at /new?x=1" in rig.read("replayed.mock")
+
+
+def test_a_request_cut_off_mid_body_is_refused_not_forwarded(rig):
+    real = real_store(rig)
+    stderr: list[str] = []
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url, stderrFn=stderr.append)
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b'POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{"na')
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.makefile("rb").read()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b'POST /items HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"na')
+        sock.shutdown(socket.SHUT_WR)
+        chunked = sock.makefile("rb").read()
+    rig.stop()
+    assert answer.startswith(b"HTTP/1.0 400 ") and chunked.startswith(b"HTTP/1.0 400 ")
+    assert not rig.exists("rec.mock")
+    assert stderr == ["Error from CaptureMock Server :\n"
+                      "CaptureMock: refused POST /items: request body cut off after 4 of 40 bytes\n"
+                      "CaptureMock: refused POST /items: chunked request body cut off\n"]
+
+
+def test_unreachable_server_and_nothing_to_replay_are_answered_with_the_reason(rig):
+    stderr: list[str] = []
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl="http://127.0.0.1:1", stderrFn=stderr.append)
+    status, _, body = call(base, "GET", "/items/1")
+    rig.stop()
+    reason = "Failed to forward http traffic to server http://127.0.0.1:1: [Errno 111] Connection refused"
+    assert (status, body.decode()) == (502, f"{reason}\n")
+    assert stderr == [f"Error from CaptureMock Server :\n{reason}\n"]
+    mock = rig.write("stored.mock", "<-CLI:GET /items/1\n")
+    stderr.clear()
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", stderrFn=stderr.append)
+    status, _, body = call(base, "GET", "/items/1")
+    rig.stop()
+    assert (status, body.decode()) == (500, f"CaptureMock: no recorded response to 'GET /items/1' in {mock}\n")
+    assert stderr == [f"Error from CaptureMock Server :\n{body.decode()}"]
+
+
+def test_control_requests_of_2_10_act_and_are_not_forwarded_or_recorded(rig):
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append(f"{self.path} {self.headers.get('X-Extra')}")
+            self.send_response_only(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        do_POST = do_GET
+
+    real = rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    extra = rig.write("extra.rc", "[default_http_headers]\nX-Extra = added\n")
+    stderr: list[str] = []
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url, stderrFn=stderr.append)
+    assert call(base, "POST", "/capturemock/addAlterations", extra.encode())[::2] == (200, b"")
+    assert call(base, "POST", "/capturemock/addAlterations", b"/no/such.rc")[::2] == (
+        400, b"CaptureMock: addAlterations: no rc file at '/no/such.rc'\n")
+    assert call(base, "GET", "/capturemock/shutdownServer", headers={"Origin": "http://evil"})[0] == 403
+    assert call(base, "GET", "/a")[::2] == (200, b"ok")
+    assert call(base, "GET", "/capturemock/shutdownServer")[::2] == (200, b"")
+    rig.manager.process.wait(timeout=10)  # stopped by the request, with what it recorded written
+    assert seen == ["/a added"]
+    assert rig.read("rec.mock") == "<-CLI:GET /a\n--HEA:x-extra=added\n->SRV:200 ok\n"
+    rig.stop()
+    assert stderr == ["Error from CaptureMock Server :\n"
+                      "CaptureMock: addAlterations: no rc file at '/no/such.rc'\n"
+                      "CaptureMock: refused /capturemock/shutdownServer sent by a browser without this session's "
+                      "CAPTUREMOCK_TOKEN in the X-CaptureMock-Token header\n"]

@@ -78,3 +78,57 @@ def test_server_as_sut_replay_keeps_a_single_struct_argument_whole(rig):
     assert rig.read("rec.mock") == (
         "<-SRV:setServerLocation(<address>)\n->CLI:describe({'x': 1, 'y': 2})\n<-SRV:{'keys': ['x', 'y'], 'size': 2}\n"
         "->CLI:shout('')\n<-SRV:raise xmlrpclib.Fault(1, \"<class 'ValueError'>:nothing to shout\")\n")
+
+
+def test_a_method_returning_none_is_answered_once_and_replays(rig):
+    calls: list[str] = []
+
+    def forget(key):
+        calls.append(key)
+
+    server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
+    server.register_function(forget)
+    real = rig.real(server)
+    url = rig.start(capturemock.RECORD, CLIENT_RC)
+    proxy = xmlrpc.client.ServerProxy(url, allow_none=True)
+    proxy.setServerLocation(real.url)
+    assert proxy.forget("k") is None
+    rig.stop()
+    assert calls == ["k"]  # not retried by xmlrpc.client over a dropped connection
+    assert rig.read("rec.mock") == "<-CLI:forget('k')\n->SRV:None\n"
+    real.stop()
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, CLIENT_RC, replay="rec.mock",
+                                                record="replayed.mock"), allow_none=True)
+    assert proxy.forget("k") is None
+    rig.stop()
+    assert rig.read("replayed.mock") == "<-CLI:forget('k')\n->SRV:None\n"
+
+
+def test_unreachable_server_and_nothing_to_replay_are_faults(rig):
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.RECORD, CLIENT_RC))
+    proxy.setServerLocation("http://127.0.0.1:1")
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        proxy.shout("hi")
+    assert fault.value.faultString == ("WARNING: Could not forward to server http://127.0.0.1:1: "
+                                       "[Errno 111] Connection refused")
+    mock = rig.write("stored.mock", "<-CLI:shout('hi')\n")
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock"))
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        proxy.shout("hi")
+    assert fault.value.faultString == f"CaptureMock: no recorded response to \"shout('hi')\" in {mock}"
+
+
+def test_replay_for_server_plays_xmlrpc_calls(rig):
+    real = real_service(rig)
+    rig.write("stored.mock", "<-CLI:shout('abc')\n->SRV:'old'\n<-CLI:describe({'k': 1})\n<-CLI:shout('')\n")
+    capturemock.replay_for_server(rcFile=rig.write("rc", CLIENT_RC), replayFile=str(rig.root / "stored.mock"),
+                                  recordFile=str(rig.root / "out.mock"), serverAddress=real.url)
+    assert rig.read("out.mock") == (
+        "<-CLI:shout('abc')\n->SRV:'ABC'\n<-CLI:describe({'k': 1})\n->SRV:{'keys': ['k'], 'size': 1}\n"
+        "<-CLI:shout('')\n->SRV:raise xmlrpclib.Fault(1, \"<class 'ValueError'>:nothing to shout\")\n")
+
+
+def test_shutdown_method_stops_the_server(rig):
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.RECORD, CLIENT_RC))
+    assert proxy.shutdownCaptureMockServer() == ""
+    rig.manager.process.wait(timeout=10)
