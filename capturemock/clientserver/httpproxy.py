@@ -196,10 +196,15 @@ class HttpSession(httpwire.WireSession):
 
 
 class _Request(httpwire.ConnectionHandler):
+    protocol_version = "HTTP/1.1"  # persistent connections: a client session pays no reconnect per request
     located = False
 
     def do_OPTIONS(self) -> None:
         """A browser's preflight: allowed for traffic, never for the control endpoints."""
+        try:
+            self.read_body()  # a persistent connection's next request starts after it
+        except ValueError:
+            self.close_connection = True
         if self.path == LOCATION_PATH or is_rules_path(self.path):
             self._send(REFUSED, cors=False)
         else:
@@ -222,11 +227,14 @@ class _Request(httpwire.ConnectionHandler):
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
+            self.close_connection = self.close_connection or self.located  # the session plays once it is closed
             self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
             self._send(response)
+        else:
+            self.close_connection = True  # no answer to give: the client sees the connection end
 
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
@@ -242,6 +250,8 @@ class _Request(httpwire.ConnectionHandler):
         for name, value in CORS if cors else ():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
