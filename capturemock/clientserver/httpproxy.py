@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Optional
 
-from ..config import RcConfig
+from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockReplayError
 from ..mockfile import Item
 from . import httptext, httpwire
@@ -70,6 +70,7 @@ class HttpSession(httpwire.WireSession):
         self.log = log
         self.destination: Optional[Destination] = None
         self.defaults = list(config.options("default_http_headers").items())
+        self.ca_file: Optional[str] = config.setting(GENERAL, "server_ca_file") or None  # beside the system's
         self.repeats: Repeats = Repeats(config, settings.assume_all_can_modify)
         self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
                                                                          "id_pattern_client")
@@ -93,7 +94,7 @@ class HttpSession(httpwire.WireSession):
             return False
         self.log.processing(self.log.location, LOCATION_TEXT)
         try:
-            self.destination = Destination(target)
+            self.destination = Destination(target, self.ca_file)
         except ValueError:
             warn(f"WARNING: CaptureMock cannot use {url!r} as the real server's location")
         record(self.transcript.location(LOCATION_TEXT))
@@ -212,6 +213,15 @@ class _Request(httpwire.ConnectionHandler):
 
     def do_GET(self) -> None:
         self._traffic()
+
+    def do_CONNECT(self) -> None:
+        """A client that wants a TLS tunnel through us: we cannot see into it, so we say so, once on
+        stderr and in the answer, instead of recording nothing."""
+        reason = (f"CaptureMock: refused CONNECT {self.path}: it cannot record or replay HTTPS tunnelled through "
+                  "it; send plain HTTP to it and give the https URL as the real server's location")
+        warn(reason)
+        self.close_connection = True
+        self._send(Message("501", f"{reason}\n".encode(), [("Content-Type", "text/plain")]), cors=False)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
