@@ -66,8 +66,16 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         return True
 
     def handle_one_request(self) -> None:
-        """One request of a persistent connection; its answer is flushed before the next is read."""
-        super().handle_one_request()
+        """One request of a persistent connection; its answer is flushed before the next is read. A
+        client that resets a kept connection while it is idle has simply gone (a pool closing)."""
+        self.raw_requestline = b""
+        try:
+            super().handle_one_request()
+        except ConnectionResetError:
+            if self.raw_requestline:
+                raise
+            self.close_connection = True
+            return
         if not self.close_connection and not self.request.answered():
             self.close_connection = True
 

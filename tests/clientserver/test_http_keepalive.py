@@ -134,3 +134,16 @@ def read_to_end(sock: socket.socket) -> bytes:
         if not data:
             return b"".join(chunks)
         chunks.append(data)
+
+
+def test_a_client_resetting_its_idle_kept_connection_is_no_error(rig):
+    rig.write("stored.mock", "<-CLI:GET /a\n->SRV:200 one\n")
+    errors: list[str] = []
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", stderrFn=errors.append)
+    connection = connect(base)
+    assert ask(connection, "GET", "/a")[1] == b"one"
+    connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    connection.close()  # linger 0: the close is a reset
+    assert ask(connect(base), "GET", "/a")[1] == b"one"
+    rig.stop()
+    assert errors == []
