@@ -104,6 +104,13 @@ def ours_only(python: str, home: str, calls: int) -> str:
     return done.stdout.strip() or f"bench_cmdline.py failed: {last_line(done.stderr)}"
 
 
+def ours_http(python: str, home: str, requests: int) -> str:
+    """bench_http.py: the HTTP proxy with and without keep-alive, and a 10 MB body (ours only)."""
+    done = subprocess.run([python, os.path.join(BENCH_DIR, "bench_http.py"), "--requests", str(requests)],
+                          capture_output=True, text=True, cwd=home, env=clean_environment(home))
+    return done.stdout.strip() or f"bench_http.py failed: {last_line(done.stderr)}"
+
+
 def measure(jobs: list[plan.Job], pythons: dict[str, str], home: str, repeats: int) -> dict[str, dict[str, Any]]:
     """Each job `repeats` times per implementation, alternating implementations; progress on stderr."""
     results: dict[str, dict[str, Any]] = {implementation: {} for implementation in pythons}
@@ -160,6 +167,8 @@ def main() -> None:
         if "ours" in pythons and not args.only:
             print(f"\nOurs only, native against Python shim (bench_cmdline.py):\n\n```\n"
                   f"{ours_only(pythons['ours'], home, sizes.shim_runs)}\n```")
+            print(f"\nOurs only, HTTP proxy throughput and keep-alive (bench_http.py):\n\n```\n"
+                  f"{ours_http(pythons['ours'], home, 200 if args.quick else 1000)}\n```")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"date": str(datetime.date.today()), "quick": args.quick, "results": results}, handle, indent=1)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import mmap
 import os
 import re
@@ -72,6 +73,12 @@ ESCAPE = "|capturemock|"  # 13 characters, no ':': never part of an item start
 # either starts with '<-' or ends with '->' plus a three-letter type.
 _ITEM_HEAD = r"(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):"
 ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
+# The same starts found by the newline before them (``item_starts``): with a literal first character
+# the regex engine skips from newline to newline instead of trying every position, which over a
+# 10 MB one-line value (a recorded HTTP body) is 0.01 s instead of 0.16 s, and twice as fast over
+# ordinary files.
+_ITEM_AFTER_NEWLINE = re.compile(f"\\n({_ITEM_HEAD})")
+_ITEM_HERE = re.compile(f"({_ITEM_HEAD})")
 # the lines ``escape`` marks, and the marks ``unescape`` removes: one regex pass each, no line lists
 _LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
 _LINE_MARK = re.compile(f"^{re.escape(ESCAPE)}", re.M)
@@ -149,7 +156,7 @@ def needs_escape(text: str) -> bool:
     first_break = text.find("\n")
     if first_break < 0:
         return False
-    return _ESCAPED_END in text or ITEM_START.search(text, first_break + 1) is not None
+    return _ESCAPED_END in text or next(item_starts(text, first_break + 1), None) is not None
 
 
 def escape(text: str) -> str:
@@ -286,6 +293,15 @@ def item_value(text: str, start: int, end: int, preserve_cr: bool = False, prese
     return decode_breaks(value, preserve_cr, preserve_lf) if preserve_cr or preserve_lf else value
 
 
+def item_starts(text: str, begin: int = 0, end: Optional[int] = None) -> Iterator[re.Match]:
+    """``ITEM_START.finditer(text, begin, end)``, faster: group 1 of each match is the item head
+    (``start(1)``: where the item starts)."""
+    end = len(text) if end is None else end
+    first = _ITEM_HERE.match(text, begin, end) if begin == 0 or text[begin - 1:begin] == "\n" else None
+    later = _ITEM_AFTER_NEWLINE.finditer(text, begin, end)
+    return itertools.chain((first,), later) if first is not None else later
+
+
 def mentions(text: str, pattern: re.Pattern) -> bool:
     """Whether a line of mock-file ``text`` matches ``pattern``, ``^`` anchoring at each line start:
     how intercepts are filtered in replay (§5.2), without indexing the file."""
@@ -385,13 +401,21 @@ def _torn_from(text: str, low: int, cut: int) -> int:
 
 
 def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
-    """The start of the last item beginning in ``text[low:cut]``, scanning back line by line."""
-    line_start = text.rfind("\n", low, cut) + 1 or low
-    while not ITEM_START.match(text, line_start):
-        if line_start <= low:
-            return None
-        line_start = text.rfind("\n", low, line_start - 1) + 1 or low
-    return line_start
+    """The start of the last item beginning at a line start in ``text[low:cut + 1]``, looking back a
+    growing stretch at a time (line by line took seconds over a value of a million lines)."""
+    stretch = 4096
+    while True:
+        begin = max(low, cut - stretch)
+        if begin > low:  # from a line start: an item head is never cut in two
+            begin = text.rfind("\n", low, begin) + 1 or low
+        last = None
+        for match in item_starts(text, begin):
+            if match.start(1) > cut:
+                break
+            last = match.start(1)
+        if last is not None or begin <= low:
+            return last
+        stretch *= 4
 
 
 def _warn_torn(text: str, start: int, path: str, reason: str) -> None:

@@ -100,12 +100,12 @@ class ReplayIndex:
         line, counted_to = 1, 0
         pending: Optional[tuple[int, int, int]] = None  # (start, line, level) of a request item
 
-        for match in mockfile.ITEM_START.finditer(text):
-            begin = match.start()
+        for match in mockfile.item_starts(text):
+            begin = match.start(1)
             if pending is not None:
                 self._add_request(*pending, begin, open_at_level)
                 pending = None
-            head = match.group()
+            head = match.group(1)
             kind = kinds.get(head)
             if kind is None:
                 kind = kinds[head] = _kind(head)
@@ -213,7 +213,7 @@ class ReplayIndex:
         # the request's start and line (newlines are counted on from there), the group's body and end
         counted_to, begin, end, line = self._spans[_SPAN * occurrence:_SPAN * occurrence + _SPAN]
         kinds, breaks = self._kinds, self._breaks
-        bounds = [match.start() for match in mockfile.ITEM_START.finditer(text, begin, end)] + [end]
+        bounds = [match.start(1) for match in mockfile.item_starts(text, begin, end)] + [end]
         for position in range(len(bounds) - 1):  # each item ends where the next begins
             start, stop = bounds[position], bounds[position + 1]
             body = text.index(":", start) + 1  # an item head holds no other ':'

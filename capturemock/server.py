@@ -60,12 +60,16 @@ class Connection:
     """A client socket whose first bytes may already have been read to choose its handler.
 
     ``arrived`` marks the end of the request: the traffic server then gives the connection its place in
-    the record file's order and lifts the idle timeout (answering may take hours)."""
+    the record file's order and lifts the idle timeout (answering may take hours). A persistent (HTTP
+    keep-alive) connection calls ``answered`` after each answer: that request's place is done, and the
+    connection waits for its next request as a silent one, so it holds no later request up."""
 
-    def __init__(self, sock: _socket.socket, arrival: Optional[Callable[[Connection], int]] = None):
+    def __init__(self, sock: _socket.socket, arrival: Optional[Callable[[Connection], int]] = None,
+                 rest: Optional[Callable[[Connection], bool]] = None):
         self.sock = sock
         self._buffer = b""
         self._arrival = arrival
+        self._rest = rest
         self.ticket: Optional[int] = None  # the place in the arrival order, once the request is in
         self.dropped = False
 
@@ -73,6 +77,11 @@ class Connection:
         """The request has been read (several calls are one)."""
         if self.ticket is None and self._arrival is not None:
             self.ticket = self._arrival(self)
+
+    def answered(self) -> bool:
+        """This request is answered; whether the connection may wait for another (not once the server
+        is stopping)."""
+        return self._rest is not None and self._rest(self)
 
     def peek(self, size: int) -> bytes:
         """At least ``size`` bytes (fewer only at the end of input); whatever else has arrived is kept
@@ -321,7 +330,7 @@ class TrafficServer:
 
     def _admit(self, sock: socket.socket) -> Connection:
         """A new silent connection (``_count`` held); beyond ``max_silent`` the oldest is dropped."""
-        conn = Connection(sock, self._arrive)
+        conn = Connection(sock, self._arrive, self._rest)
         self._silent[conn] = None
         if len(self._silent) > self.max_silent:
             self._drop(next(iter(self._silent)))
@@ -344,6 +353,22 @@ class TrafficServer:
             self._count.notify_all()  # a stop may be waiting for the silent ones
         conn.sock.settimeout(None)
         return self.order.ticket()
+
+    def _rest(self, conn: Connection) -> bool:
+        """A persistent connection's request is answered: its place in the order is done, and it waits
+        for the next request as a silent connection (idle timeout, dropped at stop); False once stopping."""
+        if conn.ticket is not None:
+            self.order.finish(conn.ticket)
+            conn.ticket = None
+        with self._count:
+            if self._stopping.is_set() or conn.dropped:
+                return False
+            if conn not in self._silent:
+                self._silent[conn] = None
+                if len(self._silent) > self.max_silent:
+                    self._drop(next(iter(self._silent)))
+        conn.sock.settimeout(self.idle_timeout)
+        return not conn.dropped
 
     def _drop(self, conn: Connection) -> None:
         """Close a silent connection under its reader (``_count`` held): its next read raises Dropped."""

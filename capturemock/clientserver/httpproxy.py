@@ -20,7 +20,7 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from ..alterations import Alterations
-from ..config import RcConfig
+from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
 from . import httptext, httpwire
@@ -92,6 +92,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.config = config
         self.stop = stop
         self.defaults = list(config.options("default_http_headers").items())
+        self.ca_file: Optional[str] = config.setting(GENERAL, "server_ca_file") or None  # beside the system's
         self.repeats: Repeats[Message] = Repeats(config, settings.assume_all_can_modify)
         self.id_pattern = settings.id_pattern_client and compile_pattern(settings.id_pattern_client,
                                                                          "id_pattern_client")
@@ -114,7 +115,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
             return False
         self.log.processing(self.log.location, LOCATION_TEXT)
         try:
-            self.destination = Destination(target)
+            self.destination = Destination(target, self.ca_file)
         except ValueError:
             warn(f"WARNING: CaptureMock cannot use {url!r} as the real server's location")
         record(self.transcript.location(LOCATION_TEXT))
@@ -229,10 +230,15 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
 
 class _Request(httpwire.ConnectionHandler):
+    protocol_version = "HTTP/1.1"  # persistent connections: a client session pays no reconnect per request
     located = False
 
     def do_OPTIONS(self) -> None:
         """A browser's preflight: allowed for traffic, never for the control endpoints."""
+        try:
+            self.read_body()  # a persistent connection's next request starts after it
+        except ValueError:
+            self.close_connection = True
         if self.path.startswith(CONTROL_PREFIX) or is_rules_path(self.path):
             self._send(REFUSED, cors=False)
         else:
@@ -240,6 +246,15 @@ class _Request(httpwire.ConnectionHandler):
 
     def do_GET(self) -> None:
         self._traffic()
+
+    def do_CONNECT(self) -> None:
+        """A client that wants a TLS tunnel through us: we cannot see into it, so we say so, once on
+        stderr and in the answer, instead of recording nothing."""
+        reason = (f"CaptureMock: refused CONNECT {self.path}: it cannot record or replay HTTPS tunnelled through "
+                  "it; send plain HTTP to it and give the https URL as the real server's location")
+        warn(reason)
+        self.close_connection = True
+        self._send(Message("501", f"{reason}\n".encode(), [("Content-Type", "text/plain")]), cors=False)
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
@@ -259,11 +274,14 @@ class _Request(httpwire.ConnectionHandler):
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
+            self.close_connection = self.close_connection or self.located  # the session plays once it is closed
             self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
             self._send(session.through_proxy(response, self.headers.get("Host")))
+        else:
+            self.close_connection = True  # no answer to give: the client sees the connection end
 
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
@@ -280,6 +298,8 @@ class _Request(httpwire.ConnectionHandler):
             self.send_header(name, value)
         if self.command != "HEAD":  # the length of a HEAD answer is the GET's, which is not recorded
             self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)

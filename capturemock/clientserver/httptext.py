@@ -2,10 +2,14 @@
 
 Request: ``METHOD PATH`` plus `` BODY`` when there is one; response: ``STATUS BODY`` (the space stays
 for an empty body). Kept headers follow as ``--HEA:Name=value`` continuation lines, sorted by name
-case-insensitively. Bodies that are not UTF-8 text are written ``0x`` + hex.
+case-insensitively. Bodies that are not UTF-8 text are written ``0x`` + hex, as 2.10 writes them; from
+``COMPACT_FROM`` bytes on (an image, an archive) ``base64:`` + base64 instead, 1.33 times the body
+rather than twice, still one line of text. Both forms are read back whatever their size.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Iterable, NamedTuple
 
@@ -19,7 +23,11 @@ HEADER_LINE = "--HEA:"
 # not passed on between the real server and the client: they describe one connection, or we set them
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te",
                         "trailer", "proxy-connection", "access-control-allow-origin"))
-_HEX = re.compile(r"0x(?:[0-9a-f]{2})+")
+# one flat character class: a repeated group backtracks, and took 3.5 s over a 10 MB body
+_HEX_DIGITS = re.compile(r"[0-9a-f]+")
+BASE64 = "base64:"
+_BASE64_DIGITS = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+COMPACT_FROM = 1 << 16  # binary bodies this long or longer are written in base64
 
 Headers = list[tuple[str, str]]
 
@@ -51,13 +59,21 @@ def body_text(body: bytes, keep_cr: bool = False) -> str:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
+        if len(body) >= COMPACT_FROM:
+            return BASE64 + base64.b64encode(body).decode("ascii")
         return "0x" + body.hex()
     return text if keep_cr else text.replace("\r\n", "\n")
 
 
 def body_bytes(text: str) -> bytes:
-    if _HEX.fullmatch(text):
+    """Reverse of ``body_text``: a body in one of the binary forms is decoded, any other is text."""
+    if text.startswith("0x") and len(text) % 2 == 0 and _HEX_DIGITS.fullmatch(text, 2):
         return bytes.fromhex(text[2:])
+    if text.startswith(BASE64) and len(text) % 4 == len(BASE64) % 4 and _BASE64_DIGITS.fullmatch(text, len(BASE64)):
+        try:
+            return binascii.a2b_base64(text[len(BASE64):])
+        except binascii.Error:
+            pass  # not base64 after all: text that happens to start so
     return text.encode("utf-8", "surrogateescape")
 
 

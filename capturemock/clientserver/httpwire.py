@@ -1,8 +1,11 @@
 """Runs an ``http.server`` request handler on a traffic-server connection.
 
 The traffic server has already read the first bytes of the connection to choose its handler, so the
-handler reads those first and then the socket. One request per connection (HTTP/1.0 answers): the
-traffic server gives every connection its own thread and its own place in the record file (§4.5).
+handler reads those first and then the socket. A handler speaking HTTP/1.1 (``protocol_version``)
+serves persistent connections: each request takes its own place in the record file's order (§4.5)
+when it has arrived, and gives it up once answered (``Connection.answered``); between requests the
+connection is silent (idle timeout, closed when the server stops). HTTP/1.0 handlers answer one request
+per connection, as 2.10 did.
 """
 from __future__ import annotations
 
@@ -54,6 +57,27 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         """Send the answer: headers and body leave in one write, so the client wakes once, not twice."""
         self.wfile.flush()
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue`` (HTTP/1.1): the client waits for this line before it sends the body."""
+        self.send_response_only(100)
+        self.end_headers()
+        self.wfile.flush()
+        return True
+
+    def handle_one_request(self) -> None:
+        """One request of a persistent connection; its answer is flushed before the next is read. A
+        client that resets a kept connection while it is idle has simply gone (a pool closing)."""
+        self.raw_requestline = b""
+        try:
+            super().handle_one_request()
+        except ConnectionResetError:
+            if self.raw_requestline:
+                raise
+            self.close_connection = True
+            return
+        if not self.close_connection and not self.request.answered():
+            self.close_connection = True
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: the record file is the log."""

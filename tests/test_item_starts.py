@@ -1,0 +1,43 @@
+"""``mockfile.item_starts`` and the torn-tail scan find exactly what the plain multi-line regex finds
+(they exist to be faster over long values, issue #14 item 5)."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capturemock import mockfile
+
+LINES = st.lists(st.sampled_from(["<-CLI:GET /a", "->SRV:200 ok", "  ->PYT:x", "text", "", "<-:", "a->b:c",
+                                  "|capturemock|", "<-PYT", "->RET:1"]), max_size=12)
+
+
+def reference_last_item_start(text: str, low: int, cut: int):
+    """The line-by-line scan the faster one replaced."""
+    line_start = text.rfind("\n", low, cut) + 1 or low
+    while not mockfile.ITEM_START.match(text, line_start):
+        if line_start <= low:
+            return None
+        line_start = text.rfind("\n", low, line_start - 1) + 1 or low
+    return line_start
+
+
+@given(LINES, st.data())
+def test_item_starts_are_the_multiline_regex_matches(lines, data):
+    text = "\n".join(lines)
+    begin = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(begin, len(text)))
+    expected = [(match.start(), match.group()) for match in mockfile.ITEM_START.finditer(text, begin, end)]
+    assert [(match.start(1), match.group(1)) for match in mockfile.item_starts(text, begin, end)] == expected
+
+
+@given(LINES, st.data())
+def test_last_item_start_is_the_line_by_line_answer(lines, data):
+    text = "\n".join(lines) + "\n"
+    low = data.draw(st.sampled_from([0] + [i + 1 for i, char in enumerate(text) if char == "\n"]))
+    cut = data.draw(st.integers(low, len(text) - 1)) if low < len(text) else low
+    assert mockfile._last_item_start(text, low, cut) == reference_last_item_start(text, low, cut)
+
+
+def test_last_item_start_behind_a_long_value():
+    text = "<-CLI:GET /a\n->SRV:200 " + "line\n" * 100000
+    assert mockfile._last_item_start(text, 0, len(text) - 1) == len("<-CLI:GET /a\n")
