@@ -228,7 +228,7 @@ def test_a_request_cut_off_mid_body_is_refused_not_forwarded(rig):
         sock.shutdown(socket.SHUT_WR)
         chunked = sock.makefile("rb").read()
     rig.stop()
-    assert answer.startswith(b"HTTP/1.0 400 ") and chunked.startswith(b"HTTP/1.0 400 ")
+    assert answer.startswith(b"HTTP/1.1 400 ") and chunked.startswith(b"HTTP/1.1 400 ")
     assert not rig.exists("rec.mock")
     assert stderr == ["Error from CaptureMock Server :\n"
                       "CaptureMock: refused POST /items: request body cut off after 4 of 40 bytes\n"
