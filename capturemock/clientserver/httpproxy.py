@@ -106,7 +106,7 @@ class HttpSession(httpwire.WireSession):
         text = self._text(Message(f"{method} {path}", body, sent))
         self.log.processing(self.log.client, text)
         if not self.transcript.server_is_sut:  # rules stand in for the server, never for a SUT server
-            ruled = self.rules.answer(method, path)
+            ruled = self.rules.answer(method, path, body, headers)
             if ruled is not None:
                 answer = self._text(ruled)
                 record(self.transcript.client(text) + self.transcript.server(answer))
