@@ -1,10 +1,11 @@
 """The traffic server of one test (the pytest plugin's ``capturemock_server`` fixture): a fake server
 for a client under test, made of run-time rules and, once recorded, a mock file.
 
-Replay (the default) answers from ``mocks/<test file stem>/<test name>.server.mock`` if there is one;
-record forwards what no rule answers to the real server (``forward_to``) and stores the conversation
-there when the test passes; mixed replays when the mock exists, else records. Without rc files the
-server speaks HTTP with the client as the system under test.
+Replay (the default) answers from ``mocks/<test file stem>/<test name>.server.mock`` if there is one
+and records nothing (without one, the rules are the whole server); record forwards what no rule
+answers to the real server (``forward_to``) and stores the conversation there when the test passes;
+mixed replays when the mock exists, else records. Without rc files the server speaks HTTP with the
+client as the system under test.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Optional, Sequence
 
 from .config import refuse_live_run
 from .decorator import _move
-from .modes import RECORD
+from .modes import RECORD, REPLAY
 from .rules import RulesClient
 
 CLIENT_HTTP_RC = "[general]\nserver_protocol = http\nrecord_for_client = true\n"
@@ -60,10 +61,11 @@ class TestServer:
         self._server.forward_to(url)
 
     def finish(self) -> None:
-        """Stop; a recording (anything recorded when not replaying) becomes the mock."""
+        """Stop; a recording (record mode, or mixed with no mock yet) becomes the mock."""
         try:
             self._stop()
-            if not self.replaying and os.path.isfile(self._record) and os.path.getsize(self._record) > 0:
+            recording = self.mode != REPLAY and not self.replaying
+            if recording and os.path.isfile(self._record) and os.path.getsize(self._record) > 0:
                 _move(self._record, self.mock_path)
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
