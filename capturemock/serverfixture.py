@@ -54,7 +54,11 @@ class TestServer:
         self.token = self._server.token
         self.rules = RulesClient(self.url, self.token, local=self._server.rules)
         if forward_to:
-            self.forward_to(forward_to)
+            try:
+                self.forward_to(forward_to)
+            except BaseException:
+                self.abandon()
+                raise
 
     def forward_to(self, url: str) -> None:
         """The real server: what no rule (and, replaying, no mock) answers is forwarded there and recorded."""

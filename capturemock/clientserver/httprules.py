@@ -50,7 +50,9 @@ BODY_KEYS = frozenset(("contains", "json"))
 PATH_KEYS = ("path", "path_glob", "path_regex")
 MAX_DELAY = 60.0  # seconds: enough to test a client's timeout, short enough that a typo cannot hang a run
 JSON_TYPE = ("Content-Type", "application/json")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 Respond = Callable[["Request"], dict]
+_UNREAD = object()  # Request.json not decoded yet
 
 
 class Request:
@@ -99,7 +101,6 @@ class Request:
                 "headers": TemplateHeaders(self.headers), "json": body_json, "data": data}
 
 
-_UNREAD = object()
 Condition = Callable[[Request], bool]
 
 
@@ -283,6 +284,11 @@ def _response_parts(response: Any, name: str) -> tuple[int, Any, dict]:
 
 
 def _message(status: int, body: Any, headers: dict) -> Message:
+    """The response to send; ValueError for a header that would break the response (a computed value
+    may come from the request: a line break in it would let the client write headers of its own)."""
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r}: {value!r} is not a valid header (name, or line break in the value)")
     if not isinstance(body, str):
         body = json.dumps(body)
         if not any(name.lower() == "content-type" for name in headers):

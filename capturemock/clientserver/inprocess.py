@@ -27,9 +27,10 @@ class InProcessServer:
 
     def __init__(self, mode: int, rc_files: list[str], record: Optional[str], replay: Optional[str] = None):
         config = RcConfig(rc_files)
+        protocol = Settings(config).protocol  # an rc file's mistake stops us before we listen
         self.token = secrets.token_hex(16)
         self._server = TrafficServer(self.token)
-        self.url = published_address(Settings(config).protocol, self._server.address)
+        self.url = published_address(protocol, self._server.address)
         self._traffic = traffic_handlers(mode, config, {"record": record or "", "replay": replay or ""}, self.url,
                                          self.token)
         dispatcher = Dispatcher(self._traffic.fallback)

@@ -138,6 +138,18 @@ def test_a_rule_that_cannot_answer_says_why_with_500(capsys):
     assert capsys.readouterr().err == "".join(f"{line}\n" for line in lines)
 
 
+def test_a_computed_header_cannot_break_the_response(capsys):
+    rules = Rules()
+    rules.add({"path": "/h", "template": {"headers": {"X-Echo": "{query.v}"}, "body": "ok"}})
+    assert dict(rules.answer("GET", "/h?v=plain").headers)["X-Echo"] == "plain"
+    answer = rules.answer("GET", "/h?v=a%0d%0aSet-Cookie:%20x=1")
+    line = ("CaptureMock: rule 1 could not answer GET /h?v=a%0d%0aSet-Cookie:%20x=1: header 'X-Echo': "
+            "'a\\r\\nSet-Cookie: x=1' is not a valid header (name, or line break in the value)")
+    assert (answer.first, answer.body.decode(), answer.headers) == ("500", f"{line}\n", [
+        ("Content-Type", "text/plain; charset=utf-8")])
+    assert capsys.readouterr().err == f"{line}\n"
+
+
 @pytest.mark.parametrize(("rule", "reason"), [
     ({"path_glob": "items/*", "response": {}},
      "path_glob 'items/*' must start with '/' and have no query (put that under 'query')"),
@@ -147,6 +159,10 @@ def test_a_rule_that_cannot_answer_says_why_with_500(capsys):
     ({"body": {"json": {}, "size": 3}, "response": {}}, "unknown body key(s) size (use contains, json)"),
     ({"body": {"contains": 3}, "response": {}}, "body contains must be a string"),
     ({"times": 0, "response": {}}, "times 0 must be a whole number from 1"),
+    ({"response": {"headers": {"X-A": "1\nX-B: 2"}}},
+     "header 'X-A': '1\\nX-B: 2' is not a valid header (name, or line break in the value)"),
+    ({"response": {"headers": {"X A": "1"}}},
+     "header 'X A': '1' is not a valid header (name, or line break in the value)"),
     ({"delay": 61, "response": {}}, "delay 61 must be a number of seconds from 0 to 60"),
     ({"response": {}, "template": {}}, "give only one of response, template"),
     ({"data": [], "response": {}}, "data is read only by a template"),
