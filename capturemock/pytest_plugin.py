@@ -136,7 +136,7 @@ class CaptureMockFixture:
         return self._resolve_mode(None)
 
     def _resolve_mode(self, mode: Any) -> int:
-        return test_mode(self.item, mode)
+        return mode_for(self.item, mode)
 
     def finish(self) -> None:
         """The test passed: compare or store; a replay mismatch fails the test with a diff."""
@@ -160,7 +160,7 @@ class CaptureMockFixture:
             run.abandon()
 
 
-def test_mode(item: pytest.Item, mode: Any) -> int:
+def mode_for(item: pytest.Item, mode: Any) -> int:
     """``mode`` if given, else ``--capturemock-mode``, else ``CAPTUREMOCK_MODE``, else replay."""
     if mode is not None:
         return parse_mode(mode, f"the capturemock mode of {item.nodeid}", TEST_MODES)
@@ -238,7 +238,7 @@ def capturemock_server(request: pytest.FixtureRequest) -> Iterator[Any]:
     marker = item.get_closest_marker("capturemock_server")
     options = dict(marker.kwargs) if marker is not None else {}
     rc_files = [os.path.join(str(item.path.parent), path) for path in as_name_list(options.get("rcFiles"), "rcFiles")]
-    mode = test_mode(item, options.get("mode"))
+    mode = mode_for(item, options.get("mode"))
     saved = _capturemock_environment()
     try:
         server = TestServer(mode, mock_path(item)[:-len(".mock")] + MOCK_SUFFIX, rc_files, options.get("forward_to"))
