@@ -263,14 +263,18 @@ class CaptureMockManager:
             raise CaptureMockError(f"cannot reach the CaptureMock server at {self.address}: {err}") from None
 
     def _send(self, message: bytes, wait: bool = False) -> None:
-        """One message to the server on its own connection (TCP for every protocol, §8.1); with ``wait``
-        until the server has handled it."""
-        host, port = self.address.split("://")[-1].rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(message)
-            sock.shutdown(socket.SHUT_WR)
-            while wait and sock.recv(4096):
-                pass
+        send_to_server(self.address, message, wait)
+
+
+def send_to_server(address: str, message: bytes, wait: bool = False) -> None:
+    """One message to a traffic server on its own connection (TCP for every protocol, §8.1); with
+    ``wait`` until the server has handled it."""
+    host, port = address.split("://")[-1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(message)
+        sock.shutdown(socket.SHUT_WR)
+        while wait and sock.recv(4096):
+            pass
 
 
 _manager = CaptureMockManager()

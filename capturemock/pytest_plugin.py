@@ -20,13 +20,24 @@
   and mixed mode store the transcript as the mock if anything was recorded.
 - Relative rc files are found beside the test file; with neither names nor rc files,
   ``<rootdir>/.capturemockrc`` is used if it exists. ``CAPTUREMOCK_*`` variables are restored after
-  each test.
+  each test. This fixture intercepts Python only: given rc files that set ``server_protocol``, it warns
+  that no traffic server runs.
+
+Network traffic of a test (``serverfixture``)::
+
+    def test_client(capturemock_server):    # or @pytest.mark.capturemock_server(rcFiles=..., forward_to=...)
+        capturemock_server.rules.add(path="/items", response={"body": {"items": []}})
+        assert my_client.items(capturemock_server.url) == []
+
+Its mock is ``mocks/<test file stem>/<mock name>.server.mock``; the mode is found as above. During
+the test ``CAPTUREMOCK_SERVER`` and ``CAPTUREMOCK_TOKEN`` name the server.
 """
 from __future__ import annotations
 
 import difflib
 import os
 import re
+import warnings
 from typing import Any, Iterator, Optional
 
 import pytest
@@ -47,6 +58,7 @@ from .modes import TEST_MODES, describe_modes, parse_mode
 _UNSAFE = re.compile(r"[^\w.,=+\-\[\]]")
 _MAX_DIFF_LINES = 40
 _FIXTURE = pytest.StashKey["CaptureMockFixture"]()
+_SERVER = pytest.StashKey[Any]()  # the capturemock_server fixture's TestServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,6 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "capturemock(pythonAttrs=None, rcFiles=None, mode=None): record/replay the test's "
                    "python traffic with capturemock into mocks/<test file stem>/<test name>.mock")
+    config.addinivalue_line(
+        "markers", "capturemock_server(rcFiles=None, mode=None, forward_to=None): how the capturemock_server "
+                   "fixture starts the test's traffic server")
 
 
 def mock_name(item: pytest.Item) -> str:
@@ -105,6 +120,7 @@ class CaptureMockFixture:
         if not names and not rc_files:
             default_rc = os.path.join(str(self.item.config.rootpath), DEFAULT_RC_NAME)
             rc_files = [default_rc] if os.path.isfile(default_rc) else []
+        _warn_if_for_a_server(rc_files)
         self.run = MockRun(self._resolve_mode(mode), self.mock_path, names, rc_files)
         try:
             self.run.start()
@@ -120,12 +136,7 @@ class CaptureMockFixture:
         return self._resolve_mode(None)
 
     def _resolve_mode(self, mode: Any) -> int:
-        if mode is not None:
-            return parse_mode(mode, f"the capturemock mode of {self.item.nodeid}", TEST_MODES)
-        option = self.item.config.getoption("capturemock_mode")  # parsed by pytest_configure
-        if option is not None:
-            return option
-        return parse_mode(self.item.config.stash[_ENVIRONMENT_MODE], ENVIRONMENT_MODE, TEST_MODES)
+        return mode_for(self.item, mode)
 
     def finish(self) -> None:
         """The test passed: compare or store; a replay mismatch fails the test with a diff."""
@@ -147,6 +158,33 @@ class CaptureMockFixture:
         run, self.run = self.run, None
         if run is not None:
             run.abandon()
+
+
+def mode_for(item: pytest.Item, mode: Any) -> int:
+    """``mode`` if given, else ``--capturemock-mode``, else ``CAPTUREMOCK_MODE``, else replay."""
+    if mode is not None:
+        return parse_mode(mode, f"the capturemock mode of {item.nodeid}", TEST_MODES)
+    option = item.config.getoption("capturemock_mode")  # parsed by pytest_configure
+    if option is not None:
+        return option
+    return parse_mode(item.config.stash[_ENVIRONMENT_MODE], ENVIRONMENT_MODE, TEST_MODES)
+
+
+def _warn_if_for_a_server(rc_files: list[str]) -> None:
+    """Rc files for network traffic given to the Python fixture: say that no server runs (once 2.10's
+    decorator silently left ``CAPTUREMOCK_SERVER`` unset), and what to use instead."""
+    if not rc_files:
+        return
+    from .config import GENERAL, RcConfig
+
+    try:
+        protocol = RcConfig(rc_files, warn=lambda message: None).get("server_protocol", [GENERAL])
+    except ConfigError:
+        return  # MockRun reports a broken rc file
+    if protocol:
+        warnings.warn(f"capturemock: {', '.join(rc_files)} set server_protocol = {protocol}, but the capturemock "
+                      "fixture intercepts Python only: no traffic server runs and CAPTUREMOCK_SERVER is not set "
+                      "(use the capturemock_server fixture)", UserWarning, stacklevel=3)
 
 
 def _explain(error: BaseException) -> None:
@@ -191,6 +229,39 @@ def capturemock(request: pytest.FixtureRequest) -> Iterator[CaptureMockFixture]:
             os.environ.update(saved)
 
 
+@pytest.fixture
+def capturemock_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A traffic server for this test: ``url``, ``rules``, ``forward_to``; see the module docstring."""
+    from .serverfixture import MOCK_SUFFIX, TestServer
+
+    item = request.node
+    marker = item.get_closest_marker("capturemock_server")
+    options = dict(marker.kwargs) if marker is not None else {}
+    rc_files = [os.path.join(str(item.path.parent), path) for path in as_name_list(options.get("rcFiles"), "rcFiles")]
+    mode = mode_for(item, options.get("mode"))
+    saved = _capturemock_environment()
+    try:
+        server = TestServer(mode, mock_path(item)[:-len(".mock")] + MOCK_SUFFIX, rc_files, options.get("forward_to"))
+    except CaptureMockError as err:  # no mock (on_missing_mock = error), a bad rc file: one line
+        refused = str(err)
+    else:
+        refused = ""
+    if refused:
+        pytest.fail(refused, pytrace=False)  # outside the handler: no chained traceback
+    item.stash[_SERVER] = server
+    os.environ.update(CAPTUREMOCK_SERVER=server.url, CAPTUREMOCK_TOKEN=server.token)
+    try:
+        yield server
+    finally:
+        try:
+            server.abandon()  # only still running if the call phase never finished it
+        finally:
+            del item.stash[_SERVER]
+            for key in set(_capturemock_environment()) - set(saved):
+                del os.environ[key]
+            os.environ.update(saved)
+
+
 @pytest.fixture(autouse=True)
 def _capturemock_marker(request: pytest.FixtureRequest) -> None:
     """A test with the ``capturemock`` marker gets the fixture without asking for it."""
@@ -203,16 +274,19 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Finish the run inside the call phase, so a replay mismatch is a test failure, not a teardown error."""
     __tracebackhide__ = True
     fixture = item.stash.get(_FIXTURE, None)
+    server = item.stash.get(_SERVER, None)
     try:
         result = yield
     except BaseException as err:
-        if fixture is not None:
-            fixture.abandon()
+        for running in (fixture, server):
+            if running is not None:
+                running.abandon()
         _explain(err)
         raise
-    if fixture is not None:
-        if getattr(item, "_excinfo", None):  # a unittest.TestCase failed or skipped: pytest raises it later
-            fixture.abandon()
-        else:
-            fixture.finish()
+    failed = bool(getattr(item, "_excinfo", None))  # a unittest.TestCase failed or skipped: pytest raises it later
+    for running in (server, fixture):
+        if running is not None and failed:
+            running.abandon()
+        elif running is not None:
+            running.finish()
     return result

@@ -191,7 +191,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def stand_in(self, wire: Message) -> Optional[tuple[Message, str]]:
         method, _, path = wire.first.partition(" ")
-        ruled = self.rules.answer(method, path)
+        ruled = self.rules.answer(method, path, wire.body, wire.headers)
         return None if ruled is None else (ruled, self._text(ruled))
 
     def lookup(self, key: str) -> tuple[Optional[str], list[Item]]:

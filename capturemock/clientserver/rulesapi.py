@@ -2,7 +2,8 @@
 
 * ``GET /capturemock/rules`` lists them (JSON, each with its ``id``);
 * ``POST /capturemock/rules`` with a rule as JSON adds one: ``201 {"id": "<id>"}``;
-* ``DELETE /capturemock/rules/<id>`` removes one: ``200 {"deleted": "<id>"}``, 404 if there is none.
+* ``DELETE /capturemock/rules/<id>`` removes one: ``200 {"deleted": "<id>"}``, 404 if there is none;
+* ``DELETE /capturemock/rules`` removes them all: ``200 {"deleted": ["<id>", ...]}``.
 
 Changing rules makes the server act, so it needs the session token in the ``X-CaptureMock-Token``
 header (product spec §3, "Only you drive the server"); without it: 403 and a message saying so.
@@ -45,11 +46,13 @@ class RulesEndpoint:
         rule_id = path[len(RULES_PATH) + 1:]
         if method == "GET" and not rule_id:
             return _json(200, self.rules.listing())
-        if method not in ("POST", "DELETE") or bool(rule_id) != (method == "DELETE"):
-            return _text(405, f"CaptureMock: {method} {path} is not a rules request (GET or POST {RULES_PATH}, "
-                              f"DELETE {RULES_PATH}/<id>)")
+        if method not in ("POST", "DELETE") or (method == "POST" and rule_id):
+            return _text(405, f"CaptureMock: {method} {path} is not a rules request (GET, POST or DELETE "
+                              f"{RULES_PATH}, DELETE {RULES_PATH}/<id>)")
         if not has_token(headers, self.token):
             return _text(403, REFUSED)
+        if method == "DELETE" and not rule_id:
+            return _json(200, {"deleted": self.rules.clear()})
         if method == "DELETE":
             if self.rules.remove(rule_id):
                 return _json(200, {"deleted": rule_id})

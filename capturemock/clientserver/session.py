@@ -37,11 +37,13 @@ def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
 
 
 def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], address: str,
-                     stop: Callable[[], None] = lambda: None) -> TrafficHandlers:
+                     stop: Callable[[], None] = lambda: None, token: Optional[str] = None) -> TrafficHandlers:
     """``stop``: what a protocol's own stop request does (HTTP ``shutdownServer``, XML-RPC
-    ``shutdownCaptureMockServer``), as the launcher's stop message."""
+    ``shutdownCaptureMockServer``), as the launcher's stop message. ``token``: the session's (default:
+    ``CAPTUREMOCK_TOKEN``, which a launcher gives its server)."""
     from ..replaypolicy import sealed
 
+    token = token if token is not None else os.environ.get("CAPTUREMOCK_TOKEN")
     settings = Settings(config)
     transcript = Transcript(settings, Alterations(config, server_address=address))
     path = replay_path(mode, options)
@@ -63,15 +65,12 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
     if settings.protocol == "http":
         from .httpproxy import HttpSession
 
-        # the launcher gives the server its session token in the environment (product spec §3)
-        session = HttpSession(settings, config, transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"),
-                              seal=seal, log=log, stop=stop)
+        session = HttpSession(settings, config, transcript, replay, token=token, seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
 
-        session = XmlRpcSession(transcript, replay, token=os.environ.get("CAPTUREMOCK_TOKEN"), seal=seal, log=log,
-                                stop=stop)
+        session = XmlRpcSession(transcript, replay, token=token, seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     from .classic import ClassicSession
     from .custom import CustomClients

@@ -28,13 +28,15 @@ def test_rules_answer_before_the_mock_and_are_recorded(rig):
     by_path = {"path": "/items", "response": {"body": {"items": []}}}
     assert [change(rig, base, "POST", "/capturemock/rules", rule)[0] for rule in (by_method, by_path)] == [201, 201]
     status, _, listing = call(base, "GET", "/capturemock/rules")  # reading needs no token
-    assert (status, json.loads(listing)) == (200, [dict(composite, id="1"), dict(by_method, id="2"),
-                                                   dict(by_path, id="3")])
+    assert (status, json.loads(listing)) == (200, [dict(composite, id="1", answered=0),
+                                                   dict(by_method, id="2", answered=0),
+                                                   dict(by_path, id="3", answered=0)])
 
     status, headers, body = call(base, "GET", "/items?tag=a&page=2&tag=b")
     assert (status, headers["X-Part"], body) == (206, "1", b"page two, a and b")
     assert call(base, "GET", "/items?page=2")[::2] == (200, b'{"items": []}')  # rule 1 is more specific
     assert call(base, "DELETE", "/orders/4")[0] == 204
+    assert [rule["answered"] for rule in json.loads(call(base, "GET", "/capturemock/rules")[2])] == [1, 1, 1]
     assert change(rig, base, "DELETE", "/capturemock/rules/3") == (200, '{"deleted": "3"}')
     assert change(rig, base, "DELETE", "/capturemock/rules/3")[0] == 404
     assert call(base, "GET", "/items?page=2")[::2] == (200, b"from the mock")  # rule 3 gone: the mock answers
@@ -66,11 +68,12 @@ def test_bad_rules_are_refused_with_the_reason(rig):
         {"path": "/x"}, {"path": "x", "response": {}}, {"path": "/x?a=1", "response": {}},
         {"methd": "GET", "response": {}}, {"query": {"a": 1}, "response": {}}, {"response": {"status": 42}})]
     assert refused == [(400, f"CaptureMock: not a replay rule: {reason}\n") for reason in (
-        "a rule needs a response object (status, body, headers)",
+        "a rule needs a response object (status, body, headers) or a template",
         "path 'x' must start with '/' and have no query (put that under 'query')",
         "path '/x?a=1' must start with '/' and have no query (put that under 'query')",
-        "unknown rule key(s) methd (use method, path, query, response)",
-        "query parameter 'a' must be a string or a list of strings",
+        "unknown rule key(s) methd (use body, data, delay, method, path, path_glob, path_regex, query, "
+        "response, template, times)",
+        "query parameter 'a' must be a string, a list of strings, null (absent) or true (present)",
         "status 42 is not an HTTP status")]
     assert change(rig, base, "PUT", "/capturemock/rules", {})[0] == 405
     rig.stop()
