@@ -23,7 +23,7 @@ from ..alterations import Alterations
 from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
-from . import httptext, httpwire
+from . import httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import Exchange, ForwardError
 from .httpforward import Destination
@@ -86,7 +86,9 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
-                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
+                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None,
+                 record_edits: Optional[str] = None, replay_edits: Optional[str] = None):
+        """``record_edits``/``replay_edits``: the edit dirs uploaded files are kept in / sent from."""
         super().__init__(transcript, replay, seal, log)
         self.settings = settings
         self.config = config
@@ -98,6 +100,9 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
                                                                          "id_pattern_client")
         self.ids = IdMap()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
+        self._boundaries: Optional[httpmultipart.Boundaries] = None  # built on the first upload missed
+        self.uploads = httpmultipart.EditDir(record_edits) if record_edits else None
+        self.replay_edits = replay_edits
         self.rules = Rules()
         self.token = token
         self.rules_endpoint = RulesEndpoint(self.rules, token)
@@ -149,7 +154,14 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         request = Message(f"{method} {path}", body, sent)
-        return self.exchange(self._text(request), request, record)
+        return self.exchange(self._text(self._uploaded(request)), request, record)
+
+    def _uploaded(self, request: Message) -> Message:
+        """The request as recorded: files uploaded in a multipart body kept in the record edit dir."""
+        boundary = httpmultipart.boundary(request.headers) if self.uploads is not None else None
+        if boundary is None:
+            return request
+        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.uploads))
 
     def through_proxy(self, response: Message, host: Optional[str]) -> Message:
         """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
@@ -180,7 +192,10 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return response, self._text(response)
 
     def recorded_request(self, text: str, item: Item) -> Message:
-        return httptext.parse(text)
+        request = httptext.parse(text)
+        if httpmultipart.boundary(request.headers) is None:
+            return request
+        return request._replace(body=httpmultipart.with_files(request.body, self.replay_edits))
 
     @property
     def where(self) -> str:
@@ -197,8 +212,13 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     def lookup(self, key: str) -> tuple[Optional[str], list[Item]]:
         """The recorded request answering ``key`` (§5.3) and its next response group: the same
         request, else one equal but for query-parameter order and JSON formatting (the same request
-        for ``on_best_match``), else the best match."""
+        for ``on_best_match``), else the best match. An upload is first the recorded one equal but for
+        its multipart boundary, whatever the matching."""
         index = self.replay.index
+        if httpmultipart.BOUNDARY_MARK in key and key not in index:
+            if self._boundaries is None:
+                self._boundaries = httpmultipart.Boundaries(index.keys())
+            key = self._boundaries.recorded(key) or key
         if index.exact:
             return key, index.lookup(key) or []  # a miss raises CaptureMockReplayError
         group = index.lookup_exact(key)
