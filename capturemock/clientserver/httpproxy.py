@@ -3,7 +3,8 @@
 GET, HEAD, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
 /capturemock/setServerLocation`` (body: the real server's URL) says where the real server is; ``GET
-/capturemock/shutdownServer`` stops the server and ``POST /capturemock/addAlterations`` (body: an rc
+/capturemock/shutdownServer`` stops the server, ``POST /capturemock/sendPathRedirect/<prefix>`` redirects a path
+prefix elsewhere (``httpredirect``) and ``POST /capturemock/addAlterations`` (body: an rc
 file's path) merges one more rc file (default headers, alterations), as in 2.10: neither is recorded. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
 are recorded like any other answer. Every traffic answer carries ``Access-Control-Allow-Origin: *`` and
@@ -28,6 +29,7 @@ from .classic import decode
 from .exchange import Exchange, ForwardError
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
+from .httpredirect import REDIRECT_PATH, PathRedirects
 from .httprules import Rules
 from .httptext import HOP_BY_HOP, Headers, Message
 from .idmap import IdMap, compile_pattern, find_id
@@ -106,6 +108,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.rules = Rules()
         self.token = token
         self.rules_endpoint = RulesEndpoint(self.rules, token)
+        self.redirects = PathRedirects()
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Headers = (), request_line: Optional[str] = None) -> bool:
@@ -127,8 +130,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return True
 
     def control(self, request_line: str, body: bytes, headers: Headers) -> Message:
-        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``.
-        Never recorded; refused to a web page without the token."""
+        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``,
+        ``sendPathRedirect``. Never recorded; refused to a web page without the token."""
         refused = httpwire.from_browser(headers) and not has_token(headers, self.token)
         if httpwire.refused(f"{request_line.split()[1]} sent by a browser" if refused else ""):
             self.log.control(request_line, int(REFUSED.first))
@@ -136,6 +139,12 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.log.control(request_line, 200)
         if request_line.split()[1] == SHUTDOWN_PATH:
             self.stop()
+            return OK
+        if request_line.split()[1].startswith(REDIRECT_PATH):
+            error = self.redirects.register(request_line.split()[1], body)
+            if error is not None:
+                warn(f"CaptureMock: {error}")
+                return Message("400", f"CaptureMock: {error}\n".encode(), [("Content-Type", "text/plain")])
             return OK
         path = decode(body).strip()
         try:
@@ -289,13 +298,18 @@ class _Request(httpwire.ConnectionHandler):
         if is_rules_path(self.path):
             self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
             return
-        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)):
+        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)) or (
+                self.command == "POST" and self.path.startswith(REDIRECT_PATH)):
             self._send(session.control(self.requestline, body, list(self.headers.items())), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
             self.close_connection = self.close_connection or self.located  # the session plays once it is closed
             self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
+            return
+        redirected = session.redirects.answer(self.path, self.headers.items()) if session.redirects.prefixes else None
+        if redirected is not None:  # sent elsewhere, not recorded (2.10's sendPathRedirect)
+            self._send(redirected)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:
