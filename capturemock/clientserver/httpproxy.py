@@ -3,7 +3,8 @@
 GET, HEAD, POST, PUT, PATCH and DELETE are traffic: forwarded and recorded, or answered from the mock.
 OPTIONS preflights are answered here (200, wildcard CORS) and never recorded. ``POST
 /capturemock/setServerLocation`` (body: the real server's URL) says where the real server is; ``GET
-/capturemock/shutdownServer`` stops the server and ``POST /capturemock/addAlterations`` (body: an rc
+/capturemock/shutdownServer`` stops the server, ``POST /capturemock/sendPathRedirect/<prefix>`` redirects a path
+prefix elsewhere (``httpredirect``) and ``POST /capturemock/addAlterations`` (body: an rc
 file's path) merges one more rc file (default headers, alterations), as in 2.10: neither is recorded. Rules
 added at run time (``httprules``, over ``rulesapi``) answer before the mock file or the real server, and
 are recorded like any other answer. Every traffic answer carries ``Access-Control-Allow-Origin: *`` and
@@ -23,11 +24,12 @@ from ..alterations import Alterations
 from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
-from . import httptext, httpwire
+from . import httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import Exchange, ForwardError
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
+from .httpredirect import REDIRECT_PATH, PathRedirects
 from .httprules import Rules
 from .httptext import HOP_BY_HOP, Headers, Message
 from .idmap import IdMap, compile_pattern, find_id
@@ -86,7 +88,9 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def __init__(self, settings: Settings, config: RcConfig, transcript: Transcript,
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
-                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None):
+                 log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None,
+                 record_edits: Optional[str] = None, replay_edits: Optional[str] = None):
+        """``record_edits``/``replay_edits``: the edit dirs uploaded files are kept in / sent from."""
         super().__init__(transcript, replay, seal, log)
         self.settings = settings
         self.config = config
@@ -98,9 +102,13 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
                                                                          "id_pattern_client")
         self.ids = IdMap()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
+        self._boundaries: Optional[httpmultipart.Boundaries] = None  # built on the first upload missed
+        self.uploads = httpmultipart.EditDir(record_edits) if record_edits else None
+        self.replay_edits = replay_edits
         self.rules = Rules()
         self.token = token
         self.rules_endpoint = RulesEndpoint(self.rules, token)
+        self.redirects = PathRedirects()
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Headers = (), request_line: Optional[str] = None) -> bool:
@@ -122,8 +130,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return True
 
     def control(self, request_line: str, body: bytes, headers: Headers) -> Message:
-        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``.
-        Never recorded; refused to a web page without the token."""
+        """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``,
+        ``sendPathRedirect``. Never recorded; refused to a web page without the token."""
         refused = httpwire.from_browser(headers) and not has_token(headers, self.token)
         if httpwire.refused(f"{request_line.split()[1]} sent by a browser" if refused else ""):
             self.log.control(request_line, int(REFUSED.first))
@@ -131,6 +139,12 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.log.control(request_line, 200)
         if request_line.split()[1] == SHUTDOWN_PATH:
             self.stop()
+            return OK
+        if request_line.split()[1].startswith(REDIRECT_PATH):
+            error = self.redirects.register(request_line.split()[1], body)
+            if error is not None:
+                warn(f"CaptureMock: {error}")
+                return Message("400", f"CaptureMock: {error}\n".encode(), [("Content-Type", "text/plain")])
             return OK
         path = decode(body).strip()
         try:
@@ -149,7 +163,14 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         """The response for one request; None when there is none to give (§2.5, §8.2)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         request = Message(f"{method} {path}", body, sent)
-        return self.exchange(self._text(request), request, record)
+        return self.exchange(self._text(self._uploaded(request)), request, record)
+
+    def _uploaded(self, request: Message) -> Message:
+        """The request as recorded: files uploaded in a multipart body kept in the record edit dir."""
+        boundary = httpmultipart.boundary(request.headers) if self.uploads is not None else None
+        if boundary is None:
+            return request
+        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.uploads))
 
     def through_proxy(self, response: Message, host: Optional[str]) -> Message:
         """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
@@ -180,7 +201,10 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return response, self._text(response)
 
     def recorded_request(self, text: str, item: Item) -> Message:
-        return httptext.parse(text)
+        request = httptext.parse(text)
+        if httpmultipart.boundary(request.headers) is None:
+            return request
+        return request._replace(body=httpmultipart.with_files(request.body, self.replay_edits))
 
     @property
     def where(self) -> str:
@@ -197,8 +221,13 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     def lookup(self, key: str) -> tuple[Optional[str], list[Item]]:
         """The recorded request answering ``key`` (§5.3) and its next response group: the same
         request, else one equal but for query-parameter order and JSON formatting (the same request
-        for ``on_best_match``), else the best match."""
+        for ``on_best_match``), else the best match. An upload is first the recorded one equal but for
+        its multipart boundary, whatever the matching."""
         index = self.replay.index
+        if httpmultipart.BOUNDARY_MARK in key and key not in index:
+            if self._boundaries is None:
+                self._boundaries = httpmultipart.Boundaries(index.keys())
+            key = self._boundaries.recorded(key) or key
         if index.exact:
             return key, index.lookup(key) or []  # a miss raises CaptureMockReplayError
         group = index.lookup_exact(key)
@@ -269,13 +298,18 @@ class _Request(httpwire.ConnectionHandler):
         if is_rules_path(self.path):
             self._send(session.rules_endpoint.handle(self.command, self.path, body, self.headers.items()), cors=False)
             return
-        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)):
+        if (self.command, self.path) in (("GET", SHUTDOWN_PATH), ("POST", ALTERATIONS_PATH)) or (
+                self.command == "POST" and self.path.startswith(REDIRECT_PATH)):
             self._send(session.control(self.requestline, body, list(self.headers.items())), cors=False)
             return
         if self.path == LOCATION_PATH and self.command == "POST":
             self.located = session.locate(decode(body).strip(), record, list(self.headers.items()), self.requestline)
             self.close_connection = self.close_connection or self.located  # the session plays once it is closed
             self._send(Message("200", b"", []) if self.located else REFUSED, cors=False)
+            return
+        redirected = session.redirects.answer(self.path, self.headers.items()) if session.redirects.prefixes else None
+        if redirected is not None:  # sent elsewhere, not recorded (2.10's sendPathRedirect)
+            self._send(redirected)
             return
         response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
         if response is not None:

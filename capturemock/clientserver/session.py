@@ -65,7 +65,9 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
     if settings.protocol == "http":
         from .httpproxy import HttpSession
 
-        session = HttpSession(settings, config, transcript, replay, token=token, seal=seal, log=log, stop=stop)
+        session = HttpSession(settings, config, transcript, replay, token=token, seal=seal, log=log, stop=stop,
+                              record_edits=options.get("record-file-edits"),
+                              replay_edits=options.get("replay-file-edits"))
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     if settings.protocol == "xmlrpc":
         from .xmlrpc import XmlRpcSession
