@@ -47,6 +47,13 @@ _LAZY = {
     "add_prefix_by_timestamp": "capturemock.timestamps",
     "add_prefixes_from_timestamp_map": "capturemock.timestamps",
     "transform_to_amqp_client_replay": "capturemock.timestamps",
+    "add_prefix_by_matching_replay": "capturemock.timestamps",
+    "find_replay_files": "capturemock.timestamps",
+    "find_recorded_position": "capturemock.timestamps",
+    "get_traffic_count": "capturemock.timestamps",
+    "get_text_count": "capturemock.timestamps",
+    "read_first_traffic": "capturemock.timestamps",
+    "open_new_record_file": "capturemock.timestamps",
     # submodules 2.10.0 imported eagerly, so rigs reach them as attributes without importing them
     "cmdlineutils": "capturemock.cmdlineutils",
     "config": "capturemock.config",

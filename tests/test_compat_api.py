@@ -350,3 +350,95 @@ def test_the_compatibility_api_is_imported_only_when_used():
     loaded = result.stdout.strip()
     for module in ("cmdlineutils", "timestamps", "rcfilehandler", "fileedittraffic", "optparse"):
         assert module not in loaded
+
+
+TRIO = "<-CLI:a\n->SRV:1\n<-CLI:b\n->SRV:2\n<-CLI:c\n"
+
+
+@pytest.mark.parametrize("recorded, replayed, ext, written", [  # all observed from 2.10.0 on the same files
+    # a recording goes back over the replay files of its name, split where the next one's first item is
+    ({"a.mock": "<-CLI:a\n->SRV:1\n<-CLI:b\n->SRV:2\n", "b.mock": "<-CLI:z\n"},
+     {"001-b.mock": "<-CLI:z\n", "002-a.mock": "<-CLI:a\n", "003-a.mock": "<-CLI:b\n"}, "mock",
+     {"001-b.mock": "<-CLI:z\n", "002-a.mock": "<-CLI:a\n->SRV:1\n", "003-a.mock": "<-CLI:b\n->SRV:2\n"}),
+    # not found there: the replay file's own count of client items
+    ({"a.mock": TRIO}, {"002-a.mock": "<-CLI:a\n<-CLI:b\n<-CLI:c\n<-CLI:d\n", "003-a.mock": "<-CLI:q\n"}, "mock",
+     {"002-a.mock": TRIO}),
+    # the same first item in both: the next occurrence is looked for, not found, so counted
+    ({"a.mock": TRIO}, {"002-a.mock": "<-CLI:a\n", "003-a.mock": "<-CLI:a\n", "004-a.mock": "<-CLI:a\n"}, "mock",
+     {"002-a.mock": "<-CLI:a\n->SRV:1\n", "003-a.mock": "<-CLI:b\n->SRV:2\n", "004-a.mock": "<-CLI:c\n"}),
+    # positions count from the recording's start but the split counts per file (2.10.0's quirk)
+    ({"a.mock": "<-CLI:a\n<-CLI:b\n<-CLI:c\n<-CLI:d\n<-CLI:e\n"},
+     {"002-a.mock": "<-CLI:a\n<-CLI:b\n", "003-a.mock": "<-CLI:c\n", "004-a.mock": "<-CLI:d\n<-CLI:e\n"}, "mock",
+     {"002-a.mock": "<-CLI:a\n<-CLI:b\n", "003-a.mock": "<-CLI:c\n<-CLI:d\n<-CLI:e\n",
+      "004-a.mock": "<-CLI:d\n<-CLI:e\n"}),
+    # empty replay files get nothing; the last one of all files takes the rest
+    ({"a.mock": TRIO}, {"002-a.mock": "", "003-a.mock": "", "004-a.mock": "<-CLI:q\n"}, "mock",
+     {"002-a.mock": "", "003-a.mock": "<-CLI:a\n->SRV:1\n", "004-a.mock": "<-CLI:b\n->SRV:2\n<-CLI:c\n"}),
+    # lines before the first client item stay in the first file
+    ({"a.mock": "hello\n<-CLI:a\n->SRV:1\n"}, {"002-a.mock": "", "003-a.mock": "<-CLI:a\n"}, "mock",
+     {"002-a.mock": "hello\n", "003-a.mock": "<-CLI:a\n->SRV:1\n"}),
+    # --TIM: lines are dropped and the chunks written in time order, untimed ones first
+    ({"a.mock": "<-CLI:a\n--TIM:1\n->SRV:1\n<-CLI:b\n--TIM:2\n->SRV:2\n<-CLI:c\n"},
+     {"002-a.mock": "<-CLI:a\n<-CLI:x\n", "003-a.mock": "<-CLI:b\n"}, "mock",
+     {"002-a.mock": "<-CLI:c\n", "003-a.mock": "<-CLI:a\n->SRV:1\n<-CLI:b\n->SRV:2\n"}),
+    # names: any four characters before the stem, the last extension replaced by ext
+    ({"a.mock": "<-CLI:x\n"}, {"003_a.txt": "P"}, "mock", {"003_a.txt": "P", "003_a.mock": "<-CLI:x\n"}),
+    ({"a.b.mock": "<-CLI:x\n"}, {"002-a.b.c": "P"}, "txt", {"002-a.b.c": "P", "002-a.b.txt": "<-CLI:x\n"}),
+    ({"a.mock": "<-CLI:x\n"}, {"003-a.mock": "P"}, "", {"003-a.mock": "P", "003-a.": "<-CLI:x\n"}),
+    # a recording already numbered is left alone, silently
+    ({"007-a.mock": "<-CLI:x\n"}, {"003-007-a.mock": "P"}, "mock", {"003-007-a.mock": "P"}),
+])
+def test_add_prefix_by_matching_replay(tmp_path, monkeypatch, capsys, recorded, replayed, ext, written):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {**recorded, **replayed})
+    assert capturemock.add_prefix_by_matching_replay(list(recorded), list(replayed), ext) is None
+    assert {name: (tmp_path / name).read_text() for name in written} == written
+    assert {name: (tmp_path / name).read_text() for name in recorded} == recorded
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("replayed", [{}, {"02-a.mock": "P"}, {"002-ba.mock": "P"}, {"1234-a.mock": "P"}])
+def test_a_recording_without_replay_files_is_reported(tmp_path, monkeypatch, capsys, replayed):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"a.mock": "<-CLI:x\n", **replayed})
+    capturemock.add_prefix_by_matching_replay(["a.mock"], list(replayed), "mock")
+    assert capsys.readouterr() == ("", "Failed to find replay files for a.mock\n")  # observed from 2.10.0
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["a.mock", *replayed])
+
+
+@pytest.mark.parametrize("recorded, replayed, ext, written", [
+    # 2.10.0 raises IndexError (a reply before any client item; a name shorter than four characters)
+    ({"a.mock": "->SRV:x\n<-CLI:y\n"}, {"003-a.mock": "P"}, "mock", {"003-a.mock": "->SRV:x\n<-CLI:y\n"}),
+    ({"abc": "<-CLI:x\n"}, {"003-abc": "P"}, "mock", {"003-abc.mock": "<-CLI:x\n"}),
+    # 2.10.0 raises TypeError without ext: we keep the replay file's name
+    ({"a.mock": "<-CLI:x\n"}, {"002-a.txt": "P"}, None, {"002-a.txt": "<-CLI:x\n"}),
+])
+def test_add_prefix_by_matching_replay_where_2_10_crashes(tmp_path, monkeypatch, recorded, replayed, ext, written):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {**recorded, **replayed})
+    capturemock.add_prefix_by_matching_replay(list(recorded), list(replayed), ext)
+    assert {name: (tmp_path / name).read_text() for name in written} == written
+
+
+def test_matching_replay_helpers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"rec": "->SRV:0\n<-CLI:a\nmore\n--TIM:1\n<-CLI:b\n<-CLI:a\nmore\n->SRV:1\n<-CLI:a\nmore\n",
+                      "rep": "<-CLI:xx\n--TIM:1\nxx\n->SRV:y\n<-CLI:z\n", "empty": ""})
+    # all observed from 2.10.0
+    assert [capturemock.get_traffic_count(name) for name in ("rec", "rep", "empty")] == [4, 2, 0]
+    assert [capturemock.read_first_traffic(name) for name in ("rec", "rep", "empty")] == \
+        ["->SRV:0\n", "<-CLI:xx\n--TIM:1\nxx\n", ""]
+    assert [capturemock.get_text_count("rep", text) for text in ("x", "xx\n", "")] == [4, 2, 37]
+    # client items, --TIM: lines left out; the last item of the file is never found
+    assert [capturemock.find_recorded_position("rec", "<-CLI:a\nmore\n", skip) for skip in range(3)] == \
+        [0, 2, None]
+    assert [capturemock.find_recorded_position("rec", text, 0) for text in
+            ("<-CLI:b\n", "<-CLI:a\n", "->SRV:0\n", "<-CLI:a\nmore\n--TIM:1\n")] == [1, None, None, None]
+    _write(tmp_path, {"002-rec.mock": "<-CLI:a\n", "003-rec.mock": "<-CLI:b\n", "004-rec.x": "<-CLI:q\n",
+                      "005-other": "<-CLI:q\n"})
+    replayed = ["005-other", "004-rec.x", "003-rec.mock", "002-rec.mock", "0006-rec", "002-rec.a.mock"]
+    assert capturemock.find_replay_files("rec", replayed, "rec") == \
+        [("002-rec.mock", 1), ("003-rec.mock", 1), ("004-rec.x", 1)]
+    handle, limit = capturemock.open_new_record_file([("002-rec.mock", 1), ("004-rec.x", 7)], 1, "txt")
+    handle.close()
+    assert (handle.name, limit) == ("004-rec.txt", 7)

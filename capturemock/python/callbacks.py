@@ -65,25 +65,31 @@ class Callbacks:
         session = self.session
 
         def callback(*args: Any, **kwargs: Any) -> Any:
-            return session.callbacks.invoke(name, func, args, kwargs)
-        session.objects.name_wrapper(callback, name)  # passed back to intercepted code: its name again
-        return callback
+            return session.callbacks.invoke(name, func, args, kwargs, callback.handed_out)
+        return self._named(callback, name)  # passed back to intercepted code: its name again
 
     def intercepted(self, name: str, target: Any) -> Any:
         """What real code gets for an intercepted function passed as an argument (``mod.ack1``)."""
         session = self.session
 
         def callback(*args: Any, **kwargs: Any) -> Any:
-            return session.callbacks.invoke_intercepted(name, target, args, kwargs)
+            return session.callbacks.invoke_intercepted(name, target, args, kwargs, callback.handed_out)
+        return self._named(callback, name)
+
+    def _named(self, callback: Any, name: str) -> Any:
+        """A wrapper is written by its name; once it is handed to the application (returned by intercepted
+        code: ``->RET:calc_callback``), the application's calls of it are traffic too, as in the original."""
+        callback.handed_out = False
+        self.session.objects.name_wrapper(callback, name)
         return callback
 
-    def invoke_intercepted(self, name: str, target: Any, args: tuple, kwargs: dict) -> Any:
+    def invoke_intercepted(self, name: str, target: Any, args: tuple, kwargs: dict, handed_out: bool = False) -> Any:
         """Intercepted code calling an intercepted function it was passed: ``--->PYT:mod.ack1('y')`` and
         ``<---RET:...`` around the real call, which stays intercepted code (nothing inside is traffic); an
         exception is written as the answer of the call that passed it (``->RET:raise``), as in the original."""
         session = self.session
         state = session.state
-        if state.guard == 0 or session.closed:
+        if (state.guard == 0 and not handed_out) or session.closed:
             return target(*args, **kwargs)
         with session.traffic:
             level = state.level
@@ -100,11 +106,12 @@ class Callbacks:
                 session.write(sut_prefix(level + 1), "RET", session.render(wrap(result, None)))
             return result
 
-    def invoke(self, name: str, func: Any, args: tuple, kwargs: dict) -> Any:
-        """Intercepted code calling application code: ``--->PYT``/``<---RET`` around the real call."""
+    def invoke(self, name: str, func: Any, args: tuple, kwargs: dict, handed_out: bool = False) -> Any:
+        """Intercepted code (or the application, once handed the wrapper) calling application code:
+        ``--->PYT``/``<---RET`` around the real call."""
         session = self.session
         state = session.state
-        if state.guard == 0 or session.closed:
+        if (state.guard == 0 and not handed_out) or session.closed:
             return func(*args, **kwargs)
         with session.traffic:
             level = state.level + 1

@@ -97,6 +97,7 @@ class ObjectRegistry:
         self.callbacks: dict[str, Callable] = {}  # callback name -> the application's callable
         self._callback_names: dict[int, tuple[Any, str]] = {}
         self._passed_names: dict[int, str] = {}  # id(function proxy) -> the name it was last passed under
+        self.passed_functions: dict[str, Any] = {}  # name an intercepted function was passed under -> its proxy
         self._intercepted: dict[type, bool] = {}
         self.call_context: tuple[str, tuple, dict] = NO_CALL  # (name, args, kwargs) of the call being rendered
 
@@ -321,6 +322,11 @@ class ObjectRegistry:
             return value.__name__ if value.__module__ == "builtins" else None
         if isinstance(value, BuiltinFunctionType):
             return value.__name__
+        if type(value) is FunctionType:
+            entry = self._callback_names.get(id(value))
+            if entry is not None and entry[0] is value and hasattr(value, "handed_out"):
+                value.handed_out = True  # a callback wrapper in a value: the application gets it
+                return entry[1]
         return None
 
     def argument_text_of(self, value: Any) -> Optional[str]:
@@ -342,6 +348,7 @@ class ObjectRegistry:
         as in the original: ``mod.ack``, then ``mod.ack1``, ``mod.ack2`` (even for the same object)."""
         name, _ = self.names.take(handle.name, None, bare_suffix=False)
         self._passed_names[id(proxy)] = name
+        self.passed_functions[name] = proxy
         return name
 
     def _describe(self, obj: Any, handle: Handle) -> str:

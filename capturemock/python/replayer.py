@@ -59,6 +59,7 @@ class Replayer:
         self._answering: list[str] = []  # the requests whose answers are being played, innermost last
         self._construct_target: Any = None
         self._plain_classes: dict[type, type] = {}  # generated exception class -> what mock text raises
+        self._handed: dict[str, Any] = {}  # callback or passed function name -> what the application got
         if sealed:  # decided here, once: unsealed calls carry no check at all
             self.call = self._sealed_call
 
@@ -79,9 +80,10 @@ class Replayer:
 
     # -- the parser's namespace (values.Namespace) -------------------------------------------------
     def lookup_name(self, name: str) -> Any:
-        for table in (self.objects.instances, self.objects.callbacks):
-            if name in table:
-                return table[name]
+        if name in self.objects.instances:
+            return self.objects.instances[name]
+        if name in self.objects.callbacks:  # handed back (``->RET:calc_callback``): its calls are traffic
+            return self._handed_out(name, lambda: self.session.callbacks.wrapper(self.objects.callbacks[name]))
         cls = _replay_only(self.objects.classes.get(name))
         if cls is None:
             raise KeyError(name)
@@ -103,10 +105,40 @@ class Replayer:
     def resolve_class(self, dotted: str) -> Optional[type]:
         """A class of an intercepted module as a replay proxy only: never the real class (nor a proxy
         of it, which mixed mode would call for real), so ``mod.Class(...)`` in mock text runs nothing."""
+        if dotted in self.objects.passed_functions:  # ``->RET:calc.ack``: the function passed in, handed back
+            return self._handed_out(dotted, lambda: self._answering_function(dotted))
         module, _, attr = dotted.rpartition(".")
         if not self.objects.is_intercepted_module(module.split(".", 1)[0]):
             return None
         return _replay_only(self.objects.classes.get(attr))
+
+    def _handed_out(self, name: str, make: Any) -> Any:
+        """The one wrapper the application gets for ``name`` (made by ``make``), its calls traffic."""
+        wrapper = self._handed.get(name)
+        if wrapper is None:
+            wrapper = self._handed[name] = make()
+            wrapper.handed_out = True
+        return wrapper
+
+    def _answering_function(self, name: str) -> Any:
+        """An intercepted function handed back to the application: its calls are written and answered as
+        recorded (``--->PYT:calc.ack('x')``, ``<---RET:...``); nothing real runs."""
+        session = self.session
+
+        def function(*args: Any, **kwargs: Any) -> Any:
+            with session.traffic:
+                text = session.request_text(name, args, kwargs)
+                session.write(mock_prefix(1), "PYT", text)
+                result = None
+                for item in self.index.lookup_exact(f"{mock_prefix(1)}PYT:{text}") or []:
+                    if item.level == 1 and not item.is_request:
+                        result = self._parse(item)
+                        session.write(sut_prefix(1), item.type, item.text)
+            if isinstance(result, Raised):
+                raise result.exception
+            return result
+        session.objects.name_wrapper(function, name)
+        return function
 
     def exception_class(self, dotted: str) -> Optional[type]:
         """``raise mod.Error('...')``, ``mod`` intercepted (written by hand) or ``mod.Error`` intercepted by
@@ -202,10 +234,13 @@ class Replayer:
         prefix = mock_prefix(level)
         self._answering.append(description)
         try:
+            answered = False
             for item in group:
                 if item.level != level:  # the index only groups our responses and callback invocations
-                    self._callback(item, level + 1)
+                    if not answered:  # after the answer: the application's calls of a function handed back
+                        self._callback(item, level + 1)
                     continue
+                answered = True
                 result = self.parser.parse(item.text, self.path, item.line)
                 if record:
                     self.session.write(prefix, item.type, item.text)
