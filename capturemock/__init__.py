@@ -26,7 +26,6 @@ ID_ALTERATIONS_RC_FILE = "id_alterations.rc"
 _LAZY = {
     "interceptPython": "capturemock.python.api",
     "setUpPython": "capturemock.python.api",
-    "process_startup": "capturemock.python.api",
     "capturemock": "capturemock.decorator",
     "CaptureMockDecorator": "capturemock.decorator",
     "set_defaults": "capturemock.decorator",
@@ -61,8 +60,22 @@ _LAZY = {
 
 __all__ = [
     "version", "REPLAY", "RECORD", "REPLAY_OLD_RECORD_NEW", "CaptureMockReplayError",
-    "CaptureMockError", "MockFileError", "ConfigError", "ID_ALTERATIONS_RC_FILE", *_LAZY,
+    "CaptureMockError", "MockFileError", "ConfigError", "ID_ALTERATIONS_RC_FILE", "process_startup", *_LAZY,
 ]
+
+
+def process_startup() -> Any:
+    """Intercept this process as ``setUpPython`` described in the environment, if it did (§2.7).
+
+    Called by TextTest's ``sitecustomize`` in every Python process of a suite: one that intercepts
+    nothing must not import the interception modules (~25 ms) to find that out."""
+    import os  # imported already by .modes: no cost
+
+    if not os.environ.get("CAPTUREMOCK_PROCESS_START"):
+        return None
+    from .python.api import process_startup as start
+
+    return start()
 
 
 def __getattr__(name: str) -> Any:

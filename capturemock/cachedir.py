@@ -5,9 +5,7 @@ Only a directory of our own that nobody else can write to may hold things the SU
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from typing import Callable, Optional
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -15,6 +13,8 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def candidate_dirs() -> list[str]:
     """The user's cache (XDG, else ~/.cache), then a per-user directory in the temp dir."""
+    import tempfile  # here, as hashlib below: an intercepted process never calls this module
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return [os.path.join(base, "capturemock"), os.path.join(tempfile.gettempdir(), f"capturemock-{os.getuid()}")]
 
@@ -45,6 +45,8 @@ def import_path() -> Optional[str]:
     Appended to the SUT's PYTHONPATH, it lets whatever Python the SUT starts import capturemock (so its
     processes are intercepted) without exposing anything else installed beside the package.
     """
+    import hashlib
+
     def make(directory: str) -> Optional[str]:
         digest = hashlib.sha256(PACKAGE_DIR.encode("utf-8", "surrogateescape")).hexdigest()[:16]
         path_dir = os.path.join(directory, f"path-{digest}")

@@ -17,11 +17,14 @@ from array import array
 from typing import Collection, Iterator, Optional, Sequence, Union
 
 from . import mockfile
-from .bestmatch import WordIndex
 from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
+
+TYPE_CHECKING = False  # as in __init__: typing.TYPE_CHECKING without importing more than needed
+if TYPE_CHECKING:
+    from .bestmatch import WordIndex
 
 SERVER_KEY = "<-SRV"
 _NEXT = (".__next__()", ".__anext__()")  # an iteration step: answered by its own recordings only
@@ -375,6 +378,8 @@ class ReplayIndex:
         type_id = _type_of(description)
         index = self._word_indexes.get(type_id)
         if index is None:
+            from .bestmatch import WordIndex  # here: a replay without misses never needs it (difflib)
+
             keys = ((key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id)
             index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
         return index.best(description)

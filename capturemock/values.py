@@ -15,12 +15,10 @@ import builtins
 import codecs
 import enum
 import importlib
-import pprint
 import re
 import sys
 import types
 import warnings
-from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
 from .errors import CaptureMockError, CaptureMockReplayError, MockFileError
@@ -85,7 +83,7 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
             return hex(value)
     if kind is str:
         text = repr(value)
-        return text if len(text) <= WIDTH else pprint.pformat(value, width=WIDTH)
+        return text if len(text) <= WIDTH else _pformat(value)
     if kind is float:
         return repr(value) if full_floats else str(round(value, 2))
     if kind is bool or value is None:
@@ -101,11 +99,11 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
         nested = {key: _nested(value[key], hook, full_floats) for key in _sorted_keys(value)}
-        return pprint.pformat(nested, width=WIDTH)
+        return _pformat(nested)
     text = repr(value)
     if len(text) <= WIDTH and not isinstance(value, (dict, list, tuple)):
         return text  # what pformat writes for it: the hot path skips building a PrettyPrinter
-    return pprint.pformat(value, width=WIDTH)  # wraps sets, bytes, subclasses... and sorts set elements
+    return _pformat(value)  # wraps sets, bytes, subclasses... and sorts set elements
 
 
 def _nested(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
@@ -150,6 +148,14 @@ def render_exception(exc: BaseException) -> str:
     return f"raise {name}({str(exc)!r})"
 
 
+def _pformat(value: Any) -> str:
+    """``pprint.pformat`` at our width, imported on first use: pprint imports dataclasses and inspect
+    (~7 ms), which a process that renders only scalars never needs."""
+    import pprint
+
+    return pprint.pformat(value, width=WIDTH)
+
+
 # -- parsing ---------------------------------------------------------------------------------------
 class Namespace(Protocol):
     """What the replay session lends the parser: its names, and how to build its objects."""
@@ -165,11 +171,21 @@ class Namespace(Protocol):
     def exception_class(self, dotted: str) -> Optional[type]: ...  # raise mod.Name(...), mod intercepted
 
 
-@dataclass
 class Raised:
     """A parsed ``raise ...`` response: the exception to raise in the application."""
 
-    exception: BaseException
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException):
+        self.exception = exception
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Raised:
+            return NotImplemented
+        return other.exception == self.exception
+
+    def __repr__(self) -> str:
+        return f"Raised(exception={self.exception!r})"
 
 
 class ValueParser:

@@ -11,10 +11,8 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 from typing import Iterable, MutableMapping, Optional, Sequence
 
-from ..cachedir import import_path
 from ..config import RcConfig, refuse_live_run
 from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
@@ -215,6 +213,10 @@ def _make_importable(environment: MutableMapping[str, str]) -> None:
     The original replaced the SUT's PYTHONPATH (§12.20); we append a directory that holds nothing but
     a link to this package, so the SUT's own path keeps precedence and nothing else leaks in.
     """
+    import tempfile
+
+    from ..cachedir import import_path  # here: set-up code, never run in an intercepted process
+
     path_dir = import_path()
     if path_dir is None:
         sys.stderr.write("capturemock: WARNING: no private cache directory (~/.cache/capturemock or "

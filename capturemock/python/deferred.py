@@ -8,13 +8,12 @@ of those modules has run.
 """
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 from typing import Any, Callable, Optional
 
 
-class PatchOnImport(importlib.abc.MetaPathFinder):
+class PatchOnImport:  # a meta path finder; no importlib.abc base (see ImportHook)
     """Retries ``patch(name)`` for each pending name after a module named by one of its prefixes is
     imported; steps out of ``sys.meta_path`` once every name is patched (or on ``uninstall``)."""
 

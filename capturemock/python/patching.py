@@ -8,7 +8,6 @@ returns for them. Builtin types refuse ``setattr``: such an owner (``datetime.da
 from __future__ import annotations
 
 import importlib
-import inspect
 from types import FunctionType, ModuleType
 from typing import Any, Optional
 
@@ -83,8 +82,11 @@ class Patcher:
         real = getattr(owner, attr)
         if isinstance(real, type):
             self.session.objects.add_partial_class(real)
-        if kind == CLASS and isinstance(inspect.getattr_static(owner, attr), FunctionType):
-            return MethodInterceptor(handle, attr, inspect.getattr_static(owner, attr))
+        if kind == CLASS:
+            import inspect  # here: only partial interception of a class's attribute needs it
+
+            if isinstance(inspect.getattr_static(owner, attr), FunctionType):
+                return MethodInterceptor(handle, attr, inspect.getattr_static(owner, attr))
         # non-callables are fetched (recorded or replayed) once, now (§6.4)
         return self.session.get_attribute(None, handle, attr, check_callers=False)
 
