@@ -477,7 +477,12 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     except ValueError:
         raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
     bind, shown = listen_and_publish(config)
-    server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
+    if protocol == "classic_udp":  # datagrams on the same port (the launcher stops it over TCP)
+        from .clientserver.udp import bind_beside
+
+        server = bind_beside(lambda free: TrafficServer(token, free, idle_timeout(), max_silent(), bind), bind, port)
+    else:
+        server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
     server.address = published_address(protocol, f"{shown}:{server.port}")
     return server, config, mode
 
@@ -526,8 +531,10 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     for prefix, handler in traffic.prefixed:
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
-    server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
-                 writer.close if writer else lambda: None)
+    server.order = ArrivalOrder(writer.write_text if writer else lambda text: None)
+    if traffic.datagrams is not None:
+        traffic.datagrams(server)
+    server.serve(dispatcher, server.order, writer.close if writer else lambda: None)
     traffic.log.stopped()
     _report_replay(commands.replay, traffic.report)
 

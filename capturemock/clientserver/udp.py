@@ -1,0 +1,167 @@
+"""Classic plain text over UDP (``server_protocol = classic_udp``, §8.3): one datagram is one message.
+
+The traffic server listens for datagrams on the port of its TCP listener (the launcher still stops it
+over TCP), so ``CAPTUREMOCK_SERVER`` is the address the SUT sends to either way. A datagram is a
+location message (``SUT_SERVER:... host:port``), the stop message with the session's token, or a client
+message (whitespace-stripped, as 2.10), which the exchange skeleton answers, forwards or plays.
+
+Forwarding: the reply is the datagrams the real server sends back, joined, up to an empty datagram
+(2.10's end marker) or until it is silent for ``connection_timeout`` after its last datagram; a server
+that sends nothing within ``FIRST_REPLY_TIMEOUT`` gets the message recorded without a reply. With
+``broadcast = true`` the message is broadcast to the destination port (``127.255.255.255`` for a
+loopback destination, else ``255.255.255.255``) and every reply within ``connection_timeout`` is
+recorded as its own item, and sent back to the SUT as its own datagram.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from functools import partial
+from typing import Callable
+
+from ..config import GENERAL
+from ..mockfile import Item
+from .classic import ClassicSession, decode, encode
+from .exchange import ForwardError
+from .location import parse_host_port, warn
+
+Record = Callable[[str], None]
+MAX_DATAGRAM = 65535
+FIRST_REPLY_TIMEOUT = 5.0  # a UDP message may go unanswered: do not hold the SUT up for long
+LOOPBACK_BROADCAST = "127.255.255.255"
+STOP = b"TERMINATE_SERVER"
+
+
+def bind_beside(make_tcp: Callable[[int], object], host: str, port: int, tries: int = 20):
+    """The TCP traffic server and a UDP socket on the same ``host:port``: the UDP port is taken first
+    (datagrams sent before the socket exists are lost, so it must exist before the address is out);
+    if the TCP port of that number is taken, another pair is tried. ``make_tcp(port)`` raises
+    ConfigError when the port cannot be had."""
+    from ..errors import ConfigError
+
+    for attempt in range(tries if port == 0 else 1):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            sock.close()
+            raise ConfigError(f"cannot listen for UDP on {host}:{port}: {err.strerror}") from None
+        try:
+            server = make_tcp(sock.getsockname()[1])
+        except ConfigError:
+            sock.close()
+            if port != 0 or attempt == tries - 1:
+                raise
+            continue
+        server.datagrams = sock
+        return server
+    raise AssertionError("unreachable")
+
+
+class UdpSession(ClassicSession):
+    """Classic session whose messages are datagrams; the answer is the datagrams to send back."""
+
+    def __init__(self, *args, config, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.broadcast = bool(config.setting(GENERAL, "broadcast"))
+        self.window = float(config.setting(GENERAL, "connection_timeout"))
+
+    # -- the datagram loop --------------------------------------------------------------------------
+    def serve(self, server) -> None:
+        """Handle the datagrams on ``server.datagrams`` one at a time, in arrival order, until it closes."""
+        threading.Thread(target=self._serve, args=(server,), daemon=True).start()
+
+    def _serve(self, server) -> None:
+        sock = server.datagrams
+        while True:
+            try:
+                data, peer = sock.recvfrom(MAX_DATAGRAM)
+            except OSError:
+                return
+            if data.startswith(STOP):
+                self._stop(server, data[len(STOP):], sock, peer)
+                continue
+            ticket = server.order.ticket()
+            try:
+                self.datagram(data, partial(server.order.record, ticket), sock, peer)
+            except Exception as err:  # a broken message must not take the server down
+                warn(f"CaptureMock server: error while handling a datagram: {err}")
+            finally:
+                server.order.finish(ticket)
+
+    @staticmethod
+    def _stop(server, rest: bytes, sock, peer) -> None:
+        from ..cmdline.request import same_token
+
+        if same_token(rest.lstrip(b":").strip().decode(errors="replace"), server.token):
+            server.told_to_stop()
+            server.stop()
+        else:
+            sock.sendto(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n", peer)
+
+    def datagram(self, data: bytes, record: Record, sock, peer) -> None:
+        text = decode(data)
+        self.log.received(text)
+        if data.startswith(b"SUT_SERVER:"):
+            self._location(text[len("SUT_SERVER:"):], record)
+            return
+        message = data.strip()
+        for reply in self.exchange(decode(message), message, record) or ():
+            sock.sendto(encode(reply), peer)
+        self.log.finished()
+
+    def _location(self, text: str, record: Record) -> None:
+        self.log.processing(self.log.location, text)
+        address = parse_host_port(text)
+        if address is not None:
+            self.destination = address
+        record(self.transcript.location(text))
+        self.log.finished()
+        self._play(record)
+
+    # -- exchange hooks -----------------------------------------------------------------------------
+    def mismatch(self, reason: str) -> list[str]:
+        return [reason]
+
+    def decode(self, replies: list[Item]) -> list[str]:
+        return [item.text for item in replies]
+
+    def send(self, wire: bytes) -> tuple[list[str], list[str]]:
+        """The replies of the real server (record them each as an item; send them back each as a datagram)."""
+        host, port = self.destination
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                if self.broadcast:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                    sock.sendto(wire, (LOOPBACK_BROADCAST if host.startswith("127.") else "<broadcast>", port))
+                    replies = self._collect(sock, self.window, until_empty=False)
+                else:  # connected: a server that is gone is refused at once, not waited for
+                    sock.connect((host, port))
+                    sock.send(wire)
+                    replies = self._collect(sock, FIRST_REPLY_TIMEOUT, until_empty=True)
+                    replies = ["".join(replies)] if replies else []
+        except OSError as err:
+            raise ForwardError(f"WARNING: Could not forward to server {self.where}: {err}\n-- {decode(wire)}") from None
+        return replies, replies
+
+    def _collect(self, sock: socket.socket, first: float, until_empty: bool) -> list[str]:
+        """Datagrams until an empty one (``until_empty``) or silence: ``first`` seconds for the first,
+        ``connection_timeout`` after each later one; a broadcast collects for ``first`` seconds in all."""
+        import time
+
+        replies: list[str] = []
+        deadline = time.monotonic() + first
+        while True:
+            wait = deadline - time.monotonic() if not until_empty or not replies else self.window
+            if wait <= 0:
+                return replies
+            sock.settimeout(wait)
+            try:
+                data = sock.recv(MAX_DATAGRAM)
+            except TimeoutError:
+                return replies
+            if not data:
+                if until_empty:
+                    return replies
+                continue
+            replies.append(decode(data))
