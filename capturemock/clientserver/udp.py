@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from functools import partial
 from typing import Callable
 
@@ -30,6 +31,8 @@ MAX_DATAGRAM = 65535
 FIRST_REPLY_TIMEOUT = 5.0  # a UDP message may go unanswered: do not hold the SUT up for long
 LOOPBACK_BROADCAST = "127.255.255.255"
 STOP = b"TERMINATE_SERVER"
+CAUGHT_UP = b"CAPTUREMOCK_CAUGHT_UP:"  # + token: the datagram loop has handled all sent before a stop
+STOP_GRACE = 2.0  # as long as the server gives requests in flight
 
 
 def bind_beside(make_tcp: Callable[[int], object], host: str, port: int, tries: int = 20):
@@ -68,18 +71,34 @@ class UdpSession(ClassicSession):
 
     # -- the datagram loop --------------------------------------------------------------------------
     def serve(self, server) -> None:
-        """Handle the datagrams on ``server.datagrams`` one at a time, in arrival order, until it closes."""
-        threading.Thread(target=self._serve, args=(server,), daemon=True).start()
+        """Handle the datagrams on ``server.datagrams`` one at a time, in arrival order. A stop over TCP
+        first lets the datagrams sent before it be handled (they are queued already: loopback delivery
+        is immediate), so what the SUT sent before the launcher stopped the server is recorded."""
+        told_to_stop = server.told_to_stop
+        caught_up = threading.Event()
+        marker = CAUGHT_UP + server.token.encode()
 
-    def _serve(self, server) -> None:
+        def catch_up_and_stop() -> None:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.sendto(marker, server.datagrams.getsockname())
+            caught_up.wait(STOP_GRACE)
+            told_to_stop()
+
+        server.told_to_stop = catch_up_and_stop
+        threading.Thread(target=self._serve, args=(server, told_to_stop, caught_up, marker), daemon=True).start()
+
+    def _serve(self, server, told_to_stop: Callable[[], None], caught_up: threading.Event, marker: bytes) -> None:
         sock = server.datagrams
         while True:
             try:
                 data, peer = sock.recvfrom(MAX_DATAGRAM)
             except OSError:
                 return
+            if data == marker:
+                caught_up.set()
+                continue
             if data.startswith(STOP):
-                self._stop(server, data[len(STOP):], sock, peer)
+                self._stop(server, told_to_stop, data[len(STOP):], sock, peer)
                 continue
             ticket = server.order.ticket()
             try:
@@ -90,11 +109,12 @@ class UdpSession(ClassicSession):
                 server.order.finish(ticket)
 
     @staticmethod
-    def _stop(server, rest: bytes, sock, peer) -> None:
+    def _stop(server, told_to_stop: Callable[[], None], rest: bytes, sock, peer) -> None:
+        """The stop message as a datagram (2.10's way), with the session's token."""
         from ..cmdline.request import same_token
 
         if same_token(rest.lstrip(b":").strip().decode(errors="replace"), server.token):
-            server.told_to_stop()
+            told_to_stop()
             server.stop()
         else:
             sock.sendto(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n", peer)
@@ -128,40 +148,43 @@ class UdpSession(ClassicSession):
 
     def send(self, wire: bytes) -> tuple[list[str], list[str]]:
         """The replies of the real server (record them each as an item; send them back each as a datagram)."""
-        host, port = self.destination
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                if self.broadcast:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-                    sock.sendto(wire, (LOOPBACK_BROADCAST if host.startswith("127.") else "<broadcast>", port))
-                    replies = self._collect(sock, self.window, until_empty=False)
-                else:  # connected: a server that is gone is refused at once, not waited for
-                    sock.connect((host, port))
-                    sock.send(wire)
-                    replies = self._collect(sock, FIRST_REPLY_TIMEOUT, until_empty=True)
-                    replies = ["".join(replies)] if replies else []
+            replies = forward(self.destination, wire, self.broadcast, self.window)
         except OSError as err:
             raise ForwardError(f"WARNING: Could not forward to server {self.where}: {err}\n-- {decode(wire)}") from None
         return replies, replies
 
-    def _collect(self, sock: socket.socket, first: float, until_empty: bool) -> list[str]:
-        """Datagrams until an empty one (``until_empty``) or silence: ``first`` seconds for the first,
-        ``connection_timeout`` after each later one; a broadcast collects for ``first`` seconds in all."""
-        import time
 
-        replies: list[str] = []
-        deadline = time.monotonic() + first
-        while True:
-            wait = deadline - time.monotonic() if not until_empty or not replies else self.window
-            if wait <= 0:
+def forward(address: tuple[str, int], data: bytes, broadcast: bool, window: float) -> list[str]:
+    """Send one message to the real server, its replies (see the module docstring); OSError if it is gone."""
+    host, port = address
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if broadcast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.sendto(data, (LOOPBACK_BROADCAST if host.startswith("127.") else "<broadcast>", port))
+            return _collect(sock, window, window, until_empty=False)
+        sock.connect((host, port))  # connected: a server that is gone is refused at once, not waited for
+        sock.send(data)
+        replies = _collect(sock, FIRST_REPLY_TIMEOUT, window, until_empty=True)
+        return ["".join(replies)] if replies else []
+
+
+def _collect(sock: socket.socket, first: float, window: float, until_empty: bool) -> list[str]:
+    """Datagrams until an empty one (``until_empty``) or silence: ``first`` seconds for the first,
+    ``window`` after each later one; a broadcast collects for ``first`` seconds in all."""
+    replies: list[str] = []
+    deadline = time.monotonic() + first
+    while True:
+        wait = deadline - time.monotonic() if not until_empty or not replies else window
+        if wait <= 0:
+            return replies
+        sock.settimeout(wait)
+        try:
+            data = sock.recv(MAX_DATAGRAM)
+        except TimeoutError:
+            return replies
+        if not data:
+            if until_empty:
                 return replies
-            sock.settimeout(wait)
-            try:
-                data = sock.recv(MAX_DATAGRAM)
-            except TimeoutError:
-                return replies
-            if not data:
-                if until_empty:
-                    return replies
-                continue
-            replies.append(decode(data))
+            continue
+        replies.append(decode(data))
