@@ -83,10 +83,10 @@ class Connection:
         is stopping)."""
         return self._rest is not None and self._rest(self)
 
-    def peek(self, size: int) -> bytes:
-        """At least ``size`` bytes (fewer only at the end of input); whatever else has arrived is kept
-        too, so a handler's first read needs no system call."""
-        while len(self._buffer) < size:
+    def peek(self, size: int, undecided: Callable[[bytes], bool] = lambda head: True) -> bytes:
+        """At least ``size`` bytes (fewer at the end of input, or once ``undecided(bytes so far)`` is
+        false); whatever else has arrived is kept too, so a handler's first read needs no system call."""
+        while len(self._buffer) < size and undecided(self._buffer):
             chunk = self._read(65536)
             if not chunk:
                 break
@@ -188,17 +188,33 @@ class ArrivalOrder:
 
 
 class Dispatcher:
-    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins)."""
+    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins).
+    It reads only while a prefix could still match, so a short binary message is not waited on; with
+    ``first_wait`` (tcp_header) a client silent that long goes to the fallback with nothing read."""
 
-    def __init__(self, fallback: Handler):
+    def __init__(self, fallback: Handler, first_wait: Optional[float] = None):
         self._handlers: list[tuple[bytes, Handler]] = []
         self._fallback = fallback
+        self._first_wait = first_wait
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
 
+    def _undecided(self, head: bytes) -> bool:
+        return any(len(head) < len(prefix) and prefix.startswith(head) for prefix, _ in self._handlers)
+
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
-        head = conn.peek(max((len(prefix) for prefix, _ in self._handlers), default=0))
+        longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
+        if self._first_wait is None:
+            head = conn.peek(longest, self._undecided)
+        else:
+            idle = conn.sock.gettimeout()
+            conn.sock.settimeout(self._first_wait)
+            try:
+                head = conn.peek(longest, self._undecided)
+            except TimeoutError:
+                head = b""
+            conn.sock.settimeout(idle)
         for prefix, handler in self._handlers:
             if head.startswith(prefix):
                 conn.recv(len(prefix))
@@ -524,7 +540,7 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     traffic = traffic_handlers(mode, config, options, server.address, server.stop)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
-    dispatcher = Dispatcher(traffic.fallback)
+    dispatcher = Dispatcher(traffic.fallback, traffic.first_wait)
     dispatcher.register(STOP, server.handle_stop)
     commands = command_handler(mode, config, options, server.token)
     dispatcher.register(shim.MAGIC, commands)
