@@ -484,6 +484,10 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         config = RcConfig(rc_files)
     command_settings.check(config)
     protocol = Settings(config).protocol
+    if protocol == "tcp_header":  # its message layouts are the user's input too
+        from .clientserver.binaryformat import BinaryCodec
+
+        BinaryCodec(config)
     if options.get("record"):
         check_writable(options["record"], "record to", directory=False)
     if options.get("record-file-edits"):

@@ -37,23 +37,24 @@ class Layout:
     """One rc section: a struct format, the names of its values and the assumed ones."""
 
     def __init__(self, config: RcConfig, section: str):
-        where = ",".join(config.files) or None
+        where = config.where("format", [section])
         text = (config.get("format", [section]) or "").strip()
         if not text:
-            raise ConfigError(f"tcp_header: section [{section}] needs a format", where)
+            raise ConfigError(f"tcp_header: section [{section}] needs a format", *where)
         if _UNSUPPORTED & set(text):
             raise ConfigError(f"tcp_header: [{section}] format {text!r} uses 2.10 format extensions "
-                              "($ strings, lists, unions) that are not supported yet", where)
+                              "($ strings, lists, unions) that are not supported yet", *where)
         try:
             self.struct = struct.Struct(text)
         except struct.error as err:
-            raise ConfigError(f"tcp_header: [{section}] format {text!r}: {err}", where) from None
+            raise ConfigError(f"tcp_header: [{section}] format {text!r}: {err}", *where) from None
         self.fields = config.getlist("fields", [section])
         self.assume = {name.strip(): value.strip() for name, _, value in
                        (part.partition("=") for part in config.getlist("assume", [section]))}
         for name in ("enforce", "incomplete"):
             if config.get(name, [section]):
-                raise ConfigError(f"tcp_header: [{section}] {name} is not supported yet", where)
+                raise ConfigError(f"tcp_header: [{section}] {name} is not supported yet",
+                                  *config.where(name, [section]))
 
     @property
     def size(self) -> int:

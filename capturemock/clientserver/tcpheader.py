@@ -43,6 +43,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         self._early: list[tuple[bytes, str]] = []  # server messages before any client connected
         self._client: Optional[_Client] = None
         self._lock = threading.Lock()  # record: a client message is recorded before the server's answer
+        self._connecting = threading.Lock()
 
     # -- handlers -----------------------------------------------------------------------------------
     def location_message(self, conn, record: Record) -> None:
@@ -120,15 +121,20 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         return self.codec.to_text(header, body), head + body
 
     # -- record: the real server's side -------------------------------------------------------------
-    def _connect_upstream(self) -> None:
-        try:
-            upstream = socket.create_connection(self.destination, timeout=FORWARD_TIMEOUT)
-        except OSError as err:
-            warn(f"WARNING: Could not connect to server {self.where}: {err}")
-            return
-        upstream.settimeout(None)
-        self._upstream = upstream
-        threading.Thread(target=self._pump, args=(upstream,), daemon=True).start()
+    def _connect_upstream(self) -> Optional[socket.socket]:
+        """The connection to the real server, made once (by the location message, or by the first
+        client message if that comes first); None, said on stderr, if it cannot be made."""
+        with self._connecting:
+            if self._upstream is None:
+                try:
+                    upstream = socket.create_connection(self.destination, timeout=FORWARD_TIMEOUT)
+                except OSError as err:
+                    warn(f"WARNING: Could not connect to server {self.where}: {err}")
+                    return None
+                upstream.settimeout(None)
+                self._upstream = upstream
+                threading.Thread(target=self._pump, args=(upstream,), daemon=True).start()
+            return self._upstream
 
     def _pump(self, upstream: socket.socket) -> None:
         """Server messages, recorded and passed to the client (kept until one connects)."""
@@ -176,10 +182,11 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
 
     def send(self, wire: bytes) -> tuple[list[bytes], list[str]]:
         """Pass a client message on; the server's messages are recorded as they come (``_pump``)."""
-        if self._upstream is None:
+        upstream = self._connect_upstream()
+        if upstream is None:
             raise ForwardError(f"WARNING: Could not forward to server {self.where}: not connected")
         try:
-            self._upstream.sendall(wire)
+            upstream.sendall(wire)
         except OSError as err:
             raise ForwardError(f"WARNING: Could not forward to server {self.where}: {err}") from None
         return [], []
