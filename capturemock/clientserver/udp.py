@@ -20,7 +20,7 @@ import time
 from functools import partial
 from typing import Callable
 
-from ..config import GENERAL
+from ..config import GENERAL, RcConfig
 from ..mockfile import Item
 from .classic import ClassicSession, decode, encode
 from .exchange import ForwardError
@@ -42,7 +42,8 @@ def bind_beside(make_tcp: Callable[[int], object], host: str, port: int, tries: 
     ConfigError when the port cannot be had."""
     from ..errors import ConfigError
 
-    for attempt in range(tries if port == 0 else 1):
+    attempts = tries if port == 0 else 1
+    while True:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
@@ -53,18 +54,18 @@ def bind_beside(make_tcp: Callable[[int], object], host: str, port: int, tries: 
             server = make_tcp(sock.getsockname()[1])
         except ConfigError:
             sock.close()
-            if port != 0 or attempt == tries - 1:
+            attempts -= 1
+            if attempts == 0:
                 raise
             continue
         server.datagrams = sock
         return server
-    raise AssertionError("unreachable")
 
 
 class UdpSession(ClassicSession):
     """Classic session whose messages are datagrams; the answer is the datagrams to send back."""
 
-    def __init__(self, *args, config, **kwargs):
+    def __init__(self, *args, config: RcConfig, **kwargs):
         super().__init__(*args, **kwargs)
         self.broadcast = bool(config.setting(GENERAL, "broadcast"))
         self.window = float(config.setting(GENERAL, "connection_timeout"))
@@ -118,6 +119,12 @@ class UdpSession(ClassicSession):
             server.stop()
         else:
             sock.sendto(b"CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN\n", peer)
+
+    def client_message(self, conn, record: Record) -> None:
+        """A classic TCP message to a UDP session is not traffic: said once per message, and dropped."""
+        conn.drain()
+        warn("CaptureMock server: server_protocol = classic_udp takes messages as UDP datagrams; "
+             "a TCP message was ignored")
 
     def datagram(self, data: bytes, record: Record, sock, peer) -> None:
         text = decode(data)

@@ -185,3 +185,13 @@ def test_replay_for_server_plays_the_recorded_client_over_udp(rig, udp_servers):
                                   recordFile=str(rig.root / "rec.mock"), serverAddress=server.address)
     assert server.received == ["one", "two"]
     assert rig.read("rec.mock") == "<-CLI:one\n->SRV:re: one\n<-CLI:two\n->SRV:re: two\n"
+
+
+def test_a_tcp_message_to_a_udp_session_is_refused_on_stderr(rig):
+    lines: list[str] = []
+    address = rig.start(capturemock.RECORD, CLIENT_RC, stderrFn=lines.append)
+    assert rig.send(address, "over tcp") == ""
+    rig.stop()
+    assert not rig.exists("rec.mock")
+    assert ("CaptureMock server: server_protocol = classic_udp takes messages as UDP datagrams; "
+            "a TCP message was ignored\n") in "".join(lines)
