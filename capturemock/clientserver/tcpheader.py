@@ -113,10 +113,10 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         finally:
             if timeout is not None:
                 conn.sock.settimeout(None)
-        if head is None:
+        header = self.codec.header.unpack(head) if head is not None else None
+        if header is None:  # the end, or cut off within a header
             return None
         conn.arrived()
-        header = self.codec.header.unpack(head)
         body = _read_exact(conn.recv, self.codec.body_size(header)) or b""
         return self.codec.to_text(header, body), head + body
 
@@ -141,9 +141,9 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         while True:
             try:
                 head = _read_exact(upstream.recv, self.codec.header.size)
-                if head is None:
+                header = self.codec.header.unpack(head) if head is not None else None
+                if header is None:
                     return
-                header = self.codec.header.unpack(head)
                 body = _read_exact(upstream.recv, self.codec.body_size(header)) or b""
             except OSError:
                 return
