@@ -3,6 +3,7 @@ binary messages described by rc sections. Expected texts are what 2.10 records f
 from __future__ import annotations
 
 import os
+import re
 import socket
 import socketserver
 import struct
@@ -10,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.config import RcConfig
+from capturemock.errors import ConfigError
 
 RC = """\
 [general]
@@ -200,3 +204,12 @@ def test_format_extensions_not_built_are_refused_at_start_up(tmp_path):
     assert result.stdout == ""
     assert result.stderr == (f"{rc}:15: tcp_header: [TEXT] format '>I[I]' uses 2.10 format extensions "
                              "(lists, unions, several formats) that are not supported yet\n")
+
+
+def test_2_10_features_not_built_are_refused_not_ignored(tmp_path):
+    for extra, message in [("[general]\ntcp_padding = true\n", "tcp_header: tcp_padding is not supported yet"),
+                           ("[PING_header]\nformat = >H\nfields = subtype\n",
+                            "tcp_header: [PING_header] (footers, sub-types, chunks, enums, list elements) "
+                            "is not supported yet")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            codec(RC + extra, tmp_path)
