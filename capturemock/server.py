@@ -83,10 +83,10 @@ class Connection:
         is stopping)."""
         return self._rest is not None and self._rest(self)
 
-    def peek(self, size: int) -> bytes:
-        """At least ``size`` bytes (fewer only at the end of input); whatever else has arrived is kept
-        too, so a handler's first read needs no system call."""
-        while len(self._buffer) < size:
+    def peek(self, size: int, undecided: Callable[[bytes], bool] = lambda head: True) -> bytes:
+        """At least ``size`` bytes (fewer at the end of input, or once ``undecided(bytes so far)`` is
+        false); whatever else has arrived is kept too, so a handler's first read needs no system call."""
+        while len(self._buffer) < size and undecided(self._buffer):
             chunk = self._read(65536)
             if not chunk:
                 break
@@ -188,17 +188,33 @@ class ArrivalOrder:
 
 
 class Dispatcher:
-    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins)."""
+    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins).
+    It reads only while a prefix could still match, so a short binary message is not waited on; with
+    ``first_wait`` (tcp_header) a client silent that long goes to the fallback with nothing read."""
 
-    def __init__(self, fallback: Handler):
+    def __init__(self, fallback: Handler, first_wait: Optional[float] = None):
         self._handlers: list[tuple[bytes, Handler]] = []
         self._fallback = fallback
+        self._first_wait = first_wait
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
 
+    def _undecided(self, head: bytes) -> bool:
+        return any(len(head) < len(prefix) and prefix.startswith(head) for prefix, _ in self._handlers)
+
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
-        head = conn.peek(max((len(prefix) for prefix, _ in self._handlers), default=0))
+        longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
+        if self._first_wait is None:
+            head = conn.peek(longest, self._undecided)
+        else:
+            idle = conn.sock.gettimeout()
+            conn.sock.settimeout(self._first_wait)
+            try:
+                head = conn.peek(longest, self._undecided)
+            except TimeoutError:
+                head = b""
+            conn.sock.settimeout(idle)
         for prefix, handler in self._handlers:
             if head.startswith(prefix):
                 conn.recv(len(prefix))
@@ -468,6 +484,10 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
         config = RcConfig(rc_files)
     command_settings.check(config)
     protocol = Settings(config).protocol
+    if protocol == "tcp_header":  # its message layouts are the user's input too
+        from .clientserver.binaryformat import BinaryCodec
+
+        BinaryCodec(config)
     if options.get("record"):
         check_writable(options["record"], "record to", directory=False)
     if options.get("record-file-edits"):
@@ -477,7 +497,12 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     except ValueError:
         raise ConfigError(f"capturemock server: port {options['port']!r} is not a number") from None
     bind, shown = listen_and_publish(config)
-    server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
+    if protocol == "classic_udp":  # datagrams on the same port (the launcher stops it over TCP)
+        from .clientserver.udp import bind_beside
+
+        server = bind_beside(lambda free: TrafficServer(token, free, idle_timeout(), max_silent(), bind), bind, port)
+    else:
+        server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
     server.address = published_address(protocol, f"{shown}:{server.port}")
     return server, config, mode
 
@@ -519,15 +544,17 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     traffic = traffic_handlers(mode, config, options, server.address, server.stop)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
-    dispatcher = Dispatcher(traffic.fallback)
+    dispatcher = Dispatcher(traffic.fallback, traffic.first_wait)
     dispatcher.register(STOP, server.handle_stop)
     commands = command_handler(mode, config, options, server.token)
     dispatcher.register(shim.MAGIC, commands)
     for prefix, handler in traffic.prefixed:
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
-    server.serve(dispatcher, ArrivalOrder(writer.write_text if writer else lambda text: None),
-                 writer.close if writer else lambda: None)
+    server.order = ArrivalOrder(writer.write_text if writer else lambda text: None)
+    if traffic.datagrams is not None:
+        traffic.datagrams(server)
+    server.serve(dispatcher, server.order, writer.close if writer else lambda: None)
     traffic.log.stopped()
     _report_replay(commands.replay, traffic.report)
 

@@ -11,7 +11,8 @@ it is sent on: bytes, an HTTP message, a method call) and ``Answer`` (what its c
 
     mismatch(reason)        the answer to a request the mock cannot answer (exact matching, §2.5)
     decode(replies)         the answer made of the recorded (altered) replies; None: answer nothing
-    send(wire)              forward to ``self.destination``: (answer, reply text to record); raises
+    send(wire)              forward to ``self.destination``: (answer, reply text to record, or a list of
+                            them when the reply is several messages, each recorded as an item); raises
                             ``ForwardError`` with the stderr line when the real server cannot be reached
     recorded_request(text)  a recorded client message (variables restored) as a Wire, to play it
     where                   the destination as the messages name it
@@ -33,7 +34,7 @@ calls ``_play``. A new protocol is that handler plus these hooks.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from ..errors import CaptureMockError, CaptureMockReplayError
 from ..mockfile import Item
@@ -45,6 +46,7 @@ from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
 
 Record = Callable[[str], None]
+Reply = Union[str, list[str]]  # what a forward records: one reply, or several messages
 # the HTTP statuses of the answers that say why there is no answer (``failed``)
 UNREACHABLE, SEALED, NO_REPLY = "502", "500", "500"
 Wire = TypeVar("Wire")
@@ -76,7 +78,7 @@ class Exchange(Generic[Wire, Answer]):
     def decode(self, replies: list[Item]) -> Optional[Answer]:
         raise NotImplementedError
 
-    def send(self, wire: Wire) -> tuple[Answer, str]:
+    def send(self, wire: Wire) -> tuple[Answer, Reply]:
         raise NotImplementedError
 
     def recorded_request(self, text: str, item: Item) -> Optional[Wire]:
@@ -165,7 +167,7 @@ class Exchange(Generic[Wire, Answer]):
             warn(line)
         return answer
 
-    def _forward(self, text: str, wire: Wire, record: Record) -> tuple[Optional[Answer], str]:
+    def _forward(self, text: str, wire: Wire, record: Record) -> tuple[Optional[Answer], Reply]:
         """Send to the real server and record both sides; with no destination just the request (§8.2).
         The answer and the reply text ("" when there is none)."""
         if self.destination is None:
@@ -178,9 +180,11 @@ class Exchange(Generic[Wire, Answer]):
         except ForwardError as err:
             warn(str(err))
             return self.failed(UNREACHABLE, str(err).partition("\n")[0]), ""
+        replies = [reply] if isinstance(reply, str) else reply  # several messages: UDP broadcast
         if previous is None or reply != previous[1]:  # §5.6: an identical repeat is not written again
-            record(self.transcript.client(text) + self.transcript.server(reply))
-        self.log.responded(self.log.server, reply)
+            record(self.transcript.client(text) + "".join(self.transcript.server(each) for each in replies))
+        for each in replies:
+            self.log.responded(self.log.server, each)
         if section is not None:
             self.repeats.served(section, text, (answer, reply))
         return answer, reply
@@ -191,7 +195,7 @@ class Exchange(Generic[Wire, Answer]):
         if script is not None and self.transcript.server_is_sut:
             script.play(lambda item: self._play_request(item, record))
 
-    def _play_request(self, item: Item, record: Record) -> str:
+    def _play_request(self, item: Item, record: Record) -> Reply:
         """Send one recorded client message to the live server; its reply (may release the next batch)."""
         wire = self.recorded_request(self.transcript.alterations.restore_variables(item.text), item)
         return "" if wire is None else self._forward(item.text, wire, record)[1]

@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 from .. import mockfile
 from ..alterations import Alterations
-from ..config import RcConfig
+from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
 from . import httptext
@@ -30,7 +30,7 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
     if not address:
         raise ConfigError("replay_for_server needs the real server's address (serverAddress)")
     transcript = Transcript(settings, Alterations(config))
-    send = _sender(settings, address)
+    send = _sender(settings, config, address)
     items = client_form(mockfile.read(replay_file, **settings.breaks))
     ids = _response_ids(settings, items)
     writer = mockfile.MockWriter(record_file, **settings.breaks) if record_file else None
@@ -60,17 +60,29 @@ def _response_ids(settings: Settings, items: list[Item]):
     return ResponseIds(pattern, (item.text for item in items if not item.from_sut), IdMap())
 
 
-def _sender(settings: Settings, address: str) -> Sender:
+def _sender(settings: Settings, config: RcConfig, address: str) -> Sender:
     if settings.protocol in ("classic", "classic_tcp"):
         host_port = parse_host_port(address)
         if host_port is None:
             raise ConfigError(f"replay_for_server: {address!r} is not host:port")
         return lambda text: decode(exchange(host_port, encode(text)))
+    if settings.protocol == "classic_udp":
+        return _udp_sender(address, config)
     if settings.protocol == "http":
         return _http_sender(settings, address)
     if settings.protocol == "xmlrpc":
         return _xmlrpc_sender(address)
     raise ConfigError(f"replay_for_server does not support server_protocol = {settings.protocol} yet")
+
+
+def _udp_sender(address: str, config: RcConfig) -> Sender:
+    from .udp import forward
+
+    host_port = parse_host_port(address)
+    if host_port is None:
+        raise ConfigError(f"replay_for_server: {address!r} is not host:port")
+    broadcast, window = config.setting(GENERAL, "broadcast"), config.setting(GENERAL, "connection_timeout")
+    return lambda text: "".join(forward(host_port, encode(text.strip()), broadcast, window))
 
 
 def _http_sender(settings: Settings, address: str) -> Sender:

@@ -19,7 +19,7 @@ import sys
 _KINDS = {"classic": ("ClientSocketTraffic", "ServerTraffic", "ClassicServerStateTraffic"),
           "http": ("HTTPClientTraffic", "HTTPServerTraffic", "HTTPServerStateTraffic"),
           "xmlrpc": ("XmlRpcClientTraffic", "XmlRpcServerTraffic", "XmlRpcServerStateTraffic")}
-_KINDS["classic_tcp"] = _KINDS["classic"]
+_KINDS["classic_tcp"] = _KINDS["classic_udp"] = _KINDS["tcp_header"] = _KINDS["classic"]
 CUSTOM, CUSTOM_REPLY = "CustomTraffic", "CustomResponseTraffic"
 # what 2.10 tried, in replay, to read a response as: the command-line and custom classes, then the protocol's
 _TRIED = ("capturemock.commandlinetraffic.StderrTraffic", "capturemock.commandlinetraffic.StdoutTraffic",

@@ -27,6 +27,8 @@ class TrafficHandlers(NamedTuple):
     prefixed: list[tuple[bytes, Handler]]
     report: Callable[[], list[str]]  # the end-of-replay lines (on_best_match = warn, report_unused)
     log: QuietLog  # the ``Server`` debug log
+    datagrams: Optional[Callable[[object], None]] = None  # classic_udp: serves the server's UDP socket
+    first_wait: Optional[float] = None  # tcp_header: a client silent this long has connected (``connect``)
 
 
 def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
@@ -74,9 +76,21 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
 
         session = XmlRpcSession(transcript, replay, token=token, seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
+    if settings.protocol == "tcp_header":
+        from .tcpheader import TcpHeaderSession
+
+        session = TcpHeaderSession(transcript, replay, seal=seal, log=log, config=config)
+        return TrafficHandlers(session.client_connection, [(LOCATION, session.location_message)], report, log,
+                               first_wait=session.header_timeout)
     from .classic import ClassicSession
     from .custom import CustomClients
 
-    session = ClassicSession(transcript, replay, seal=seal, log=log)
+    if settings.protocol == "classic_udp":
+        from .udp import UdpSession
+
+        session = UdpSession(transcript, replay, seal=seal, log=log, config=config)
+    else:
+        session = ClassicSession(transcript, replay, seal=seal, log=log)
     return TrafficHandlers(session.client_message, [(b"SUT_CUSTOM:", CustomClients(transcript, replay, log=log)),
-                                                    (LOCATION, session.location_message)], report, log)
+                                                    (LOCATION, session.location_message)], report, log,
+                           getattr(session, "serve", None))
