@@ -93,6 +93,16 @@ class Connection:
             self._buffer += chunk
         return self._buffer[:size]
 
+    def peek_line(self, limit: int) -> bytes:
+        """The first line (through its newline; less at the end of input or ``limit``), kept for the
+        handler: the first bytes of a peer that waits for a greeting first (FTP) and then sends a line."""
+        while b"\n" not in self._buffer and len(self._buffer) < limit:
+            chunk = self._read(65536)
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:limit]
+
     def recv(self, size: int) -> bytes:
         if self._buffer:
             data, self._buffer = self._buffer[:size], self._buffer[size:]
@@ -188,17 +198,25 @@ class ArrivalOrder:
 
 
 class Dispatcher:
-    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins)."""
+    """Chooses a connection's handler by the prefix of its first bytes (first registered match wins).
+    With a ``greeting`` (a protocol whose server speaks first, FTP) every connection is greeted and
+    its first line chooses: a launcher's message never waits for an answer before it sends."""
 
-    def __init__(self, fallback: Handler):
+    def __init__(self, fallback: Handler, greeting: bytes = b""):
         self._handlers: list[tuple[bytes, Handler]] = []
         self._fallback = fallback
+        self._greeting = greeting
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
 
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
-        head = conn.peek(max((len(prefix) for prefix, _ in self._handlers), default=0))
+        longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
+        if self._greeting:
+            conn.sendall(self._greeting)
+            head = conn.peek_line(longest)
+        else:
+            head = conn.peek(longest)
         for prefix, handler in self._handlers:
             if head.startswith(prefix):
                 conn.recv(len(prefix))
@@ -519,7 +537,7 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     traffic = traffic_handlers(mode, config, options, server.address, server.stop)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
-    dispatcher = Dispatcher(traffic.fallback)
+    dispatcher = Dispatcher(traffic.fallback, traffic.greeting)
     dispatcher.register(STOP, server.handle_stop)
     commands = command_handler(mode, config, options, server.token)
     dispatcher.register(shim.MAGIC, commands)

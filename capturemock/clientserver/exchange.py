@@ -25,6 +25,8 @@ and, where the default does not fit:
     to_live(key, text, r)   replies with recorded IDs mapped to live ones (§5.7)
     named(wire, text)       the request in one line, for refusals
     repeat_section(wire)    the rc section whose ``check_repeated_calls`` folds repeats (§5.6), if any
+    recorded_reply(a, r)    the forwarded answer as recorded items (default: ``r`` as one ``->SRV``;
+                            FTP writes a listing or a file ahead of it)
 
 The protocol's connection handler decodes the request into (text, wire), calls ``exchange`` and
 encodes the answer; its location message sets ``destination``, records ``transcript.location`` and
@@ -107,6 +109,9 @@ class Exchange(Generic[Wire, Answer]):
     def repeat_section(self, wire: Wire) -> Optional[str]:
         return None
 
+    def recorded_reply(self, answer: Answer, reply: str) -> str:
+        return self.transcript.server(reply)
+
     # -- the skeleton ---------------------------------------------------------------------------------
     def exchange(self, text: str, wire: Wire, record: Record) -> Optional[Answer]:
         """The answer to one request (``text`` as recorded); None when there is none to give (§2.5, §8.2)."""
@@ -147,7 +152,7 @@ class Exchange(Generic[Wire, Answer]):
         replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
         replies = self.to_live(key, text, replies)
         record(self.transcript.client(text) +
-               "".join(self.transcript.server(item.text, altered=True) for item in replies))
+               "".join(self.transcript.server(item.text, item.type, altered=True) for item in replies))
         for item in replies:
             self.log.responded(self.log.server, item.text)
         if not replies:
@@ -179,7 +184,7 @@ class Exchange(Generic[Wire, Answer]):
             warn(str(err))
             return self.failed(UNREACHABLE, str(err).partition("\n")[0]), ""
         if previous is None or reply != previous[1]:  # §5.6: an identical repeat is not written again
-            record(self.transcript.client(text) + self.transcript.server(reply))
+            record(self.transcript.client(text) + self.recorded_reply(answer, reply))
         self.log.responded(self.log.server, reply)
         if section is not None:
             self.repeats.served(section, text, (answer, reply))

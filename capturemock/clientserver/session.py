@@ -27,6 +27,7 @@ class TrafficHandlers(NamedTuple):
     prefixed: list[tuple[bytes, Handler]]
     report: Callable[[], list[str]]  # the end-of-replay lines (on_best_match = warn, report_unused)
     log: QuietLog  # the ``Server`` debug log
+    greeting: bytes = b""  # what every connection is sent first (a protocol whose server speaks first)
 
 
 def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
@@ -72,6 +73,12 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
 
         session = XmlRpcSession(transcript, replay, token=token, seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
+    if settings.protocol == "ftp":
+        from .ftp import GREETING, FtpSession, edit_dirs
+
+        record_dir, replay_dir = edit_dirs(options, path)
+        session = FtpSession(transcript, replay, seal, log, stop, record_dir, replay_dir)
+        return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log, GREETING)
     from .classic import ClassicSession
     from .custom import CustomClients
 

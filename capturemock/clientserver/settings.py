@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 GENERAL = ["general"]
 # protocol -> how CAPTUREMOCK_SERVER is published (§8.1): the forms existing clients parse
-ADDRESS_FORMS = {"classic": "{}", "classic_tcp": "{}", "xmlrpc": "http://{}", "http": "http://{}"}
-NOT_BUILT = ("classic_udp", "tcp_header", "ftp", "amqp")
+ADDRESS_FORMS = {"classic": "{}", "classic_tcp": "{}", "xmlrpc": "http://{}", "http": "http://{}", "ftp": "{}"}
+NOT_BUILT = ("classic_udp", "tcp_header", "amqp")
 
 
 def server_protocol(config: RcConfig) -> str:
