@@ -139,15 +139,22 @@ def test_the_launchers_location_message_and_the_shutdown_upload(rig, real):
     address = rig.start(capturemock.RECORD, RC, recordFromUrl=real.address)
     client = connect(address)
     assert client.pwd() == "/"
+    client.retrbinary("RETR a.txt", io.BytesIO().write)
     client.quit()
+    assert (rig.root / "rec.mock.files" / "a.txt").read_bytes() == b"hello\r\nworld\n"  # no edit dir: beside the mock
     control = connect(address, "capturemock", "capturemock")
     control.storbinary("STOR CAPTUREMOCK_SHUTDOWN", io.BytesIO(b""))
     control.quit()
     rig.manager.process.wait(10)
     assert rig.manager.terminate()
+    pasv = re.search(r"passive mode \((.*)\)", rig.read("rec.mock")).group(1)
     assert rig.read("rec.mock") == ("<-CLI:USER bob\n->SRV:331 Username ok, send password.\n<-CLI:PASS secret\n"
                                     "->SRV:230 Login successful.\n<-CLI:PWD\n"
-                                    '->SRV:257 "/" is the current directory.\n<-CLI:QUIT\n->SRV:221 Goodbye.\n')
+                                    '->SRV:257 "/" is the current directory.\n'
+                                    "<-CLI:TYPE I\n->SRV:200 Type set to: Binary.\n<-CLI:PASV\n"
+                                    f"->SRV:227 Entering passive mode ({pasv}).\n"
+                                    "<-CLI:RETR a.txt\n->FIL:a.txt\n->SRV:226 Transfer complete.\n"
+                                    "<-CLI:QUIT\n->SRV:221 Goodbye.\n")
 
 
 def test_replay_says_what_is_missing(rig, tmp_path):
