@@ -238,7 +238,7 @@ class FtpSession(Exchange[Command, FtpAnswer]):
                 if listing is None:
                     return FtpAnswer(f"550 CaptureMock: {self.replay.path}:{item.line}: not a list of lines")
             elif item.type == "FIL":
-                name, data = item.text, self._file(item.text)
+                name, data = item.text, self.kept_file(item.text)
                 if data is None:
                     return FtpAnswer(f"550 CaptureMock: no recorded file {item.text}")
             else:
@@ -256,7 +256,7 @@ class FtpSession(Exchange[Command, FtpAnswer]):
             return None
         return lines
 
-    def _file(self, name: str) -> Optional[bytes]:
+    def kept_file(self, name: str) -> Optional[bytes]:
         path = edit_path(self.replay_dir, name) if self.replay_dir else name
         try:
             with open(path, "rb") as handle:
@@ -316,6 +316,28 @@ class FtpSession(Exchange[Command, FtpAnswer]):
     def where(self) -> str:
         host, port = self.destination
         return f"{host}:{port}"
+
+
+def play_client(items: list[Item], transcript: Transcript, address: tuple[str, int], write: Record,
+                record_dir: Optional[str] = None, replay_dir: Optional[str] = None) -> None:
+    """``replay_for_server`` (§8.10): the recorded client's commands sent in order over one connection
+    to a live FTP server, each written with its live answer as in record (an upload sends the file kept
+    for it in ``replay_dir``). ForwardError when the server cannot be reached."""
+    session = FtpSession(transcript, record_dir=record_dir, replay_dir=replay_dir)
+    session.destination = address
+    link = Link()
+    try:
+        for item in items:
+            if not (item.from_sut and item.type == "CLI"):
+                continue
+            text = transcript.alterations.restore_variables(item.text)
+            verb, _, arg = text.partition(" ")
+            if verb in UPLOADS:
+                link.upload = session.kept_file(arg) or b""
+            answer, reply = session.send(Command(verb, arg, link))
+            write(transcript.client(text) + session.recorded_reply(answer, reply))
+    finally:
+        link.close()
 
 
 def edit_dirs(options: dict[str, str], replay: Optional[str]) -> tuple[Optional[str], Optional[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ftplib
 import io
+import os
 import re
 import threading
 
@@ -221,3 +222,25 @@ def test_amqp_is_refused_at_start_up_saying_what_is_missing(rig):
     assert str(refused.value).endswith(
         "server_protocol = amqp is not supported by this server yet: 2.10 recorded RabbitMQ messages through "
         "pika and a running broker (§8.7); record and replay AMQP mocks with CaptureMock 2.10 for now")
+
+
+def test_replay_for_server_plays_the_recorded_client_against_a_live_server(rig, real, tmp_path):
+    address = rig.start(capturemock.RECORD, RC, recordFromUrl=real.address, recordEditDir="edits")
+    sub = real.home / "sub"
+    listed_time = sub.stat().st_mtime
+    client = connect(address)
+    client.retrlines("LIST", lambda line: None)
+    client.cwd("sub")
+    client.retrbinary("RETR b.bin", io.BytesIO().write)
+    client.storbinary("STOR up.bin", io.BytesIO(b"\x00\x01"))
+    client.quit()
+    rig.stop()
+    (sub / "up.bin").unlink()  # the live server as it was: the same listing again
+    os.utime(sub, (listed_time, listed_time))
+    capturemock.replay_for_server(rig.write("capturemockrc", RC), str(tmp_path / "rec.mock"),
+                                  str(tmp_path / "played.mock"), real.address, str(tmp_path / "edits"),
+                                  str(tmp_path / "played_edits"))
+    assert ports_hidden(rig.read("played.mock")) == ports_hidden(rig.read("rec.mock"))
+    assert "<-CLI:RETR b.bin\n->FIL:b.bin\n" in rig.read("played.mock")
+    assert (tmp_path / "played_edits" / "b.bin").read_bytes() == bytes(range(256))
+    assert (real.home / "sub" / "up.bin").read_bytes() == b"\x00\x01"
