@@ -34,6 +34,8 @@ GREETING = b"220 CaptureMock FTP server ready.\r\n"
 CONTROL_USER = "capturemock"  # 2.10's internal account (password the same) for its control uploads
 LOCATION_UPLOAD, SHUTDOWN_UPLOAD = "SUT_SERVER=", "CAPTUREMOCK_SHUTDOWN"
 LISTINGS, DOWNLOADS, UPLOADS, PASSIVE = ("LIST", "NLST", "MLSD"), ("RETR",), ("STOR", "APPE"), ("PASV", "EPSV")
+ACTIVE = ("PORT", "EPRT")  # the server would connect to the client: refused, neither forwarded nor recorded
+ACTIVE_REFUSED = "502 CaptureMock serves passive mode only (PASV/EPSV)."
 PRELIMINARY = "150 File status okay. About to open data connection."
 MAX_LINE, MAX_UPLOAD, MAX_MESSAGE = 1 << 16, 1 << 30, 1 << 16
 FORWARD_TIMEOUT = 60.0
@@ -138,6 +140,8 @@ class FtpSession(Exchange[Command, FtpAnswer]):
         if link.control or (verb == "USER" and arg == CONTROL_USER):
             link.control = True
             return self._control(conn, link, verb, arg)
+        if verb in ACTIVE:
+            return ACTIVE_REFUSED
         text = f"{verb} {arg}" if arg else verb
         wire = Command(verb, arg, link)
         if verb in PASSIVE:  # recorded as 2.10 did; the client gets CaptureMock's own data port

@@ -192,7 +192,12 @@ def test_exact_matching_answers_a_mismatch(rig):
     with pytest.raises(ftplib.error_perm) as refused:
         client.sendcmd("USER alice")
     assert str(refused.value).startswith("550 CAPTUREMOCK MISMATCH: ")
+    with pytest.raises(ftplib.error_perm) as active:
+        client.sendcmd("PORT 127,0,0,1,4,1")
+    assert str(active.value) == "502 CaptureMock serves passive mode only (PASV/EPSV)."
     client.close()
+    rig.stop()
+    assert rig.read("rec.mock") == "<-CLI:USER bob\n->SRV:331 ok\n"
 
 
 def test_an_unreachable_real_server_is_a_421_with_the_reason(rig):
