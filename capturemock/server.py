@@ -93,6 +93,16 @@ class Connection:
             self._buffer += chunk
         return self._buffer[:size]
 
+    def peek_line(self, limit: int) -> bytes:
+        """The first line (through its newline; less at the end of input or ``limit``), kept for the
+        handler: the first bytes of a peer that waits for a greeting first (FTP) and then sends a line."""
+        while b"\n" not in self._buffer and len(self._buffer) < limit:
+            chunk = self._read(65536)
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:limit]
+
     def recv(self, size: int) -> bytes:
         if self._buffer:
             data, self._buffer = self._buffer[:size], self._buffer[size:]
@@ -190,12 +200,15 @@ class ArrivalOrder:
 class Dispatcher:
     """Chooses a connection's handler by the prefix of its first bytes (first registered match wins).
     It reads only while a prefix could still match, so a short binary message is not waited on; with
-    ``first_wait`` (tcp_header) a client silent that long goes to the fallback with nothing read."""
+    ``first_wait`` (tcp_header) a client silent that long goes to the fallback with nothing read. With a
+    ``greeting`` (a protocol whose server speaks first, FTP) every connection is greeted and its first
+    line chooses: a launcher's message never waits for an answer before it sends."""
 
-    def __init__(self, fallback: Handler, first_wait: Optional[float] = None):
+    def __init__(self, fallback: Handler, first_wait: Optional[float] = None, greeting: bytes = b""):
         self._handlers: list[tuple[bytes, Handler]] = []
         self._fallback = fallback
         self._first_wait = first_wait
+        self._greeting = greeting
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
@@ -205,7 +218,10 @@ class Dispatcher:
 
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
         longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
-        if self._first_wait is None:
+        if self._greeting:
+            conn.sendall(self._greeting)
+            head = conn.peek_line(longest)
+        elif self._first_wait is None:
             head = conn.peek(longest, self._undecided)
         else:
             idle = conn.sock.gettimeout()
@@ -544,7 +560,7 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     traffic = traffic_handlers(mode, config, options, server.address, server.stop)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
-    dispatcher = Dispatcher(traffic.fallback, traffic.first_wait)
+    dispatcher = Dispatcher(traffic.fallback, traffic.first_wait, traffic.greeting)
     dispatcher.register(STOP, server.handle_stop)
     commands = command_handler(mode, config, options, server.token)
     dispatcher.register(shim.MAGIC, commands)

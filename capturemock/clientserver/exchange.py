@@ -26,6 +26,8 @@ and, where the default does not fit:
     to_live(key, text, r)   replies with recorded IDs mapped to live ones (§5.7)
     named(wire, text)       the request in one line, for refusals
     repeat_section(wire)    the rc section whose ``check_repeated_calls`` folds repeats (§5.6), if any
+    recorded_reply(a, r)    the forwarded answer as recorded items (default: ``r`` as one ``->SRV``;
+                            FTP writes a listing or a file ahead of it)
 
 The protocol's connection handler decodes the request into (text, wire), calls ``exchange`` and
 encodes the answer; its location message sets ``destination``, records ``transcript.location`` and
@@ -109,6 +111,12 @@ class Exchange(Generic[Wire, Answer]):
     def repeat_section(self, wire: Wire) -> Optional[str]:
         return None
 
+    def recorded_reply(self, answer: Answer, reply: Any) -> str:
+        """The items a forwarded answer is recorded as: one ``->SRV`` per reply message (several: a UDP
+        broadcast's replies)."""
+        replies = [reply] if isinstance(reply, str) else reply
+        return "".join(self.transcript.server(each) for each in replies)
+
     # -- the skeleton ---------------------------------------------------------------------------------
     def exchange(self, text: str, wire: Wire, record: Record) -> Optional[Answer]:
         """The answer to one request (``text`` as recorded); None when there is none to give (§2.5, §8.2)."""
@@ -149,7 +157,7 @@ class Exchange(Generic[Wire, Answer]):
         replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
         replies = self.to_live(key, text, replies)
         record(self.transcript.client(text) +
-               "".join(self.transcript.server(item.text, altered=True) for item in replies))
+               "".join(self.transcript.server(item.text, item.type, altered=True) for item in replies))
         for item in replies:
             self.log.responded(self.log.server, item.text)
         if not replies:
@@ -182,7 +190,7 @@ class Exchange(Generic[Wire, Answer]):
             return self.failed(UNREACHABLE, str(err).partition("\n")[0]), ""
         replies = [reply] if isinstance(reply, str) else reply  # several messages: UDP broadcast
         if previous is None or reply != previous[1]:  # §5.6: an identical repeat is not written again
-            record(self.transcript.client(text) + "".join(self.transcript.server(each) for each in replies))
+            record(self.transcript.client(text) + self.recorded_reply(answer, reply))
         for each in replies:
             self.log.responded(self.log.server, each)
         if section is not None:

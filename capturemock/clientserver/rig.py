@@ -30,8 +30,11 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
     if not address:
         raise ConfigError("replay_for_server needs the real server's address (serverAddress)")
     transcript = Transcript(settings, Alterations(config))
-    send = _sender(settings, config, address)
     items = client_form(mockfile.read(replay_file, **settings.breaks))
+    if settings.protocol == "ftp":
+        _play_ftp(items, transcript, address, record_file, replay_edit_dir, record_edit_dir)
+        return
+    send = _sender(settings, config, address)
     ids = _response_ids(settings, items)
     writer = mockfile.MockWriter(record_file, **settings.breaks) if record_file else None
     try:
@@ -45,6 +48,23 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
                     ids.learn(reply)
                 if writer is not None:
                     writer.write_text(transcript.client(text, item.type) + transcript.server(reply))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _play_ftp(items: list[Item], transcript: Transcript, address: str, record_file: Optional[str],
+              replay_edit_dir: Optional[str], record_edit_dir: Optional[str]) -> None:
+    """FTP keeps one connection (login, directory) for the whole session: played by its own module."""
+    from .ftp import play_client
+
+    host_port = parse_host_port(address)
+    if host_port is None:
+        raise ConfigError(f"replay_for_server: {address!r} is not host:port")
+    writer = mockfile.MockWriter(record_file, **transcript.settings.breaks) if record_file else None
+    try:
+        play_client(items, transcript, host_port, writer.write_text if writer else lambda text: None,
+                    record_edit_dir, replay_edit_dir)
     finally:
         if writer is not None:
             writer.close()

@@ -29,6 +29,7 @@ class TrafficHandlers(NamedTuple):
     log: QuietLog  # the ``Server`` debug log
     datagrams: Optional[Callable[[object], None]] = None  # classic_udp: serves the server's UDP socket
     first_wait: Optional[float] = None  # tcp_header: a client silent this long has connected (``connect``)
+    greeting: bytes = b""  # what every connection is sent first (a protocol whose server speaks first)
 
 
 def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:
@@ -82,6 +83,12 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
         session = TcpHeaderSession(transcript, replay, seal=seal, log=log, config=config)
         return TrafficHandlers(session.client_connection, [(LOCATION, session.location_message)], report, log,
                                first_wait=session.header_timeout)
+    if settings.protocol == "ftp":
+        from .ftp import GREETING, FtpSession, edit_dirs
+
+        record_dir, replay_dir = edit_dirs(options, path)
+        session = FtpSession(transcript, replay, seal, log, stop, record_dir, replay_dir)
+        return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log, greeting=GREETING)
     from .classic import ClassicSession
     from .custom import CustomClients
 
