@@ -26,8 +26,8 @@ and, where the default does not fit:
     to_live(key, text, r)   replies with recorded IDs mapped to live ones (§5.7)
     named(wire, text)       the request in one line, for refusals
     repeat_section(wire)    the rc section whose ``check_repeated_calls`` folds repeats (§5.6), if any
-    recorded_reply(a, r)    the forwarded answer as recorded items (default: ``r`` as one ``->SRV``;
-                            FTP writes a listing or a file ahead of it)
+    recorded_reply(a, r)    the forwarded answer as recorded items (default: one ``->SRV`` per reply
+                            message; FTP writes a listing or a file ahead of it)
 
 The protocol's connection handler decodes the request into (text, wire), calls ``exchange`` and
 encodes the answer; its location message sets ``destination``, records ``transcript.location`` and
@@ -111,7 +111,7 @@ class Exchange(Generic[Wire, Answer]):
     def repeat_section(self, wire: Wire) -> Optional[str]:
         return None
 
-    def recorded_reply(self, answer: Answer, reply: Any) -> str:
+    def recorded_reply(self, answer: Answer, reply: Reply) -> str:
         """The items a forwarded answer is recorded as: one ``->SRV`` per reply message (several: a UDP
         broadcast's replies)."""
         replies = [reply] if isinstance(reply, str) else reply
