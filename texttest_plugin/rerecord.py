@@ -116,7 +116,7 @@ def save(outcomes: list[TestOutcome]) -> None:
     """Copy each changed result from its sandbox into its test; a result no longer produced is removed."""
     for outcome in outcomes:
         for change in outcome.changes:
-            recorded, stored = outcome.sandbox / change.name, outcome.test_dir / change.name
+            recorded, stored = outcome.sandbox / (change.recorded or change.name), outcome.test_dir / change.name
             if change.name == FILE_EDITS:
                 shutil.rmtree(stored, ignore_errors=True)
                 if recorded.is_dir():

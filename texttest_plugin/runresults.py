@@ -1,14 +1,14 @@
 """What a finished TextTest run changed, read from the run directory TextTest keeps in batch mode.
 
-TextTest leaves, in each test's sandbox, ``framework_tmp/<file>cmp`` (the new result after the suite's
-``run_dependent_text`` filters) and ``framework_tmp/<file>origcmp`` (the stored result, filtered the same
-way). Comparing those two is comparing what TextTest compared, so a change the filters hide is no
-change here either: a result with only ``cmp`` is new, one with only ``origcmp`` is no longer produced.
+TextTest's own verdict on each test is in its sandbox, ``framework_tmp/teststate``: which results
+differ, are new, or are no longer produced, after the suite's ``run_dependent_text`` filters (so a change
+the filters hide is no change here either). Mock files are then summarised per interaction from the
+files TextTest compared: the filtered copies it leaves in ``framework_tmp`` where a filter applied.
 """
 from __future__ import annotations
 
-import filecmp
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class ResultChange:
     kind: str  # "changed", "new" or "missing" (stored, no longer produced)
     is_mock: bool
     summary: str = ""  # per interaction for mock files, the differing paths for file_edits
+    recorded: str = ""  # the new result's name in the sandbox ("" when none)
 
 
 @dataclass
@@ -77,25 +78,46 @@ def collect(run_dir: Path, app: str, suite: Path) -> list[TestOutcome]:
 
 
 def _outcome(path: str, sandbox: Path, test_dir: Path, stems: tuple[str, ...]) -> TestOutcome:
-    framework_tmp = sandbox / "framework_tmp"
-    new = {name[:-3] for name in os.listdir(framework_tmp) if name.endswith("cmp") and not name.endswith("origcmp")}
-    old = {name[:-7] for name in os.listdir(framework_tmp) if name.endswith("origcmp")}
-    outcome = TestOutcome(path, sandbox, test_dir, compared=bool(new | old))
-    for name in sorted(new | old):
-        is_mock = name.split(".", 1)[0] in stems
-        new_file, old_file = framework_tmp / f"{name}cmp", framework_tmp / f"{name}origcmp"
-        if name not in old:
-            summary = mock_change_summary(os.devnull, str(new_file)) if is_mock else ""
-            outcome.changes.append(ResultChange(name, "new", is_mock, summary))
-        elif name not in new:
-            outcome.changes.append(ResultChange(name, "missing", is_mock))
-        elif not filecmp.cmp(old_file, new_file, shallow=False):
-            summary = mock_change_summary(str(old_file), str(new_file)) if is_mock else ""
-            outcome.changes.append(ResultChange(name, "changed", is_mock, summary))
-    edits = _file_edits_change(test_dir / FILE_EDITS, sandbox / FILE_EDITS) if outcome.compared else None
+    state = _test_state(sandbox / "framework_tmp" / "teststate")
+    outcome = TestOutcome(path, sandbox, test_dir, compared=hasattr(state, "allResults"))
+    if not outcome.compared:
+        return outcome
+    kinds = (("changed", state.changedResults), ("new", state.newResults), ("missing", state.missingResults))
+    for kind, comparisons in kinds:
+        for comparison in comparisons:
+            outcome.changes.append(_change(kind, comparison, sandbox, test_dir, comparison.stem in stems))
+    outcome.changes.sort(key=lambda change: change.name)
+    edits = _file_edits_change(test_dir / FILE_EDITS, sandbox / FILE_EDITS)
     if edits:
         outcome.changes.append(edits)
     return outcome
+
+
+def _test_state(path: Path) -> object:
+    """TextTest's verdict on one test, pickled by TextTest itself (its ``-reconnect`` reads the same file)."""
+    try:
+        with open(path, "rb") as state:
+            return pickle.load(state)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def _change(kind: str, comparison, sandbox: Path, test_dir: Path, is_mock: bool) -> ResultChange:
+    """Paths by name only: the run directory and the suite may have moved since TextTest pickled them."""
+    stored = test_dir / os.path.basename(comparison.stdFile) if comparison.stdFile else None
+    recorded = os.path.basename(comparison.tmpFile) if comparison.tmpFile else ""
+    name = stored.name if stored else recorded
+    if not is_mock or kind == "missing":
+        return ResultChange(name, kind, is_mock, recorded=recorded)
+    new = _compared(sandbox, comparison.tmpCmpFile, sandbox / recorded)
+    old = str(_compared(sandbox, comparison.stdCmpFile, stored)) if kind == "changed" else os.devnull
+    return ResultChange(name, kind, is_mock, mock_change_summary(old, str(new)), recorded)
+
+
+def _compared(sandbox: Path, cmp_file: str | None, raw: Path) -> Path:
+    """The file TextTest compared: its filtered copy in ``framework_tmp``, or the raw file if no filter applied."""
+    filtered = sandbox / "framework_tmp" / os.path.basename(cmp_file or "")
+    return filtered if cmp_file and filtered.is_file() else raw
 
 
 def _file_edits_change(stored: Path, recorded: Path) -> ResultChange | None:
