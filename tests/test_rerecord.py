@@ -166,3 +166,14 @@ def test_rerecord_without_a_run_says_so(tmp_path):
     assert proc.returncode != 0
     assert f"capturemock rerecord: TextTest ran no test (no run directory in {tmp_path / 'tt-tmp'}); " \
            "its output is above\n" in proc.stderr
+
+
+def test_a_test_running_texttest_itself_is_one_test_not_several(tmp_path):
+    """A sandbox can hold a TextTest run of its own (our acceptance suite has such tests): not searched."""
+    from texttest_plugin.runresults import collect
+
+    sandbox = tmp_path / "run" / "wx" / "Errors" / "Inner"
+    (sandbox / "framework_tmp").mkdir(parents=True)
+    (sandbox / "tt-tmp" / "in.01Jan" / "in" / "Ask" / "framework_tmp").mkdir(parents=True)
+    outcomes = collect(tmp_path / "run", "wx", tmp_path / "suite")
+    assert [(outcome.path, outcome.compared) for outcome in outcomes] == [("Errors/Inner", False)]

@@ -70,11 +70,22 @@ def collect(run_dir: Path, app: str, suite: Path) -> list[TestOutcome]:
     outcomes = []
     app_dirs = [d for d in run_dir.iterdir() if d.is_dir() and (d.name == app or d.name.startswith(app + "."))]
     for app_dir in sorted(app_dirs):
-        for framework_tmp in sorted(app_dir.rglob("framework_tmp")):
-            sandbox = framework_tmp.parent
+        for sandbox in _sandboxes(app_dir):
             relative = sandbox.relative_to(app_dir)
             outcomes.append(_outcome(str(relative), sandbox, suite / relative, stems))
     return outcomes
+
+
+def _sandboxes(app_dir: Path) -> list[Path]:
+    """Test sandboxes hold ``framework_tmp``; what a test writes inside its own sandbox (even a TextTest
+    run of its own) is not searched."""
+    found = []
+    for directory, subdirs, _ in os.walk(app_dir):
+        if "framework_tmp" in subdirs:
+            found.append(Path(directory))
+            subdirs.clear()
+        subdirs.sort()
+    return found
 
 
 def _outcome(path: str, sandbox: Path, test_dir: Path, stems: tuple[str, ...]) -> TestOutcome:
