@@ -6,6 +6,7 @@ call order, like TextTest's single ``traffic`` file).
 
     capturemock [-m MODE] [-p REPLAY] [-f DIR] [-r RECORD] [-F DIR] [-R RC,RC] [-P PORT] program [args...]
     capturemock diff OLD.mock NEW.mock
+    capturemock rerecord [--save] -d SUITE -a APP [TextTest options]   (TextTest: texttest_plugin.rerecord)
     capturemock check [-R RC,RC] FILE...
     capturemock redact [--check] -R RC,RC FILE...
     capturemock import-har FILE.har [-o OUT.mock]
@@ -45,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                "capturemock redact [--check] -R RC,RC FILE...  rewrites mock files with the secrets "
                "[general] redact names replaced by <redacted>. "
                "capturemock import-har FILE.har [-o OUT.mock] and capturemock import-vcr CASSETTE.yaml "
-               "[-o OUT.mock]  convert a browser's HAR recording or a vcrpy cassette into an HTTP mock file.")
+               "[-o OUT.mock]  convert a browser's HAR recording or a vcrpy cassette into an HTTP mock file. "
+               "capturemock rerecord [--save] -d SUITE -a APP [TextTest options]  re-records a TextTest suite "
+               "headless and reports which mocks changed (--help for more).")
     parser.add_argument("-m", "--mode", default="0",
                         help=f"{describe_modes()}; default replay, which records if no -p is given")
     parser.add_argument("-p", "--replay", help="mock file to replay")
@@ -78,6 +81,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         from .redactfile import main as redact
 
         sys.exit(redact(argv[1:]))
+    if argv[:1] == ["rerecord"]:
+        sys.exit(_rerecord(argv[1:]))
     if argv[:1] in (["import-har"], ["import-vcr"]):
         from .importers import main as import_recording
 
@@ -173,6 +178,16 @@ def _diff(paths: list[str]) -> int:
         return 2
     sys.stdout.write(text)
     return 1 if differs else 0
+
+
+def _rerecord(argv: list[str]) -> int:
+    """``capturemock rerecord``: lives with the TextTest plugin, which needs TextTest installed."""
+    try:
+        from texttest_plugin.rerecord import main as rerecord
+    except ImportError as err:
+        sys.stderr.write(f"capturemock rerecord: needs TextTest in this Python ({err})\n")
+        return 2
+    return rerecord(argv)
 
 
 def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from texttestlib import plugins
 from texttestlib.queuesystem import QueueSystemConfig
 
-FIXED_MOCK_STEMS = ("pythonmocks", "externalmocks", "traffic")
+from .runresults import FIXED_MOCK_STEMS, mock_change_summary
+
 # the README shows the same line for suites that do not use this module
 TOKEN_FILTER = r"CAPTUREMOCK_TOKEN(\W+)[0-9a-f]+{REPLACE CAPTUREMOCK_TOKEN\1<session token>}"
 
@@ -32,19 +33,13 @@ class ReportMockChanges(plugins.Action):
     """Runs after the comparisons of each test: summarise changed mock files in its free text."""
 
     def __call__(self, test) -> None:
-        from capturemock.diff import report
-        from capturemock.errors import CaptureMockError
-
         state = test.state
         stems = mock_stems(test)
         reports = []
         for comparison in getattr(state, "changedResults", []):
             if comparison.stem in stems and comparison.stdCmpFile and comparison.tmpCmpFile:
-                try:
-                    text, _ = report(comparison.stdCmpFile, comparison.tmpCmpFile)
-                except CaptureMockError as err:  # a filter left something that is no mock file
-                    text = f"\nno summary: {err}\n"
-                reports.append(f"{comparison.stem}: " + text.split("\n", 1)[1])
+                summary = mock_change_summary(comparison.stdCmpFile, comparison.tmpCmpFile)
+                reports.append(f"{comparison.stem}: {summary}")
         if reports:
             state.freeText = "".join(reports) + state.freeText
 

@@ -1,0 +1,179 @@
+"""``capturemock rerecord``, end to end: TextTest 4.4.7 re-records a small suite whose "external world"
+(a stand-in weather module and a station program, reading files outside the suite) changed between
+record runs; the report names the changed mocks per interaction and --save updates exactly them.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.skipif(not (BIN / "texttest").exists(), reason="TextTest is not installed beside Python")
+
+SUT = """\
+import subprocess, sys, weather
+city = sys.argv[1]
+print(city, weather.forecast(city))
+print(weather.gust())
+print(subprocess.run(["station"], capture_output=True, text=True).stdout, end="")
+"""
+WEATHER = """\
+import os
+def read(name):
+    with open(os.path.join(os.environ["WORLD"], name)) as f:
+        return f.read().strip()
+def forecast(city):
+    return read(city)
+def gust():
+    return "gust " + read("gust")
+"""
+STATION = "#!/bin/sh\necho station $(cat \"$WORLD/station\")\n"
+CONFIG = """\
+executable:${TEXTTEST_ROOT}/sut.py
+interpreter:python3
+import_config_file:capturemock_config
+[run_dependent_text]
+pythonmocks:gust [0-9]+{REPLACE gust <n>}
+output:gust [0-9]+{REPLACE gust <n>}
+"""
+TESTS = ("Sunny", "Rainy")
+
+
+def make_suite(tmp_path: Path) -> Path:
+    suite = tmp_path / "suite"
+    (suite / "bin").mkdir(parents=True)
+    (suite / "sut.py").write_text(SUT)
+    (suite / "weather.py").write_text(WEATHER)
+    (suite / "bin" / "station").write_text(STATION)
+    (suite / "bin" / "station").chmod(0o755)
+    (suite / "config.wx").write_text(CONFIG)
+    (suite / "environment.wx").write_text("PYTHONPATH:$TEXTTEST_ROOT\nPATH:$TEXTTEST_ROOT/bin:$PATH\n")
+    (suite / "capturemockrc.wx").write_text("[python]\nintercepts = weather\n[command line]\nintercepts = station\n")
+    (suite / "testsuite.wx").write_text("".join(f"{name}\n" for name in TESTS))
+    for name in TESTS:
+        (suite / name).mkdir()
+        (suite / name / "options.wx").write_text(name)
+    return suite
+
+
+def set_world(tmp_path: Path, **values: str) -> None:
+    world = tmp_path / "world"
+    world.mkdir(exist_ok=True)
+    for name, value in values.items():
+        (world / name).write_text(value + "\n")
+
+
+def environment(tmp_path: Path) -> dict:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CAPTUREMOCK_")}
+    return dict(env, WORLD=str(tmp_path / "world"), TEXTTEST_TMP=str(tmp_path / "tt-tmp"),
+                TEXTTEST_PERSONAL_CONFIG=str(tmp_path / "tt-home"), PYTHONPATH=str(ROOT),
+                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def rerecord(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "capturemock"), "rerecord", *args], env=environment(tmp_path), cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+
+
+def snapshot(suite: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(suite)): path.read_bytes() for path in suite.rglob("*") if path.is_file()}
+
+
+def run_dir_of(proc: subprocess.CompletedProcess) -> str:
+    return next(line for line in proc.stdout.splitlines() if line.startswith("run directory: ")).split(": ", 1)[1]
+
+
+@pytest.fixture
+def recorded_suite(tmp_path):
+    """A suite recorded from scratch by rerecord --save: every result is new, and saved."""
+    suite = make_suite(tmp_path)
+    set_world(tmp_path, Sunny="sunny", Rainy="dry", gust="3", station="7")
+    proc = rerecord(tmp_path, "--save", "-d", str(suite), "-a", "wx")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("capturemock rerecord: 2 tests, mocks changed in 2: Rainy, Sunny\n")
+    assert "saved into the suite: 8 changed results\n" in proc.stdout
+    assert (suite / "Rainy" / "output.wx").read_text() == "Rainy dry\ngust 3\nstation 7\n"
+    return suite
+
+
+def test_rerecord_reports_the_changed_mocks_per_interaction_and_leaves_them_for_review(tmp_path, recorded_suite):
+    before = snapshot(recorded_suite)
+    set_world(tmp_path, Rainy="rain <b>heavy</b> & cold", gust="9")  # gust: hidden by the suite's filters
+    proc = rerecord(tmp_path, "-d", str(recorded_suite), "-a", "wx")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    run_dir = run_dir_of(proc)
+    expected = (
+        "capturemock rerecord: 2 tests, mocks changed in 1: Rainy\n"
+        "TextTest: Tests Run: 2, Failures: 1\n"
+        f"run directory: {run_dir}\n"
+        "\n"
+        "Rainy: mocks changed\n"
+        "  output.wx changed\n"
+        "  pythonmocks.wx changed\n"
+        "      changed  <-PYT:weather.forecast('Rainy')\n"
+        "               - ->RET:'dry'\n"
+        "               + ->RET:'rain <b>heavy</b> & cold'\n"
+        "    5 interactions now: 1 changed, 0 added, 0 removed, 4 unchanged\n"
+        "\n"
+        "left for review: 2 changed results; to save them: capturemock rerecord --save "
+        f"--from-run {run_dir} -d {recorded_suite} -a wx\n")
+    assert proc.stdout == expected + f"reports: {run_dir}/capturemock-rerecord.txt, .html\n"
+    assert Path(run_dir, "capturemock-rerecord.txt").read_text() == expected
+    page = Path(run_dir, "capturemock-rerecord.html").read_text()
+    assert "+ -&gt;RET:&#x27;rain &lt;b&gt;heavy&lt;/b&gt; &amp; cold&#x27;" in page
+    assert "<b>heavy" not in page
+    assert snapshot(recorded_suite) == before  # nothing saved
+
+    saved = rerecord(tmp_path, "--save", "--from-run", run_dir, "-d", str(recorded_suite), "-a", "wx")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    assert "saved into the suite: 2 changed results\n" in saved.stdout
+    after = snapshot(recorded_suite)
+    assert sorted(name for name in after if after[name] != before.get(name)) == ["Rainy/output.wx",
+                                                                                 "Rainy/pythonmocks.wx"]
+    assert after.keys() == before.keys()  # Rainy's unchanged externalmocks, all of Sunny: untouched
+    assert "->RET:'rain <b>heavy</b> & cold'" in after["Rainy/pythonmocks.wx"].decode()
+
+
+def test_rerecord_then_the_suite_replays_and_rerecords_clean(tmp_path, recorded_suite):
+    set_world(tmp_path, station="8")
+    proc = rerecord(tmp_path, "--save", "-d", str(recorded_suite), "-a", "wx", "-t", "Sunny")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("capturemock rerecord: 1 tests, mocks changed in 1: Sunny\n")
+    assert "  externalmocks.wx changed\n" in proc.stdout
+    assert (recorded_suite / "Sunny" / "output.wx").read_text() == "Sunny sunny\ngust 3\nstation 8\n"
+    replay = subprocess.run([str(BIN / "texttest"), "-d", str(recorded_suite), "-a", "wx", "-b", "ci", "-t", "Sunny"],
+                            env=environment(tmp_path), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=300)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    again = rerecord(tmp_path, "-d", str(recorded_suite), "-a", "wx", "-t", "Sunny")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing changed: the stored results are up to date\n" in again.stdout
+
+
+def test_rerecord_refuses_the_options_it_sets_itself(tmp_path):
+    proc = rerecord(tmp_path, "-d", str(tmp_path), "-a", "wx", "-o")
+    assert proc.returncode == 2
+    assert proc.stderr.endswith("capturemock rerecord: error: -o is set by rerecord itself\n")
+
+
+def test_rerecord_without_a_run_says_so(tmp_path):
+    proc = rerecord(tmp_path, "-d", str(tmp_path / "nosuite"), "-a", "wx")
+    assert proc.returncode != 0
+    assert f"capturemock rerecord: TextTest ran no test (no run directory in {tmp_path / 'tt-tmp'}); " \
+           "its output is above\n" in proc.stderr
+
+
+def test_a_test_running_texttest_itself_is_one_test_not_several(tmp_path):
+    """A sandbox can hold a TextTest run of its own (our acceptance suite has such tests): not searched."""
+    from texttest_plugin.runresults import collect
+
+    sandbox = tmp_path / "run" / "wx" / "Errors" / "Inner"
+    (sandbox / "framework_tmp").mkdir(parents=True)
+    (sandbox / "tt-tmp" / "in.01Jan" / "in" / "Ask" / "framework_tmp").mkdir(parents=True)
+    outcomes = collect(tmp_path / "run", "wx", tmp_path / "suite")
+    assert [(outcome.path, outcome.compared) for outcome in outcomes] == [("Errors/Inner", False)]
