@@ -62,6 +62,8 @@ def body_text(body: bytes, keep_cr: bool = False) -> str:
         if len(body) >= COMPACT_FROM:
             return BASE64 + base64.b64encode(body).decode("ascii")
         return "0x" + body.hex()
+    if text.startswith(BASE64) and body_bytes(text) != body:  # text that would read back decoded
+        return BASE64 + base64.b64encode(body).decode("ascii")
     return text if keep_cr else text.replace("\r\n", "\n")
 
 

@@ -67,3 +67,10 @@ def test_binary_forms_are_read_only_when_the_whole_body_is_one():
     for text in ("0x", "0xabc", "0xAB", "0xab cd", "base64:", "base64:abc", "base64:ab=c", "base64:abcd efgh"):
         assert httptext.body_bytes(text) == text.encode()
     assert httptext.body_bytes("base64:YWJj") == b"abc"
+
+
+def test_a_text_body_that_reads_as_base64_is_written_so_it_reads_back_as_itself():
+    text = b"base64:YWJj"  # a real body, not the compact form: read back it would become b"abc"
+    written = httptext.body_text(text)
+    assert written != "base64:YWJj" and httptext.body_bytes(written) == text
+    assert httptext.body_text(b"base64:abc") == "base64:abc"  # reads back as itself: left as text
