@@ -67,7 +67,7 @@ class WordIndex:
         request_words = words(request)
         wanted = Counter(request_words)
         frequent_wanted = {word: count for word, count in wanted.items() if word in self.frequent}
-        scorer = _Scorer(request_words)
+        scorer = Scorer(request_words)
         best: Optional[tuple] = None
         bounds = self._rare_bounds(wanted, frequent_wanted)
         for key_id in sorted(bounds, key=lambda key: (-bounds[key], key)):
@@ -92,7 +92,7 @@ class WordIndex:
             bounds[key_id] += sum(min(count, key_words.count(word)) for word, count in frequent_wanted.items())
         return bounds
 
-    def _best_of_frequent_only(self, frequent_wanted: dict[str, int], scorer: _Scorer, scored: dict[int, int],
+    def _best_of_frequent_only(self, frequent_wanted: dict[str, int], scorer: Scorer, scored: dict[int, int],
                                best: Optional[tuple]) -> Optional[tuple]:
         """Keys that share only frequent words with the request, a skeleton group at a time."""
         groups = {id(group): group for word in frequent_wanted for group in self._groups()[word]}
@@ -149,7 +149,7 @@ class WordIndex:
         return self._groups_by_word
 
 
-class _Scorer:
+class Scorer:
     """§5.4 criteria 1 and 2 for one request, cached per candidate shape."""
 
     def __init__(self, request_words: list[str]):
