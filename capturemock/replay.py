@@ -393,7 +393,7 @@ class ReplayIndex:
             if key_id is not UNSURE:
                 return key_id
             keys = ((key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id)
-            index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
+            index = self._word_indexes[type_id] = WordIndex(keys, self._key_at, self._occurrence_count, self._uses)
         return index.best(description)
 
     def _text_search(self) -> Union[QuickMatch, bool]:
