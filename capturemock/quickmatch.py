@@ -118,12 +118,14 @@ class QuickMatch:
         scores ``bound`` (keys holding rare words may score more: they are passed over here)."""
         if not self.uses:
             return UNSURE
-        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses
-            values = self.uses
-            most = 0 if next(_positions(values, 0), None) is not None else min(values)
+        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0 or 1)
+            values = self.uses.tobytes()
+            most = next((uses for uses in range(2) if next(_positions(values, uses), None) is not None), None)
+            if most is None:
+                most = min(self.uses)
         else:
-            values = array("i", map(operator.sub, self.counts, self.uses))
-            most = max(values)
+            unconsumed = array("i", map(operator.sub, self.counts, self.uses))
+            values, most = unconsumed.tobytes(), max(unconsumed)
         for key_id in islice(_positions(values, most), PROBES):
             key = self.key_at(key_id)
             if key[2:5] == type_id and scorer.score(tuple(words(key))) == bound:  # [2:5]: replay._type_of
@@ -131,14 +133,15 @@ class QuickMatch:
         return UNSURE  # not among the first keys with the most unconsumed responses, if any
 
 
-def _positions(values: array, value: int) -> Iterator[int]:
-    """Where ``values`` holds ``value``, ascending: a search of its bytes (``array.index`` compares an
-    int object at a time, ~10x slower), keeping the hits that fall on an item."""
-    data, pattern, size = values.tobytes(), array(values.typecode, [value]).tobytes(), values.itemsize
-    at = data.find(pattern)
+def _positions(values: bytes, value: int) -> Iterator[int]:
+    """Where an ``array("i")`` (as bytes) holds ``value``, ascending: a byte search (``array.index``
+    compares an int object at a time, ~10x slower), keeping the hits that fall on an item."""
+    pattern = array("i", [value]).tobytes()
+    size = len(pattern)
+    at = values.find(pattern)
     while at >= 0:
         if at % size:
-            at = data.find(pattern, at + 1)
+            at = values.find(pattern, at + 1)
         else:
             yield at // size
-            at = data.find(pattern, at + size)
+            at = values.find(pattern, at + size)
