@@ -22,7 +22,8 @@ from collections import Counter, defaultdict
 from functools import partial
 from typing import Callable, Iterable, Optional
 
-_WORD_SEPARATORS = re.compile(r"[/()\\\s]+")
+SEPARATOR, NOT_SEPARATOR = r"[/()\\\s]", r"[^/()\\\s]"  # §5.4's word separators, as regex classes
+_WORD_SEPARATORS = re.compile(f"{SEPARATOR}+")
 FREQUENT = 32  # a word the keys hold more times than this is handled through skeleton groups
 
 

@@ -24,7 +24,7 @@ from collections import Counter
 from itertools import islice
 from typing import Callable, Iterator, Optional, Union
 
-from .bestmatch import Scorer, words
+from .bestmatch import NOT_SEPARATOR, SEPARATOR, Scorer, words
 
 RARE = 32  # a word found more often than this in the text is searched no further
 STRAYS = 1024  # nor one that ends so many longer words (its hits are checked one by one)
@@ -34,7 +34,7 @@ PROBES = 64  # keys tried for the frequent-words-only bound before leaving the m
 ANSWERS = 64
 AUTOJUNK = 200  # difflib junks popular words of requests this long: the bound would not hold
 UNSURE = object()
-_SEPARATOR = re.compile(r"[/()\\\s]")  # as bestmatch.words splits
+_SEPARATOR = re.compile(SEPARATOR)
 
 
 class QuickMatch:
@@ -48,9 +48,9 @@ class QuickMatch:
         self.spans, self.stride = spans, stride  # where each request item ends: spans[stride * occurrence + 1]
         self.counts, self.uses = counts, uses
         self.key_id_of, self.key_at = key_id_of, key_at
-        # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
         self.answered = 0
         self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
+        # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
         self.once = counts.tobytes() == (array(counts.typecode, [1]) * len(counts)).tobytes()
 
     def best(self, request: str) -> Union[int, None, object]:
@@ -94,7 +94,7 @@ class QuickMatch:
         text, hits, strays = self.text, [], 0
         # the word must end at a separator: as a literal prefix search, the regex scans fast (not so if
         # it started with a look-behind); where it starts is checked here
-        for match in re.finditer(re.escape(word) + r"(?![^/()\\\s])", text):
+        for match in re.finditer(f"{re.escape(word)}(?!{NOT_SEPARATOR})", text):
             at = match.start()
             if at and not _SEPARATOR.match(text, at - 1):
                 strays += 1

@@ -1,7 +1,8 @@
 """The replay index (§5): which recorded responses answer a request, and in what order.
 
 Exact hits are one hash-table probe. Only on a miss (and only when exact matching is off) does the
-best-match scoring of §5.4 run (``bestmatch``), over keys of the same type.
+best-match scoring of §5.4 run over keys of the same type: from searches of the file text
+(``quickmatch``), else from a word index of those keys (``bestmatch``).
 
 Replay files can hold millions of items, so the index keeps the file text once and, per request,
 only offsets into it (flat arrays, no object per item or per key: keys are looked up through a
