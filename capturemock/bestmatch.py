@@ -19,9 +19,11 @@ import difflib
 import re
 from array import array
 from collections import Counter, defaultdict
-from typing import Iterable, Optional
+from functools import partial
+from typing import Callable, Iterable, Optional
 
-_WORD_SEPARATORS = re.compile(r"[/()\\\s]+")
+SEPARATOR, NOT_SEPARATOR = r"[/()\\\s]", r"[^/()\\\s]"  # §5.4's word separators, as regex classes
+_WORD_SEPARATORS = re.compile(f"{SEPARATOR}+")
 FREQUENT = 32  # a word the keys hold more times than this is handled through skeleton groups
 
 
@@ -37,7 +39,7 @@ class _Group:
 
     def __init__(self, skeleton: tuple):
         self.skeleton = skeleton
-        self.members: list[int] = []
+        self.members = array("i")
         # unconsumed responses only ever fall: no member has more than ``most`` of them, and no member
         # before ``cursor`` has that many
         self.most = 0
@@ -45,19 +47,21 @@ class _Group:
 
 
 class WordIndex:
-    """The keys of one type id, by word. ``counts`` and ``uses`` are the replay index's live arrays."""
+    """The keys of one type id, by word. ``counts`` and ``uses`` are the replay index's live arrays;
+    ``key_at(key_id)`` reads a key back (from the file text): its words are not kept, only postings."""
 
-    def __init__(self, keys: Iterable[tuple[int, str]], counts: array, uses: array):
+    def __init__(self, keys: Iterable[tuple[int, str]], key_at: Callable[[int], str], counts: array, uses: array):
+        self.key_at = key_at
         self.counts = counts
         self.uses = uses
-        self.words: dict[int, tuple[str, ...]] = {}
-        # word -> the keys holding it, a key once per time it holds the word: built on a replay's first
-        # miss over every key of a type, so one append per word and nothing else
-        self.postings: dict[str, list[int]] = defaultdict(list)
+        self.key_ids = array("i")
+        # word -> the keys holding it, a key once per time it holds the word: built over every key of a
+        # type, so one append per word and nothing else; arrays, not lists of int objects (issue #16)
+        self.postings: dict[str, array] = defaultdict(partial(array, "i"))
         postings = self.postings
         for key_id, key in keys:
-            key_words = self.words[key_id] = tuple(words(key))
-            for word in key_words:
+            self.key_ids.append(key_id)
+            for word in words(key):
                 postings[word].append(key_id)
         self.frequent = {word for word, posting in self.postings.items() if len(posting) > FREQUENT}
         self._groups_by_word: Optional[dict[str, list[_Group]]] = None
@@ -67,13 +71,13 @@ class WordIndex:
         request_words = words(request)
         wanted = Counter(request_words)
         frequent_wanted = {word: count for word, count in wanted.items() if word in self.frequent}
-        scorer = _Scorer(request_words)
+        scorer = Scorer(request_words)
         best: Optional[tuple] = None
         bounds = self._rare_bounds(wanted, frequent_wanted)
         for key_id in sorted(bounds, key=lambda key: (-bounds[key], key)):
             if best is not None and bounds[key_id] < best[0]:
                 break  # no remaining candidate can have more words in common
-            score = (*scorer.score(self.words[key_id]), self.counts[key_id] - self.uses[key_id], -key_id)
+            score = (*scorer.score(self._words(key_id)), self.counts[key_id] - self.uses[key_id], -key_id)
             if best is None or score > best:
                 best = score
         if frequent_wanted and (best is None or best[0] <= sum(frequent_wanted.values())):
@@ -88,11 +92,11 @@ class WordIndex:
                 for key_id, recorded in Counter(self.postings.get(word, ())).items():
                     bounds[key_id] += min(count, recorded)
         for key_id in bounds:
-            key_words = self.words[key_id]
+            key_words = self._words(key_id)
             bounds[key_id] += sum(min(count, key_words.count(word)) for word, count in frequent_wanted.items())
         return bounds
 
-    def _best_of_frequent_only(self, frequent_wanted: dict[str, int], scorer: _Scorer, scored: dict[int, int],
+    def _best_of_frequent_only(self, frequent_wanted: dict[str, int], scorer: Scorer, scored: dict[int, int],
                                best: Optional[tuple]) -> Optional[tuple]:
         """Keys that share only frequent words with the request, a skeleton group at a time."""
         groups = {id(group): group for word in frequent_wanted for group in self._groups()[word]}
@@ -129,11 +133,15 @@ class WordIndex:
         others = [member for member in members if member not in skip]
         return max(others, key=lambda member: (counts[member] - uses[member], -member), default=None)
 
+    def _words(self, key_id: int) -> tuple[str, ...]:
+        return tuple(words(self.key_at(key_id)))
+
     def _groups(self) -> dict[str, list[_Group]]:
         """Built on the first request that needs them: frequent word -> skeleton groups holding it."""
         if self._groups_by_word is None:
             groups: dict[tuple, _Group] = {}
-            for key_id, key_words in self.words.items():
+            for key_id in self.key_ids:
+                key_words = self._words(key_id)
                 skeleton = tuple(word if word in self.frequent else None for word in key_words)
                 if any(skeleton):
                     group = groups.get(skeleton)
@@ -149,7 +157,7 @@ class WordIndex:
         return self._groups_by_word
 
 
-class _Scorer:
+class Scorer:
     """§5.4 criteria 1 and 2 for one request, cached per candidate shape."""
 
     def __init__(self, request_words: list[str]):

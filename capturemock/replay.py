@@ -1,7 +1,8 @@
 """The replay index (§5): which recorded responses answer a request, and in what order.
 
 Exact hits are one hash-table probe. Only on a miss (and only when exact matching is off) does the
-best-match scoring of §5.4 run (``bestmatch``), over keys of the same type.
+best-match scoring of §5.4 run over keys of the same type: from searches of the file text
+(``quickmatch``), else from a word index of those keys (``bestmatch``).
 
 Replay files can hold millions of items, so the index keeps the file text once and, per request,
 only offsets into it (flat arrays, no object per item or per key: keys are looked up through a
@@ -25,6 +26,7 @@ from .replaypolicy import ERROR, SILENT, WARN
 TYPE_CHECKING = False  # as in __init__: typing.TYPE_CHECKING without importing more than needed
 if TYPE_CHECKING:
     from .bestmatch import WordIndex
+    from .quickmatch import QuickMatch
 
 SERVER_KEY = "<-SRV"
 _NEXT = (".__next__()", ".__anext__()")  # an iteration step: answered by its own recordings only
@@ -75,7 +77,8 @@ class ReplayIndex:
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
         self._recurrences: dict[int, array] = {}  # python attributes: key -> end of calls seen, per recurrence
         self._calls_in_order = array("i")  # key ids of python call keys, by first appearance
-        self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on the first miss of that type
+        self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on a miss text searches left open
+        self._quick_match: Union[QuickMatch, bool, None] = None  # the text searches, made on the first miss
         self._build()
         self.logged = _replay_logged()  # decided once: whoever replays from here may log more (python reads)
         if self.logged:
@@ -170,6 +173,11 @@ class ReplayIndex:
         if self.text.startswith(key, begin) and (key_end == body or self.text[key_end:body].isspace()):
             return True
         return self._key_at(key_id) == key
+
+    def _key_id_of(self, occurrence: int) -> Optional[int]:
+        """The key id of an occurrence's request."""
+        span = _SPAN * occurrence
+        return self._key_ids.find(self._key(self._description(self._spans[span], self._spans[span + 1])))
 
     def _key_at(self, key_id: int) -> str:
         """A key's text, read back from its first occurrence (the key table keeps no strings)."""
@@ -379,10 +387,28 @@ class ReplayIndex:
         index = self._word_indexes.get(type_id)
         if index is None:
             from .bestmatch import WordIndex  # here: a replay without misses never needs it (difflib)
+            from .quickmatch import UNSURE
 
+            search = self._text_search()
+            key_id = search.best(description) if search else UNSURE
+            if key_id is not UNSURE:
+                return key_id
             keys = ((key_id, key) for key_id, key in enumerate(self.keys()) if _type_of(key) == type_id)
-            index = self._word_indexes[type_id] = WordIndex(keys, self._occurrence_count, self._uses)
+            index = self._word_indexes[type_id] = WordIndex(keys, self._key_at, self._occurrence_count, self._uses)
         return index.best(description)
+
+    def _text_search(self) -> Union[QuickMatch, bool]:
+        """Best match by searching the text (``quickmatch``), made on the first miss; False when keys
+        are not the text as written (escaped or with decoded line breaks)."""
+        if self._quick_match is None:
+            from .quickmatch import QuickMatch
+
+            if self._decode or ("|" in self.text and mockfile.ESCAPE in self.text):  # memchr first
+                self._quick_match = False
+            else:
+                self._quick_match = QuickMatch(self.text, self._spans, _SPAN, self._occurrence_count, self._uses,
+                                               self._key_id_of, self._key_at)
+        return self._quick_match
 
     # -- the debug log (logger "Replay") -----------------------------------------------------------
     def _log_matching(self, describe: bool) -> None:

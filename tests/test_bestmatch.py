@@ -41,7 +41,8 @@ def test_indexed_search_agrees_with_scoring_every_key(frequent, keys, recorded, 
     try:
         numbered = list(enumerate(keys))
         counts, uses = array("i", recorded[:len(keys)]), array("i", used[:len(keys)])
-        assert WordIndex(numbered, counts, uses).best(request) == brute_force(numbered, counts, uses, request)
+        index = WordIndex(numbered, keys.__getitem__, counts, uses)
+        assert index.best(request) == brute_force(numbered, counts, uses, request)
     finally:
         bestmatch.FREQUENT = original
 
@@ -50,7 +51,7 @@ def test_frequent_words_alone_pick_the_first_key_with_most_unconsumed_responses(
     keys = list(enumerate(f"<-PYT:svc.call('k{i}')" for i in range(100)))
     counts, uses = array("i", [1] * 100), array("i", [0] * 100)
     counts[7] = 2
-    index = WordIndex(keys, counts, uses)
+    index = WordIndex(keys, dict(keys).__getitem__, counts, uses)
     assert index.best("<-PYT:svc.call('other')") == 7
     uses[7] = 2
     assert index.best("<-PYT:svc.call('other')") == 0
@@ -69,7 +70,7 @@ def test_consuming_lookups_keep_agreeing(frequent, keys, recorded, requests):
     try:
         numbered = list(enumerate(keys))
         counts, uses = array("i", recorded[:len(keys)]), array("i", [0] * len(keys))
-        index = WordIndex(numbered, counts, uses)
+        index = WordIndex(numbered, keys.__getitem__, counts, uses)
         for request in requests:
             if isinstance(request, int):
                 uses[request % len(keys)] += 1
@@ -87,7 +88,7 @@ def test_misses_after_every_key_was_used_stay_cheap():
     never recorded. The search must stand at each answer, so the next miss goes on from there."""
     keys = list(enumerate(f"<-PYT:svc.call({i})" for i in range(50_000)))
     counts, uses = array("i", [1] * 50_000), array("i", [0] * 50_000)
-    index = WordIndex(keys, counts, uses)
+    index = WordIndex(keys, dict(keys).__getitem__, counts, uses)
     assert index.best("<-PYT:svc.call(-1)") == 0
     for key_id in range(50_000):
         uses[key_id] += 2 if key_id < 20_000 else 1

@@ -1,0 +1,147 @@
+"""Best match (§5.4) without a word index, for the misses that allow it (issue #16).
+
+``bestmatch.WordIndex`` tokenises every key of a type once: ~0.2-0.3 s at 10^5 items, which the
+first miss of a replay would pay. Most misses can be answered from the file text instead:
+
+* a request word found at most ``RARE`` times in the text is *rare*: every key holding it is found
+  by searching the text for it, and scored;
+* every other key shares only *frequent* words with the request (typically the function name), so
+  its (words in common, gaps) score is at most a bound known from the request alone. The earliest
+  key with the most unconsumed responses (of all keys) that reaches that bound beats every other such
+  key, and only a few keys are tried, in key order, to find it.
+
+When that cannot be shown after ``PROBES`` keys, ``UNSURE`` says so and the caller builds the index:
+the choice is always the one scoring every key would make. So it does after ``ANSWERS`` misses, as a
+replay that misses that often is better served by the index.
+"""
+from __future__ import annotations
+
+import bisect
+import operator
+import re
+from array import array
+from collections import Counter
+from itertools import islice
+from typing import Callable, Iterator, Optional, Union
+
+from .bestmatch import NOT_SEPARATOR, SEPARATOR, Scorer, words
+
+RARE = 32  # a word found more often than this in the text is searched no further
+STRAYS = 1024  # nor one that ends so many longer words (its hits are checked one by one)
+PROBES = 64  # keys tried for the frequent-words-only bound before leaving the miss to the index
+# each search reads the whole text (~1 ms at 10^5 items); the word index, once built (~50-300 ms at
+# 10^5 items), answers in ~0.1 ms: so after this many misses the index answers the rest
+ANSWERS = 64
+AUTOJUNK = 200  # difflib junks popular words of requests this long: the bound would not hold
+UNSURE = object()
+_SEPARATOR = re.compile(SEPARATOR)
+
+
+class QuickMatch:
+    """The text searches of one replay index. ``key_id_of(occurrence)`` and ``key_at(key_id)`` are the
+    index's; ``counts`` and ``uses`` its live arrays; ``spans`` its per-occurrence (start, body, ...)."""
+
+    def __init__(self, text: str, spans: array, stride: int, counts: array, uses: array,
+                 key_id_of: Callable[[int], Optional[int]], key_at: Callable[[int], str]):
+        self.text = text
+        self.starts = spans[0::stride]  # request item starts, ascending: which request holds an offset
+        self.spans, self.stride = spans, stride  # where each request item ends: spans[stride * occurrence + 1]
+        self.counts, self.uses = counts, uses
+        self.key_id_of, self.key_at = key_id_of, key_at
+        self.answered = 0
+        self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
+        # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
+        self.once = counts.tobytes() == (array(counts.typecode, [1]) * len(counts)).tobytes()
+
+    def best(self, request: str) -> Union[int, None, object]:
+        """The key id §5.4 chooses for ``request``, None if no key shares a word, or ``UNSURE``."""
+        request_words = words(request)
+        if len(request_words) >= AUTOJUNK or self.answered == ANSWERS:
+            return UNSURE
+        type_id = request[2:5]
+        scorer = Scorer(request_words)
+        frequent: dict[str, int] = {}
+        candidates: set[int] = set()
+        for word, count in Counter(request_words).items():
+            found = self.searched[word] if word in self.searched else self._keys_holding(word)
+            self.searched[word] = found
+            if found is None:
+                frequent[word] = count
+            else:
+                candidates |= found
+        best: Optional[tuple] = None
+        for key_id in candidates:
+            key = self.key_at(key_id)
+            if key[2:5] == type_id:
+                score = (*scorer.score(tuple(words(key))), self.counts[key_id] - self.uses[key_id], -key_id)
+                if score[0] and (best is None or score > best):  # a text match may be no word match
+                    best = score
+        if frequent:
+            bound = (sum(frequent.values()), 0 if request_words[-1] in frequent else -1)
+            if best is None or best[:2] <= bound:
+                key_id = self._first_at_bound(bound, type_id, scorer)
+                if key_id is UNSURE:
+                    return UNSURE
+                score = (*bound, self.counts[key_id] - self.uses[key_id], -key_id)
+                if best is None or score > best:
+                    best = score
+        self.answered += 1
+        return None if best is None else -best[3]
+
+    def _keys_holding(self, word: str) -> Optional[set[int]]:
+        """The keys whose request text holds ``word`` as a word, or None when the text holds it as a word
+        more than ``RARE`` times (or ends of words like it more than ``STRAYS`` times)."""
+        text, hits, strays = self.text, [], 0
+        # the word must end at a separator: as a literal prefix search, the regex scans fast (not so if
+        # it started with a look-behind); where it starts is checked here
+        for match in re.finditer(f"{re.escape(word)}(?!{NOT_SEPARATOR})", text):
+            at = match.start()
+            if at and not _SEPARATOR.match(text, at - 1):
+                strays += 1
+                if strays > STRAYS:
+                    return None
+            elif len(hits) == RARE:
+                return None
+            else:
+                hits.append(at)
+        keys = set()
+        for at in hits:
+            occurrence = bisect.bisect_right(self.starts, at) - 1
+            if occurrence >= 0 and at < self.spans[self.stride * occurrence + 1]:
+                key_id = self.key_id_of(occurrence)
+                if key_id is not None:
+                    keys.add(key_id)
+        return keys
+
+    def _first_at_bound(self, bound: tuple[int, int], type_id: str, scorer: Scorer) -> Union[int, object]:
+        """The earliest key with the most unconsumed responses of all keys that is of ``type_id`` and
+        scores ``bound`` (keys holding rare words may score more: they are passed over here)."""
+        if not self.uses:
+            return UNSURE
+        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0 or 1)
+            values = self.uses.tobytes()
+            most = next((uses for uses in range(2) if next(_positions(values, uses), None) is not None), None)
+            if most is None:
+                most = min(self.uses)
+        else:
+            unconsumed = array("i", map(operator.sub, self.counts, self.uses))
+            values, most = unconsumed.tobytes(), max(unconsumed)
+        for key_id in islice(_positions(values, most), PROBES):
+            key = self.key_at(key_id)
+            if key[2:5] == type_id and scorer.score(tuple(words(key))) == bound:  # [2:5]: replay._type_of
+                return key_id
+        return UNSURE  # not among the first keys with the most unconsumed responses, if any
+
+
+def _positions(values: bytes, value: int) -> Iterator[int]:
+    """Where an ``array("i")`` (as bytes) holds ``value``, ascending: a byte search (``array.index``
+    compares an int object at a time, ~10x slower), keeping the hits that fall on an item."""
+    pattern = array("i", [value]).tobytes()
+    size = len(pattern)
+    at = values.find(pattern)
+    while at >= 0:
+        if at % size:
+            at = values.find(pattern, at + 1)
+        else:
+            yield at // size
+            at = values.find(pattern, at + size)
