@@ -6,7 +6,10 @@ Only a directory of our own that nobody else can write to may hold things the SU
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -26,12 +26,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-from typing import Optional
 
 from . import version
 from .config import RcConfig
 from .errors import CaptureMockError
 from .modes import RECORD, REPLAY, describe_modes, parse_mode
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
+if TYPE_CHECKING:
+    from typing import Optional
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -14,13 +14,15 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, MutableMapping, Optional, Sequence
 
-from . import mockfile
 from .config import RcConfig, refuse_live_run
 from .errors import CaptureMockError, for_the_caller
 from .modes import RECORD, REPLAY, is_active, parse_mode
 from .sutenv import lookup, unset
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
+if TYPE_CHECKING:
+    from typing import Callable, MutableMapping, Optional, Sequence
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # -S: the server needs no site-packages; the package is found through the path given as argv[1]
@@ -171,6 +173,8 @@ class CaptureMockManager:
         config.warn_unknown_settings(_warn)
         programs = settings.intercepted_programs(config, _warn)
         if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
+            from . import mockfile  # here: its regexes cost a recording launcher ~10 ms
+
             text = mockfile.read_text(replay_file)
             programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))
         return programs

@@ -6,7 +6,9 @@ A TestEnvironment holds only the test's own variables: ``env[k]`` falls back to 
 """
 from __future__ import annotations
 
-from typing import MutableMapping
+TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
+if TYPE_CHECKING:
+    from typing import MutableMapping
 
 
 def lookup(environment: MutableMapping[str, str], name: str) -> str:

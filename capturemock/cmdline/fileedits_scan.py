@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from stat import S_ISLNK, S_ISREG
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 from .fileedits_paths import is_inside
 
@@ -15,9 +14,9 @@ State = Dict[str, Stat]
 EMPTY_DIR: Stat = (0, -1)
 
 
-@dataclass(frozen=True)
-class Edit:
-    """Changes under one candidate path: new/changed files and links, and the highest removed paths."""
+class Edit(NamedTuple):
+    """Changes under one candidate path: new/changed files and links, and the highest removed paths.
+    A named tuple, not a dataclass: importing dataclasses (and inspect) cost every server ~8 ms."""
 
     root: str
     changed: Tuple[str, ...] = ()

@@ -57,3 +57,22 @@ def test_a_binary_that_does_not_run_is_not_trusted(tmp_path):
     impostor.write_text("#!/bin/sh\nexit 0\n")
     impostor.chmod(0o755)
     assert not shims.runs_here(str(impostor))
+
+
+def test_a_successful_trial_is_remembered_for_that_file_on_this_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    binary = shims.native_shim()
+    marker = shims.trial_marker(binary)
+    assert os.path.isfile(marker)
+    monkeypatch.setattr(shims, "_RUNS", set())  # as in a later process
+    monkeypatch.setattr(shims.subprocess, "run", lambda *args, **kwargs: pytest.fail("tried again"))
+    assert shims.runs_here(binary)
+
+
+def test_a_replaced_binary_is_tried_again_despite_the_marker(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    binary = shims.native_shim()
+    monkeypatch.setattr(shims, "_RUNS", set())
+    plant_foreign_binary(binary)  # another host sharing the cache rebuilt it
+    assert not shims.runs_here(binary)
+    assert shims.native_shim() == binary and shims.runs_here(binary)  # rebuilt here, and trusted again
