@@ -34,14 +34,18 @@ class ClassicSession(Exchange[bytes, str]):
         """``SUT_SERVER:<text ending in host:port>``; free text without an address is recorded too."""
         text = decode(conn.read_to_end(MAX_MESSAGE))
         self.log.received(f"SUT_SERVER:{text}")
+        self.take_location(text, record)
+        conn.sock.close()  # the SUT may wait for our (empty) answer before it starts serving
+        self._play(record)
+
+    def take_location(self, text: str, record: Record) -> None:
+        """Where the real server is, if ``text`` ends in ``host:port``; recorded either way."""
         self.log.processing(self.log.location, text)
         address = parse_host_port(text)
         if address is not None:
             self.destination = address
         record(self.transcript.location(text))
         self.log.finished()
-        conn.sock.close()  # the SUT may wait for our (empty) answer before it starts serving
-        self._play(record)
 
     def client_message(self, conn, record: Record) -> None:
         data = conn.read_to_end(MAX_MESSAGE)

@@ -24,7 +24,7 @@ from ..config import GENERAL, RcConfig
 from ..mockfile import Item
 from .classic import ClassicSession, decode, encode
 from .exchange import ForwardError
-from .location import parse_host_port, warn
+from .location import warn
 
 Record = Callable[[str], None]
 MAX_DATAGRAM = 65535
@@ -138,12 +138,7 @@ class UdpSession(ClassicSession):
         self.log.finished()
 
     def _location(self, text: str, record: Record) -> None:
-        self.log.processing(self.log.location, text)
-        address = parse_host_port(text)
-        if address is not None:
-            self.destination = address
-        record(self.transcript.location(text))
-        self.log.finished()
+        self.take_location(text, record)
         self._play(record)
 
     # -- exchange hooks -----------------------------------------------------------------------------
