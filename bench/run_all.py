@@ -97,18 +97,13 @@ def describe(python: str, home: str) -> str:
     return done.stdout.strip() or last_line(done.stderr)
 
 
-def ours_only(python: str, home: str, calls: int) -> str:
-    """bench_cmdline.py (uses our internals): native C shim against the Python fallback shim."""
-    done = subprocess.run([python, os.path.join(BENCH_DIR, "bench_cmdline.py"), "--calls", str(calls)],
+def side_bench(python: str, home: str, script: str, *options: str) -> str:
+    """One of the standalone benchmarks beside this one (bench_cmdline.py: native against Python shim;
+    bench_http.py: the HTTP proxy with and without keep-alive; bench_startup.py: whole processes on
+    TextTest's path, both implementations), run under ``python``; its report, or why it failed."""
+    done = subprocess.run([python, os.path.join(BENCH_DIR, script), *options],
                           capture_output=True, text=True, cwd=home, env=clean_environment(home))
-    return done.stdout.strip() or f"bench_cmdline.py failed: {last_line(done.stderr)}"
-
-
-def ours_http(python: str, home: str, requests: int) -> str:
-    """bench_http.py: the HTTP proxy with and without keep-alive, and a 10 MB body (ours only)."""
-    done = subprocess.run([python, os.path.join(BENCH_DIR, "bench_http.py"), "--requests", str(requests)],
-                          capture_output=True, text=True, cwd=home, env=clean_environment(home))
-    return done.stdout.strip() or f"bench_http.py failed: {last_line(done.stderr)}"
+    return done.stdout.strip() or f"{script} failed: {last_line(done.stderr)}"
 
 
 def measure(jobs: list[plan.Job], pythons: dict[str, str], home: str, repeats: int) -> dict[str, dict[str, Any]]:
@@ -165,10 +160,15 @@ def main() -> None:
         print()
         print(table.render(plan.rows(sizes), results))
         if "ours" in pythons and not args.only:
+            ours = pythons["ours"]
             print(f"\nOurs only, native against Python shim (bench_cmdline.py):\n\n```\n"
-                  f"{ours_only(pythons['ours'], home, sizes.shim_runs)}\n```")
+                  f"{side_bench(ours, home, 'bench_cmdline.py', '--calls', str(sizes.shim_runs))}\n```")
             print(f"\nOurs only, HTTP proxy throughput and keep-alive (bench_http.py):\n\n```\n"
-                  f"{ours_http(pythons['ours'], home, 200 if args.quick else 1000)}\n```")
+                  f"{side_bench(ours, home, 'bench_http.py', '--requests', '200' if args.quick else '1000')}\n```")
+            impl = "both" if "original" in pythons else "ours"
+            print(f"\nWhole processes on TextTest's path, non-editable install (bench_startup.py):\n\n```\n"
+                  f"{side_bench(ours, home, 'bench_startup.py', '--impl', impl, '--runs', '5' if args.quick else '21')}"
+                  "\n```")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"date": str(datetime.date.today()), "quick": args.quick, "results": results}, handle, indent=1)
