@@ -221,10 +221,8 @@ class Replayer:
     def _is_intercepted_module(self, name: str) -> bool:
         """An intercepted name, or a sub-module of one the program imported (``shop.payments`` under
         ``intercepts = shop``: its classes are ``shop.payments.X``, as mixed mode's real ones)."""
-        if name in self.objects.module_names:
-            return True
-        return (self.objects.is_intercepted_module(name.split(".", 1)[0])
-                and name in self.objects.module_proxies)
+        objects = self.objects
+        return objects.is_intercepted_module(name) and (name in objects.module_proxies or name in objects.module_names)
 
     def _play(self, description: str, group: list[Item], level: int, record: bool) -> Any:
         """Run the response group answering ``description``: callbacks it invokes, then its (last) value
