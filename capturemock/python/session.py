@@ -285,7 +285,7 @@ class Session:
     def record_attribute(self, text: str, value_text: str) -> None:
         """An attribute read is written only when its value text differs from the last one (§6.5)."""
         if self.settings.redactor is not None:
-            value_text = self.settings.redactor.redact(self.settings.redactor.attribute_value(text, value_text))
+            value_text = self.settings.redact(self.settings.redactor.attribute_value(text, value_text))
         if self.attribute_texts.get(text) == value_text:
             return
         self.attribute_texts[text] = value_text
@@ -319,10 +319,7 @@ class Session:
             return
         with self.traffic:
             text = f"{handle.name}.{attr}"
-            assignment = f"{text} = {self.render(value)}"
-            if self.settings.redactor is not None:
-                assignment = self.settings.redactor.redact(assignment)
-            self.write(sut_prefix(self.state.level), "PYT", assignment)
+            self.write(sut_prefix(self.state.level), "PYT", self.settings.redact(f"{text} = {self.render(value)}"))
             self.attribute_texts.pop(text, None)
             if handle.has_target and self.mode != REPLAY:
                 setattr(handle.target, attr, real_value)

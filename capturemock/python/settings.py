@@ -70,4 +70,8 @@ class PythonSettings:
         redaction."""
         if self._alters:
             text = self.alterations.apply(text, (name, PYTHON, GENERAL))
+        return self.redact(text)
+
+    def redact(self, text: str) -> str:
+        """``[general] redact`` on a recorded text (unchanged when nothing is to be redacted)."""
         return self.redactor.redact(text) if self.redactor is not None else text
