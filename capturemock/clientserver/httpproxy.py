@@ -132,28 +132,25 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
     def control(self, request_line: str, body: bytes, headers: Headers) -> Message:
         """2.10's control requests other than the location: ``shutdownServer``, ``addAlterations``,
         ``sendPathRedirect``. Never recorded; refused to a web page without the token."""
+        target = request_line.split()[1]
         refused = httpwire.from_browser(headers) and not has_token(headers, self.token)
-        if httpwire.refused(f"{request_line.split()[1]} sent by a browser" if refused else ""):
+        if httpwire.refused(f"{target} sent by a browser" if refused else ""):
             self.log.control(request_line, int(REFUSED.first))
             return REFUSED
         self.log.control(request_line, 200)
-        if request_line.split()[1] == SHUTDOWN_PATH:
+        if target == SHUTDOWN_PATH:
             self.stop()
             return OK
-        if request_line.split()[1].startswith(REDIRECT_PATH):
-            error = self.redirects.register(request_line.split()[1], body)
-            if error is not None:
-                warn(f"CaptureMock: {error}")
-                return Message("400", f"CaptureMock: {error}\n".encode(), [("Content-Type", "text/plain")])
-            return OK
+        if target.startswith(REDIRECT_PATH):
+            error = self.redirects.register(target, body)
+            return OK if error is None else self._bad_control(error)
         path = decode(body).strip()
         try:
             if not os.path.isfile(path):
                 raise ConfigError(f"addAlterations: no rc file at {path!r}")
             self.config.add_file(path)
         except ConfigError as err:
-            warn(f"CaptureMock: {err}")
-            return Message("400", f"CaptureMock: {err}\n".encode(), [("Content-Type", "text/plain")])
+            return self._bad_control(str(err))
         self.defaults = list(self.config.options("default_http_headers").items())
         address = self.transcript.alterations.server_address
         self.transcript.alterations = Alterations(self.config, server_address=address)
@@ -164,6 +161,12 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         request = Message(f"{method} {path}", body, sent)
         return self.exchange(self._text(self._uploaded(request)), request, record)
+
+    def _bad_control(self, error: str) -> Message:
+        """A control request that cannot be carried out: 400 with the reason, also on stderr."""
+        line = f"CaptureMock: {error}"
+        warn(line)
+        return self.failed("400", line)
 
     def _uploaded(self, request: Message) -> Message:
         """The request as recorded: files uploaded in a multipart body kept in the record edit dir."""
