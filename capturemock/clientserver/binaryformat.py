@@ -41,7 +41,7 @@ NOT_BODIES = (HEADER, GENERAL, "enums", "list_elements")
 class Layout:
     """One rc section: its format, the names of its values, the assumed and enforced ones."""
 
-    def __init__(self, config: RcConfig, section: str, names: FieldNames):
+    def __init__(self, config: RcConfig, section: str, names: FieldNames, header: bool = False):
         where = config.where("format", [section])
         text = (config.get("format", [section]) or "").strip()
         if not text:
@@ -55,6 +55,8 @@ class Layout:
         self.fields = config.getlist("fields", [section])
         self.assume = _settings(config, "assume", section)
         self.enforce = _settings(config, "enforce", section)
+        # values left out of the text: as 2.10, enforced ones only in headers (a body shows them)
+        self.implied = {**self.assume, **self.enforce} if header else self.assume
         self.names = names
         self.pairs = names.pairs(self.fields, config, section)
 
@@ -84,24 +86,23 @@ class Layout:
 
     def shown(self, values: dict[str, Any], hidden: tuple[str, ...] = ()) -> dict[str, Any]:
         """The values written in the text: not ``hidden``, not equal to their assumption."""
-        implied = {**self.assume, **self.enforce}
         return {name: value for name, value in values.items()
-                if name not in hidden and not (name in implied and _same(value, implied[name]))}
+                if name not in hidden and not (name in self.implied and _same(value, self.implied[name]))}
 
     def pack(self, shown: dict[str, Any], computed: Optional[dict[str, Any]] = None) -> bytes:
-        """The bytes of written values (plus ``computed`` ones): the first alternative format that holds
-        every written field and packs them. MockFileError if none does."""
-        values: dict[str, Any] = {name: _literal(text) for name, text in {**self.assume, **self.enforce}.items()}
+        """The bytes of written values (plus ``computed`` ones), in the first alternative format whose
+        fields are just those given, else the first that holds them all. MockFileError if none does."""
+        values: dict[str, Any] = {name: _literal(text) for name, text in self.implied.items()}
         values.update(shown)
         named = self.names.packed(values, self.pairs)
         named.update(computed or {})
         parameters = list(named.get("parameters", []))
-        written = set(shown) - {"parameters"}
-        for index, alternative in enumerate(self.format.alternatives):
-            fields = self.fields[:alternative.arity]
-            if not written <= set(fields) | set(self.pairs):
-                continue
-            extra = alternative.arity - len(fields)
+        given = set(named) - {"parameters"}
+        candidates = [(index, self.fields[:alternative.arity]) for index, alternative in
+                      enumerate(self.format.alternatives)]
+        exact = [(index, fields) for index, fields in candidates if given & set(self.fields) == set(fields)]
+        for index, fields in exact + [(i, f) for i, f in candidates if given & set(self.fields) <= set(f)]:
+            extra = self.format.alternatives[index].arity - len(fields)
             try:
                 data = self.format.pack([named.get(name) for name in fields] + parameters[:extra], index)
                 return data + b"".join(bytes.fromhex(part) for part in parameters[extra:])
@@ -119,11 +120,11 @@ class BinaryCodec:
                               ",".join(config.files) or None)
         _refuse_not_built(config)
         names = FieldNames(config)
-        self.header = _fixed(Layout(config, HEADER, names), config)
+        self.header = _fixed(Layout(config, HEADER, names, header=True), config)
         self.padding = bool(config.setting(GENERAL, "tcp_padding"))
         sections = [section for section in config.sections()
                     if section not in NOT_BODIES and config.get("format", [section])]
-        self.subheaders = {section[:-len("_header")]: _fixed(Layout(config, section, names), config)
+        self.subheaders = {section[:-len("_header")]: _fixed(Layout(config, section, names, header=True), config)
                            for section in sections if section.endswith("_header")}
         self.bodies = {section: Layout(config, section, names) for section in sections
                        if not section.endswith("_header")}
