@@ -5,6 +5,7 @@ server. Expected texts are what 2.10.0 records for the same bytes."""
 from __future__ import annotations
 
 import datetime
+import io
 import socket
 import socketserver
 import struct
@@ -92,11 +93,14 @@ def message(type_: bytes, body: bytes) -> bytes:
 CASES = [
     (message(b"LIST", struct.pack(">IH", 5, 2) + struct.pack(">Ib", 1, -1) + struct.pack(">Ib", 2, 3)),
      "LIST {}\n{'seq': 5, 'items': [{'id': 1, 'flag': -1}, {'id': 2, 'flag': 3}]}"),
-    (message(b"LIST", struct.pack(">IH", 5, 0) + b"\x01\x02"), "LIST {}\n{'seq': 5, 'items': [], 'parameters': ['0102']}"),
-    (message(b"STRL", struct.pack(">Hh", 2, 2) + b"ab" + struct.pack(">h", 1) + b"c"), "STRL {}\n{'names': ['ab', 'c']}"),
+    (message(b"LIST", struct.pack(">IH", 5, 0) + b"\x01\x02"),
+     "LIST {}\n{'seq': 5, 'items': [], 'parameters': ['0102']}"),
+    (message(b"STRL", struct.pack(">Hh", 2, 2) + b"ab" + struct.pack(">h", 1) + b"c"),
+     "STRL {}\n{'names': ['ab', 'c']}"),
     (message(b"NEST", struct.pack(">HBHBBBH", 2, 1, 2, 7, 8, 2, 0)), "NEST {}\n{'groups': [(1, [7, 8]), (2, [])]}"),
     (message(b"BLEN", struct.pack(">HHHB", 4, 7, 8, 9)), "BLEN {}\n{'words': [7, 8], 'last': 9}"),
-    (message(b"PLCH", struct.pack(">HII", 2, 7, 8)), "PLCH {}\n{'slots': [(), ()], 'parameters': ['0000000700000008']}"),
+    (message(b"PLCH", struct.pack(">HII", 2, 7, 8)),
+     "PLCH {}\n{'slots': [(), ()], 'parameters': ['0000000700000008']}"),
     (message(b"UNIO", struct.pack(">IB", 5, 0)), "UNIO {}\n{'seq': 5, 'choice': (0, None)}"),
     (message(b"UNIO", struct.pack(">IBI", 5, 1, 9)), "UNIO {}\n{'seq': 5, 'choice': (1, 9)}"),
     (message(b"UNIO", struct.pack(">IBHH", 5, 2, 3, 4)), "UNIO {}\n{'seq': 5, 'choice': (2, (3, 4))}"),
@@ -232,3 +236,70 @@ def test_replay_for_server_plays_tcp_header_messages_on_one_connection(rig, tmp_
                                   recordFile=str(tmp_path / "played.mock"), serverAddress=sut.address)
     assert received == [data for data, _ in CASES]
     assert rig.read("played.mock") == RECORDED
+
+
+PADDED_RC = """\
+[general]
+server_protocol = tcp_header
+record_for_client = true
+tcp_padding = true
+
+[tcp_header]
+format = >4sHB
+fields = type,msg_size,version
+enforce = version=1
+
+[DATA]
+format = >B
+fields = x
+"""
+
+
+def padded(type_: bytes, body: bytes, version: int = 1) -> bytes:
+    data = struct.pack(">4sHB", type_, 7 + len(body), version) + body
+    return data + b"\0" * (len(data) % 2)
+
+
+def read_padded(sock) -> bytes:
+    head = exactly(sock, 7)
+    size = struct.unpack(">H", head[4:6])[0]
+    return head + exactly(sock, size - 7 + size % 2)
+
+
+def test_padding_and_an_enforced_header_value_record_as_2_10_and_replay(rig):
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            while True:
+                try:
+                    read_padded(self.request)
+                except AssertionError:
+                    return
+                self.request.sendall(padded(b"PONG", b"hi"))
+
+    real = rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
+    recorded = "<-CLI:DATA {'msg_size': 8}\n{'x': 5}\n->SRV:PONG {'msg_size': 9}\nhi\n"
+    address = rig.start(capturemock.RECORD, PADDED_RC)
+    locate(address, real.address)
+    with connect(address) as sock:
+        sock.sendall(padded(b"DATA", b"\x05"))
+        assert read_padded(sock) == padded(b"PONG", b"hi")
+    rig.stop()
+    assert rig.read("rec.mock") == recorded
+
+    real.stop()
+    rig.write("stored.mock", recorded)
+    address = rig.start(capturemock.REPLAY, PADDED_RC, replay="stored.mock")
+    with connect(address) as sock:
+        sock.sendall(padded(b"DATA", b"\x05"))
+        assert read_padded(sock) == padded(b"PONG", b"hi")
+    rig.stop()
+
+
+def test_a_header_breaking_enforce_is_said_and_skipped_as_2_10_does(tmp_path):
+    from capturemock.clientserver.binaryplay import read_frame
+
+    stream = io.BytesIO(padded(b"DATA", b"", version=2)[:7] + padded(b"DATA", b"\x05"))
+    said: list[str] = []
+    header, data = read_frame(stream.read, codec(PADDED_RC, tmp_path), said.append)
+    assert said == ["FAILED to parse incoming header b'DATA\\x00\\x07\\x02'"]
+    assert header == {"type": b"DATA", "msg_size": 8, "version": 1} and data == padded(b"DATA", b"\x05")
