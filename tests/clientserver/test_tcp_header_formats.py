@@ -303,3 +303,12 @@ def test_a_header_breaking_enforce_is_said_and_skipped_as_2_10_does(tmp_path):
     header, data = read_frame(stream.read, codec(PADDED_RC, tmp_path), said.append)
     assert said == ["FAILED to parse incoming header b'DATA\\x00\\x07\\x02'"]
     assert header == {"type": b"DATA", "msg_size": 8, "version": 1} and data == padded(b"DATA", b"\x05")
+
+
+def test_a_hostile_length_field_ends_the_input_with_one_line_not_a_huge_read(tmp_path):
+    from capturemock.clientserver.binaryplay import read_frame
+
+    said: list[str] = []
+    stream = io.BytesIO(HEADER.pack(b"LIST", 1 << 30) + b"\0" * 16)
+    assert read_frame(stream.read, codec(RC, tmp_path), said.append) is None
+    assert said == ["tcp_header: a message of 1073741824 bytes is over the limit of 67108864"]
