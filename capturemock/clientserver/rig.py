@@ -34,6 +34,9 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
     if settings.protocol == "ftp":
         _play_ftp(items, transcript, address, record_file, replay_edit_dir, record_edit_dir)
         return
+    if settings.protocol == "tcp_header":
+        _play_tcp_header(items, transcript, config, address, record_file)
+        return
     send = _sender(settings, config, address)
     ids = _response_ids(settings, items)
     writer = mockfile.MockWriter(record_file, **settings.breaks) if record_file else None
@@ -65,6 +68,28 @@ def _play_ftp(items: list[Item], transcript: Transcript, address: str, record_fi
     try:
         play_client(items, transcript, host_port, writer.write_text if writer else lambda text: None,
                     record_edit_dir, replay_edit_dir)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _play_tcp_header(items: list[Item], transcript: Transcript, config: RcConfig, address: str,
+                     record_file: Optional[str]) -> None:
+    """Binary messages keep one connection and the server may answer any number of them: played by
+    ``binaryplay`` as the traffic server plays them."""
+    from .binaryformat import BinaryCodec
+    from .binaryplay import play_client
+    from .location import warn
+    from .roles import server_form
+    from .script import ClientScript
+
+    host_port = parse_host_port(address)
+    if host_port is None:
+        raise ConfigError(f"replay_for_server: {address!r} is not host:port")
+    writer = mockfile.MockWriter(record_file, **transcript.settings.breaks) if record_file else None
+    try:
+        play_client(ClientScript(server_form(items)), BinaryCodec(config), host_port, transcript,
+                    writer.write_text if writer else lambda text: None, warn)
     finally:
         if writer is not None:
             writer.close()

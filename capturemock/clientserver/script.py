@@ -32,6 +32,11 @@ class ClientScript:
             self._used += 1
             return self._batches[self._used - 1]
 
+    def released_all(self) -> bool:
+        """Whether every batch was released: every recorded server message has come."""
+        with self._lock:
+            return self._used >= len(self._batches)
+
     def play(self, send: Callable[[Item], Optional[str]]) -> None:
         """Release the batch of one server message, then depth first the batch of each non-empty reply
         that ``send`` returns: a reply comes before the rest of the batch that caused it."""

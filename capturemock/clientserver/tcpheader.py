@@ -9,8 +9,8 @@ replies sent back, with ``replay_chain_pause`` between replies from ``replay_cha
 for replies starting with a ``replay_chain_trigger_prefixes`` entry; a client silent for
 ``header_timeout`` after connecting is the request ``connect``, so a server's greeting replays.
 
-Not built (yet): CaptureMock playing the recorded client to a live SUT server, ``client_passive``,
-``tcp_padding``, peers synchronised by ``CAPTUREMOCK_SYNCH``.
+Replay with the server as SUT: the location message makes CaptureMock play the recorded client to
+it (``binaryplay``). Not built (yet): ``client_passive``, peers synchronised by ``CAPTUREMOCK_SYNCH``.
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
+from .binaryplay import CONNECT, play_client, read_frame
 from .exchange import Exchange, ForwardError
 from .location import FORWARD_TIMEOUT, parse_host_port, warn
 
 Record = Callable[[str], None]
-CONNECT = "connect"  # the request of a client that says nothing first (2.10's ``<-CLI:connect``)
 MAX_LINE = 4096
 
 
@@ -55,7 +55,11 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             self.destination = address
         record(self.transcript.location(text))
         self.log.finished()
-        if address is not None and self.replay is None:
+        script = self.replay.script if self.replay is not None else None
+        if address is not None and script is not None and self.transcript.server_is_sut:
+            conn.sock.close()  # the SUT may wait for the location's end before it serves
+            play_client(script, self.codec, address, self.transcript, record, warn)
+        elif address is not None and self.replay is None:
             self._connect_upstream()
 
     def client_connection(self, conn, record: Record) -> None:
@@ -107,18 +111,25 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         if timeout is not None:
             conn.sock.settimeout(timeout)
         try:
-            head = _read_exact(conn.recv, self.codec.header.size)
+            frame = read_frame(self._arrived(conn), self.codec, warn)
         except TimeoutError:
             return None
         finally:
             if timeout is not None:
                 conn.sock.settimeout(None)
-        header = self.codec.header.unpack(head) if head is not None else None
-        if header is None:  # the end, or cut off within a header
+        if frame is None:  # the end, or cut off
             return None
-        conn.arrived()
-        body = _read_exact(conn.recv, self.codec.body_size(header)) or b""
-        return self.codec.to_text(header, body), head + body
+        header, data = frame
+        return self.codec.to_text(header, data[self.codec.header.size:]), data
+
+    @staticmethod
+    def _arrived(conn) -> Callable[[int], bytes]:
+        """``conn.recv`` that tells the connection a request has arrived once its first bytes have."""
+        def recv(size: int) -> bytes:
+            data = conn.recv(size)
+            conn.arrived()
+            return data
+        return recv
 
     # -- record: the real server's side -------------------------------------------------------------
     def _connect_upstream(self) -> Optional[socket.socket]:
@@ -140,23 +151,22 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         """Server messages, recorded and passed to the client (kept until one connects)."""
         while True:
             try:
-                head = _read_exact(upstream.recv, self.codec.header.size)
-                header = self.codec.header.unpack(head) if head is not None else None
-                if header is None:
-                    return
-                body = _read_exact(upstream.recv, self.codec.body_size(header)) or b""
+                frame = read_frame(upstream.recv, self.codec, warn)
             except OSError:
                 return
-            text = self.codec.to_text(header, body)
+            if frame is None:
+                return
+            header, data = frame
+            text = self.codec.to_text(header, data[self.codec.header.size:])
             self.log.responded(self.log.server, text)
             with self._lock:
                 client = self._client
                 if client is None:
-                    self._early.append((head + body, text))
+                    self._early.append((data, text))
                     continue
                 self._record_server(client, text)
             try:
-                client.send(head + body)
+                client.send(data)
             except OSError:
                 pass
 
@@ -192,7 +202,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         return [], []
 
     def recorded_request(self, text: str, item: Item) -> Optional[bytes]:
-        return None  # playing the recorded client to a SUT server is not built yet
+        return None  # the recorded client is played by ``binaryplay``, on one connection
 
     @property
     def where(self) -> str:
@@ -207,17 +217,6 @@ class _Client:
 
     def __init__(self, send: Callable[[bytes], None], record: Record):
         self.send, self.record, self.spoke = send, record, False
-
-
-def _read_exact(recv: Callable[[int], bytes], size: int) -> Optional[bytes]:
-    """``size`` bytes; None at the end of input before the first byte; fewer if it ends later."""
-    data = b""
-    while len(data) < size:
-        chunk = recv(size - len(data))
-        if not chunk:
-            return data or None
-        data += chunk
-    return data
 
 
 def _read_line(conn) -> bytes:

@@ -1,0 +1,115 @@
+"""Framed binary messages off a socket, and CaptureMock playing a recorded ``tcp_header`` client to a
+live SUT server (§8.2, §8.10: either side replayed from one file).
+
+The player keeps one connection, as the recorded client did. As with the classic protocol's script
+(``ClientScript``), order drives it: the location message releases the first batch of recorded
+client messages, and each message the server sends releases the next. The server may answer
+asynchronously, so a listener thread reads and records the server's messages while the player sends.
+"""
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+from collections import deque
+from typing import Callable, Optional
+
+from ..mockfile import Item
+from .binaryformat import BinaryCodec
+from .location import FORWARD_TIMEOUT
+from .script import ClientScript
+from .traffic import Transcript
+
+CONNECT = "connect"  # the request of a client that says nothing first (2.10's ``<-CLI:connect``)
+Recv = Callable[[int], bytes]
+
+
+def read_frame(recv: Recv, codec: BinaryCodec, warn: Callable[[str], None]) -> Optional[tuple[dict, bytes]]:
+    """The next message's header values and bytes; None at the end of input (or cut off). As 2.10, a
+    header that does not parse is said on stderr and skipped; a length over the limit ends the input."""
+    while True:
+        head = read_exact(recv, codec.header.size)
+        if head is None or len(head) < codec.header.size:
+            return None
+        header = codec.header.unpack(head)
+        if header is None:
+            warn(f"FAILED to parse incoming header {head!r}")
+            continue
+        try:
+            size = codec.body_size(header)
+        except ValueError as err:
+            warn(str(err))
+            return None
+        return header, head + (read_exact(recv, size) or b"")
+
+
+def read_exact(recv: Recv, size: int) -> Optional[bytes]:
+    """``size`` bytes; None at the end of input before the first byte; fewer if it ends later."""
+    data = b""
+    while len(data) < size:
+        chunk = recv(size - len(data))
+        if not chunk:
+            return data or None
+        data += chunk
+    return data
+
+
+def play_client(script: ClientScript, codec: BinaryCodec, address: tuple[str, int], transcript: Transcript,
+                record: Callable[[str], None], warn: Callable[[str], None], wait: float = FORWARD_TIMEOUT) -> None:
+    """Send the recorded client messages to the server at ``address``, recording them and the server's
+    messages; ends when every batch is sent and answered, or the server is silent for ``wait``."""
+    try:
+        sock = socket.create_connection(address, timeout=FORWARD_TIMEOUT)
+    except OSError as err:
+        warn(f"WARNING: Could not connect to server {address[0]}:{address[1]}: {err}")
+        return
+    sock.settimeout(None)
+    released: queue.Queue[Optional[list[Item]]] = queue.Queue()
+    order = threading.Lock()  # one item written at a time
+
+    def listen() -> None:
+        while True:
+            try:
+                frame = read_frame(sock.recv, codec, warn)
+            except OSError:
+                frame = None
+            if frame is None:
+                released.put(None)
+                return
+            header, data = frame
+            with order:
+                record(transcript.server(codec.to_text(header, data[codec.header.size:])))
+                released.put(script.next_batch())
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    pending = deque(script.next_batch())
+    try:
+        while True:
+            if not pending:
+                with order:
+                    if script.released_all() and released.empty():
+                        break  # every recorded server message came, and its batch was sent
+                try:
+                    batch = released.get(timeout=wait)
+                except queue.Empty:
+                    break
+                if batch is None:
+                    break
+                pending.extend(batch)
+                continue
+            item = pending.popleft()
+            text = transcript.alterations.restore_variables(item.text)
+            with order:
+                record(transcript.client(item.text))
+            if text != CONNECT:
+                sock.sendall(codec.to_bytes(text))
+    except OSError as err:
+        warn(f"WARNING: the server at {address[0]}:{address[1]} closed the connection: {err}")
+    finally:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+        listener.join(FORWARD_TIMEOUT)
