@@ -520,6 +520,12 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     else:
         server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
     server.address = published_address(protocol, f"{shown}:{server.port}")
+    if protocol == "amqp":  # the queue is bound before the address is out: nothing published is missed
+        from .clientserver.amqp import AmqpSettings, Recorder
+
+        amqp = AmqpSettings.from_config(config)
+        server.broker = Recorder(amqp, token)
+        server.address = amqp.address
     return server, config, mode
 
 
@@ -568,9 +574,10 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
     server.order = ArrivalOrder(writer.write_text if writer else lambda text: None)
-    if traffic.datagrams is not None:
-        traffic.datagrams(server)
+    if traffic.serve_beside is not None:
+        traffic.serve_beside(server)
     server.serve(dispatcher, server.order, writer.close if writer else lambda: None)
+    traffic.finish()
     traffic.log.stopped()
     _report_replay(commands.replay, traffic.report)
 
