@@ -27,7 +27,6 @@ from ..config import AMQP, RcConfig
 from ..errors import CaptureMockError, ConfigError
 from ..mockfile import Item
 from .amqptext import (
-    DEFAULTS,
     NO_RECORD,
     ORIGIN_HEADER,
     PROPERTIES,
@@ -46,6 +45,9 @@ STOP_GRACE = 2.0  # as the traffic server gives requests in flight
 
 def import_pika() -> Any:
     """pika, also from site-packages when the server runs without them (``python -S``, for start-up time)."""
+    import logging
+
+    logging.getLogger("pika").addHandler(logging.NullHandler())  # its errors are ours to say, in one line
     try:
         import pika
     except ImportError:
@@ -255,7 +257,7 @@ class Publisher:
 
     def publish(self, message: AmqpMessage, origin: Optional[str] = None) -> None:
         headers = dict(message.headers, **({ORIGIN_HEADER: origin} if origin else {}))
-        properties = self.pika.BasicProperties(**{**DEFAULTS, **message.properties}, headers=headers)
+        properties = self.pika.BasicProperties(**message.properties, headers=headers)
         try:
             self.channel.basic_publish(self.settings.exchange, message.routing_key, message.body, properties)
         except self.pika.exceptions.AMQPError as err:

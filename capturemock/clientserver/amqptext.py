@@ -32,7 +32,7 @@ _PROPERTY_START = re.compile(",(?=(?:" + "|".join(PROPERTIES) + ")=)")
 
 class AmqpMessage(NamedTuple):
     routing_key: str
-    properties: dict[str, object]  # those that differ from DEFAULTS (None: published without it)
+    properties: dict[str, object]  # pika's; one not given is None (published without it)
     body: bytes
     headers: dict[str, str]
 
@@ -47,7 +47,7 @@ def header_value(value: object) -> str:
 
 
 def message_text(message: AmqpMessage, exchange_record: Optional[str] = None) -> str:
-    """The recorded text (without ``--TIM:``); ``message.properties`` may hold defaults, left out here."""
+    """The recorded text (without ``--TIM:``): the properties that differ from 2.10's defaults."""
     key = message.routing_key or empty_key_text(exchange_record)
     listed = ",".join(f"{name}={message.properties.get(name)}" for name in PROPERTIES
                       if message.properties.get(name) != DEFAULTS.get(name))
@@ -82,7 +82,8 @@ def parse_message(text: str, exchange_record: Optional[str] = None, path: Option
 
 
 def _properties(text: str, path: Optional[str], line: int) -> dict[str, object]:
-    properties: dict[str, object] = {}
+    """The listed properties, and the defaults of those not listed."""
+    properties: dict[str, object] = dict(DEFAULTS)
     for part in _PROPERTY_START.split(text.strip()) if text.strip() else ():
         name, equals, value = part.partition("=")
         if not equals or name not in PROPERTIES:
