@@ -4,8 +4,9 @@
                                  [--intercept-dir DIR] [--import-path DIR] [--parent-pipe]
 
 Prints its address as the first stdout line (``127.0.0.1:<port>``; ``http://127.0.0.1:<port>`` for HTTP
-and XML-RPC, §8.1), then serves until it receives ``TERMINATE_SERVER:<token>`` (or, with
-``--parent-pipe``, until its stdin closes, so it never outlives the launcher, at any stage). Every
+and XML-RPC, ``<broker url>/<exchange>`` for AMQP, §8.1), then serves until it receives
+``TERMINATE_SERVER:<token>`` (or, with ``--parent-pipe``, until its stdin closes, so it never outlives
+the launcher, at any stage). Every
 connection runs in its own thread; the first bytes choose the handler (``Dispatcher``), so client-server
 protocols can plug in beside the command-line one. Imports are kept few: start-up time is part of every
 test run.

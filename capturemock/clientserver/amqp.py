@@ -41,6 +41,8 @@ from .traffic import Transcript
 
 STOP_KEY, STOP_BODY, TOKEN_HEADER = "CaptureMock", b"terminate", "capturemock_token"
 STOP_GRACE = 2.0  # as the traffic server gives requests in flight
+# how long a stop waits for the queue to catch up; clearly shorter than the launcher's kill timeout
+CATCH_UP_TIMEOUT = 10.0
 
 
 def import_pika() -> Any:
@@ -162,11 +164,12 @@ class Recorder:
         finally:
             self._close()
 
-    def catch_up(self) -> None:
+    def catch_up(self) -> bool:
         """Put the stop message (with the token) at the end of the queue: it comes through once all
-        before it is recorded."""
+        before it is recorded. False when nothing records any more."""
         properties = self.pika.BasicProperties(headers={TOKEN_HEADER: self.token})
-        self._threadsafe(lambda: self.channel.basic_publish("", self.queue, STOP_BODY, properties))
+        alive = self._thread is not None and self._thread.is_alive()
+        return alive and self._threadsafe(lambda: self.channel.basic_publish("", self.queue, STOP_BODY, properties))
 
     def finish(self) -> None:
         """Stop recording, delete the queue (and the exchange if declared here), close the connection."""
@@ -176,11 +179,13 @@ class Recorder:
         self._threadsafe(self.channel.stop_consuming)
         self._thread.join(STOP_GRACE)
 
-    def _threadsafe(self, call: Callable[[], None]) -> None:
+    def _threadsafe(self, call: Callable[[], None]) -> bool:
+        """Run ``call`` in the recording thread; False if the connection is gone (that thread has said so)."""
         try:
             self.connection.add_callback_threadsafe(call)
+            return True
         except self.pika.exceptions.AMQPError:
-            pass  # the connection is gone: the recording thread has said so
+            return False
 
     def _close(self) -> None:
         try:
@@ -206,8 +211,8 @@ class AmqpSession:
         caught_up = threading.Event()
 
         def catch_up_and_stop() -> None:
-            recorder.catch_up()
-            caught_up.wait(STOP_GRACE)
+            if recorder.catch_up():
+                caught_up.wait(CATCH_UP_TIMEOUT)
             stop()
 
         def stop_message(with_token: bool) -> None:
