@@ -215,7 +215,9 @@ class CaptureMockManager:
         if process is None:
             return True
         died = process.poll() is not None
-        if not died:
+        if not died and _is_broker_address(self.address):
+            process.stdin.close()  # an AMQP server's address is the broker's: it stops when its parent pipe ends
+        elif not died:
             try:
                 self._send(f"TERMINATE_SERVER:{self.token}".encode())
             except OSError:
@@ -259,8 +261,8 @@ class CaptureMockManager:
     def sendServerLocation(self, url: str) -> None:
         """Tell the server where the real server is (§8.2). Every protocol's server also accepts the
         classic ``SUT_SERVER:`` message and records it in its own form (e.g. HTTP's setServerLocation)."""
-        if self.process is None:
-            return
+        if self.process is None or _is_broker_address(self.address):
+            return  # AMQP: the SUT publishes to the broker, there is no real server to tell about
         try:
             self._send(f"SUT_SERVER:{url}".encode(), wait=True)
         except OSError as err:
@@ -268,6 +270,11 @@ class CaptureMockManager:
 
     def _send(self, message: bytes, wait: bool = False) -> None:
         send_to_server(self.address, message, wait)
+
+
+def _is_broker_address(address: Optional[str]) -> bool:
+    """An AMQP server publishes ``<broker url>/<exchange>`` (§8.1), no address of its own."""
+    return bool(address) and address.startswith(("amqp://", "amqps://"))
 
 
 def send_to_server(address: str, message: bytes, wait: bool = False) -> None:

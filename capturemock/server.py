@@ -4,8 +4,9 @@
                                  [--intercept-dir DIR] [--import-path DIR] [--parent-pipe]
 
 Prints its address as the first stdout line (``127.0.0.1:<port>``; ``http://127.0.0.1:<port>`` for HTTP
-and XML-RPC, §8.1), then serves until it receives ``TERMINATE_SERVER:<token>`` (or, with
-``--parent-pipe``, until its stdin closes, so it never outlives the launcher, at any stage). Every
+and XML-RPC, ``<broker url>/<exchange>`` for AMQP, §8.1), then serves until it receives
+``TERMINATE_SERVER:<token>`` (or, with ``--parent-pipe``, until its stdin closes, so it never outlives
+the launcher, at any stage). Every
 connection runs in its own thread; the first bytes choose the handler (``Dispatcher``), so client-server
 protocols can plug in beside the command-line one. Imports are kept few: start-up time is part of every
 test run.
@@ -520,6 +521,12 @@ def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, 
     else:
         server = TrafficServer(token, port, idle_timeout(), max_silent(), bind)
     server.address = published_address(protocol, f"{shown}:{server.port}")
+    if protocol == "amqp":  # the queue is bound before the address is out: nothing published is missed
+        from .clientserver.amqp import AmqpSettings, Recorder
+
+        amqp = AmqpSettings.from_config(config)
+        server.broker = Recorder(amqp, token)
+        server.address = amqp.address
     return server, config, mode
 
 
@@ -568,9 +575,10 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
     server.order = ArrivalOrder(writer.write_text if writer else lambda text: None)
-    if traffic.datagrams is not None:
-        traffic.datagrams(server)
+    if traffic.serve_beside is not None:
+        traffic.serve_beside(server)
     server.serve(dispatcher, server.order, writer.close if writer else lambda: None)
+    traffic.finish()
     traffic.log.stopped()
     _report_replay(commands.replay, traffic.report)
 

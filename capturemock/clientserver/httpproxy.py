@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..mockfile import Item
 from . import httpmultipart, httptext, httpwire
 from .classic import decode
-from .exchange import Exchange, ForwardError
+from .exchange import NO_REPLY, Exchange, ForwardError
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
 from .httpredirect import REDIRECT_PATH, PathRedirects
@@ -193,6 +193,16 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
     def decode(self, replies: list[Item]) -> Message:
+        """The recorded response; ``->RMQ`` items beside it are published as it is served (§8.7)."""
+        messages = [item for item in replies if item.type == "RMQ"]
+        if messages:
+            from .amqp import publish_response_messages
+
+            publish_response_messages(self.config, messages, self.replay.path)
+            replies = [item for item in replies if item.type != "RMQ"]
+            if not replies:
+                return self.failed(NO_REPLY, f"CaptureMock: no recorded HTTP response beside the ->RMQ messages "
+                                             f"in {self.replay.path}")
         return httptext.parse(replies[0].text, is_response=True)
 
     def send(self, wire: Message) -> tuple[Message, str]:

@@ -27,6 +27,12 @@ def replay_for_server(rc_files: str, replay_file: Optional[str], record_file: Op
     settings = Settings(config)
     if not replay_file:
         raise ConfigError("replay_for_server needs a replay file (replayFile or TEXTTEST_CAPTUREMOCK_REPLAY)")
+    if settings.protocol == "amqp":  # published to the [amqp] exchange; nothing answers, nothing is recorded
+        from .amqp import publish_items
+
+        items = mockfile.read(replay_file, **settings.breaks)
+        publish_items(config, [item for item in items if item.from_sut and item.type == "RMQ"], replay_file)
+        return
     if not address:
         raise ConfigError("replay_for_server needs the real server's address (serverAddress)")
     transcript = Transcript(settings, Alterations(config))

@@ -27,7 +27,9 @@ class TrafficHandlers(NamedTuple):
     prefixed: list[tuple[bytes, Handler]]
     report: Callable[[], list[str]]  # the end-of-replay lines (on_best_match = warn, report_unused)
     log: QuietLog  # the ``Server`` debug log
-    datagrams: Optional[Callable[[object], None]] = None  # classic_udp: serves the server's UDP socket
+    # the protocol's own loop beside the TCP one, given the traffic server: classic_udp's datagrams, amqp's queue
+    serve_beside: Optional[Callable[[object], None]] = None
+    finish: Callable[[], None] = lambda: None  # after serving: amqp lets go of the broker
     first_wait: Optional[float] = None  # tcp_header: a client silent this long has connected (``connect``)
     greeting: bytes = b""  # what every connection is sent first (a protocol whose server speaks first)
 
@@ -89,6 +91,11 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
         record_dir, replay_dir = edit_dirs(options, path)
         session = FtpSession(transcript, replay, seal, log, stop, record_dir, replay_dir)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log, greeting=GREETING)
+    if settings.protocol == "amqp":
+        from .amqp import AmqpSession, AmqpSettings
+
+        session = AmqpSession(transcript, AmqpSettings.from_config(config), log)
+        return TrafficHandlers(session.client_message, [], report, log, session.serve, finish=session.finish)
     from .classic import ClassicSession
     from .custom import CustomClients
 

@@ -14,10 +14,7 @@ if TYPE_CHECKING:
 GENERAL = ["general"]
 # protocol -> how CAPTUREMOCK_SERVER is published (§8.1): the forms existing clients parse
 ADDRESS_FORMS = {"classic": "{}", "classic_tcp": "{}", "classic_udp": "{}", "tcp_header": "{}",
-                 "xmlrpc": "http://{}", "http": "http://{}", "ftp": "{}"}
-NOT_BUILT = ("amqp",)
-_MISSING = {"amqp": ": 2.10 recorded RabbitMQ messages through pika and a running broker (§8.7); "
-                    "record and replay AMQP mocks with CaptureMock 2.10 for now"}
+                 "xmlrpc": "http://{}", "http": "http://{}", "ftp": "{}", "amqp": "{}"}  # amqp: <url>/<exchange>
 
 
 def server_protocol(config: RcConfig) -> str:
@@ -26,9 +23,6 @@ def server_protocol(config: RcConfig) -> str:
     if protocol in ADDRESS_FORMS:
         return protocol
     where = ",".join(config.files) or None
-    if protocol in NOT_BUILT:
-        why = _MISSING.get(protocol, "")
-        raise ConfigError(f"server_protocol = {protocol} is not supported by this server yet{why}", where)
     raise ConfigError(f"unknown server_protocol = {protocol} (use one of {', '.join(ADDRESS_FORMS)})", where)
 
 

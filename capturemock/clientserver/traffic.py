@@ -12,6 +12,10 @@ from .. import mockfile
 from ..alterations import Alterations
 from .settings import GENERAL, Settings
 
+TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
+if TYPE_CHECKING:
+    from typing import Optional
+
 
 class Transcript:
     """Formats the items of one session: alterations (§3.4), redaction, line-break placeholders, timestamps."""
@@ -40,12 +44,12 @@ class Transcript:
             text = text[:-1]
         return self.item("<-", "SRV", text)
 
-    def client(self, text: str, type_: str = "CLI") -> str:
-        """A client message as recorded."""
+    def client(self, text: str, type_: str = "CLI", timestamp: Optional[str] = None) -> str:
+        """A client message as recorded; ``timestamp``: its time if the message says (AMQP), else now."""
         prefix = "->" if self.server_is_sut else "<-"
         recorded = self.item(prefix, type_, self.alter(text))
         if recorded and self.settings.timestamps:  # §3.3 record_timestamps: client traffic only
-            recorded += f"--TIM:{datetime.now().isoformat()}\n"
+            recorded += f"--TIM:{timestamp or datetime.now().isoformat()}\n"
         return recorded
 
     def server(self, text: str, type_: str = "SRV", *, altered: bool = False) -> str:

@@ -221,14 +221,6 @@ def test_transferred_files_stay_inside_the_edit_directory(name, kept):
     assert edit_path("/edits", name) == f"/edits/{kept}"
 
 
-def test_amqp_is_refused_at_start_up_saying_what_is_missing(rig):
-    with pytest.raises(capturemock.CaptureMockError) as refused:
-        rig.start(capturemock.RECORD, "[general]\nserver_protocol = amqp\n")
-    assert str(refused.value).endswith(
-        "server_protocol = amqp is not supported by this server yet: 2.10 recorded RabbitMQ messages through "
-        "pika and a running broker (§8.7); record and replay AMQP mocks with CaptureMock 2.10 for now")
-
-
 def test_replay_for_server_plays_the_recorded_client_against_a_live_server(rig, real, tmp_path):
     address = rig.start(capturemock.RECORD, RC, recordFromUrl=real.address, recordEditDir="edits")
     sub = real.home / "sub"
