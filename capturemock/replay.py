@@ -15,13 +15,16 @@ import bisect
 import re
 import sys
 from array import array
-from typing import Collection, Iterator, Optional, Sequence, Union
 
 from . import mockfile
 from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Collection, Iterator, Optional, Sequence, Union
 
 TYPE_CHECKING = False  # as in __init__: typing.TYPE_CHECKING without importing more than needed
 if TYPE_CHECKING:

@@ -19,9 +19,28 @@ import re
 import sys
 import types
 import warnings
-from typing import Any, Callable, Optional, Protocol
 
 from .errors import CaptureMockError, CaptureMockReplayError, MockFileError
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, Protocol
+
+    Hook = Callable[[Any], Optional[str]]
+
+    class Namespace(Protocol):
+        """What the replay session lends the parser: its names, and how to build its objects."""
+
+        def lookup_name(self, name: str) -> Any: ...  # KeyError when unknown
+
+        def make_instance(self, description: str, name: str) -> Any: ...
+
+        def make_callback(self, name: str) -> Any: ...
+
+        def resolve_class(self, dotted: str) -> Optional[type]: ...  # intercepted/configured classes
+
+        def exception_class(self, dotted: str) -> Optional[type]: ...  # raise mod.Name(...), mod intercepted
+
 
 WIDTH = 130  # §4.2: pprint width and the length above which strings are split
 # Modules whose classes may be called to rebuild values (product spec §3).
@@ -52,8 +71,6 @@ _SOURCE_NAME = "<capturemock value>"
 warnings.filterwarnings("ignore", category=SyntaxWarning, module=re.escape(_SOURCE_NAME))
 SPECIAL_NAMES = {"nan": float("nan"), "inf": float("inf"), "NotImplemented": NotImplemented,
                  "Ellipsis": Ellipsis}
-
-Hook = Callable[[Any], Optional[str]]
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -157,20 +174,6 @@ def _pformat(value: Any) -> str:
 
 
 # -- parsing ---------------------------------------------------------------------------------------
-class Namespace(Protocol):
-    """What the replay session lends the parser: its names, and how to build its objects."""
-
-    def lookup_name(self, name: str) -> Any: ...  # KeyError when unknown
-
-    def make_instance(self, description: str, name: str) -> Any: ...
-
-    def make_callback(self, name: str) -> Any: ...
-
-    def resolve_class(self, dotted: str) -> Optional[type]: ...  # intercepted/configured classes
-
-    def exception_class(self, dotted: str) -> Optional[type]: ...  # raise mod.Name(...), mod intercepted
-
-
 class Raised:
     """A parsed ``raise ...`` response: the exception to raise in the application."""
 

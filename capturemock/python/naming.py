@@ -6,7 +6,10 @@ byte for byte: ``item_apple``, ``item_apple1``, ``item1``, ``item__9lives``, ``e
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Optional
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional
 
 _NON_WORD = re.compile(r"\W")
 MAX_HINT_LENGTH = 20

@@ -12,7 +12,6 @@ import contextlib
 import re
 import threading
 import types
-from typing import Any, Iterator, Optional
 
 from ..mockfile import MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
@@ -37,6 +36,10 @@ from .proxies import (
     raw_new,
 )
 from .settings import PythonSettings
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
