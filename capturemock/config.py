@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
 import sys
 
 from .errors import ConfigError, MissingMockError
+from .lazyregex import LazyRegex
 from .modes import REPLAY
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Callable, Iterable, Optional, Sequence
 
 DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
-_INLINE_COMMENT = re.compile(r"(?:^|\s)[#;].*$", re.M)
+_INLINE_COMMENT = LazyRegex(r"(?m)(?:^|\s)[#;].*$")
 
 GENERAL, PYTHON, COMMAND_LINE, AMQP = "general", "python", "command line", "amqp"
 PER_NAME = "<name>"  # sections named after an intercepted name, a program, an alteration, an HTTP method...
@@ -196,7 +196,9 @@ class RcConfig:
         stray path) is an error naming the rc line, not an interception that silently does nothing."""
         names: list[str] = []
         for section in sections:
-            value = _INLINE_COMMENT.sub("", self.get(option, [section]) or "")
+            value = self.get(option, [section]) or ""
+            if "#" in value or ";" in value:  # the regex only where it can match: no ``re`` at start-up
+                value = _INLINE_COMMENT.sub("", value)
             names.extend(part.strip() for part in value.split(",") if part.strip())
         for name in names:
             if not is_valid(name):
@@ -337,7 +339,7 @@ def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[st
 # what rc text may expand to: ten levels of ten %(name)s references, or of YAML aliases of aliases, turn a
 # few hundred bytes into 10^10 characters (configparser bounds only the depth); no real rc file comes near
 _MAX_EXPANSION = 1 << 20
-_REFERENCE = re.compile(r"%\(([^)]*)\)s")
+_REFERENCE = LazyRegex(r"%\(([^)]*)\)s")
 
 
 class _BoundedInterpolation(configparser.BasicInterpolation):
@@ -391,6 +393,8 @@ def _header_of(line: str, yaml: bool) -> Optional[str]:
 def _option_of(line: str, yaml: bool) -> Optional[str]:
     if not yaml and line[:1] in (" ", "\t"):
         return None  # an INI continuation line
+    import re
+
     return re.split("[=:]", line, maxsplit=1)[0].strip().strip("'\"").lower()
 
 

@@ -12,7 +12,6 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 from __future__ import annotations
 
 import bisect
-import re
 import sys
 from array import array
 
@@ -24,10 +23,9 @@ from .replaypolicy import ERROR, SILENT, WARN
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
+    import re
     from typing import Collection, Iterator, Optional, Sequence, Union
 
-TYPE_CHECKING = False  # as in __init__: typing.TYPE_CHECKING without importing more than needed
-if TYPE_CHECKING:
     from .bestmatch import WordIndex
     from .quickmatch import QuickMatch
 
@@ -265,6 +263,8 @@ class ReplayIndex:
         """Whether a line of the replay file matches ``pattern`` (how intercepts are filtered, §5.2).
 
         ``^`` anchors at the start of each line."""
+        import re  # here: a python replay never asks (cmdline does), and ``re`` costs ~4 ms at start-up
+
         return re.compile(pattern.pattern, pattern.flags | re.M).search(self.text) is not None
 
     def lookup_exact(self, description: str) -> Optional[list[Item]]:

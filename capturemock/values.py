@@ -11,10 +11,10 @@ Anything else is a MockFileError naming file, line and the refused expression (p
 """
 from __future__ import annotations
 
-import enum
-import re
 import sys
 import types
+
+from .lazyregex import LazyRegex
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
@@ -211,7 +211,6 @@ class ValueParser:
 
 
 _NOT_SIMPLE = object()
-_PLAIN_STR = re.compile(r"'([^'\\\n]*)'\Z")
 _KEYWORDS = {"None": None, "True": True, "False": False}
 
 
@@ -223,15 +222,16 @@ def _simple_literal(text: str) -> Any:
             return int(text)
         except ValueError:  # more digits than int() accepts: ast gives the clean error
             return _NOT_SIMPLE
-    match = _PLAIN_STR.match(text)
-    if match:
-        return match.group(1)
+    if text[:1] == "'" and text[-1:] == "'" and len(text) > 1:  # '...' without ', \ or a line break in it
+        inner = text[1:-1]
+        if "'" not in inner and "\\" not in inner and "\n" not in inner:
+            return inner
     return _KEYWORDS.get(text, _NOT_SIMPLE)
 
 
-_PLAIN_OUTSIDE = re.compile(r"[\[\]{},:0-9.eE+\- \t\n']*")  # json punctuation and numbers (' joins)
-_SHARED_ESCAPE = re.compile(r"\\[\\nrt]")  # escapes json and Python read alike
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_PLAIN_OUTSIDE = LazyRegex(r"[\[\]{},:0-9.eE+\- \t\n']*")  # json punctuation and numbers (' joins)
+_SHARED_ESCAPE = LazyRegex(r"\\[\\nrt]")  # escapes json and Python read alike
+_SURROGATE = LazyRegex("[\ud800-\udfff]")
 
 
 def _plain_literal(text: str) -> Any:
@@ -289,7 +289,7 @@ def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = Fa
             continue  # an intercepted module's proxy: reading from it is traffic, calling it may run it
         for position, attr in enumerate(parts[split:], start=split):
             value = getattr(value, attr, None)
-            if isinstance(value, (type, enum.Enum)):
+            if isinstance(value, type) or _is_enum_member(value):
                 continue
             last = position == len(parts) - 1
             if constants and last and value is not None and type(value).__module__ == module.__name__:
@@ -297,3 +297,9 @@ def _walk_to_class(dotted: str, load: Callable[[str], Any], constants: bool = Fa
             return None
         return value
     return _NO_MODULE
+
+
+def _is_enum_member(value: object) -> bool:
+    """``isinstance(value, enum.Enum)`` without importing ``enum``: no member exists before it is imported."""
+    enum = sys.modules.get("enum")
+    return enum is not None and isinstance(value, enum.Enum)

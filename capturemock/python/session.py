@@ -9,7 +9,6 @@ guard) and at which callback nesting level (§4.1).
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import types
 
@@ -463,6 +462,8 @@ class Session:
         """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
         original, only whole names are replaced (``item1`` never hits ``item10``), and only in a file
         no other process is writing to: there the name stays as it is (``MockWriter.rewrite_from``)."""
+        import re  # rare: not at import
+
         self.flush()
         whole_name = re.compile(rf"\b{re.escape(handle.own_name)}\b")
         new, _ = self.objects.names.free(handle.base, hint, bare_suffix=True)
