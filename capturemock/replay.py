@@ -107,12 +107,10 @@ class ReplayIndex:
         line, counted_to = 1, 0
         pending: Optional[tuple[int, int, int]] = None  # (start, line, level) of a request item
 
-        for match in mockfile.item_starts(text):
-            begin = match.start(1)
+        for begin, head in mockfile.item_heads(text):
             if pending is not None:
                 self._add_request(*pending, begin, open_at_level)
                 pending = None
-            head = match.group(1)
             kind = kinds.get(head)
             if kind is None:
                 kind = kinds[head] = _kind(head)
