@@ -321,11 +321,11 @@ def item_heads(text: str) -> Iterator[tuple[int, str]]:
     return _item_heads_by_line(text)
 
 
-def _item_heads_by_line(text: str) -> Iterator[tuple[int, str]]:
-    """``_ITEM_HEAD`` by hand at each line start: a first ':' within 10 characters, no line break before
-    it, and ``<-`` first or ``->`` five characters before it."""
+def _item_heads_by_line(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``_ITEM_HEAD`` by hand at each line start from ``start`` (one itself): a first ':' within 10
+    characters, no line break before it, and ``<-`` first or ``->`` five characters before it."""
     find = text.find
-    start, size = 0, len(text)
+    size = len(text)
     while start < size:
         colon = find(":", start, start + 10)
         if colon >= 0:
@@ -446,10 +446,11 @@ def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
         if begin > low:  # from a line start: an item head is never cut in two
             begin = text.rfind("\n", low, begin) + 1 or low
         last = None
-        for match in item_starts(text, begin):
-            if match.start(1) > cut:
+        scan_from = begin if begin == 0 or text[begin - 1] == "\n" else text.find("\n", begin) + 1 or len(text)
+        for start, _ in _item_heads_by_line(text, scan_from):  # a short stretch: no regex (start-up)
+            if start > cut:
                 break
-            last = match.start(1)
+            last = start
         if last is not None or begin <= low:
             return last
         stretch *= 4
