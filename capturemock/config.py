@@ -13,20 +13,21 @@ has the option, list values are concatenated over all of them (§3.2).
 """
 from __future__ import annotations
 
-import configparser
 import os
-import re
 import sys
 
 from .errors import ConfigError, MissingMockError
+from .lazyregex import LazyRegex
 from .modes import REPLAY
+from .plainini import PlainIni
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
+    import configparser
     from typing import Callable, Iterable, Optional, Sequence
 
 DEFAULT_RC_FILE = os.path.join("~", ".capturemock", "config")
-_INLINE_COMMENT = re.compile(r"(?:^|\s)[#;].*$", re.M)
+_INLINE_COMMENT = LazyRegex(r"(?m)(?:^|\s)[#;].*$")
 
 GENERAL, PYTHON, COMMAND_LINE, AMQP = "general", "python", "command line", "amqp"
 PER_NAME = "<name>"  # sections named after an intercepted name, a program, an alteration, an HTTP method...
@@ -106,6 +107,9 @@ _KEYS = {(key.section, key.name): key for key in KEYS}
 _FREE_SECTIONS = frozenset({"default_http_headers", "enums", "list_elements"})
 _FIXED_SECTIONS = (GENERAL, PYTHON, COMMAND_LINE, AMQP)
 _WARNED: set[str] = set()
+# what ``getboolean`` accepts: configparser.ConfigParser.BOOLEAN_STATES
+_BOOLEAN_STATES = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False,
+                   "off": False}
 
 
 def _warn_to_stderr(message: str) -> None:
@@ -118,7 +122,9 @@ class RcConfig:
 
     def __init__(self, rc_files: Optional[Sequence[str]] = None, *,
                  warn: Callable[[str], None] = _warn_to_stderr):
-        self._parser = configparser.ConfigParser(strict=False, interpolation=_BoundedInterpolation())
+        # the plain INI subset without configparser (start-up), until a file needs configparser's rules
+        self._parser: PlainIni | configparser.ConfigParser = PlainIni()
+        self._texts: list[tuple[str, str]] = []  # (text, path) read so far, to read again with configparser
         self.files: list[str] = []
         self.missing: list[str] = []  # named rc files that do not exist (skipped, as 2.10 did)
         if rc_files:
@@ -146,6 +152,13 @@ class RcConfig:
             self.add_text(text, path)
 
     def add_text(self, text: str, path: str = "<string>") -> None:
+        if isinstance(self._parser, PlainIni) and self._parser.read_string(text):
+            self._texts.append((text, path))
+            self.files.append(path)
+            return
+        self._use_configparser()
+        import configparser
+
         try:
             self._parser.read_string(text, source=path)
         except configparser.MissingSectionHeaderError as err:
@@ -159,11 +172,26 @@ class RcConfig:
             raise ConfigError(_one_line(err), path) from None
         self.files.append(path)
 
+    def _use_configparser(self) -> None:
+        """From now on, ``configparser`` itself (the rc text so far was plain: it reads the same)."""
+        if not isinstance(self._parser, PlainIni):
+            return
+        import configparser
+
+        self._parser = configparser.ConfigParser(strict=False, interpolation=_bounded_interpolation())
+        for text, path in self._texts:
+            self._parser.read_string(text, source=path)
+        self._texts = []
+
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, option: str, sections: Iterable[str], default: Optional[str] = None) -> Optional[str]:
         """The value from the first section in ``sections`` that sets ``option``."""
         for section in sections:
             if self._parser.has_option(section, option):
+                if isinstance(self._parser, PlainIni):
+                    return self._parser.get(section, option)
+                import configparser
+
                 try:
                     return self._parser.get(section, option)
                 except configparser.Error as err:
@@ -175,7 +203,7 @@ class RcConfig:
         value = self.get(option, sections)
         if value is None:
             return default
-        flag = configparser.ConfigParser.BOOLEAN_STATES.get(value.strip().lower())
+        flag = _BOOLEAN_STATES.get(value.strip().lower())
         if flag is None:
             raise ConfigError(f"{option} = {value!r} is not a boolean (use true/false)",
                               *self._where(option, sections))
@@ -200,7 +228,9 @@ class RcConfig:
         stray path) is an error naming the rc line, not an interception that silently does nothing."""
         names: list[str] = []
         for section in sections:
-            value = _INLINE_COMMENT.sub("", self.get(option, [section]) or "")
+            value = self.get(option, [section]) or ""
+            if "#" in value or ";" in value:  # the regex only where it can match: no ``re`` at start-up
+                value = _INLINE_COMMENT.sub("", value)
             names.extend(part.strip() for part in value.split(",") if part.strip())
         for name in names:
             if not is_valid(name):
@@ -341,23 +371,30 @@ def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[st
 # what rc text may expand to: ten levels of ten %(name)s references, or of YAML aliases of aliases, turn a
 # few hundred bytes into 10^10 characters (configparser bounds only the depth); no real rc file comes near
 _MAX_EXPANSION = 1 << 20
-_REFERENCE = re.compile(r"%\(([^)]*)\)s")
+_REFERENCE = LazyRegex(r"%\(([^)]*)\)s")
 
 
-class _BoundedInterpolation(configparser.BasicInterpolation):
+def _bounded_interpolation() -> configparser.Interpolation:
     """``%(name)s`` interpolation that refuses a value expanding past ``_MAX_EXPANSION`` characters,
-    working out the length from the raw values before anything is expanded."""
+    working out the length from the raw values before anything is expanded (a class made here: importing
+    ``configparser`` at the top would cost every intercepted process its start-up share)."""
+    import configparser
 
-    def before_get(self, parser, section, option, value, defaults):
-        if "%(" in value and _expanded_length(value, parser, defaults, {}, 0) > _MAX_EXPANSION:
-            raise configparser.InterpolationError(
-                option, section, f"expands to more than {_MAX_EXPANSION} characters through %(...)s")
-        return super().before_get(parser, section, option, value, defaults)
+    class BoundedInterpolation(configparser.BasicInterpolation):
+        def before_get(self, parser, section, option, value, defaults):
+            if "%(" in value and _expanded_length(value, parser, defaults, {}, 0) > _MAX_EXPANSION:
+                raise configparser.InterpolationError(
+                    option, section, f"expands to more than {_MAX_EXPANSION} characters through %(...)s")
+            return super().before_get(parser, section, option, value, defaults)
+
+    return BoundedInterpolation()
 
 
 def _expanded_length(value: str, parser: configparser.ConfigParser, options, lengths: dict, depth: int) -> int:
     """Characters ``value`` expands to (capped just past the limit); ``lengths`` remembers each option's."""
     total = len(value)
+    import configparser
+
     if depth > configparser.MAX_INTERPOLATION_DEPTH:
         return total  # configparser itself refuses this as too deep
     for name in _REFERENCE.findall(value):
@@ -395,6 +432,8 @@ def _header_of(line: str, yaml: bool) -> Optional[str]:
 def _option_of(line: str, yaml: bool) -> Optional[str]:
     if not yaml and line[:1] in (" ", "\t"):
         return None  # an INI continuation line
+    import re
+
     return re.split("[=:]", line, maxsplit=1)[0].strip().strip("'\"").lower()
 
 

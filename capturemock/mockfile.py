@@ -56,13 +56,18 @@ import fcntl
 import itertools
 import mmap
 import os
-import re
 import sys
 import threading
 import weakref
-from typing import BinaryIO, Callable, Iterator, NamedTuple, NoReturn, Optional
+from collections import namedtuple
 
 from .errors import MockFileError
+from .lazyregex import LazyRegex
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    import re
+    from typing import BinaryIO, Callable, Iterator, NoReturn, Optional
 
 ENCODING = "utf-8"
 # Undecodable bytes survive a write/read round trip as lone surrogates instead of being lost.
@@ -72,17 +77,18 @@ ESCAPE = "|capturemock|"  # 13 characters, no ':': never part of an item start
 # §4.1: an item starts a line with a prefix shorter than 10 characters before the first ':' that
 # either starts with '<-' or ends with '->' plus a three-letter type.
 _ITEM_HEAD = r"(?:<-[^:\n]{0,7}|[^:\n]{0,4}->[^:\n]{3}):"
-ITEM_START = re.compile(f"^{_ITEM_HEAD}", re.M)
+ITEM_START = LazyRegex(f"(?m)^{_ITEM_HEAD}")
 # The same starts found by the newline before them (``item_starts``): with a literal first character
 # the regex engine skips from newline to newline instead of trying every position, which over a
 # 10 MB one-line value (a recorded HTTP body) is 0.01 s instead of 0.16 s, and twice as fast over
 # ordinary files.
-_ITEM_AFTER_NEWLINE = re.compile(f"\\n({_ITEM_HEAD})")
-_ITEM_HERE = re.compile(f"({_ITEM_HEAD})")
+_ITEM_AFTER_NEWLINE = LazyRegex(f"\\n({_ITEM_HEAD})")
+_ITEM_HERE = LazyRegex(f"({_ITEM_HEAD})")
 # the lines ``escape`` marks, and the marks ``unescape`` removes: one regex pass each, no line lists
-_LINE_TO_MARK = re.compile(f"^(?={re.escape(ESCAPE)}|{_ITEM_HEAD})", re.M)
-_LINE_MARK = re.compile(f"^{re.escape(ESCAPE)}", re.M)
-_LINE_TO_MARK_OR_END = re.compile(f"{_LINE_TO_MARK.pattern}|\\Z", re.M)
+_ESCAPE_PATTERN = r"\|capturemock\|"  # re.escape(ESCAPE), written out: no ``re`` at import
+_LINE_TO_MARK = LazyRegex(f"(?m)^(?={_ESCAPE_PATTERN}|{_ITEM_HEAD})")
+_LINE_MARK = LazyRegex(f"(?m)^{_ESCAPE_PATTERN}")
+_LINE_TO_MARK_OR_END = LazyRegex(f"{_LINE_TO_MARK.pattern}|\\Z")
 # The item types of every family (§4.1): an item start of any other type is a mistake in the file.
 KNOWN_TYPES = frozenset({"PYT", "RET", "CMD", "OUT", "ERR", "EXC", "FIL", "CLI", "SRV", "LST", "CAL", "RMQ"})
 # The line a writer puts after an item it could not write whole. Escaping marks every value line that
@@ -91,20 +97,19 @@ TORN = f"{ESCAPE}torn"
 _TORN_LINE = f"\n{TORN}\n"
 _TORN_BYTES = _TORN_LINE.encode()
 # what an item head of ours can look like when the write stopped inside it: '<-PY', '--->', '->R'
-_PARTIAL_HEAD = re.compile(r"(?:<-*|-+)>?[A-Z]{0,3}")
+_PARTIAL_HEAD = LazyRegex(r"(?:<-*|-+)>?[A-Z]{0,3}")
 
 
-class Item(NamedTuple):
-    """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``.
+class Item(namedtuple("Item", ("prefix", "type", "text", "line"), defaults=(0,))):
+    """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``; ``line``: where it
+    starts in its file (0 if it comes from no file).
 
     A named tuple rather than a dataclass: replay files can hold millions of items, and tuples are
-    the cheapest immutable records to build and keep.
+    the cheapest immutable records to build and keep (``collections.namedtuple``, not ``typing``'s: no
+    typing import at start-up).
     """
 
-    prefix: str
-    type: str
-    text: str
-    line: int = 0
+    __slots__ = ()
 
     @property
     def description(self) -> str:
@@ -144,9 +149,9 @@ _END_LINES = {(False, False): "", (True, False): _BYTES, (False, True): _NO_NEWL
               (True, True): f"{_BYTES}, {_NO_NEWLINE}"}
 _END_FLAGS = {line: flags for flags, line in _END_LINES.items()}
 _LONGEST_END = len(ESCAPE) + max(map(len, _END_FLAGS))
-_NOT_TEXT = re.compile("[\x00\udc80-\udcff]")  # what makes an output binary: NUL, a byte not UTF-8
-_BYTE_TO_ESCAPE = re.compile("[\\\\\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
-_ESCAPED_BYTE = re.compile(r"\\(\\|x[0-9a-fA-F]{2})")
+_NOT_TEXT = LazyRegex("[\x00\udc80-\udcff]")  # what makes an output binary: NUL, a byte not UTF-8
+_BYTE_TO_ESCAPE = LazyRegex("[\\\\\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
+_ESCAPED_BYTE = LazyRegex(r"\\(\\|x[0-9a-fA-F]{2})")
 
 
 def needs_escape(text: str) -> bool:
@@ -302,9 +307,41 @@ def item_starts(text: str, begin: int = 0, end: Optional[int] = None) -> Iterato
     return itertools.chain((first,), later) if first is not None else later
 
 
+# characters from which ``item_heads`` scans with the regex: below, importing ``re`` and compiling the
+# pattern (~5 ms, most of a small replay's start-up) costs more than its C scan saves over str methods
+_REGEX_SCAN_FROM = 1 << 19
+
+
+def item_heads(text: str) -> Iterator[tuple[int, str]]:
+    """(start, head) of each item start in ``text``, as ``item_starts`` finds them (head: ``<-PYT:``):
+    what loading a replay file scans for. A small file is scanned line by line with str methods, a large
+    one by the regex."""
+    if len(text) >= _REGEX_SCAN_FROM:
+        return ((match.start(1), match.group(1)) for match in item_starts(text))
+    return _item_heads_by_line(text)
+
+
+def _item_heads_by_line(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``_ITEM_HEAD`` by hand at each line start from ``start`` (one itself): a first ':' within 10
+    characters, no line break before it, and ``<-`` first or ``->`` five characters before it."""
+    find = text.find
+    size = len(text)
+    while start < size:
+        colon = find(":", start, start + 10)
+        if colon >= 0:
+            head = text[start:colon + 1]
+            if "\n" not in head and (head[:2] == "<-" or head[-6:-4] == "->"):
+                yield start, head
+        start = find("\n", start) + 1
+        if not start:
+            return
+
+
 def mentions(text: str, pattern: re.Pattern) -> bool:
     """Whether a line of mock-file ``text`` matches ``pattern``, ``^`` anchoring at each line start:
     how intercepts are filtered in replay (§5.2), without indexing the file."""
+    import re
+
     return re.compile(pattern.pattern, pattern.flags | re.M).search(text) is not None
 
 
@@ -409,10 +446,11 @@ def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
         if begin > low:  # from a line start: an item head is never cut in two
             begin = text.rfind("\n", low, begin) + 1 or low
         last = None
-        for match in item_starts(text, begin):
-            if match.start(1) > cut:
+        scan_from = begin if begin == 0 or text[begin - 1] == "\n" else text.find("\n", begin) + 1 or len(text)
+        for start, _ in _item_heads_by_line(text, scan_from):  # a short stretch: no regex (start-up)
+            if start > cut:
                 break
-            last = match.start(1)
+            last = start
         if last is not None or begin <= low:
             return last
         stretch *= 4

@@ -23,6 +23,7 @@ class RcFileHandler(RcConfig):
 
     def __init__(self, rcFiles: Optional[Sequence[str]]):
         super().__init__(rcFiles)
+        self._use_configparser()  # its rigs use configparser's own interface (``parser``, ``set``...)
         self.address: Optional[str] = None
         self.diag: Any = None
 

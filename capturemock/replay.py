@@ -12,10 +12,8 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 from __future__ import annotations
 
 import bisect
-import re
 import sys
 from array import array
-from typing import Collection, Iterator, Optional, Sequence, Union
 
 from . import mockfile
 from .errors import CaptureMockReplayError, MockFileError
@@ -23,8 +21,11 @@ from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
 
-TYPE_CHECKING = False  # as in __init__: typing.TYPE_CHECKING without importing more than needed
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
+    import re
+    from typing import Collection, Iterator, Optional, Sequence, Union
+
     from .bestmatch import WordIndex
     from .quickmatch import QuickMatch
 
@@ -106,12 +107,10 @@ class ReplayIndex:
         line, counted_to = 1, 0
         pending: Optional[tuple[int, int, int]] = None  # (start, line, level) of a request item
 
-        for match in mockfile.item_starts(text):
-            begin = match.start(1)
+        for begin, head in mockfile.item_heads(text):
             if pending is not None:
                 self._add_request(*pending, begin, open_at_level)
                 pending = None
-            head = match.group(1)
             kind = kinds.get(head)
             if kind is None:
                 kind = kinds[head] = _kind(head)
@@ -262,6 +261,8 @@ class ReplayIndex:
         """Whether a line of the replay file matches ``pattern`` (how intercepts are filtered, §5.2).
 
         ``^`` anchors at the start of each line."""
+        import re  # here: a python replay never asks (cmdline does), and ``re`` costs ~4 ms at start-up
+
         return re.compile(pattern.pattern, pattern.flags | re.M).search(self.text) is not None
 
     def lookup_exact(self, description: str) -> Optional[list[Item]]:

@@ -41,3 +41,21 @@ def test_last_item_start_is_the_line_by_line_answer(lines, data):
 def test_last_item_start_behind_a_long_value():
     text = "<-CLI:GET /a\n->SRV:200 " + "line\n" * 100000
     assert mockfile._last_item_start(text, 0, len(text) - 1) == len("<-CLI:GET /a\n")
+
+
+@given(LINES)
+def test_item_heads_are_the_item_starts_both_ways(lines):
+    """Line by line (small files) and by the regex (large ones): the same starts and heads."""
+    text = "\n".join(lines)
+    expected = [(match.start(1), match.group(1)) for match in mockfile.item_starts(text)]
+    assert list(mockfile._item_heads_by_line(text)) == expected
+    assert list(mockfile.item_heads(text)) == expected
+
+
+def test_item_heads_of_a_large_file_come_from_the_regex(monkeypatch):
+    text = "<-PYT:f(1)\n->RET:1\nvalue line: not an item\n  ->RET:2\n" * 4
+    monkeypatch.setattr(mockfile, "_REGEX_SCAN_FROM", len(text))
+    monkeypatch.setattr(mockfile, "_item_heads_by_line", None)  # would fail if called
+    heads = list(mockfile.item_heads(text))
+    assert heads == [(0, "<-PYT:"), (11, "->RET:"), (43, "  ->RET:")] + [(start + 53 * i, head) for i in (1, 2, 3)
+                                                                          for start, head in heads[:3]]

@@ -11,12 +11,15 @@ import importlib
 import importlib.machinery
 import os
 import sys
-import sysconfig
 from types import ModuleType
-from typing import Any, Optional
 
 from ..modes import REPLAY
+from .callstack import stdlib_dirs
 from .proxies import MISSING, OWN_ERRORS, handle_of, surfaced
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 _ABSENT = object()
 _LATE_WARNING = (
@@ -162,7 +165,7 @@ def _with_spec(proxy: Any, module: ModuleType) -> Any:
     return proxy
 
 
-_STDLIB = tuple({os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")})
+_STDLIB = stdlib_dirs()
 
 
 def _is_stdlib(module: ModuleType) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 from types import BuiltinFunctionType, FunctionType, ModuleType
-from typing import Any, Callable, Iterable, Optional
 
 from ..values import loaded_exception_class
 from . import proxies
@@ -30,6 +29,10 @@ from .proxies import (
     handle_of,
     raw_new,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Optional
 
 SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
 NO_CALL: tuple[str, tuple, dict] = ("", (), {})  # ObjectRegistry.call_context outside rendering a call

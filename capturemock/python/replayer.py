@@ -6,11 +6,10 @@ invokes, and writes what it replayed to the record file so the new transcript ca
 """
 from __future__ import annotations
 
-import re
 import sys
-from typing import Any, Optional
 
 from ..errors import CaptureMockReplayError, SealedReplayError
+from ..lazyregex import LazyRegex
 from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
@@ -19,11 +18,15 @@ from .naming import split_description
 from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
 
-_DESCRIBED = re.compile(r"Instance\('([^']*)'")
-_NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
-_SPECIAL_CALL = re.compile(r"^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(", re.M)
-_AWAITED_CALL = re.compile(r"^<-+PYT:(await [^(\n]+)\(", re.M)
-_INSTANCE_CALL = re.compile(r"^<-+PYT:(\w+)\(", re.M)  # ``scale1(2)``: a callable instance called
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
+_DESCRIBED = LazyRegex(r"Instance\('([^']*)'")
+_NAMED_INSTANCE = LazyRegex(r"Instance\('(\w+)[^']*', '([^']+)'\)")
+_SPECIAL_CALL = LazyRegex(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
+_AWAITED_CALL = LazyRegex(r"(?m)^<-+PYT:(await [^(\n]+)\(")
+_INSTANCE_CALL = LazyRegex(r"(?m)^<-+PYT:(\w+)\(")  # ``scale1(2)``: a callable instance called
 
 
 def _replay_only(cls: Any) -> Optional[type]:
@@ -173,6 +176,10 @@ class Replayer:
 
     def _raised_by_name(self, text: str) -> bool:
         """Whether a response raises ``text`` (``raise mod.Error(...)``), so ``mod.Error`` is that class."""
+        if f"->RET:raise {text}" not in self.index.text:  # the usual answer, without ``re`` (start-up)
+            return False
+        import re
+
         return re.search(rf"^->RET:raise {re.escape(text)}(\(|$)", self.index.text, re.M) is not None
 
     # -- calls -------------------------------------------------------------------------------------
@@ -339,7 +346,9 @@ class Replayer:
         """The functions the replay file has awaited calls of (``await mymod.fetch(1)``): their proxies
         answer with something to await."""
         if self._awaited is None:
-            self._awaited = frozenset(called_name(body) for body in _AWAITED_CALL.findall(self.index.text))
+            text = self.index.text
+            awaited = _AWAITED_CALL.findall(text) if "PYT:await " in text else ()  # no ``re`` for no awaits
+            self._awaited = frozenset(called_name(body) for body in awaited)
         return self._awaited
 
     def _described_classes(self) -> dict[str, str]:
@@ -349,7 +358,8 @@ class Replayer:
         (``except mod.Error`` evaluated early, ``isinstance`` checks)."""
         if self._described is None:
             described: dict[str, str] = {}
-            for description in _DESCRIBED.findall(self.index.text):
+            text = self.index.text
+            for description in _DESCRIBED.findall(text) if "Instance('" in text else ():
                 name, bases = split_description(description)
                 if bases or name not in described:
                     described[name] = description

@@ -9,10 +9,8 @@ guard) and at which callback nesting level (§4.1).
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import types
-from typing import Any, Iterator, Optional
 
 from ..mockfile import MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
@@ -37,6 +35,10 @@ from .proxies import (
     raw_new,
 )
 from .settings import PythonSettings
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
@@ -460,6 +462,8 @@ class Session:
         """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
         original, only whole names are replaced (``item1`` never hits ``item10``), and only in a file
         no other process is writing to: there the name stays as it is (``MockWriter.rewrite_from``)."""
+        import re  # rare: not at import
+
         self.flush()
         whole_name = re.compile(rf"\b{re.escape(handle.own_name)}\b")
         new, _ = self.objects.names.free(handle.base, hint, bare_suffix=True)

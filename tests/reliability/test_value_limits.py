@@ -23,7 +23,7 @@ from harness import EmptyNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capturemock import values
+from capturemock import evaluation, values
 from capturemock.errors import MockFileError
 from capturemock.python.api import interceptPython
 from capturemock.values import MAX_REBUILT_SIZE, ValueParser, render
@@ -240,7 +240,7 @@ def strictly_equal(one, other) -> bool:
 
 
 def through_ast(text: str):
-    return values._Evaluation(ValueParser(EmptyNamespace()), text, None, 0).run()
+    return evaluation.Evaluation(ValueParser(EmptyNamespace()), text, None, 0).run()
 
 
 def check_same(text: str) -> None:

@@ -1,0 +1,85 @@
+"""Start-up of an intercepted process on TextTest's path (issue #16 item 1).
+
+Every Python process of a TextTest suite runs ``capturemock.process_startup()`` from TextTest's
+``sitecustomize``; what it imports is most of what it costs. These tests run real processes that way and
+check they answer right without the modules start-up no longer needs (each costs 2-5 ms)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+
+import capturemock
+from capturemock.python.callstack import stdlib_dirs
+
+# TextTest 4.4.7's sitecustomize, reduced to what runs when no other sitecustomize is found
+SITECUSTOMIZE = """\
+import capturemock
+capturemock.process_startup()
+"""
+# modules an intercepted process imported before and needs no longer (2-5 ms each)
+AVOIDED = ("typing", "ast", "sysconfig", "configparser")  # not re: an editable install's finder imports it
+PROGRAM = """\
+import sys
+import mathmod
+assert mathmod.double({n}) == {n} * 2, mathmod.double({n})
+print(" ".join(sorted(set({avoided}) & set(sys.modules))))
+"""
+
+
+def _run_on_texttests_path(tmp_path, mode: int, replay: str | None) -> subprocess.CompletedProcess:
+    src, intercepts = tmp_path / "src", tmp_path / "intercepts"
+    src.mkdir(exist_ok=True)
+    intercepts.mkdir(exist_ok=True)
+    (src / "mathmod.py").write_text("def double(n):\n    return n * 2\n")
+    (intercepts / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    rc = tmp_path / "capturemockrc"
+    rc.write_text("[python]\nintercepts = mathmod\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAPTUREMOCK_")}
+    capturemock.setUpPython(mode, str(tmp_path / "record.mock"), replay, [str(rc)], environment=env)
+    path = [str(intercepts), *([str(src)] if mode == capturemock.RECORD else []), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
+    program = PROGRAM.format(n=21, avoided=repr(AVOIDED))
+    return subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_replaying_process_answers_without_the_modules_it_no_longer_needs(tmp_path):
+    mock = tmp_path / "replay.mock"
+    calls = "".join(f"<-PYT:mathmod.double({n})\n->RET:{n * 2}\n" for n in range(50))
+    mock.write_text(f"<-PYT:import mathmod\n{calls}")
+    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []
+
+
+def test_a_recording_process_records_without_the_modules_it_no_longer_needs(tmp_path):
+    proc = _run_on_texttests_path(tmp_path, capturemock.RECORD, None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []
+    recorded = (tmp_path / "record.mock").read_text()
+    assert recorded.startswith("<-PYT:import mathmod\n") and recorded.endswith("<-PYT:mathmod.double(21)\n->RET:42\n")
+
+
+def _sysconfig_stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib")}))
+
+
+def test_stdlib_dirs_are_sysconfigs_without_importing_it():
+    assert stdlib_dirs() == _sysconfig_stdlib_dirs()
+
+
+def test_stdlib_dirs_are_sysconfigs_outside_a_venv_too():
+    """The base interpreter (not a venv's): there ``platstdlib`` is ``stdlib`` itself."""
+    probe = ("import json, os, sysconfig; from capturemock.python.callstack import stdlib_dirs; "
+             "p = sysconfig.get_paths(); print(json.dumps([list(stdlib_dirs()), "
+             "sorted({os.path.realpath(p[k]) + os.sep for k in ('stdlib', 'platstdlib')})]))")
+    base = getattr(sys, "_base_executable", sys.executable)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(capturemock.__file__)))
+    out = subprocess.run([base, "-c", probe], env=dict(os.environ, PYTHONPATH=root), capture_output=True, text=True,
+                         timeout=60, check=True)
+    ours, theirs = json.loads(out.stdout)
+    assert ours == theirs
