@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -163,14 +162,18 @@ class CaptureMockManager:
             self.sendServerLocation(recordFromUrl)
         return True
 
-    @staticmethod
-    def _programs(mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
+    def _rc_config(self, rc_files: Sequence[str]) -> RcConfig:
+        """The rc files, read for the shims; their problems are warned about, once per process."""
+        config = RcConfig(list(rc_files), warn=_warn)
+        config.warn_unknown_settings(_warn)
+        return config
+
+    def _programs(self, mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
         """Programs to shim: all intercepts, or in pure replay those the replay file mentions (§5.2)."""
         from .cmdline import settings
         from .replaypolicy import sealed
 
-        config = RcConfig(list(rc_files), warn=_warn)
-        config.warn_unknown_settings(_warn)
+        config = self._rc_config(rc_files)
         programs = settings.intercepted_programs(config, _warn)
         if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
             from . import mockfile  # here: its regexes cost a recording launcher ~10 ms
@@ -232,11 +235,11 @@ class CaptureMockManager:
         self._report(self._output.text(), self._errors.text())
         if killed or process.returncode == 0:  # exit 0 before being told: a protocol's stop request (shutdownServer)
             return not killed
-        self._report_death(process.returncode)
+        self._report_death(f"killed by signal {-process.returncode}" if process.returncode < 0
+                           else f"exit status {process.returncode}")
         return False
 
-    def _report_death(self, status: int) -> None:
-        how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+    def _report_death(self, how: str) -> None:
         kept = f" in {self._record_file}" if self._record_file else ""
         text = (f"CaptureMock server died unexpectedly ({how}); the traffic it recorded until then is "
                 f"kept{kept}, later traffic was not intercepted")
@@ -273,6 +276,8 @@ class CaptureMockManager:
 def send_to_server(address: str, message: bytes, wait: bool = False) -> None:
     """One message to a traffic server on its own connection (TCP for every protocol, §8.1); with
     ``wait`` until the server has handled it."""
+    import socket  # here: the ``capturemock`` command's own server never needs it (enum, selectors)
+
     host, port = address.split("://")[-1].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(message)
