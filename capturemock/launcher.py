@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from .sutenv import lookup, unset
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
 if TYPE_CHECKING:
+    import subprocess
     from typing import Callable, MutableMapping, Optional, Sequence
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -183,6 +183,8 @@ class CaptureMockManager:
         return programs
 
     def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:
+        import subprocess  # here: the capturemock command serves in its own process (threadserver)
+
         command = [sys.executable, "-S", "-c", _SERVER_BOOT, PACKAGE_PARENT, *args]
         self.process = subprocess.Popen(command, cwd=cwd, env={k: v for k, v in env.items() if v is not None},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
