@@ -290,19 +290,25 @@ def run_program(command: list[str], env: dict) -> int:
 
 
 def _spawn(command: list[str], env: dict) -> int:
-    """``posix_spawn`` (subprocess is ~4 ms of imports), found on the program's PATH as subprocess
-    finds it: the shims come first there. The first error other than "not there" wins, as with execvp."""
-    name = command[0]
-    paths = [name] if os.path.dirname(name) else [os.path.join(folder, name) for folder in os.get_exec_path(env)]
-    missing = failed = None
-    for path in paths:
-        try:
-            return os.posix_spawn(path, command, env, setsigdef=_RESET_SIGNALS)
-        except (FileNotFoundError, NotADirectoryError) as err:
-            missing = missing or err
-        except OSError as err:
-            failed = failed or err
-    raise failed or missing or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+    """``posix_spawn`` (subprocess is ~4 ms of imports) of the program found on its own PATH, as
+    subprocess finds it: the shims come first there. Found first and spawned once: where posix_spawn
+    forks (valgrind, old C libraries) a failed exec is no error but a child that exits 127."""
+    return os.posix_spawn(_executable(command[0], env), command, env, setsigdef=_RESET_SIGNALS)
+
+
+def _executable(name: str, env: dict) -> str:
+    """The first executable file ``name`` on the PATH of ``env``, else the first file of that name
+    (spawning it says why it cannot run)."""
+    if os.path.dirname(name):
+        return name
+    candidates = [os.path.join(folder, name) for folder in os.get_exec_path(env)]
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    for path in candidates:
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
 
 
 def _kill_tree(pid: int, sig: int) -> None:
