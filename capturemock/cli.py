@@ -20,26 +20,30 @@ and the server and temporary directory are cleaned up whatever happens.
 """
 from __future__ import annotations
 
-import argparse
+import errno
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 
 from . import version
 from .config import RcConfig
 from .errors import CaptureMockError
+from .launcher import remove_dir_with_retry
 from .modes import RECORD, REPLAY, describe_modes, parse_mode
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
 if TYPE_CHECKING:
+    import argparse
     from typing import Optional
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # Python ignores them, and the program would inherit that
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # the rare paths only (help, version, recipes, mistakes): ~9 ms of every command
+
     parser = argparse.ArgumentParser(
         prog="capturemock", description="Run PROGRAM with its intercepted command-line traffic recorded or "
                                         "replayed. Options must come before the program.",
@@ -68,6 +72,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Options:
+    """The parsed command line: what ``build_parser().parse_args`` gives, with the same attributes."""
+
+    def __init__(self, **values: object):
+        self.mode, self.port, self.recipe = "0", 0, None
+        self.replay = self.replay_file_edits = self.record = self.record_file_edits = self.rcfiles = None
+        self.program: list[str] = []
+        self.__dict__.update(values)
+
+    def __eq__(self, other: object) -> bool:
+        return vars(self) == vars(other)
+
+
+# the run's options with a value: (short, long) -> attribute
+_VALUED = {"-m": "mode", "--mode": "mode", "-p": "replay", "--replay": "replay",
+           "-f": "replay_file_edits", "--replay-file-edits": "replay_file_edits", "-r": "record",
+           "--record": "record", "-F": "record_file_edits", "--record-file-edits": "record_file_edits",
+           "-R": "rcfiles", "--rcfiles": "rcfiles", "-P": "port", "--port": "port"}
+
+
+def parse_args(argv: list[str]) -> Options:
+    """The command line of a run, parsed by hand as argparse would (its import is ~9 ms of every
+    command); anything but plain options before a program (help, version, recipes, abbreviations,
+    mistakes) goes to argparse, for its exact texts."""
+    options = Options()
+    rest = list(argv)
+    while rest and rest[0].startswith("-"):
+        arg = rest.pop(0)
+        if arg.startswith("--"):
+            name, equals, value = arg.partition("=")
+            given = bool(equals)
+        else:  # -mVALUE or -m VALUE
+            name, value = arg[:2], arg[2:]
+            given = bool(value)
+        attribute = _VALUED.get(name)
+        if not given and rest:
+            value = rest.pop(0)
+        elif not given:
+            attribute = None  # no value: argparse says so
+        if attribute is None or value.startswith(("-", "=")) or (attribute == "port" and not value.isdecimal()):
+            return _parse_with_argparse(argv)
+        setattr(options, attribute, int(value) if attribute == "port" else value)
+    if not rest:
+        return _parse_with_argparse(argv)
+    options.program = rest
+    return options
+
+
+def _parse_with_argparse(argv: list[str]) -> Options:
+    return Options(**vars(build_parser().parse_args(argv)))
+
+
+def _refuse(message: str) -> None:
+    """A mistake on the command line: its lines on stderr, status 2 (as argparse's ``exit``)."""
+    sys.stderr.write(message)
+    sys.exit(2)
+
+
 def _absolute(path: Optional[str]) -> Optional[str]:
     return os.path.abspath(path) if path else None
 
@@ -90,68 +152,72 @@ def main(argv: Optional[list[str]] = None) -> None:
         from .importers import main as import_recording
 
         sys.exit(import_recording(argv[0], argv[1:]))
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     if args.recipe is not None:
         from .recipes import main as recipe
 
         sys.exit(recipe(args.recipe))
     if not args.program:
-        parser.error("no program to run was given")  # usage on stderr, status 2 (2.10: help, status 0)
+        build_parser().error("no program to run was given")  # usage on stderr, status 2 (2.10: help, status 0)
     try:
         mode = parse_mode(args.mode, "--mode")
     except CaptureMockError as err:
-        parser.exit(2, f"capturemock: {err}\n")
+        _refuse(f"capturemock: {err}\n")
     if mode == REPLAY and not args.replay:
         mode = RECORD  # §2.3
     if args.record and args.replay and os.path.abspath(args.record) == os.path.abspath(args.replay):
-        parser.exit(2, f"capturemock: --replay and --record name the same file ({args.record}): recording "
-                       "would replace the mock being replayed; record to another file\n")
-    problems = _rc_problems(args, mode)
+        _refuse(f"capturemock: --replay and --record name the same file ({args.record}): recording "
+                "would replace the mock being replayed; record to another file\n")
+    config, problems = _read_rc_files(args, mode)
     if problems:
-        parser.exit(2, "".join(f"capturemock: {problem}\n" for problem in problems))
+        _refuse("".join(f"capturemock: {problem}\n" for problem in problems))
     if args.record and os.path.isfile(args.record):
         try:
             os.remove(args.record)  # a fresh record file every run (§10)
         except OSError as err:
-            parser.exit(2, f"capturemock: cannot replace the record file {args.record}: {err.strerror}\n")
-    sys.exit(_run(args, mode))
+            _refuse(f"capturemock: cannot replace the record file {args.record}: {err.strerror}\n")
+    sys.exit(_run(args, mode, config))
 
 
-def _rc_problems(args: argparse.Namespace, mode: int) -> list[str]:
-    """The command is strict where the TextTest API only warns: a missing or misspelt rc file, or
-    (``on_missing_mock = error``) a missing mock, would silently change what the run tests."""
+def _rc_files(args: Options) -> list[str]:
+    return [f for f in (args.rcfiles or "").split(",") if f]
+
+
+def _read_rc_files(args: Options, mode: int) -> tuple[Optional[RcConfig], list[str]]:
+    """The rc files, read once for the whole run, and their problems. The command is strict where the
+    TextTest API only warns: a missing or misspelt rc file, or (``on_missing_mock = error``) a missing
+    mock, would silently change what the run tests."""
     try:
-        config = RcConfig([f for f in (args.rcfiles or "").split(",") if f], warn=lambda message: None)
+        config = RcConfig(_rc_files(args), warn=lambda message: None)
         problems = [f"rc file {path} does not exist" for path in config.missing]
         problems += [str(problem) for problem in config.unknown_settings()]
         if not problems:
             config.check_replay_file(mode, args.replay)
     except CaptureMockError as err:
-        return [str(err)]
-    return problems
+        return None, [str(err)]
+    return config, problems
 
 
-def _run(args: argparse.Namespace, mode: int) -> int:
-    from . import launcher
+def _run(args: Options, mode: int, config: RcConfig) -> int:
+    from .threadserver import ThreadServerManager
 
     scratch = tempfile.mkdtemp(prefix="capturemock-")
     env = os.environ.copy()
+    server = ThreadServerManager(config)
     try:
-        launcher.setUpServer(mode, _absolute(args.record), _absolute(args.replay),
-                             recordEditDir=_absolute(args.record_file_edits),
-                             replayEditDir=_absolute(args.replay_file_edits),
-                             rcFiles=[f for f in (args.rcfiles or "").split(",") if f],
-                             interceptDir=os.path.join(scratch, "intercepts"), sutDirectory=os.getcwd(),
-                             environment=env, port=args.port)
-        _set_up_python(args, mode, env, scratch)
+        server.startServer(mode, _absolute(args.record), _absolute(args.replay),
+                           recordEditDir=_absolute(args.record_file_edits),
+                           replayEditDir=_absolute(args.replay_file_edits), rcFiles=_rc_files(args),
+                           interceptDir=os.path.join(scratch, "intercepts"), sutDirectory=os.getcwd(),
+                           environment=env, port=args.port)
+        _set_up_python(args, mode, config, env, scratch)
         status = run_program(args.program, env)
     except CaptureMockError as err:
         sys.stderr.write(f"capturemock: {err}\n")
         status = 1
     finally:
-        server_lived = launcher.terminate()  # if not, it has said so
-        launcher.remove_dir_with_retry(scratch)
+        server_lived = server.terminate()  # if not, it has said so
+        remove_dir_with_retry(scratch)
     if status == 0 and not server_lived:
         status = 1  # the program's traffic was not all intercepted: not a success
     if status < 0:
@@ -193,12 +259,12 @@ def _rerecord(argv: list[str]) -> int:
     return rerecord(argv)
 
 
-def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str) -> None:
+def _set_up_python(args: Options, mode: int, config: RcConfig, env: dict, scratch: str) -> None:
     """Python intercepts of the rc files, in every Python process the program starts. Without ``-r``
     they still replay: their transcript goes to the scratch directory and is dropped."""
-    rc_files = [f for f in (args.rcfiles or "").split(",") if f]
-    if not RcConfig(rc_files, warn=lambda message: None).getlist("intercepts", ["python"]):
+    if not config.getlist("intercepts", ["python"]):
         return
+    rc_files = _rc_files(args)
     from .python import api
 
     record = _absolute(args.record) or os.path.join(scratch, "unrecorded.mock")
@@ -211,16 +277,38 @@ def _set_up_python(args: argparse.Namespace, mode: int, env: dict, scratch: str)
 def run_program(command: list[str], env: dict) -> int:
     """Run the program; signals we receive go to it and everything it started (psutil, if present)."""
     try:
-        process = subprocess.Popen(command, env=env)
+        pid = _spawn(command, env)
     except OSError as err:
         sys.stderr.write(f"capturemock: cannot run '{command[0]}': {err.strerror}\n")
         return 127
-    previous = {sig: signal.signal(sig, lambda sig, _frame: _kill_tree(process.pid, sig)) for sig in _FORWARDED}
+    previous = {sig: signal.signal(sig, lambda sig, _frame: _kill_tree(pid, sig)) for sig in _FORWARDED}
     try:
-        return process.wait()
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _spawn(command: list[str], env: dict) -> int:
+    """``posix_spawn`` (subprocess is ~4 ms of imports) of the program found on its own PATH, as
+    subprocess finds it: the shims come first there. Found first and spawned once: where posix_spawn
+    forks (valgrind, old C libraries) a failed exec is no error but a child that exits 127."""
+    return os.posix_spawn(_executable(command[0], env), command, env, setsigdef=_RESET_SIGNALS)
+
+
+def _executable(name: str, env: dict) -> str:
+    """The first executable file ``name`` on the PATH of ``env``, else the first file of that name
+    (spawning it says why it cannot run)."""
+    if os.path.dirname(name):
+        return name
+    candidates = [os.path.join(folder, name) for folder in os.get_exec_path(env)]
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    for path in candidates:
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
 
 
 def _kill_tree(pid: int, sig: int) -> None:

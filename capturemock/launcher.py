@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +20,7 @@ from .sutenv import lookup, unset
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
 if TYPE_CHECKING:
+    import subprocess
     from typing import Callable, MutableMapping, Optional, Sequence
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -163,14 +162,18 @@ class CaptureMockManager:
             self.sendServerLocation(recordFromUrl)
         return True
 
-    @staticmethod
-    def _programs(mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
+    def _rc_config(self, rc_files: Sequence[str]) -> RcConfig:
+        """The rc files, read for the shims; their problems are warned about, once per process."""
+        config = RcConfig(list(rc_files), warn=_warn)
+        config.warn_unknown_settings(_warn)
+        return config
+
+    def _programs(self, mode: int, rc_files: Sequence[str], replay_file: Optional[str]) -> list[str]:
         """Programs to shim: all intercepts, or in pure replay those the replay file mentions (§5.2)."""
         from .cmdline import settings
         from .replaypolicy import sealed
 
-        config = RcConfig(list(rc_files), warn=_warn)
-        config.warn_unknown_settings(_warn)
+        config = self._rc_config(rc_files)
         programs = settings.intercepted_programs(config, _warn)
         if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
             from . import mockfile  # here: its regexes cost a recording launcher ~10 ms
@@ -180,6 +183,8 @@ class CaptureMockManager:
         return programs
 
     def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:
+        import subprocess  # here: the capturemock command serves in its own process (threadserver)
+
         command = [sys.executable, "-S", "-c", _SERVER_BOOT, PACKAGE_PARENT, *args]
         self.process = subprocess.Popen(command, cwd=cwd, env={k: v for k, v in env.items() if v is not None},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -234,11 +239,11 @@ class CaptureMockManager:
         self._report(self._output.text(), self._errors.text())
         if killed or process.returncode == 0:  # exit 0 before being told: a protocol's stop request (shutdownServer)
             return not killed
-        self._report_death(process.returncode)
+        self._report_death(f"killed by signal {-process.returncode}" if process.returncode < 0
+                           else f"exit status {process.returncode}")
         return False
 
-    def _report_death(self, status: int) -> None:
-        how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+    def _report_death(self, how: str) -> None:
         kept = f" in {self._record_file}" if self._record_file else ""
         text = (f"CaptureMock server died unexpectedly ({how}); the traffic it recorded until then is "
                 f"kept{kept}, later traffic was not intercepted")
@@ -280,6 +285,8 @@ def _is_broker_address(address: Optional[str]) -> bool:
 def send_to_server(address: str, message: bytes, wait: bool = False) -> None:
     """One message to a traffic server on its own connection (TCP for every protocol, §8.1); with
     ``wait`` until the server has handled it."""
+    import socket  # here: the ``capturemock`` command's own server never needs it (enum, selectors)
+
     host, port = address.split("://")[-1].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(message)

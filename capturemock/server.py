@@ -302,6 +302,15 @@ class TrafficServer:
         """Stop accepting; ``serve`` returns once the requests in flight are done, or their grace is over."""
         self._stopping.set()
 
+    def close(self) -> None:
+        """Close the listener of a server that failed before serving (or while serving): in a launcher's
+        own process nothing else would, and peers would wait in its backlog instead of being refused."""
+        self._stopping.set()
+        self._raw_listener.close()  # a no-op once serving has taken it over
+        listener = getattr(self, "listener", None)
+        if listener is not None:
+            listener.close()
+
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
         from .cmdline.request import same_token
 
@@ -482,23 +491,25 @@ def parse_options(argv: list[str]) -> dict[str, str]:
     return options
 
 
-def listen(options: dict[str, str], token: str) -> tuple[TrafficServer, object, int]:
+def listen(options: dict[str, str], token: str, config=None) -> tuple[TrafficServer, object, int]:
     """What can go wrong with the user's input is checked before the address is published: mode,
     rc files and the settings read per request, protocol, output paths, port. A launcher reports a
     failure here as one line and does not run the SUT. ``--parent-pipe`` means a launcher started us
-    (and owns our stdin)."""
+    (and owns our stdin). ``config``: the rc files already read (a launcher serving in a thread)."""
     from .clientserver.settings import Settings, published_address
     from .cmdline import settings as command_settings
-    from .config import RcConfig
     from .modes import parse_mode
     from .remoteaccess import listen_and_publish
 
     mode = parse_mode(options.get("mode", "0"), "-m")
-    rc_files = [f for f in options.get("rcfiles", "").split(",") if f]
-    if "parent-pipe" in options:  # started by a launcher, which has already warned about missing rc files
-        config = RcConfig(rc_files, warn=lambda message: None)
-    else:
-        config = RcConfig(rc_files)
+    if config is None:
+        from .config import RcConfig
+
+        rc_files = [f for f in options.get("rcfiles", "").split(",") if f]
+        if "parent-pipe" in options:  # started by a launcher, which has already warned about missing rc files
+            config = RcConfig(rc_files, warn=lambda message: None)
+        else:
+            config = RcConfig(rc_files)
     command_settings.check(config)
     protocol = Settings(config).protocol
     if protocol == "tcp_header":  # its message layouts are the user's input too
@@ -554,9 +565,12 @@ def max_silent() -> int:
     return max(4, min(MAX_SILENT, limit // 4))
 
 
-def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> None:
+def serve(server: TrafficServer, config, mode: int, options: dict[str, str], token: Optional[str] = None,
+          env: Optional[dict[str, str]] = None) -> None:
     """Wire the handlers and serve. This runs after the address is out, so the heavier imports overlap
-    with the launcher's own work; connections made meanwhile wait in the listen backlog."""
+    with the launcher's own work; connections made meanwhile wait in the listen backlog. ``token`` and
+    ``env`` (the SUT's environment, which recorded commands are described against) default to this
+    process's environment, as a server process is given them."""
     from . import mockfile
     from .clientserver.session import traffic_handlers
     from .cmdline import shim
@@ -564,12 +578,12 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str]) -> 
     from .logconfig import set_up_logging
 
     set_up_logging(config)  # before the handlers: their replay indexes and logs decide once whether to log
-    traffic = traffic_handlers(mode, config, options, server.address, server.stop)
+    traffic = traffic_handlers(mode, config, options, server.address, server.stop, token)
     traffic.log.started(server.address)
     server.told_to_stop = traffic.log.told_to_stop
     dispatcher = Dispatcher(traffic.fallback, traffic.first_wait, traffic.greeting)
     dispatcher.register(STOP, server.handle_stop)
-    commands = command_handler(mode, config, options, server.token)
+    commands = command_handler(mode, config, options, server.token, env)
     dispatcher.register(shim.MAGIC, commands)
     for prefix, handler in traffic.prefixed:
         dispatcher.register(prefix, handler)

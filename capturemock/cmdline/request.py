@@ -66,7 +66,9 @@ def read_request(conn, token: Optional[str] = None) -> CommandRequest:
 
 
 def same_token(given: str, expected: str) -> bool:
-    """Constant-time comparison; hmac is imported on the first request, not at server start-up."""
-    import hmac
-
-    return hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time comparison (``hmac.compare_digest`` is this function: hmac would start OpenSSL)."""
+    try:
+        from _operator import _compare_digest
+    except ImportError:
+        from hmac import compare_digest as _compare_digest
+    return _compare_digest(given.encode(), expected.encode())

@@ -13,10 +13,8 @@ SUT's own PYTHONPATH is left alone (we deliberately do not copy §12.20).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 
 from ..cachedir import first_private
@@ -54,7 +52,7 @@ def native_shim(compiler: Optional[str] = None) -> Optional[str]:
 
 def shim_name(source: bytes, machine: str, libc: str) -> str:
     """The cache name of a shim built from ``source`` for ``machine`` and ``libc``."""
-    return "shim-" + hashlib.sha256(b"\0".join([source, machine.encode(), libc.encode()])).hexdigest()[:16]
+    return "shim-" + _sha256(b"\0".join([source, machine.encode(), libc.encode()]))[:16]
 
 
 def c_library() -> str:
@@ -82,6 +80,8 @@ def runs_here(binary: str) -> bool:
     if executable and _read(marker) == identity:
         _RUNS.add(seen)
         return True
+    import subprocess  # here: a trusted binary (every command after the first on a host) needs none
+
     try:
         trial = subprocess.run([binary], env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, timeout=10)
@@ -94,9 +94,21 @@ def runs_here(binary: str) -> bool:
     return False
 
 
+def _sha256(data: bytes) -> str:
+    """hashlib's SHA-256 from the interpreter's own module: hashlib starts OpenSSL, ~3 ms of every command."""
+    try:
+        from _sha2 import sha256  # Python 3.12 on
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data).hexdigest()
+
+
 def trial_marker(binary: str) -> str:
     """Where a successful trial of ``binary`` on this host is remembered (the cache may be shared)."""
-    host = hashlib.sha256(os.uname().nodename.encode(errors="surrogateescape")).hexdigest()[:12]
+    host = _sha256(os.uname().nodename.encode(errors="surrogateescape"))[:12]
     return f"{binary}.ran-on-{host}"
 
 
@@ -124,6 +136,8 @@ def _compile(compiler: Optional[str], directory: str, binary: str) -> bool:
     """Compile into a temporary name and rename, so concurrent launchers never see a half-written binary."""
     if not compiler:
         return False
+    import subprocess
+
     try:
         partial = f"{binary}.{os.getpid()}.tmp"
         done = subprocess.run([compiler, "-O2", "-o", partial, C_SOURCE], stdout=subprocess.DEVNULL,

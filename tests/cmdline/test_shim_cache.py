@@ -3,6 +3,7 @@ here must never be used: the SUT's PATH lookup would skip it and run the real pr
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_a_successful_trial_is_remembered_for_that_file_on_this_host(tmp_path, m
     marker = shims.trial_marker(binary)
     assert os.path.isfile(marker)
     monkeypatch.setattr(shims, "_RUNS", set())  # as in a later process
-    monkeypatch.setattr(shims.subprocess, "run", lambda *args, **kwargs: pytest.fail("tried again"))
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: pytest.fail("tried again"))
     assert shims.runs_here(binary)
 
 

@@ -167,18 +167,49 @@ for process in psutil.process_iter():
     except psutil.Error:
         pass
 """
+# TextTest's way: setUpServer starts a server process, the SUT runs, terminate says how the server did
+API_LAUNCHER = """\
+import os, subprocess, sys
+import capturemock
+env = dict(os.environ)
+capturemock.setUpServer(capturemock.RECORD, os.path.abspath("rec.mock"), rcFiles=["rc"], interceptDir="intercepts",
+                        environment=env)
+subprocess.run(["sh", "-c", sys.argv[1]], env=env)
+sys.exit(0 if capturemock.terminate() else 1)
+"""
+# The capturemock command serves in a thread: here its listener breaks after the first connection, as
+# one whose descriptor was closed under it would
+BREAK_LISTENER = """\
+import sys
+from capturemock import server
+accepted = []
+accept = server.TrafficServer._accept
+def accept_once(self):
+    if accepted:
+        self.listener.close()
+    accepted.append(accept(self))
+    return accepted[-1]
+server.TrafficServer._accept = accept_once
+from capturemock.cli import main
+main(sys.argv[1:])
+"""
 
 
-def test_a_server_killed_mid_run_fails_the_capturemock_command_and_keeps_the_recording(tmp_path):
+def _tool_dir(tmp_path) -> dict:
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "tool").write_text(TOOL)
     (tmp_path / "bin" / "tool").chmod(0o755)
     (tmp_path / "rc").write_text(RC)
+    return dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
+
+def test_a_server_process_killed_mid_run_is_reported_by_terminate_and_keeps_the_recording(tmp_path):
+    env = _tool_dir(tmp_path)
     (tmp_path / "kill_server.py").write_text(KILL_SERVER)
+    (tmp_path / "launch.py").write_text(API_LAUNCHER)
     script = f"tool one && {sys.executable} kill_server.py; tool two; exit 0"
-    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
-    result = subprocess.run([sys.executable, "-m", "capturemock", "-R", "rc", "-r", "rec.mock", "sh", "-c", script],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "launch.py", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 1
     died = [line for line in result.stderr.splitlines() if "CaptureMock server died" in line]
     assert died == [f"CaptureMock server died unexpectedly (killed by signal 9); the traffic it recorded until "
@@ -186,10 +217,39 @@ def test_a_server_killed_mid_run_fails_the_capturemock_command_and_keeps_the_rec
     assert (tmp_path / "rec.mock").read_text() == "<-CMD:tool one\n->OUT:tool says one\n"
 
 
+def test_a_server_failing_mid_run_fails_the_capturemock_command_and_keeps_the_recording(tmp_path):
+    env = _tool_dir(tmp_path)
+    (tmp_path / "break_listener.py").write_text(BREAK_LISTENER)
+    result = subprocess.run([sys.executable, "break_listener.py", "-R", "rc", "-r", "rec.mock", "sh", "-c",
+                             "tool one; tool two; exit 0"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (1, "tool says one\n")
+    assert result.stderr.splitlines()[-3:] == [
+        "Error from CaptureMock Server :",
+        "CaptureMock server: cannot accept connections any more: [Errno 9] Bad file descriptor",
+        f"CaptureMock server died unexpectedly (it failed, as said above); the traffic it recorded until then is "
+        f"kept in {tmp_path / 'rec.mock'}, later traffic was not intercepted"]
+    assert (tmp_path / "rec.mock").read_text() == "<-CMD:tool one\n->OUT:tool says one\n"
+
+
+def test_the_capturemock_command_serves_in_its_own_process(tmp_path):
+    """One interpreter start instead of two: the program's parent is the command, which has no server
+    process among its children, and shims reach it all the same."""
+    env = _tool_dir(tmp_path)
+    children = ("import os, psutil; print([p.cmdline()[-1] for p in psutil.Process(os.getppid()).children()"
+                " if p.pid != os.getpid()])")
+    result = subprocess.run([sys.executable, "-m", "capturemock", "-R", "rc", "-r", "rec.mock", "sh", "-c",
+                             f"tool one; exec {sys.executable} -c '{children}'"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "tool says one\n[]\n", "")
+    assert (tmp_path / "rec.mock").read_text() == "<-CMD:tool one\n->OUT:tool says one\n"
+
+
 def test_a_launcher_killed_while_the_server_starts_leaves_no_server(tmp_path):
-    # a server slow to start: many programs to intercept
+    # a server slow to start: many programs to intercept; TextTest's way (the command has no server process)
     (tmp_path / "rc").write_text("[command line]\nintercepts = " + ",".join(f"p{n}" for n in range(20000)) + "\n")
-    launcher = subprocess.Popen([sys.executable, "-m", "capturemock", "-R", "rc", "-r", "rec.mock", "true"],
+    launcher = subprocess.Popen([sys.executable, "-c", "import capturemock; capturemock.setUpServer("
+                                 "capturemock.RECORD, 'rec.mock', rcFiles=['rc'], interceptDir='intercepts')"],
                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         parent = psutil.Process(launcher.pid)
