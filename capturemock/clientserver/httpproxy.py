@@ -185,8 +185,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return response._replace(headers=headers)
 
     def _text(self, message: Message) -> str:
-        kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
-        return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
+        return httptext.recorded(message, self.settings)
 
     # -- the exchange hooks ---------------------------------------------------------------------------
     def mismatch(self, reason: str) -> Message:

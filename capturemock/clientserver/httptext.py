@@ -4,14 +4,18 @@ Request: ``METHOD PATH`` plus `` BODY`` when there is one; response: ``STATUS BO
 for an empty body). Kept headers follow as ``--HEA:Name=value`` continuation lines, sorted by name
 case-insensitively. Bodies that are not UTF-8 text are written ``0x`` + hex, as 2.10 writes them; from
 ``COMPACT_FROM`` bytes on (an image, an archive) ``base64:`` + base64 instead, 1.33 times the body
-rather than twice, still one line of text. Both forms are read back whatever their size.
+rather than twice, still one line of text (``compact=False``: hex at any size, a file 2.10 reads). Both
+forms are read back whatever their size.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 FORBIDDEN_HEADERS = frozenset((
     "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
@@ -54,12 +58,13 @@ def recorded_headers(headers: Iterable[tuple[str, str]], ignored: Iterable[str] 
     return sorted(kept, key=lambda pair: pair[0].lower())
 
 
-def body_text(body: bytes, keep_cr: bool = False) -> str:
-    """Text with CRLF as LF (unless carriage returns are preserved), or ``0x`` + hex if not UTF-8."""
+def body_text(body: bytes, keep_cr: bool = False, compact: bool = True) -> str:
+    """Text with CRLF as LF (unless carriage returns are preserved), or ``0x`` + hex if not UTF-8
+    (``base64:`` from ``COMPACT_FROM`` bytes when ``compact``)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        if len(body) >= COMPACT_FROM:
+        if compact and len(body) >= COMPACT_FROM:
             return BASE64 + base64.b64encode(body).decode("ascii")
         return "0x" + body.hex()
     if text.startswith(BASE64) and body_bytes(text) != body:  # text that would read back decoded
@@ -79,11 +84,17 @@ def body_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def render(message: Message, keep_cr: bool = False) -> str:
-    body = body_text(message.body, keep_cr)
+def render(message: Message, keep_cr: bool = False, compact: bool = True) -> str:
+    body = body_text(message.body, keep_cr, compact)
     lines = [f"{message.first} {body}" if body or message.first.isdigit() else message.first]
     lines += [f"{HEADER_LINE}{name}={value}" for name, value in message.headers]
     return "\n".join(lines)
+
+
+def recorded(message: Message, settings: Settings) -> str:
+    """``message`` as the rc files have it recorded: kept headers, line ends, body form."""
+    kept = recorded_headers(message.headers, settings.ignore_http_headers)
+    return render(message._replace(headers=kept), settings.preserve_cr, settings.compact_http_bodies)
 
 
 def parse(text: str, is_response: bool = False) -> Message:

@@ -55,6 +55,14 @@ def test_a_large_binary_body_is_stored_in_base64_and_replays_byte_for_byte(rig):
     assert rig.read("replayed.mock") == recorded
 
 
+def test_compact_http_bodies_false_records_hex_as_2_10_does(rig):
+    real = blob_server(rig)
+    base = rig.start(capturemock.RECORD, CLIENT_RC + "compact_http_bodies = false\n", recordFromUrl=real.url)
+    assert get(base, "/blob") == BLOB
+    rig.stop()
+    assert rig.read("rec.mock") == f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n--HEA:Content-Type=application/octet-stream\n"
+
+
 def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
     rig.write("stored.mock", f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n")
     base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock")
