@@ -192,7 +192,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
     def decode(self, replies: list[Item]) -> Message:
-        return httptext.parse(replies[0].text, is_response=True)
+        return httptext.parse(replies[0].text, is_response=True, stored=True)
 
     def send(self, wire: Message) -> tuple[Message, str]:
         method, _, path = wire.first.partition(" ")
@@ -337,7 +337,12 @@ class _Request(httpwire.ConnectionHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if isinstance(response.body, httptext.StoredBody):
+            for chunk in response.body.chunks():
+                self.wfile.write(chunk)
+        else:
             self.wfile.write(response.body)
 
 

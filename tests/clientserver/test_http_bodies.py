@@ -60,7 +60,8 @@ def test_compact_http_bodies_false_records_hex_as_2_10_does(rig):
     base = rig.start(capturemock.RECORD, CLIENT_RC + "compact_http_bodies = false\n", recordFromUrl=real.url)
     assert get(base, "/blob") == BLOB
     rig.stop()
-    assert rig.read("rec.mock") == f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n--HEA:Content-Type=application/octet-stream\n"
+    assert rig.read("rec.mock") == (f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n"
+                                    "--HEA:Content-Type=application/octet-stream\n")
 
 
 def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
@@ -82,3 +83,25 @@ def test_a_text_body_that_reads_as_base64_is_written_so_it_reads_back_as_itself(
     written = httptext.body_text(text)
     assert written != "base64:YWJj" and httptext.body_bytes(written) == text
     assert httptext.body_text(b"base64:abc") == "base64:abc"  # reads back as itself: left as text
+
+
+def test_a_large_recorded_body_is_kept_in_its_text_and_decoded_a_chunk_at_a_time():
+    text = httptext.render(httptext.Message("200", BLOB, [("Content-Type", "application/octet-stream")]))
+    stored = httptext.parse(text, is_response=True, stored=True)
+    assert isinstance(stored.body, httptext.StoredBody) and stored.body.text is text  # not copied out
+    assert (stored.first, stored.headers) == ("200", [("Content-Type", "application/octet-stream")])
+    chunks = list(stored.body.chunks())
+    assert len(chunks) > 1 and b"".join(chunks) == BLOB and len(stored.body) == len(BLOB)
+    for size in (len(BLOB) - 1, len(BLOB) - 2):  # "=" and "==" padding: the length still exact
+        body = httptext.parse(httptext.render(httptext.Message("200", BLOB[:size], [])), True, stored=True).body
+        assert len(body) == size and b"".join(body.chunks()) == BLOB[:size]
+    assert httptext.parse(text, is_response=True) == stored._replace(body=BLOB)  # without stored: bytes
+
+
+def test_parse_splits_first_words_body_and_trailing_header_lines():
+    assert httptext.parse("GET /a\n--HEA:X=1\n--TIM:t") == ("GET /a", b"", [("X", "1")])
+    assert httptext.parse("POST /a b c\nline 2\n--HEA:X=a=b") == ("POST /a", b"b c\nline 2", [("X", "a=b")])
+    assert httptext.parse("GET") == ("GET", b"", [])
+    assert httptext.parse("200 ", is_response=True) == ("200", b"", [])
+    assert httptext.parse("404 not here\n--HEA:Y=", is_response=True) == ("404", b"not here", [("Y", "")])
+    assert httptext.parse("--HEA:X=1") == ("", b"", [("X", "1")])
