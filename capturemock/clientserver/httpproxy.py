@@ -24,7 +24,7 @@ from ..alterations import Alterations
 from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
-from . import httpmultipart, httptext, httpwire
+from . import httpattachments, httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import Exchange, ForwardError
 from .httpforward import Destination
@@ -90,7 +90,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
                  log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None,
                  record_edits: Optional[str] = None, replay_edits: Optional[str] = None):
-        """``record_edits``/``replay_edits``: the edit dirs uploaded files are kept in / sent from."""
+        """``record_edits``/``replay_edits``: the edit dirs uploaded and downloaded files are kept in / sent
+        from."""
         super().__init__(transcript, replay, seal, log)
         self.settings = settings
         self.config = config
@@ -103,7 +104,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.ids = IdMap()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
         self._boundaries: Optional[httpmultipart.Boundaries] = None  # built on the first upload missed
-        self.uploads = httpmultipart.EditDir(record_edits) if record_edits else None
+        self.kept_files = httpmultipart.EditDir(record_edits) if record_edits else None
         self.replay_edits = replay_edits
         self.rules = Rules()
         self.token = token
@@ -170,10 +171,10 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def _uploaded(self, request: Message) -> Message:
         """The request as recorded: files uploaded in a multipart body kept in the record edit dir."""
-        boundary = httpmultipart.boundary(request.headers) if self.uploads is not None else None
+        boundary = httpmultipart.boundary(request.headers) if self.kept_files is not None else None
         if boundary is None:
             return request
-        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.uploads))
+        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.kept_files))
 
     def through_proxy(self, response: Message, host: Optional[str]) -> Message:
         """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
@@ -192,7 +193,14 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
     def decode(self, replies: list[Item]) -> Message:
-        return httptext.parse(replies[0].text, is_response=True, stored=True)
+        """The recorded response; an attachment's file sent back from the replay edit dir."""
+        response = httptext.parse(replies[0].text, is_response=True, stored=True)
+        try:
+            return httpattachments.with_file(response, self.replay_edits, f"{self.replay.path}:{replies[0].line}")
+        except httpattachments.MissingAttachment as err:
+            line = f"CaptureMock: {err}"
+            warn(line)
+            return self.failed("500", line)
 
     def send(self, wire: Message) -> tuple[Message, str]:
         method, _, path = wire.first.partition(" ")
@@ -200,7 +208,9 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
             response = self.destination.send(method, path, wire.body, wire.headers)
         except OSError as err:
             raise ForwardError(f"Failed to forward http traffic to server {self.destination.url}: {err}") from None
-        return response, self._text(response)
+        if self.kept_files is None:
+            return response, self._text(response)
+        return response, self._text(httpattachments.with_placeholder(response, path, self.kept_files))
 
     def recorded_request(self, text: str, item: Item) -> Message:
         request = httptext.parse(text)
