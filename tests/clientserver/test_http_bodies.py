@@ -2,10 +2,14 @@
 ``base64:`` line instead of 2.10's ``0x`` hex, and both forms replay byte for byte."""
 from __future__ import annotations
 
+import base64
 import http.client
 import os
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+import pytest
 
 import capturemock
 from capturemock.clientserver import httptext
@@ -105,3 +109,44 @@ def test_parse_splits_first_words_body_and_trailing_header_lines():
     assert httptext.parse("200 ", is_response=True) == ("200", b"", [])
     assert httptext.parse("404 not here\n--HEA:Y=", is_response=True) == ("404", b"not here", [("Y", "")])
     assert httptext.parse("--HEA:X=1") == ("", b"", [("X", "1")])
+
+
+def test_a_large_body_reaches_the_client_while_the_real_server_still_sends_it(rig, capfd):
+    halfway, cut = threading.Event(), len(BLOB) // 2
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response_only(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(BLOB)))
+            self.end_headers()
+            self.wfile.write(BLOB[:cut])
+            self.wfile.flush()
+            if self.path == "/cut":
+                self.close_connection = True
+                return
+            halfway.wait(10)  # the rest only once the client has the first half
+            self.wfile.write(BLOB[cut:])
+
+    real = rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url)
+    connection = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=5)
+    connection.request("GET", "/blob")
+    response = connection.getresponse()
+    first = response.read(cut)  # times out unless the proxy passes the body on as it comes
+    halfway.set()
+    assert first + response.read() == BLOB
+    connection.request("GET", "/cut")  # the same connection: still usable
+    response = connection.getresponse()
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()  # cut off as the real server cut it: the connection ends there
+    rig.stop()
+    assert rig.read("rec.mock") == (f"<-CLI:GET /blob\n->SRV:200 base64:{base64.b64encode(BLOB).decode()}\n"
+                                    "--HEA:Content-Type=application/octet-stream\n")  # the cut-off one: not
+    assert (f"Failed to forward http traffic to server {real.url}: the body was cut off after {cut} of "
+            f"{len(BLOB)} bytes") in capfd.readouterr().err
