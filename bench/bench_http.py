@@ -7,7 +7,8 @@ A real HTTP/1.1 server (stdlib, threaded, keep-alive) runs in a subprocess. The 
 through the recording proxy (`setUpServer(RECORD, ..., recordFromUrl=...)`) and to the replay server
 (`setUpServer(REPLAY, ...)` on what was just recorded), each once on a fresh connection per request and
 once on one kept connection (`http.client.HTTPConnection` reused). Then one GET of an M MB binary body
-the same three ways, with the size of the mock file. Every answer is checked. Prints a table; asserts
+the same three ways, with the size of the mock file and the serving process's resident memory (peak
+over the process's life, and before the request; Linux ``/proc``). Every answer is checked. Prints a table; asserts
 nothing. The original 2.10.0 is not measured here: it answers one request per connection.
 """
 from __future__ import annotations
@@ -98,11 +99,27 @@ def small_requests(base: str, keep: bool, requests: int) -> dict:
     return {"median_us": statistics.median(samples), "per_s": requests / took, "wrong": wrong}
 
 
-def big_request(base: str, expected: bytes) -> dict:
+def memory_mb(pid: int, field: str) -> float:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of a process, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def big_request(base: str, expected: bytes, pid: int) -> dict:
+    """One GET of the large body; the serving process ``pid``'s memory before it and at its peak."""
     client = Client(base, keep=False)
+    before = memory_mb(pid, "VmRSS")
     begin = time.perf_counter()
     body = client.get("/big")
-    return {"seconds": time.perf_counter() - begin, "wrong": int(body != expected)}
+    return {"seconds": time.perf_counter() - begin, "wrong": int(body != expected), "rss_before": before,
+            "rss_peak": memory_mb(pid, "VmHWM")}
+
+
+def traffic_server_pid() -> int:
+    from capturemock import launcher
+
+    return launcher._manager.process.pid
 
 
 def through_capturemock(mode: int, directory: str, record: str, replay: str, real: str,
@@ -150,11 +167,11 @@ def main() -> None:
                                                                     None, real, small)))
                 rows.append((f"replay, {name}", through_capturemock(capturemock.REPLAY, directory, "again.mock",
                                                                     f"small-{keep}.mock", real, small)))
-            big = {"direct": big_request(real, expected)}
+            big = {"direct": big_request(real, expected, server.pid)}
             big["record"] = through_capturemock(capturemock.RECORD, directory, "big.mock", None, real,
-                                                lambda base: big_request(base, expected))
+                                                lambda base: big_request(base, expected, traffic_server_pid()))
             big["replay"] = through_capturemock(capturemock.REPLAY, directory, "big-again.mock", "big.mock", real,
-                                                lambda base: big_request(base, expected))
+                                                lambda base: big_request(base, expected, traffic_server_pid()))
             stored = os.path.getsize(os.path.join(directory, "big.mock"))
     finally:
         server.stdin.close()
@@ -166,10 +183,12 @@ def main() -> None:
         wrong = f"  ({result['wrong']} wrong answers)" if result["wrong"] else ""
         print(f"{name:34} {result['median_us']:10.0f} {result['median_us'] - direct['median_us']:9.0f} "
               f"{result['per_s']:8.0f}{wrong}")
-    print(f"one GET of a {args.body_mb:g} MB binary body (mock file: {stored / 1e6:.1f} MB):")
+    print(f"one GET of a {args.body_mb:g} MB binary body (mock file: {stored / 1e6:.1f} MB); the serving "
+          "process's RSS (the real server's for direct):")
     for name, result in big.items():
         wrong = "  (wrong answer)" if result["wrong"] else ""
-        print(f"  {name:8} {result['seconds']:.3f} s{wrong}")
+        print(f"  {name:8} {result['seconds']:.3f} s, RSS {result['rss_before']:.0f} MB before, "
+              f"{result['rss_peak']:.0f} MB peak{wrong}")
 
 
 if __name__ == "__main__":

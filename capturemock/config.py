@@ -61,6 +61,7 @@ KEYS = (
     Key(GENERAL, "record_timestamps", "bool", False, "append --TIM: lines to server-side traffic"),
     Key(GENERAL, "ignore_http_headers", "list", [], "HTTP headers left out of recordings"),
     Key(GENERAL, "assume_all_can_modify", "bool", False, "HTTP: every request may change state"),
+    Key(GENERAL, "compact_http_bodies", "bool", True, "HTTP: binary bodies from 64 KiB in base64 (2.10: hex)"),
     Key(GENERAL, "server_ca_file", "str", None, "HTTP: CA certificates (PEM) trusted for an https real server too"),
     Key(GENERAL, "id_pattern_client", "str", None, "regex of IDs in client requests to map on replay"),
     Key(GENERAL, "id_pattern_server", "str", None, "regex of IDs in server responses to map on replay"),

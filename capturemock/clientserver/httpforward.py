@@ -4,6 +4,8 @@ recorded client against a live server).
 Connections to the real server are kept open between requests (a small pool per destination), so a
 recorded session pays one connect, and one TLS handshake, instead of one per request. HTTPS servers
 are verified against the system's trust store (``tls_context``), plus the CA file the rc files name.
+A large body of declared length (``RELAY_FROM``) is passed on to the client (``Relay``) while it is
+read, and kept whole only for the record, so the client reads while the real server sends.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import http.client
 import os
 import ssl
 import threading
-from typing import Optional
+from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
 from .httptext import HOP_BY_HOP, Headers, Message
@@ -25,6 +27,18 @@ SYSTEM_CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-
                    "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem", "/usr/local/etc/openssl/cert.pem")
 # a kept connection the server has closed meanwhile fails like this before any answer: sent again, once
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+RELAY_FROM = 1 << 16  # bodies this long or longer are relayed to the client as they are read
+RELAY_CHUNK = 1 << 16
+
+
+class Relay(Protocol):
+    """The client a response is passed on to as it arrives."""
+
+    def head(self, response: Message, length: int) -> None:
+        """Status and headers (``response.body`` empty); ``length`` bytes of body follow."""
+
+    def body(self, chunk: bytes) -> None:
+        """The next part of the body."""
 
 
 def same_place(url: str, other: str) -> bool:
@@ -72,20 +86,21 @@ class Destination:
     def place(self) -> tuple:
         return self.secure, self.host, self.port, self.base
 
-    def send(self, method: str, path: str, body: bytes, headers: Headers) -> Message:
+    def send(self, method: str, path: str, body: bytes, headers: Headers, relay: Optional[Relay] = None) -> Message:
         """The response as a Message whose ``first`` is the status; OSError if the server is unreachable
-        or its certificate is not trusted (``ssl.SSLError`` is one)."""
+        or its certificate is not trusted (``ssl.SSLError`` is one), or the body is cut off. A large body
+        is passed on to ``relay`` (if given) as it arrives."""
         forwarded = {name: value for name, value in headers if name.lower() not in NOT_FORWARDED}
         connection, reused = self._take()
         try:
             try:
-                response, data = self._exchange(connection, method, path, body, forwarded)
+                response, data = self._exchange(connection, method, path, body, forwarded, relay)
             except _STALE:
                 if not reused:
                     raise
                 connection.close()
                 connection = self._open()
-                response, data = self._exchange(connection, method, path, body, forwarded)
+                response, data = self._exchange(connection, method, path, body, forwarded, relay)
         except http.client.HTTPException as err:
             connection.close()
             raise OSError(f"bad answer from {self.url}: {err!r}") from None
@@ -96,10 +111,12 @@ class Destination:
         return Message(str(response.status), data, list(response.getheaders()))
 
     def _exchange(self, connection: http.client.HTTPConnection, method: str, path: str, body: bytes,
-                  headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+                  headers: dict[str, str], relay: Optional[Relay]) -> tuple[http.client.HTTPResponse, bytes]:
         connection.request(method, self.base + path, body=body or None, headers=headers)
         response = connection.getresponse()
-        return response, response.read()
+        if relay is None or method == "HEAD" or (response.length or 0) < RELAY_FROM:
+            return response, response.read()
+        return response, _relayed(response, relay)
 
     def _take(self) -> tuple[http.client.HTTPConnection, bool]:
         """An idle kept connection (reused: True), else a new one."""
@@ -122,3 +139,21 @@ class Destination:
                 self._idle.append(connection)
                 return
         connection.close()
+
+
+def _relayed(response: http.client.HTTPResponse, relay: Relay) -> bytes:
+    """The body, passed on to ``relay`` a chunk at a time as it is read; OSError if it is cut off."""
+    length = response.length
+    relay.head(Message(str(response.status), b"", list(response.getheaders())), length)
+    chunks = []
+    while response.length:
+        chunk = response.read1(RELAY_CHUNK)  # what has come, not a full chunk: the client need not wait
+        if not chunk:
+            break
+        relay.body(chunk)
+        chunks.append(chunk)
+    response.read()  # b"": marks the response done, so the connection can take the next request
+    data = b"".join(chunks)
+    if len(data) < length:
+        raise OSError(f"the body was cut off after {len(data)} of {length} bytes")
+    return data

@@ -17,6 +17,7 @@ guarded as well (``httpwire.location_refusal``): refused with 403 when it needs 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,10 +25,10 @@ from ..alterations import Alterations
 from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
-from . import httpmultipart, httptext, httpwire
+from . import httpattachments, httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import NO_REPLY, Exchange, ForwardError
-from .httpforward import Destination
+from .httpforward import Destination, Relay
 from .httpmatch import EquivalentRequests
 from .httpredirect import REDIRECT_PATH, PathRedirects
 from .httprules import Rules
@@ -90,7 +91,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
                  replay: Optional[ReplayFiles] = None, token: Optional[str] = None, seal: Optional[Seal] = None,
                  log: QuietLog = QUIET, stop: Callable[[], None] = lambda: None,
                  record_edits: Optional[str] = None, replay_edits: Optional[str] = None):
-        """``record_edits``/``replay_edits``: the edit dirs uploaded files are kept in / sent from."""
+        """``record_edits``/``replay_edits``: the edit dirs uploaded and downloaded files are kept in / sent
+        from."""
         super().__init__(transcript, replay, seal, log)
         self.settings = settings
         self.config = config
@@ -103,12 +105,13 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.ids = IdMap()
         self._equivalents: Optional[EquivalentRequests] = None  # built on the first exact miss
         self._boundaries: Optional[httpmultipart.Boundaries] = None  # built on the first upload missed
-        self.uploads = httpmultipart.EditDir(record_edits) if record_edits else None
+        self.kept_files = httpmultipart.EditDir(record_edits) if record_edits else None
         self.replay_edits = replay_edits
         self.rules = Rules()
         self.token = token
         self.rules_endpoint = RulesEndpoint(self.rules, token)
         self.redirects = PathRedirects()
+        self._relays = threading.local()  # the client each connection thread is answering (``answer``)
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Headers = (), request_line: Optional[str] = None) -> bool:
@@ -156,11 +159,17 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.transcript.alterations = Alterations(self.config, server_address=address)
         return OK
 
-    def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record) -> Optional[Message]:
-        """The response for one request; None when there is none to give (§2.5, §8.2)."""
+    def answer(self, method: str, path: str, body: bytes, headers: Headers, record: Record,
+               relay: Optional[Relay] = None) -> Optional[Message]:
+        """The response for one request; None when there is none to give (§2.5, §8.2). A large body
+        forwarded from the real server goes to ``relay`` as it arrives (the answer is then sent)."""
         sent = merge(self.defaults, [(header_name(name), value) for name, value in headers])
         request = Message(f"{method} {path}", body, sent)
-        return self.exchange(self._text(self._uploaded(request)), request, record)
+        self._relays.current = relay
+        try:
+            return self.exchange(self._text(self._uploaded(request)), request, record)
+        finally:
+            self._relays.current = None
 
     def _bad_control(self, error: str) -> Message:
         """A control request that cannot be carried out: 400 with the reason, also on stderr."""
@@ -170,10 +179,10 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
     def _uploaded(self, request: Message) -> Message:
         """The request as recorded: files uploaded in a multipart body kept in the record edit dir."""
-        boundary = httpmultipart.boundary(request.headers) if self.uploads is not None else None
+        boundary = httpmultipart.boundary(request.headers) if self.kept_files is not None else None
         if boundary is None:
             return request
-        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.uploads))
+        return request._replace(body=httpmultipart.with_placeholders(request.body, boundary, self.kept_files))
 
     def through_proxy(self, response: Message, host: Optional[str]) -> Message:
         """An absolute ``Location`` naming the real server names the proxy instead (``host``: the
@@ -185,15 +194,15 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         return response._replace(headers=headers)
 
     def _text(self, message: Message) -> str:
-        kept = httptext.recorded_headers(message.headers, self.settings.ignore_http_headers)
-        return httptext.render(message._replace(headers=kept), self.settings.preserve_cr)
+        return httptext.recorded(message, self.settings)
 
     # -- the exchange hooks ---------------------------------------------------------------------------
     def mismatch(self, reason: str) -> Message:
         return Message("500", reason.encode(), [("Content-Type", "text/plain")])
 
     def decode(self, replies: list[Item]) -> Message:
-        """The recorded response; ``->RMQ`` items beside it are published as it is served (§8.7)."""
+        """The recorded response (an attachment's file sent back from the replay edit dir); ``->RMQ``
+        items beside it are published as it is served (§8.7)."""
         messages = [item for item in replies if item.type == "RMQ"]
         if messages:
             from .amqp import publish_response_messages
@@ -203,15 +212,24 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
             if not replies:
                 return self.failed(NO_REPLY, f"CaptureMock: no recorded HTTP response beside the ->RMQ messages "
                                              f"in {self.replay.path}")
-        return httptext.parse(replies[0].text, is_response=True)
+        response = httptext.parse(replies[0].text, is_response=True, stored=True)
+        try:
+            return httpattachments.with_file(response, self.replay_edits, f"{self.replay.path}:{replies[0].line}")
+        except httpattachments.MissingAttachment as err:
+            line = f"CaptureMock: {err}"
+            warn(line)
+            return self.failed("500", line)
 
     def send(self, wire: Message) -> tuple[Message, str]:
         method, _, path = wire.first.partition(" ")
         try:
-            response = self.destination.send(method, path, wire.body, wire.headers)
+            response = self.destination.send(method, path, wire.body, wire.headers,
+                                             getattr(self._relays, "current", None))
         except OSError as err:
             raise ForwardError(f"Failed to forward http traffic to server {self.destination.url}: {err}") from None
-        return response, self._text(response)
+        if self.kept_files is None:
+            return response, self._text(response)
+        return response, self._text(httpattachments.with_placeholder(response, path, self.kept_files))
 
     def recorded_request(self, text: str, item: Item) -> Message:
         request = httptext.parse(text)
@@ -274,6 +292,8 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 class _Request(httpwire.ConnectionHandler):
     protocol_version = "HTTP/1.1"  # persistent connections: a client session pays no reconnect per request
     located = False
+    relayed = False  # this request's answer has been sent while the real server sent it (``head``)
+    relayed_length = 0
 
     def do_OPTIONS(self) -> None:
         """A browser's preflight: allowed for traffic, never for the control endpoints."""
@@ -324,14 +344,37 @@ class _Request(httpwire.ConnectionHandler):
         if redirected is not None:  # sent elsewhere, not recorded (2.10's sendPathRedirect)
             self._send(redirected)
             return
-        response = session.answer(self.command, self.path, body, list(self.headers.items()), record)
-        if response is not None:
+        self.relayed = False
+        response = session.answer(self.command, self.path, body, list(self.headers.items()), record, self)
+        if self.relayed:  # the answer is sent; unless whole (the real server cut it off), the connection ends
+            whole = response is not None and len(response.body) == self.relayed_length
+            self.close_connection = self.close_connection or not whole
+        elif response is not None:
             self._send(session.through_proxy(response, self.headers.get("Host")))
         else:
             self.close_connection = True  # no answer to give: the client sees the connection end
 
+    def head(self, response: Message, length: int) -> None:
+        """``httpforward.Relay``: the real server's answer is passed on as it arrives."""
+        self.relayed, self.relayed_length = True, length
+        self._send_head(self.server.session.through_proxy(response, self.headers.get("Host")), length)
+
+    def body(self, chunk: bytes) -> None:
+        self.wfile.write(chunk)
+        self.wfile.flush()
+
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
+        self._send_head(response, len(response.body), cors)
+        if self.command == "HEAD":
+            return
+        if isinstance(response.body, httptext.StoredBody):
+            for chunk in response.body.chunks():
+                self.wfile.write(chunk)
+        else:
+            self.wfile.write(response.body)
+
+    def _send_head(self, response: Message, length: int, cors: bool = True) -> None:
         try:
             status = int(response.first)
         except ValueError:
@@ -344,12 +387,10 @@ class _Request(httpwire.ConnectionHandler):
         for name, value in CORS if cors else ():
             self.send_header(name, value)
         if self.command != "HEAD":  # the length of a HEAD answer is the GET's, which is not recorded
-            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Content-Length", str(length))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
 
 
 HttpSession.request_handler = _Request

@@ -4,14 +4,18 @@ Request: ``METHOD PATH`` plus `` BODY`` when there is one; response: ``STATUS BO
 for an empty body). Kept headers follow as ``--HEA:Name=value`` continuation lines, sorted by name
 case-insensitively. Bodies that are not UTF-8 text are written ``0x`` + hex, as 2.10 writes them; from
 ``COMPACT_FROM`` bytes on (an image, an archive) ``base64:`` + base64 instead, 1.33 times the body
-rather than twice, still one line of text. Both forms are read back whatever their size.
+rather than twice, still one line of text (``compact=False``: hex at any size, a file 2.10 reads). Both
+forms are read back whatever their size.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Optional, Union
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 FORBIDDEN_HEADERS = frozenset((
     "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
@@ -36,7 +40,7 @@ class Message(NamedTuple):
     """A request (``first`` = ``METHOD PATH``) or a response (``first`` = status) with body and headers."""
 
     first: str
-    body: bytes
+    body: Body  # bytes, except a large recorded body being replayed (``parse(stored=True)``)
     headers: Headers
 
 
@@ -54,12 +58,13 @@ def recorded_headers(headers: Iterable[tuple[str, str]], ignored: Iterable[str] 
     return sorted(kept, key=lambda pair: pair[0].lower())
 
 
-def body_text(body: bytes, keep_cr: bool = False) -> str:
-    """Text with CRLF as LF (unless carriage returns are preserved), or ``0x`` + hex if not UTF-8."""
+def body_text(body: bytes, keep_cr: bool = False, compact: bool = True) -> str:
+    """Text with CRLF as LF (unless carriage returns are preserved), or ``0x`` + hex if not UTF-8
+    (``base64:`` from ``COMPACT_FROM`` bytes when ``compact``)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        if len(body) >= COMPACT_FROM:
+        if compact and len(body) >= COMPACT_FROM:
             return BASE64 + base64.b64encode(body).decode("ascii")
         return "0x" + body.hex()
     if text.startswith(BASE64) and body_bytes(text) != body:  # text that would read back decoded
@@ -67,35 +72,88 @@ def body_text(body: bytes, keep_cr: bool = False) -> str:
     return text if keep_cr else text.replace("\r\n", "\n")
 
 
-def body_bytes(text: str) -> bytes:
-    """Reverse of ``body_text``: a body in one of the binary forms is decoded, any other is text."""
-    if text.startswith("0x") and len(text) % 2 == 0 and _HEX_DIGITS.fullmatch(text, 2):
-        return bytes.fromhex(text[2:])
-    if text.startswith(BASE64) and len(text) % 4 == len(BASE64) % 4 and _BASE64_DIGITS.fullmatch(text, len(BASE64)):
+def body_bytes(text: str, start: int = 0, end: Optional[int] = None) -> bytes:
+    """Reverse of ``body_text`` (of ``text[start:end]``): a body in one of the binary forms is decoded,
+    any other is text."""
+    end = len(text) if end is None else end
+    if _is_hex(text, start, end):
+        return bytes.fromhex(text[start + 2:end])
+    if _is_base64(text, start, end):
         try:
-            return binascii.a2b_base64(text[len(BASE64):])
+            return binascii.a2b_base64(text[start + len(BASE64):end])
         except binascii.Error:
             pass  # not base64 after all: text that happens to start so
-    return text.encode("utf-8", "surrogateescape")
+    return text[start:end].encode("utf-8", "surrogateescape")
 
 
-def render(message: Message, keep_cr: bool = False) -> str:
-    body = body_text(message.body, keep_cr)
+def _is_hex(text: str, start: int, end: int) -> bool:
+    return (text.startswith("0x", start, end) and (end - start) % 2 == 0
+            and bool(_HEX_DIGITS.fullmatch(text, start + 2, end)))
+
+
+def _is_base64(text: str, start: int, end: int) -> bool:
+    return (text.startswith(BASE64, start, end) and (end - start) % 4 == len(BASE64) % 4
+            and bool(_BASE64_DIGITS.fullmatch(text, start + len(BASE64), end)))
+
+
+class StoredBody:
+    """A large ``base64:`` body still in its recorded text: replay sends it a chunk at a time, decoded
+    as it goes, so the bytes are never whole in memory and the client reads while we decode."""
+
+    CHUNK = 1 << 16  # characters of base64 per chunk: 48 KiB of body
+
+    def __init__(self, text: str, start: int, end: int):
+        """``text[start:end]`` is the base64 digits (checked: ``_is_base64``)."""
+        self.text, self.start, self.end = text, start, end
+        self.size = (end - start) // 4 * 3 - (text.count("=", max(start, end - 2), end))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return binascii.a2b_base64(self.text[self.start:self.end])
+
+    def chunks(self) -> Iterator[bytes]:
+        for begin in range(self.start, self.end, self.CHUNK):
+            yield binascii.a2b_base64(self.text[begin:min(begin + self.CHUNK, self.end)])
+
+
+Body = Union[bytes, StoredBody]
+
+
+def render(message: Message, keep_cr: bool = False, compact: bool = True) -> str:
+    body = body_text(message.body, keep_cr, compact)
     lines = [f"{message.first} {body}" if body or message.first.isdigit() else message.first]
     lines += [f"{HEADER_LINE}{name}={value}" for name, value in message.headers]
     return "\n".join(lines)
 
 
-def parse(text: str, is_response: bool = False) -> Message:
-    """Reverse of ``render``: trailing ``--HEA:`` lines are headers (``--TIM:`` lines are dropped)."""
-    lines = text.split("\n")
+def recorded(message: Message, settings: Settings) -> str:
+    """``message`` as the rc files have it recorded: kept headers, line ends, body form."""
+    kept = recorded_headers(message.headers, settings.ignore_http_headers)
+    return render(message._replace(headers=kept), settings.preserve_cr, settings.compact_http_bodies)
+
+
+def parse(text: str, is_response: bool = False, stored: bool = False) -> Message:
+    """Reverse of ``render``: trailing ``--HEA:`` lines are headers (``--TIM:`` lines are dropped). With
+    ``stored``, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody``. The body is never
+    copied out of ``text`` before it is decoded: it may be most of a large mock file."""
     headers: Headers = []
-    while lines and lines[-1].startswith(("--HEA:", "--TIM:")):
-        line = lines.pop()
-        if line.startswith(HEADER_LINE):
-            name, _, value = line[len(HEADER_LINE):].partition("=")
+    end = len(text)
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        if not text.startswith(("--HEA:", "--TIM:"), start, end):
+            break
+        if text.startswith(HEADER_LINE, start, end):
+            name, _, value = text[start + len(HEADER_LINE):end].partition("=")
             headers.insert(0, (name, value))
-    words = "\n".join(lines).split(" ", 1 if is_response else 2)
-    split = 1 if is_response else 2
-    first, body = " ".join(words[:split]), words[split] if len(words) > split else ""
-    return Message(first, body_bytes(body), headers)
+        end = start - 1
+    end = max(end, 0)
+    space = -1
+    for _ in range(1 if is_response else 2):  # the body follows the status, or the method and path
+        space = text.find(" ", space + 1, end)
+        if space < 0:
+            return Message(text[:end], b"", headers)
+    if stored and end - space > COMPACT_FROM and _is_base64(text, space + 1, end):
+        return Message(text[:space], StoredBody(text, space + 1 + len(BASE64), end), headers)
+    return Message(text[:space], body_bytes(text, space + 1, end), headers)

@@ -144,9 +144,7 @@ def _http_sender(settings: Settings, address: str) -> Sender:
     def send(text: str) -> str:
         request = httptext.parse(text)
         method, _, path = request.first.partition(" ")
-        response = destination.send(method, path, request.body, request.headers)
-        kept = httptext.recorded_headers(response.headers, settings.ignore_http_headers)
-        return httptext.render(response._replace(headers=kept), settings.preserve_cr)
+        return httptext.recorded(destination.send(method, path, request.body, request.headers), settings)
 
     return send
 

@@ -34,8 +34,8 @@ class Settings:
     """Typed ``[general]`` values. (A plain class: the server's start-up time counts.)"""
 
     __slots__ = ("protocol", "record_for_client", "exact", "preserve_cr", "preserve_lf", "timestamps",
-                 "ignore_http_headers", "assume_all_can_modify", "id_pattern_client", "id_pattern_server",
-                 "on_best_match", "report_unused", "redactor")
+                 "ignore_http_headers", "compact_http_bodies", "assume_all_can_modify", "id_pattern_client",
+                 "id_pattern_server", "on_best_match", "report_unused", "redactor")
 
     def __init__(self, config: RcConfig):
         self.protocol = server_protocol(config)
@@ -50,6 +50,7 @@ class Settings:
         self.preserve_lf = setting(SECTION, "preserve_lf")
         self.timestamps = setting(SECTION, "record_timestamps")
         self.ignore_http_headers = [name.lower() for name in setting(SECTION, "ignore_http_headers")]
+        self.compact_http_bodies = setting(SECTION, "compact_http_bodies")  # False: every binary body in hex
         self.assume_all_can_modify = setting(SECTION, "assume_all_can_modify")
         self.id_pattern_client: Optional[str] = setting(SECTION, "id_pattern_client") or None
         self.id_pattern_server: Optional[str] = setting(SECTION, "id_pattern_server") or None

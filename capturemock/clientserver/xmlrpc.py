@@ -3,10 +3,13 @@
 Calls are written ``method(arg, ...)`` with the §4.2 value rendering (one argument has no trailing
 comma), results pretty-printed, faults as ``raise xmlrpclib.Fault(code, 'text')``. Replay rebuilds
 values with the safe parser of ``capturemock.values`` (never ``eval``). Unlike the original, a replayed
-Fault is re-recorded with its ``raise``, and a single struct argument stays one argument.
+Fault is re-recorded with its ``raise``, and a single struct argument stays one argument. Connections
+are persistent both ways (HTTP/1.1), as ``xmlrpc.client.ServerProxy`` keeps its connection: a client
+pays one connect per session, not one per call, and so does the recording proxy to the real server.
 """
 from __future__ import annotations
 
+import threading
 import xmlrpc.client
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -82,6 +85,7 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
         super().__init__(transcript, replay, seal, log)
         self.token = token
         self.stop = stop
+        self._proxies: Optional[Proxies] = None
 
     # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
     def locate(self, url: str, record: Record, headers: Iterable[tuple[str, str]] = ()) -> bool:
@@ -91,6 +95,7 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
         if httpwire.refused(httpwire.location_refusal(headers, self.token, self.destination, target or "")):
             return False
         self.destination = target
+        self._proxies = None if target is None else Proxies(target)
         self.log.processing(self.log.location, f"{LOCATION_METHOD}(<address>)")
         record(self.transcript.location(f"{LOCATION_METHOD}(<address>)"))
         return True
@@ -117,7 +122,7 @@ class XmlRpcSession(httpwire.WireSession, Exchange[Call, Result]):
         return value.exception if isinstance(value, Raised) else (value,)
 
     def send(self, wire: Call) -> tuple[Result, str]:
-        return call_real(self.destination, wire)
+        return self._proxies.call(wire)
 
     def recorded_request(self, text: str, item: Item) -> Optional[Call]:
         try:
@@ -133,11 +138,40 @@ def recorded_call(text: str, line: int = 0) -> Call:
     return method, tuple(args)
 
 
-def call_real(url: str, call: Call) -> tuple[Result, str]:
-    """Make the call on the real server: its result (or Fault) and that as recorded; ForwardError
-    when the server cannot be reached."""
+class Proxies:
+    """Proxies to one real server, kept between calls: each keeps its connection open (when the server
+    speaks HTTP/1.1). A ServerProxy serves one call at a time, so calls in flight together take one each."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._idle: list[xmlrpc.client.ServerProxy] = []
+        self._lock = threading.Lock()
+
+    def call(self, call: Call) -> tuple[Result, str]:
+        """``call_real`` on a kept proxy; one that failed is closed, not kept."""
+        with self._lock:
+            proxy = self._idle.pop() if self._idle else None
+        if proxy is None:
+            proxy = _proxy(self.url)
+        try:
+            answer = call_real(self.url, call, proxy)
+        except BaseException:
+            proxy("close")()
+            raise
+        with self._lock:
+            self._idle.append(proxy)
+        return answer
+
+
+def _proxy(url: str) -> xmlrpc.client.ServerProxy:
+    return xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
+
+
+def call_real(url: str, call: Call, proxy: Optional[xmlrpc.client.ServerProxy] = None) -> tuple[Result, str]:
+    """Make the call on the real server (through ``proxy``, else a new one): its result (or Fault) and
+    that as recorded; ForwardError when the server cannot be reached."""
     method, params = call
-    proxy = xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
+    proxy = proxy or _proxy(url)
     try:
         result = getattr(proxy, method)(*params)
     except xmlrpc.client.Fault as fault:
@@ -149,6 +183,7 @@ def call_real(url: str, call: Call) -> tuple[Result, str]:
 
 
 class _Request(httpwire.ConnectionHandler):
+    protocol_version = "HTTP/1.1"  # persistent connections, as ServerProxy keeps its own
     located = False
 
     def do_POST(self) -> None:
@@ -161,6 +196,7 @@ class _Request(httpwire.ConnectionHandler):
         session.log.received_call(method, params)
         if method == LOCATION_METHOD:
             self.located = session.locate(str(params[0]) if params else "", record, list(self.headers.items()))
+            self.close_connection = self.close_connection or self.located  # the session plays once it is closed
             result = ("",) if self.located else xmlrpc.client.Fault(1, "CaptureMock: refused: see the server's stderr")
         elif method == SHUTDOWN_METHOD:  # as 2.10: stops the server; a web page needs the token
             headers = list(self.headers.items())
@@ -177,7 +213,8 @@ class _Request(httpwire.ConnectionHandler):
                 warn(f"CaptureMock: refused an XML-RPC call of {method!r}: its arguments are nested too deeply")
                 result = xmlrpc.client.Fault(1, "CaptureMock: refused: arguments nested too deeply")
             if result is None:
-                return  # §2.5: no answer, the connection is closed
+                self.close_connection = True  # §2.5: no answer, the connection is closed
+                return
         self._send(result)
 
     def _send(self, result: Result) -> None:
@@ -186,6 +223,8 @@ class _Request(httpwire.ConnectionHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 

@@ -40,12 +40,13 @@ class EditRefused(ValueError):
 
 def check_fil_name(name: str) -> None:
     """A ``->FIL:`` name is one plain file name, as recorded (the basename of an edited path, §4.3)."""
-    problem = _name_problem(name)
+    problem = name_problem(name)
     if problem:
         raise EditRefused(f"refused '->FIL:{name}': an edit is named by one plain file name, and this {problem}")
 
 
-def _name_problem(name: str) -> Optional[str]:
+def name_problem(name: str) -> Optional[str]:
+    """Why ``name`` is not one plain file name (None if it is): also the rule for HTTP attachments."""
     if not name:
         return "is empty"
     if "\0" in name:

@@ -2,10 +2,14 @@
 ``base64:`` line instead of 2.10's ``0x`` hex, and both forms replay byte for byte."""
 from __future__ import annotations
 
+import base64
 import http.client
 import os
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+import pytest
 
 import capturemock
 from capturemock.clientserver import httptext
@@ -55,6 +59,15 @@ def test_a_large_binary_body_is_stored_in_base64_and_replays_byte_for_byte(rig):
     assert rig.read("replayed.mock") == recorded
 
 
+def test_compact_http_bodies_false_records_hex_as_2_10_does(rig):
+    real = blob_server(rig)
+    base = rig.start(capturemock.RECORD, CLIENT_RC + "compact_http_bodies = false\n", recordFromUrl=real.url)
+    assert get(base, "/blob") == BLOB
+    rig.stop()
+    assert rig.read("rec.mock") == (f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n"
+                                    "--HEA:Content-Type=application/octet-stream\n")
+
+
 def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
     rig.write("stored.mock", f"<-CLI:GET /blob\n->SRV:200 0x{BLOB.hex()}\n")
     base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock")
@@ -74,3 +87,66 @@ def test_a_text_body_that_reads_as_base64_is_written_so_it_reads_back_as_itself(
     written = httptext.body_text(text)
     assert written != "base64:YWJj" and httptext.body_bytes(written) == text
     assert httptext.body_text(b"base64:abc") == "base64:abc"  # reads back as itself: left as text
+
+
+def test_a_large_recorded_body_is_kept_in_its_text_and_decoded_a_chunk_at_a_time():
+    text = httptext.render(httptext.Message("200", BLOB, [("Content-Type", "application/octet-stream")]))
+    stored = httptext.parse(text, is_response=True, stored=True)
+    assert isinstance(stored.body, httptext.StoredBody) and stored.body.text is text  # not copied out
+    assert (stored.first, stored.headers) == ("200", [("Content-Type", "application/octet-stream")])
+    chunks = list(stored.body.chunks())
+    assert len(chunks) > 1 and b"".join(chunks) == BLOB and len(stored.body) == len(BLOB)
+    for size in (len(BLOB) - 1, len(BLOB) - 2):  # "=" and "==" padding: the length still exact
+        body = httptext.parse(httptext.render(httptext.Message("200", BLOB[:size], [])), True, stored=True).body
+        assert len(body) == size and b"".join(body.chunks()) == BLOB[:size]
+    assert httptext.parse(text, is_response=True) == stored._replace(body=BLOB)  # without stored: bytes
+
+
+def test_parse_splits_first_words_body_and_trailing_header_lines():
+    assert httptext.parse("GET /a\n--HEA:X=1\n--TIM:t") == ("GET /a", b"", [("X", "1")])
+    assert httptext.parse("POST /a b c\nline 2\n--HEA:X=a=b") == ("POST /a", b"b c\nline 2", [("X", "a=b")])
+    assert httptext.parse("GET") == ("GET", b"", [])
+    assert httptext.parse("200 ", is_response=True) == ("200", b"", [])
+    assert httptext.parse("404 not here\n--HEA:Y=", is_response=True) == ("404", b"not here", [("Y", "")])
+    assert httptext.parse("--HEA:X=1") == ("", b"", [("X", "1")])
+
+
+def test_a_large_body_reaches_the_client_while_the_real_server_still_sends_it(rig, capfd):
+    halfway, cut = threading.Event(), len(BLOB) // 2
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response_only(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(BLOB)))
+            self.end_headers()
+            self.wfile.write(BLOB[:cut])
+            self.wfile.flush()
+            if self.path == "/cut":
+                self.close_connection = True
+                return
+            halfway.wait(10)  # the rest only once the client has the first half
+            self.wfile.write(BLOB[cut:])
+
+    real = rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    base = rig.start(capturemock.RECORD, CLIENT_RC, recordFromUrl=real.url)
+    connection = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=5)
+    connection.request("GET", "/blob")
+    response = connection.getresponse()
+    first = response.read(cut)  # times out unless the proxy passes the body on as it comes
+    halfway.set()
+    assert first + response.read() == BLOB
+    connection.request("GET", "/cut")  # the same connection: still usable
+    response = connection.getresponse()
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()  # cut off as the real server cut it: the connection ends there
+    rig.stop()
+    assert rig.read("rec.mock") == (f"<-CLI:GET /blob\n->SRV:200 base64:{base64.b64encode(BLOB).decode()}\n"
+                                    "--HEA:Content-Type=application/octet-stream\n")  # the cut-off one: not
+    assert (f"Failed to forward http traffic to server {real.url}: the body was cut off after {cut} of "
+            f"{len(BLOB)} bytes") in capfd.readouterr().err

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import xmlrpc.client
-from xmlrpc.server import SimpleXMLRPCServer
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 import pytest
 
@@ -132,3 +132,62 @@ def test_shutdown_method_stops_the_server(rig):
     proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.RECORD, CLIENT_RC))
     assert proxy.shutdownCaptureMockServer() == ""
     rig.manager.process.wait(timeout=10)
+
+
+class CountingTransport(xmlrpc.client.Transport):
+    """A ServerProxy transport that counts the TCP connections it opens."""
+
+    def __init__(self):
+        super().__init__()
+        self.connects = 0
+
+    def make_connection(self, host):
+        connection = super().make_connection(host)
+        if not getattr(connection, "counted", False):
+            original = connection.connect
+
+            def connect():
+                self.connects += 1
+                original()
+
+            connection.connect, connection.counted = connect, True
+        return connection
+
+
+def kept_alive_service(rig):
+    """A real XML-RPC server speaking HTTP/1.1 (persistent connections); ``accepted`` counts connections."""
+    accepted: list[int] = []
+
+    class Handler(SimpleXMLRPCRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            accepted.append(1)
+            super().setup()
+
+    server = SimpleXMLRPCServer(("127.0.0.1", 0), Handler, logRequests=False)
+    server.register_function(lambda text: text.upper(), "shout")
+    real = rig.real(server)
+    real.accepted = accepted
+    return real
+
+
+def test_a_client_keeps_one_connection_in_record_and_replay(rig):
+    real = kept_alive_service(rig)
+    transport = CountingTransport()
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.RECORD, CLIENT_RC), transport=transport)
+    proxy.setServerLocation(real.url)  # its answer closes the connection: a server as SUT is played then
+    assert [proxy.shout(word) for word in ("a", "b", "c")] == ["A", "B", "C"]
+    rig.stop()
+    assert transport.connects == 2  # the location message's, then one for the three calls
+    assert len(real.accepted) == 1  # the recording proxy kept its connection to the real server too
+    recorded = rig.read("rec.mock")
+    assert recorded == "<-CLI:shout('a')\n->SRV:'A'\n<-CLI:shout('b')\n->SRV:'B'\n<-CLI:shout('c')\n->SRV:'C'\n"
+    real.stop()
+    transport = CountingTransport()
+    proxy = xmlrpc.client.ServerProxy(rig.start(capturemock.REPLAY, CLIENT_RC, replay="rec.mock",
+                                                record="replayed.mock"), transport=transport)
+    assert [proxy.shout(word) for word in ("a", "b", "c")] == ["A", "B", "C"]
+    rig.stop()
+    assert transport.connects == 1
+    assert rig.read("replayed.mock") == recorded
