@@ -20,8 +20,16 @@ MISSING_REASON = ("SLURM and munge are not installed (apt-get install slurmctld 
                   ".ci/run does it)")
 
 
+# the daemons live in sbin, which is not on every user's PATH
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
+def program(name: str) -> str:
+    return shutil.which(name, path=SEARCH_PATH) or name
+
+
 def missing_programs() -> list[str]:
-    return [name for name in PROGRAMS if shutil.which(name) is None]
+    return [name for name in PROGRAMS if shutil.which(name, path=SEARCH_PATH) is None]
 
 
 def free_port() -> int:
@@ -90,8 +98,8 @@ class OneNodeCluster:
 
     def spawn(self, args: list[str]) -> None:
         log = open(self.root / "log" / f"{args[0]}.out", "w")
-        self.daemons.append(subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                             env={**os.environ, **self.env}))
+        self.daemons.append(subprocess.Popen([program(args[0]), *args[1:]], stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=subprocess.STDOUT, env={**os.environ, **self.env}))
         log.close()
 
     def client(self, *args: str) -> subprocess.CompletedProcess:
