@@ -9,6 +9,7 @@ It is TextTest's own default configuration plus two things:
   ``run_dependent_text`` filters, so it lists only the changes that fail the test;
 * the session token capturemock gives the program (``CAPTUREMOCK_TOKEN``, a new random value every
   run) is masked in every result file, so a program that logs its environment stays comparable;
+* under ``capturemock rerecord``, those details end with where its HTML report is (``reportlink.py``);
 * a SLURM queue system: ``queue_system_module:SLURM`` submits each test as a batch job (``slurm.py``).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from texttestlib import plugins
 from texttestlib.queuesystem import QueueSystemConfig
 
 from . import slurm
+from .reportlink import report_line
 from .runresults import FIXED_MOCK_STEMS, mock_change_summary
 
 slurm.register()  # TextTest finds queue systems only as texttestlib.queuesystem.<name>
@@ -45,7 +47,7 @@ class ReportMockChanges(plugins.Action):
                 summary = mock_change_summary(comparison.stdCmpFile, comparison.tmpCmpFile)
                 reports.append(f"{comparison.stem}: {summary}")
         if reports:
-            state.freeText = "".join(reports) + state.freeText
+            state.freeText = "".join(reports) + (report_line(test) or "") + state.freeText
 
 
 class CaptureMockConfig(QueueSystemConfig):

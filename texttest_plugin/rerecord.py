@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from .reportlink import REPORT_DIR_VARIABLE, REPORT_NAME
 from .rerecordreport import RunFacts, html_report, text_report
 from .runresults import FILE_EDITS, TestOutcome, collect
 
-REPORT_NAME = "capturemock-rerecord"
 TEXTTEST_LOG = "texttest-output.log"
 # options rerecord sets itself: an interface, record mode, approval
 OWN_OPTIONS = ("-b", "-con", "-g", "-gx", "-o", "-rectraffic", "-reconnect")
@@ -79,6 +79,8 @@ def run_texttest(args: argparse.Namespace, suite: Path, options: list[str]) -> t
            if not name.startswith(("CAPTUREMOCK_", "TEXTTEST_CAPTUREMOCK"))}  # TextTest's master reads them
     tmp = Path(env.get("TEXTTEST_TMP") or tempfile.mkdtemp(prefix="capturemock-rerecord-"))
     env["TEXTTEST_TMP"] = str(tmp)
+    # config_module:texttest_plugin then names the report in the details of each test whose mocks changed
+    env[REPORT_DIR_VARIABLE] = str(Path(args.report_dir).resolve()) if args.report_dir else ""
     tmp.mkdir(parents=True, exist_ok=True)
     before = set(os.listdir(tmp))
     texttest = args.texttest or _texttest_beside_python()
