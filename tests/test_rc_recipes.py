@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import os
 import re
 import subprocess
@@ -76,6 +77,7 @@ def capturemock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("recipe", sorted(HTTP_SUTS))
 def test_http_recipe_records_responses_headers_and_errors_then_replays_them(recipe, web_server, tmp_path):
+    assert importlib.util.find_spec(recipe), f"{recipe} is a test dependency: pip install -e '.[test]'"
     (tmp_path / "sut.py").write_text(HTTP_SUTS[recipe])
     base = f"http://127.0.0.1:{web_server.server_address[1]}"
     rc = str(RECIPES / f"{recipe}.rc")
