@@ -114,7 +114,7 @@ def _texttest_summary(run_dir: Path) -> str:
 
 def save(outcomes: list[TestOutcome]) -> None:
     """Copy each changed result from its sandbox into its test, where TextTest's own approval (``-o``)
-    would; a result no longer produced is removed."""
+    would; a result no longer produced is removed (or, where other versions share it, marked missing)."""
     for outcome in outcomes:
         for change in outcome.changes:
             recorded = outcome.sandbox / (change.recorded or change.name)
