@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import os
 import re
 import subprocess
@@ -14,9 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "rc"
 RECIPE_TESTS = ROOT / "testsuite" / "Recipes"
-NOT_IN_TESTSUITE = {"requests": "the requests package is not among the test dependencies"}
-
-URLLIB_SUT = """\
+# the same two requests to a web server, through each HTTP recipe
+HTTP_SUTS = {
+    "urllib": """\
 import sys, urllib.error, urllib.request
 base = sys.argv[1]
 with urllib.request.urlopen(base + "/page.txt") as response:
@@ -25,7 +26,21 @@ try:
     urllib.request.urlopen(base + "/missing")
 except urllib.error.HTTPError as error:
     print("error", error.code, error)
-"""
+""",
+    "requests": """\
+import sys, requests
+base = sys.argv[1]
+response = requests.get(base + "/page.txt", timeout=10)
+print(response.status_code, response.headers["Content-Type"], response.text.strip())
+try:
+    requests.get(base + "/missing", timeout=10).raise_for_status()
+except requests.HTTPError as error:
+    print("error", error.response.status_code, error.response.reason)
+""",
+}
+# what each prints for the 404, and how its mock holds the error raised
+HTTP_ERRORS = {"urllib": ("HTTP Error 404: File not found", "->RET:raise Instance('HTTPError(urllib.error.URLError"),
+               "requests": ("File not found", "->RET:raise Instance('HTTPError(RequestException, OSError)'")}
 
 
 class _Pages(http.server.BaseHTTPRequestHandler):
@@ -60,14 +75,17 @@ def capturemock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=60)
 
 
-def test_urllib_recipe_records_responses_headers_and_errors_then_replays_them(web_server, tmp_path):
-    (tmp_path / "sut.py").write_text(URLLIB_SUT)
+@pytest.mark.parametrize("recipe", sorted(HTTP_SUTS))
+def test_http_recipe_records_responses_headers_and_errors_then_replays_them(recipe, web_server, tmp_path):
+    assert importlib.util.find_spec(recipe), f"{recipe} is a test dependency: pip install -e '.[test]'"
+    (tmp_path / "sut.py").write_text(HTTP_SUTS[recipe])
     base = f"http://127.0.0.1:{web_server.server_address[1]}"
-    rc = str(RECIPES / "urllib.rc")
+    rc = str(RECIPES / f"{recipe}.rc")
     record = capturemock("-m", "1", "-r", "web.mock", "-R", rc, sys.executable, "sut.py", base, cwd=tmp_path)
-    assert (record.stdout, record.stderr) == ("200 text/plain hello\nerror 404 HTTP Error 404: File not found\n", "")
+    printed_error, recorded_error = HTTP_ERRORS[recipe]
+    assert (record.stdout, record.stderr) == (f"200 text/plain hello\nerror 404 {printed_error}\n", "")
     recorded = (tmp_path / "web.mock").read_text()
-    assert "->RET:raise Instance('HTTPError(urllib.error.URLError" in recorded
+    assert recorded_error in recorded
     web_server.shutdown()  # replay talks to nobody
     replay = capturemock("-p", "web.mock", "-r", "again.mock", "-R", rc, sys.executable, "sut.py", base,
                          cwd=tmp_path)
@@ -77,9 +95,8 @@ def test_urllib_recipe_records_responses_headers_and_errors_then_replays_them(we
 
 def test_every_recipe_is_used_by_a_testsuite_test_of_its_own_unchanged():
     recipes = sorted(path.stem for path in RECIPES.glob("*.rc"))
-    tested = [name for name in recipes if name not in NOT_IN_TESTSUITE]
-    assert (RECIPE_TESTS / "testsuite.rcp").read_text().split() == [name.capitalize() for name in tested]
-    for name in tested:
+    assert (RECIPE_TESTS / "testsuite.rcp").read_text().split() == [name.capitalize() for name in recipes]
+    for name in recipes:
         used = RECIPE_TESTS / name.capitalize() / "capturemockrc.rcp"
         assert used.read_text() == (RECIPES / f"{name}.rc").read_text(), f"{used} is not a copy of rc/{name}.rc"
 

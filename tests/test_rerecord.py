@@ -155,6 +155,26 @@ def test_rerecord_then_the_suite_replays_and_rerecords_clean(tmp_path, recorded_
     assert "nothing changed: the stored results are up to date\n" in again.stdout
 
 
+def test_rerecord_saves_a_version_results_where_texttest_would(tmp_path, recorded_suite):
+    """-v v2: a result of exactly that version is overwritten; a result the run compared with the unversioned
+    file becomes a new .v2 file, and the unversioned one (other versions use it) stays as it was."""
+    (recorded_suite / "Rainy" / "output.wx.v2").write_text("Rainy long ago\ngust 3\nstation 7\n")
+    before = snapshot(recorded_suite)
+    set_world(tmp_path, Rainy="rain")
+    proc = rerecord(tmp_path, "--save", "-d", str(recorded_suite), "-a", "wx", "-v", "v2", "-t", "Rainy")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "  output.wx.v2 changed\n  pythonmocks.wx changed\n" in proc.stdout
+    after = snapshot(recorded_suite)
+    assert sorted(name for name in after if after[name] != before.get(name)) == ["Rainy/output.wx.v2",
+                                                                                 "Rainy/pythonmocks.wx.v2"]
+    assert after["Rainy/output.wx.v2"] == b"Rainy rain\ngust 3\nstation 7\n"
+    for version in (["-v", "v2"], []):  # each version replays its own mocks
+        replay = subprocess.run([str(BIN / "texttest"), "-d", str(recorded_suite), "-a", "wx", "-b", "ci", *version],
+                                env=environment(tmp_path), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=300)
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+
+
 def test_rerecord_refuses_the_options_it_sets_itself(tmp_path):
     proc = rerecord(tmp_path, "-d", str(tmp_path), "-a", "wx", "-o")
     assert proc.returncode == 2
@@ -177,3 +197,74 @@ def test_a_test_running_texttest_itself_is_one_test_not_several(tmp_path):
     (sandbox / "tt-tmp" / "in.01Jan" / "in" / "Ask" / "framework_tmp").mkdir(parents=True)
     outcomes = collect(tmp_path / "run", "wx", tmp_path / "suite")
     assert [(outcome.path, outcome.compared) for outcome in outcomes] == [("Errors/Inner", False)]
+
+
+def test_texttest_batch_pages_link_each_changed_test_to_its_part_of_the_report(tmp_path, recorded_suite):
+    """With config_module:texttest_plugin, a changed test's details (stored in TextTest's batch repository
+    during the run) end with a link to the report, which TextTest's own web pages (-coll web) show."""
+    reports, pages = tmp_path / "reports", tmp_path / "pages"
+    config = recorded_suite / "config.wx"
+    config.write_text(f"config_module:texttest_plugin\nbatch_result_repository:{tmp_path / 'repository'}\n"
+                      f"historical_report_location:{pages}\n"
+                      f"[file_to_url]\n{reports}:http://ci.example/rerecord\n[end]\n" + config.read_text())
+    set_world(tmp_path, Rainy="rain")
+    proc = rerecord(tmp_path, "-d", str(recorded_suite), "-a", "wx", "--report-dir", str(reports))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert '<h2 id="test-Rainy">Rainy: mocks changed</h2>' in (reports / "capturemock-rerecord.html").read_text()
+    web_pages = [str(BIN / "texttest"), "-d", str(recorded_suite), "-a", "wx", "-b", "nightly", "-coll", "web"]
+    web = subprocess.run(web_pages, env=environment(tmp_path), stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=300)
+    assert web.returncode == 0, web.stdout + web.stderr
+    details = "".join(path.read_text() for path in (pages / "wx").glob("test_default_*[0-9].html"))
+    assert '<A HREF="http://ci.example/rerecord/capturemock-rerecord.html#test-Rainy">capturemock rerecord report' \
+           in details
+
+
+class _Test:
+    """The parts of a TextTest test report_line reads."""
+
+    class app:  # noqa: N801 - TextTest's attribute
+        writeDirectory = "/tmp/tt/wx.03Dec"
+
+    def __init__(self, file_to_url):
+        self.file_to_url = file_to_url
+
+    def getRelPath(self):  # noqa: N802
+        return "Family/Rainy Day"
+
+    def getConfigValue(self, key):  # noqa: N802
+        assert key == "file_to_url"
+        return self.file_to_url
+
+
+def test_the_report_line_is_a_link_only_where_file_to_url_maps_the_report(monkeypatch):
+    from texttest_plugin.reportlink import REPORT_DIR_VARIABLE, report_line
+
+    monkeypatch.delenv(REPORT_DIR_VARIABLE, raising=False)
+    assert report_line(_Test({})) is None  # not under rerecord
+    monkeypatch.setenv(REPORT_DIR_VARIABLE, "")  # the report goes into the run directory
+    assert report_line(_Test({})) == \
+        "capturemock rerecord report: /tmp/tt/wx.03Dec/capturemock-rerecord.html#test-Family/Rainy%20Day\n"
+    assert report_line(_Test({"/tmp/tt": "https://ci.example/runs"})) == \
+        "capturemock rerecord report URL=https://ci.example/runs/wx.03Dec/capturemock-rerecord.html#test-Family/Rainy%20Day\n"
+
+
+def test_saving_a_version_keeps_what_other_versions_share(tmp_path):
+    """A result no longer produced under v2 but shared with other versions gets TextTest's missing-file
+    marker as its .v2 file; the run's file edits go to file_edits.v2."""
+    from texttest_plugin.rerecord import save
+    from texttest_plugin.runresults import ResultChange, TestOutcome
+
+    sandbox, test_dir = tmp_path / "sandbox", tmp_path / "Rainy"
+    (sandbox / "file_edits").mkdir(parents=True)
+    (sandbox / "file_edits" / "report.txt").write_text("new\n")
+    test_dir.mkdir()
+    (test_dir / "errors.wx").write_text("shared\n")
+    (test_dir / "traffic.wx.v2").write_text("v2 only\n")
+    changes = [ResultChange("errors.wx", "missing", False), ResultChange("traffic.wx.v2", "missing", True),
+               ResultChange("file_edits", "new", True)]
+    save([TestOutcome("Rainy", sandbox, test_dir, compared=True, version="v2", changes=changes)])
+    assert sorted(str(path.relative_to(test_dir)) for path in test_dir.rglob("*") if path.is_file()) == [
+        "errors.wx", "errors.wx.v2", "file_edits.v2/report.txt"]
+    assert (test_dir / "errors.wx").read_text() == "shared\n"
+    assert (test_dir / "errors.wx.v2").read_text().startswith("Auto-generated by TextTest to simulate missing file")

@@ -178,4 +178,4 @@ def test_recipe_suite_replays(tmp_path):
     """testsuite/Recipes (application rcp): each ready-made recipe in rc/ used by a test of its own."""
     proc = run_texttest(ROOT / "testsuite", "rcp", tmp_path, "-b", "ci")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Tests Run: 12" in proc.stdout + proc.stderr
+    assert "Tests Run: 13" in proc.stdout + proc.stderr

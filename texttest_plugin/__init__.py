@@ -8,14 +8,20 @@ It is TextTest's own default configuration plus two things:
   diff after a nightly re-record. It compares what TextTest compared: the files after the suite's
   ``run_dependent_text`` filters, so it lists only the changes that fail the test;
 * the session token capturemock gives the program (``CAPTUREMOCK_TOKEN``, a new random value every
-  run) is masked in every result file, so a program that logs its environment stays comparable.
+  run) is masked in every result file, so a program that logs its environment stays comparable;
+* under ``capturemock rerecord``, those details end with where its HTML report is (``reportlink.py``);
+* a SLURM queue system: ``queue_system_module:SLURM`` submits each test as a batch job (``slurm.py``).
 """
 from __future__ import annotations
 
 from texttestlib import plugins
 from texttestlib.queuesystem import QueueSystemConfig
 
+from . import slurm
+from .reportlink import report_line
 from .runresults import FIXED_MOCK_STEMS, mock_change_summary
+
+slurm.register()  # TextTest finds queue systems only as texttestlib.queuesystem.<name>
 
 # the README shows the same line for suites that do not use this module
 TOKEN_FILTER = r"CAPTUREMOCK_TOKEN(\W+)[0-9a-f]+{REPLACE CAPTUREMOCK_TOKEN\1<session token>}"
@@ -41,7 +47,7 @@ class ReportMockChanges(plugins.Action):
                 summary = mock_change_summary(comparison.stdCmpFile, comparison.tmpCmpFile)
                 reports.append(f"{comparison.stem}: {summary}")
         if reports:
-            state.freeText = "".join(reports) + state.freeText
+            state.freeText = "".join(reports) + (report_line(test) or "") + state.freeText
 
 
 class CaptureMockConfig(QueueSystemConfig):

@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from .reportlink import REPORT_DIR_VARIABLE, REPORT_NAME
 from .rerecordreport import RunFacts, html_report, text_report
-from .runresults import FILE_EDITS, TestOutcome, collect
+from .runresults import FILE_EDITS, TestOutcome, collect, file_edits_name
 
-REPORT_NAME = "capturemock-rerecord"
 TEXTTEST_LOG = "texttest-output.log"
 # options rerecord sets itself: an interface, record mode, approval
 OWN_OPTIONS = ("-b", "-con", "-g", "-gx", "-o", "-rectraffic", "-reconnect")
@@ -54,8 +54,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error(f"{clash[0]} is set by rerecord itself")
     if args.from_run and texttest_options:
         parser.error(f"--from-run takes no TextTest options ({' '.join(texttest_options)})")
-    if args.save and "-v" in texttest_options:
-        parser.error("--save does not handle versioned results (-v): approve those in TextTest")
     suite = Path(args.suite).resolve()
     if args.from_run:
         run_dir, texttest_status = Path(args.from_run).resolve(), None
@@ -79,6 +77,8 @@ def run_texttest(args: argparse.Namespace, suite: Path, options: list[str]) -> t
            if not name.startswith(("CAPTUREMOCK_", "TEXTTEST_CAPTUREMOCK"))}  # TextTest's master reads them
     tmp = Path(env.get("TEXTTEST_TMP") or tempfile.mkdtemp(prefix="capturemock-rerecord-"))
     env["TEXTTEST_TMP"] = str(tmp)
+    # config_module:texttest_plugin then names the report in the details of each test whose mocks changed
+    env[REPORT_DIR_VARIABLE] = str(Path(args.report_dir).resolve()) if args.report_dir else ""
     tmp.mkdir(parents=True, exist_ok=True)
     before = set(os.listdir(tmp))
     texttest = args.texttest or _texttest_beside_python()
@@ -113,18 +113,41 @@ def _texttest_summary(run_dir: Path) -> str:
 
 
 def save(outcomes: list[TestOutcome]) -> None:
-    """Copy each changed result from its sandbox into its test; a result no longer produced is removed."""
+    """Copy each changed result from its sandbox into its test, where TextTest's own approval (``-o``)
+    would; a result no longer produced is removed (or, where other versions share it, marked missing)."""
     for outcome in outcomes:
         for change in outcome.changes:
-            recorded, stored = outcome.sandbox / (change.recorded or change.name), outcome.test_dir / change.name
+            recorded = outcome.sandbox / (change.recorded or change.name)
             if change.name == FILE_EDITS:
+                stored = outcome.test_dir / file_edits_name(outcome.version)
                 shutil.rmtree(stored, ignore_errors=True)
                 if recorded.is_dir():
                     shutil.copytree(recorded, stored)
             elif change.kind == "missing":
-                stored.unlink(missing_ok=True)
+                _save_missing(outcome.test_dir / change.name, outcome.version)
             else:
-                shutil.copyfile(recorded, stored)
+                shutil.copyfile(recorded, save_target(outcome.test_dir / change.name, change.kind, outcome.version))
+
+
+def save_target(stored: Path, kind: str, version: str) -> Path:
+    """TextTest's rule (comparefile.py): a changed result overwrites the file it was compared with if that
+    file is of exactly the run's version, otherwise (and for a new result) it gets a file of that version."""
+    parts = stored.name.split(".")
+    if kind == "changed" and set(parts[2:]) == set(version.split(".") if version else []):
+        return stored
+    root = ".".join(parts[:2])
+    return stored.with_name(f"{root}.{version}" if version else root)
+
+
+def _save_missing(stored: Path, version: str) -> None:
+    """As TextTest: the run's own version of the file goes; a file other versions share stays, and the
+    run's version gets TextTest's marker of a missing file instead."""
+    from texttestlib.plugins import fakeMissingFileText
+
+    target = save_target(stored, "missing", version)
+    target.unlink(missing_ok=True)
+    if target != stored and stored.is_file():
+        target.write_bytes(fakeMissingFileText())
 
 
 def write_reports(facts: RunFacts, outcomes: list[TestOutcome], report_dir: Path) -> None:

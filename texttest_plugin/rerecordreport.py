@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from .reportlink import section_id
 from .runresults import TestOutcome
 
 
@@ -76,7 +77,8 @@ def html_report(facts: RunFacts, outcomes: list[TestOutcome]) -> str:
             css = ' class="mock"' if change.is_mock else ""
             summary = f"<pre>{html.escape(change.summary)}</pre>" if change.summary else ""
             items.append(f"<li><span{css}>{html.escape(change.name)}</span> {change.kind}{summary}</li>")
-        sections.append(f"<h2>{html.escape(outcome.path)}: {html.escape(_verdict(outcome))}</h2>\n"
+        sections.append(f'<h2 id="{html.escape(section_id(outcome.path))}">'
+                        f"{html.escape(outcome.path)}: {html.escape(_verdict(outcome))}</h2>\n"
                         f"<ul>{''.join(items)}</ul>\n")
     return PAGE.format(title=html.escape(headline(facts, outcomes)), texttest=html.escape(facts.texttest_summary),
                        run_dir=html.escape(facts.run_dir), sections="".join(sections),

@@ -45,6 +45,7 @@ class TestOutcome:
     sandbox: Path
     test_dir: Path
     compared: bool  # False: TextTest compared nothing (the test could not run)
+    version: str = ""  # the run's TextTest version (-v), "" for none
     changes: list[ResultChange] = field(default_factory=list)
 
     @property
@@ -70,10 +71,16 @@ def collect(run_dir: Path, app: str, suite: Path) -> list[TestOutcome]:
     outcomes = []
     app_dirs = [d for d in run_dir.iterdir() if d.is_dir() and (d.name == app or d.name.startswith(app + "."))]
     for app_dir in sorted(app_dirs):
+        version = app_dir.name[len(app) + 1:]  # TextTest names it <app>.<version>
         for sandbox in _sandboxes(app_dir):
             relative = sandbox.relative_to(app_dir)
-            outcomes.append(_outcome(str(relative), sandbox, suite / relative, stems))
+            outcomes.append(_outcome(str(relative), sandbox, suite / relative, stems, version))
     return outcomes
+
+
+def file_edits_name(version: str) -> str:
+    """The stored file edits of a version, as TextTest names them when it approves."""
+    return f"{FILE_EDITS}.{version}" if version else FILE_EDITS
 
 
 def _sandboxes(app_dir: Path) -> list[Path]:
@@ -88,9 +95,9 @@ def _sandboxes(app_dir: Path) -> list[Path]:
     return found
 
 
-def _outcome(path: str, sandbox: Path, test_dir: Path, stems: tuple[str, ...]) -> TestOutcome:
+def _outcome(path: str, sandbox: Path, test_dir: Path, stems: tuple[str, ...], version: str) -> TestOutcome:
     state = _test_state(sandbox / "framework_tmp" / "teststate")
-    outcome = TestOutcome(path, sandbox, test_dir, compared=hasattr(state, "allResults"))
+    outcome = TestOutcome(path, sandbox, test_dir, compared=hasattr(state, "allResults"), version=version)
     if not outcome.compared:
         return outcome
     kinds = (("changed", state.changedResults), ("new", state.newResults), ("missing", state.missingResults))
@@ -98,7 +105,9 @@ def _outcome(path: str, sandbox: Path, test_dir: Path, stems: tuple[str, ...]) -
         for comparison in comparisons:
             outcome.changes.append(_change(kind, comparison, sandbox, test_dir, comparison.stem in stems))
     outcome.changes.sort(key=lambda change: change.name)
-    edits = _file_edits_change(test_dir / FILE_EDITS, sandbox / FILE_EDITS)
+    versioned_edits = test_dir / file_edits_name(version)
+    stored_edits = versioned_edits if versioned_edits.is_dir() else test_dir / FILE_EDITS
+    edits = _file_edits_change(stored_edits, sandbox / FILE_EDITS)
     if edits:
         outcome.changes.append(edits)
     return outcome

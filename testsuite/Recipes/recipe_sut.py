@@ -3,7 +3,7 @@
 
 Recording needs the real things: an SMTP server on 127.0.0.1:8025 (``python3.11 -m smtpd -n -c
 DebuggingServer 127.0.0.1:8025``) and a web server on 127.0.0.1:8026 serving page.txt (``python3 -m
-http.server -b 127.0.0.1 8026`` in a directory holding it); replay needs neither.
+http.server -b 127.0.0.1 8026`` in a directory holding it), and the requests package; replay needs none of them.
 """
 import os
 import subprocess
@@ -33,6 +33,17 @@ def urllib_scenario():
         urllib.request.urlopen("http://127.0.0.1:8026/missing")
     except urllib.error.HTTPError as error:
         print("error", error.code)
+
+
+def requests_scenario():  # the same pages as urllib_scenario, through the requests package
+    import requests
+
+    response = requests.get("http://127.0.0.1:8026/page.txt", timeout=10)
+    print(response.status_code, response.headers["Content-Type"], response.text.strip())
+    try:
+        requests.get("http://127.0.0.1:8026/missing", timeout=10).raise_for_status()
+    except requests.HTTPError as error:
+        print("error", error.response.status_code)
 
 
 def datetime_scenario():
@@ -75,7 +86,7 @@ def random_scenario():  # floats are recorded to 2 decimals (float_precision)
 
 
 SCENARIOS = {
-    "smtplib": smtplib_scenario, "urllib": urllib_scenario, "datetime": datetime_scenario,
+    "smtplib": smtplib_scenario, "urllib": urllib_scenario, "requests": requests_scenario, "datetime": datetime_scenario,
     "hostname": hostname_scenario, "username": username_scenario, "environ": environ_scenario,
     "uuid": uuid_scenario, "random": random_scenario,
     "git": lambda: (run("git", "--version"), run("git", "rev-parse", "--is-inside-work-tree")),
