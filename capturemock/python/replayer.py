@@ -229,7 +229,7 @@ class Replayer:
         (§6.6, §6.7). The request is noted meanwhile (``_answering_module``, worked out only when a new
         class appears: the hot path just notes it)."""
         result = None
-        prefix = mock_prefix(level)
+        prefix = mock_prefix(level) if level else "->"
         self._answering.append(description)
         try:
             answered = False
