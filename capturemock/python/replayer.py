@@ -234,7 +234,10 @@ class Replayer:
         try:
             answered = False
             for item in group:
-                if item.level != level:  # the index only groups our responses and callback invocations
+                # the index only groups our responses and callback invocations (one level deeper). Its items'
+                # types are the known three-letter ones, so the prefix's length tells the level: an answer's
+                # is ``prefix``'s, without ``Item.level``'s property call on the hot path
+                if len(item.prefix) != len(prefix):
                     if not answered:  # after the answer: the application's calls of a function handed back
                         self._callback(item, level + 1)
                     continue
