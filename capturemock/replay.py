@@ -35,6 +35,9 @@ _NEXT = (".__next__()", ".__anext__()")  # an iteration step: answered by its ow
 _SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
 
 
+_new_item = tuple.__new__  # Item(...) without its generated __new__ (a Python frame on the hot path)
+
+
 def _type_of(description: str) -> str:
     return description[2:5]
 
@@ -214,7 +217,7 @@ class ReplayIndex:
                 if self._decode:
                     value = mockfile.decode_breaks(value, *self._breaks)
                 line = spans[at + _LINE] + text.count("\n", spans[at], begin)
-                return [Item(prefix, type_, value, line)]
+                return [_new_item(Item, (prefix, type_, value, line))]
         return self._read_items(occurrence, level)
 
     def _read_items(self, occurrence: int, level: int) -> list[Item]:

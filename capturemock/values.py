@@ -139,7 +139,10 @@ def _sorted_keys(mapping: dict) -> list:
 def render_call(name: str, args: tuple, kwargs: dict, hook: Optional[Hook] = None,
                 full_floats: bool = False) -> str:
     """``name(arg, ..., key=value)`` with keyword arguments sorted by name (§4.2)."""
-    text = ", ".join([render(arg, hook, full_floats) for arg in args])
+    if len(args) == 1:  # the usual call: no list to join
+        text = render(args[0], hook, full_floats)
+    else:
+        text = ", ".join([render(arg, hook, full_floats) for arg in args])
     if kwargs:  # every recorded call comes here: no sorting or second list when there is nothing to sort
         keywords = ", ".join([f"{key}={render(kwargs[key], hook, full_floats)}" for key in sorted(kwargs)])
         text = f"{text}, {keywords}" if text else keywords
@@ -189,9 +192,17 @@ class ValueParser:
     def parse(self, text: str, path: Optional[str] = None, line: int = 0) -> Any:
         """A value, or ``Raised`` for a ``raise ...`` text."""
         stripped = text.strip()
-        simple = _simple_literal(stripped)
-        if simple is not _NOT_SIMPLE:
-            return simple
+        # without the cost of ``ast`` (the replay hot path): ints inline, then plain strings and keywords
+        if (stripped.isdigit() or stripped[:1] == "-" and stripped[1:].isdigit()) and stripped.isascii():
+            # ASCII only: int() would also take other scripts' digits
+            try:
+                return int(stripped)
+            except ValueError:  # more digits than int() accepts: ast gives the clean error
+                pass
+        else:
+            simple = _simple_literal(stripped)
+            if simple is not _NOT_SIMPLE:
+                return simple
         if len(stripped) > _LARGE and stripped[0] in "[{":
             plain = _plain_literal(stripped)
             if plain is not _NOT_SIMPLE:
@@ -215,13 +226,7 @@ _KEYWORDS = {"None": None, "True": True, "False": False}
 
 
 def _simple_literal(text: str) -> Any:
-    """Ints, keywords and plain quoted strings without the cost of ``ast`` (the replay hot path)."""
-    digits = text[1:] if text[:1] == "-" else text
-    if digits.isdigit() and digits.isascii():  # ASCII only: int() would also take other scripts' digits
-        try:
-            return int(text)
-        except ValueError:  # more digits than int() accepts: ast gives the clean error
-            return _NOT_SIMPLE
+    """Keywords and plain quoted strings without the cost of ``ast`` (ints: ``ValueParser.parse``)."""
     if text[:1] == "'" and text[-1:] == "'" and len(text) > 1:  # '...' without ', \ or a line break in it
         inner = text[1:-1]
         if "'" not in inner and "\\" not in inner and "\n" not in inner:

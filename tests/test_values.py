@@ -247,3 +247,14 @@ def test_callback_invocation_lines():
     assert parser.parse_call("widget_top.content()") == ("widget_top.content", [], {})
     with pytest.raises(MockFileError):
         parser.parse_call("os.system('x')(1)")
+
+
+@pytest.mark.parametrize("text, value", [(" 7\n", 7), ("-0", 0), ("1_000", 1000), ("--1", 1), ("-12", -12)])
+def test_ints_read_without_ast_as_with_it(text, value):
+    assert parse(text) == value and type(parse(text)) is int
+
+
+@pytest.mark.parametrize("text", ["\u0663", "-\u0663", "9" * 5000, "-"])
+def test_digits_int_alone_would_take_are_still_clean_errors(text):
+    with pytest.raises(MockFileError, match=r"^mocks/x\.mock:7: (cannot parse|refused) value"):
+        parse(text)

@@ -236,12 +236,15 @@ class Replayer:
         (§6.6, §6.7). The request is noted meanwhile (``_answering_module``, worked out only when a new
         class appears: the hot path just notes it)."""
         result = None
-        prefix = mock_prefix(level)
+        prefix = mock_prefix(level) if level else "->"
         self._answering.append(description)
         try:
             answered = False
             for item in group:
-                if item.level != level:  # the index only groups our responses and callback invocations
+                # the index only groups our responses and callback invocations (one level deeper). Its items'
+                # types are the known three-letter ones, so the prefix's length tells the level: an answer's
+                # is ``prefix``'s, without ``Item.level``'s property call on the hot path
+                if len(item.prefix) != len(prefix):
                     if not answered:  # after the answer: the application's calls of a function handed back
                         self._callback(item, level + 1)
                     continue

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import types
 
-from ..mockfile import MockWriter, format_item
+from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .asyncsupport import AwaitedCalls, function_proxy, is_coroutine_function
@@ -93,6 +93,7 @@ class Session:
         self.settings = settings
         self.mode = settings.mode
         self.full_floats = settings.full_floats  # decided once: every rendered value reads it
+        self.always_record = settings.always_record  # and every call this
         self.writer = writer
         self.lock = threading.RLock()
         self.traffic = _Traffic(self)
@@ -132,7 +133,7 @@ class Session:
         return self.mode == REPLAY_OLD_RECORD_NEW and self.replayer.knows(description)
 
     def _records(self, name: str) -> bool:
-        if self.settings.always_record or self.settings.check_repeated(name):
+        if self.always_record or self.settings.check_repeated(name):
             return True
         if name in self.seen_calls:
             return False
@@ -142,8 +143,9 @@ class Session:
     def write(self, prefix: str, type_: str, text: str) -> None:
         """Queue one item; ``flush`` writes the queue at the end of each operation, before a real call
         and before application code runs, so a replayed call's request and response cost one write."""
-        if text:
-            self._pending.append(format_item(prefix, type_, text))
+        if text:  # format_item's line; built here when the text needs no escaping (the usual one-line value)
+            self._pending.append(f"{prefix}{type_}:{text}\n" if "\n" not in text and not text.startswith(ESCAPE)
+                                 else format_item(prefix, type_, text))
 
     def flush(self) -> None:
         """Write what is queued at the end of each operation. While a real call runs, its request waits
@@ -362,15 +364,17 @@ class Session:
                 hint = hint_from(args, kwargs)
                 if hint:
                     self._rename(owner, hint)
-            name = handle.name
+            name = handle.fixed_name or handle.name  # a module's function: no property call
             level = state.level
             text = self.request_text(name, args, kwargs)
-            record = self.settings.always_record or self._records(name)
-            prefix = sut_prefix(level)
-            if record:
-                self._pending.append(format_item(prefix, "PYT", text))
+            record = self.always_record or self._records(name)
+            prefix = sut_prefix(level) if level else "<-"
+            description = f"{prefix}PYT:{text}"
+            if record:  # as ``write`` would, from the description already built
+                self._pending.append(f"{description}\n" if "\n" not in text and not text.startswith(ESCAPE)
+                                     else format_item(prefix, "PYT", text))
             if handle.target is MISSING or (self.mode != RECORD and self._replays_call(handle, name)):
-                return self.replayer.call(f"{prefix}PYT:{text}", level, record)
+                return self.replayer.call(description, level, record)
             return self._real_call(handle.target, name, args, kwargs, record)
         finally:
             try:
