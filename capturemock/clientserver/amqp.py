@@ -194,15 +194,16 @@ class Recorder:
         self._watch_progress(self._delivered)
 
     def _watch_progress(self, delivered: int) -> None:
-        """Give up on the catch-up only when nothing came through for CATCH_UP_TIMEOUT (a stalled broker):
-        a queue that is still draining, however long, is waited for."""
+        """Give up on the catch-up only when nothing came through for CATCH_UP_TIMEOUT (a stalled or
+        blocked broker): a queue that is still draining, however long, is waited for. Giving up stops the
+        server straight away: talking to a blocked broker (even to stop consuming) could hang."""
         def check() -> None:
             if self._delivered > delivered:
                 self._watch_progress(self._delivered)
             else:
                 warn(f"CaptureMock server: no message came through from RabbitMQ at {self.settings.url} in "
                      f"{CATCH_UP_TIMEOUT:.0f} s after the stop: stopped with what was recorded")
-                self.channel.stop_consuming()
+                self._stop_server()
 
         self.connection.call_later(CATCH_UP_TIMEOUT, check)
 
