@@ -199,6 +199,17 @@ def test_replay_mode_records_what_the_sut_publishes_too(rig, broker):
     assert rig.read("rec.mock") == "<-RMQ:x : \nnew\n"
 
 
+def test_report_unused_does_not_list_the_rmq_items_of_an_amqp_session(rig, broker, capfd):
+    """They are the SUT's output, recorded anew, not requests replay answers: only the <-CLI item is unused."""
+    rig.write("old.mock", "<-RMQ:x : \nold\n<-CLI:never sent\n->SRV:answer\n<-RMQ:y : \nother\n")
+    rig.start(capturemock.REPLAY, rc_text(broker, "unused1", general="report_unused = true\n"), replay="old.mock")
+    publish(broker, "unused1", [("x", b"new", {})])
+    assert rig.manager.terminate()
+    assert capfd.readouterr().err == ("Error from CaptureMock Server :\n"
+                                      f"capturemock: unused: {rig.root / 'old.mock'}:3: <-CLI:never sent was recorded "
+                                      "but never replayed\n")
+
+
 def test_a_stop_message_without_the_session_token_is_refused_and_not_recorded(rig, broker):
     rig.start(capturemock.RECORD, rc_text(broker, "rec4"))
     publish(broker, "rec4", [("CaptureMock", b"terminate", {}), ("after", b"still recording", {})])
