@@ -536,7 +536,8 @@ def listen(options: dict[str, str], token: str, config=None) -> tuple[TrafficSer
         from .clientserver.amqp import AmqpSettings, Recorder
 
         amqp = AmqpSettings.from_config(config)
-        server.broker = Recorder(amqp, token)
+        server.broker = Recorder(amqp, token, server.stop)
+        server.stop = server.broker.request_stop  # a stop lets the queue catch up, even one asked for at once
         server.address = amqp.address
     return server, config, mode
 

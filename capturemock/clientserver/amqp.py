@@ -10,9 +10,10 @@ declares the exchange; ``exchange_forward`` binds another exchange to it, or wit
 Stop: the launcher closes the server's stdin (its address is the broker's, so no TCP stop message
 reaches it); the server then publishes 2.10's stop message (body ``terminate``, routing key
 ``CaptureMock``, plus the session's token as a header) into its own queue and records until it comes
-through, so whatever the SUT published before is written. The same message published to the exchange
-with the token stops the server too; without the token it is refused. The queue, and the exchange if
-this session declared it, are deleted.
+through, so whatever the SUT published before is written, however long the queue takes to drain. A
+stop asked for before recording has started waits for it: the queue may hold messages already. The
+same message published to the exchange with the token stops the server too; without the token it is
+refused. The queue, and the exchange if this session declared it, are deleted.
 
 Replay: recorded messages are published to the exchange (``Publisher``): by ``replay_for_server`` for
 ``<-RMQ`` items, and by the HTTP server for the ``->RMQ`` items of a response it replays.
@@ -41,7 +42,8 @@ from .traffic import Transcript
 
 STOP_KEY, STOP_BODY, TOKEN_HEADER = "CaptureMock", b"terminate", "capturemock_token"
 STOP_GRACE = 2.0  # as the traffic server gives requests in flight
-# how long a stop waits for the queue to catch up; clearly shorter than the launcher's kill timeout
+# how long a stop waits with no message coming through before it gives up on the queue catching up;
+# clearly shorter than the launcher's kill timeout
 CATCH_UP_TIMEOUT = 10.0
 
 
@@ -111,12 +113,16 @@ def _declare(channel: Any, settings: AmqpSettings) -> None:
 
 
 class Recorder:
-    """The session's queue on the broker and the thread that records from it (see the module docstring)."""
+    """The session's queue on the broker and the thread that records from it (see the module docstring).
 
-    def __init__(self, settings: AmqpSettings, token: str):
+    A stop may be asked for at any time once the address is out, even before recording has started (a
+    quick SUT, a loaded machine): it is held until then, since the queue may hold messages already."""
+
+    def __init__(self, settings: AmqpSettings, token: str, stop_server: Callable[[], None]):
         self.pika = import_pika()
         self.settings = settings
         self.token = token
+        self._stop_server = stop_server
         self.connection = _connect(settings, self.pika)
         self.channel = self.connection.channel()
         self.queue = f"{settings.exchange}.capturemock.{os.getpid()}"
@@ -130,14 +136,25 @@ class Recorder:
             self._close()
             raise ConfigError(f"RabbitMQ at {settings.url} refused the recording queue: {_reason(err)}") from None
         self._thread: Optional[threading.Thread] = None
+        self._state = threading.Lock()  # guards the three flags below, between the recording thread and a stop
+        self._stop_wanted = False
+        self._started = False
+        self._ended = False
+        self._delivered = 0  # how many messages came through: a catch-up waits while this grows
 
-    def start(self, on_message: Callable[[AmqpMessage], None], on_stop: Callable[[bool], None]) -> None:
+    def start(self, on_message: Callable[[AmqpMessage], None], on_stop: Callable[[], None]) -> None:
         """Record in a thread of its own (pika's connection is used by that thread only): ``on_message``
-        for each message, ``on_stop(with_token)`` for a stop message."""
+        for each message, ``on_stop`` when the stop message with the token comes through."""
         def deliver(channel, method, properties, body: bytes) -> None:
+            self._delivered += 1
             headers = dict(properties.headers or {})
             if body == STOP_BODY and method.routing_key in (STOP_KEY, self.queue):
-                on_stop(headers.get(TOKEN_HEADER) == self.token)
+                if headers.get(TOKEN_HEADER) == self.token:
+                    on_stop()
+                    self._want_stop()
+                    channel.stop_consuming()
+                else:
+                    warn("CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN")
             elif headers.get(ORIGIN_HEADER) != NO_RECORD:
                 values = {name: getattr(properties, name) for name in PROPERTIES}
                 on_message(AmqpMessage(method.routing_key, values, body, headers))
@@ -146,7 +163,49 @@ class Recorder:
 
         self.channel.basic_consume(self.queue, deliver)
         self._thread = threading.Thread(target=self._consume, daemon=True)
+        with self._state:
+            self._started = True
+            if self._stop_wanted:  # asked for before we got here
+                self._threadsafe(self._catch_up)
         self._thread.start()
+
+    def request_stop(self) -> None:
+        """The server's ``stop`` (any thread, any time): put the stop message at the end of the queue; the
+        server stops when it comes through, so all published before it is recorded. At once when nothing
+        records any more."""
+        with self._state:
+            if self._stop_wanted:
+                return
+            self._stop_wanted = True
+            if not self._started:
+                return  # ``start`` catches up
+            if not self._ended and self._threadsafe(self._catch_up):
+                return
+        self._stop_server()
+
+    def _want_stop(self) -> None:
+        with self._state:
+            self._stop_wanted = True
+
+    def _catch_up(self) -> None:
+        """In the recording thread: publish the stop message into our queue, and watch that it comes."""
+        properties = self.pika.BasicProperties(headers={TOKEN_HEADER: self.token})
+        self.channel.basic_publish("", self.queue, STOP_BODY, properties)
+        self._watch_progress(self._delivered)
+
+    def _watch_progress(self, delivered: int) -> None:
+        """Give up on the catch-up only when nothing came through for CATCH_UP_TIMEOUT (a stalled or
+        blocked broker): a queue that is still draining, however long, is waited for. Giving up stops the
+        server straight away: talking to a blocked broker (even to stop consuming) could hang."""
+        def check() -> None:
+            if self._delivered > delivered:
+                self._watch_progress(self._delivered)
+            else:
+                warn(f"CaptureMock server: no message came through from RabbitMQ at {self.settings.url} in "
+                     f"{CATCH_UP_TIMEOUT:.0f} s after the stop: stopped with what was recorded")
+                self._stop_server()
+
+        self.connection.call_later(CATCH_UP_TIMEOUT, check)
 
     def _forward(self, routing_key: str, body: bytes, properties: Any) -> None:
         if self.settings.forward and self.settings.forward_prefix:
@@ -163,13 +222,11 @@ class Recorder:
             warn(f"CaptureMock server: lost the connection to RabbitMQ at {self.settings.url}: {_reason(err)}")
         finally:
             self._close()
-
-    def catch_up(self) -> bool:
-        """Put the stop message (with the token) at the end of the queue: it comes through once all
-        before it is recorded. False when nothing records any more."""
-        properties = self.pika.BasicProperties(headers={TOKEN_HEADER: self.token})
-        alive = self._thread is not None and self._thread.is_alive()
-        return alive and self._threadsafe(lambda: self.channel.basic_publish("", self.queue, STOP_BODY, properties))
+            with self._state:
+                self._ended = True
+                stop = self._stop_wanted
+            if stop:  # nothing more can come through
+                self._stop_server()
 
     def finish(self) -> None:
         """Stop recording, delete the queue (and the exchange if declared here), close the connection."""
@@ -195,7 +252,7 @@ class Recorder:
 
 
 class AmqpSession:
-    """The server session: records what the Recorder receives in arrival order, and stops on the stop message."""
+    """The server session: records what the Recorder receives, in arrival order."""
 
     def __init__(self, transcript: Transcript, settings: AmqpSettings, log: QuietLog):
         self.transcript = transcript
@@ -204,27 +261,9 @@ class AmqpSession:
         self.recorder: Optional[Recorder] = None
 
     def serve(self, server) -> None:
-        """Record from ``server.broker`` (bound in ``listen``) beside the TCP loop; a stop first lets
-        the queue catch up (see the module docstring)."""
-        self.recorder = recorder = server.broker
-        stop = server.stop
-        caught_up = threading.Event()
-
-        def catch_up_and_stop() -> None:
-            if recorder.catch_up():
-                caught_up.wait(CATCH_UP_TIMEOUT)
-            stop()
-
-        def stop_message(with_token: bool) -> None:
-            if with_token:
-                caught_up.set()
-                server.told_to_stop()
-                stop()
-            else:
-                warn("CaptureMock server: refused to stop without this session's CAPTUREMOCK_TOKEN")
-
-        server.stop = catch_up_and_stop
-        recorder.start(lambda message: self._record(server.order, message), stop_message)
+        """Record from ``server.broker`` (bound, and made the server's ``stop``, in ``listen``) beside the TCP loop."""
+        self.recorder = server.broker
+        self.recorder.start(lambda message: self._record(server.order, message), server.told_to_stop)
 
     def _record(self, order, message: AmqpMessage) -> None:
         text = message_text(message, self.settings.exchange_record)

@@ -8,50 +8,89 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import capturemock
+from capturemock.clientserver.amqp import AmqpSettings, Recorder
 from capturemock.clientserver.amqptext import AmqpMessage, message_text, parse_message
 from capturemock.errors import ConfigError, MockFileError
 
 pika = pytest.importorskip("pika", reason="pika is the AMQP client (pip install -e .[test])")
 # the broker itself: /usr/sbin/rabbitmq-server would switch to the rabbitmq user, who cannot write our tmp dirs
 BROKER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
-WAIT = 30.0  # a broker's start-up on a busy machine; a healthy one takes about 10 s
+WAIT = 30.0  # at most, for messages a test expects (they come in well under a second)
+# a broker that has not said it is ready in this long is stuck, not slow (a healthy one takes about 6 s,
+# 20 s on a loaded machine)
+BROKER_START_LIMIT = 180.0
+READY_LINE = "Starting broker... completed"
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all held at once while chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+class BrokerOutput:
+    """Reads the broker's stdout to its end (so the broker never blocks on it) and says when the broker
+    has printed that it is ready, or has exited."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self.ready = False
+        self.decided = threading.Event()
+        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stdout) -> None:
+        for line in stdout:
+            self.lines.append(line.rstrip())
+            if READY_LINE in line:
+                self.ready = True
+                self.decided.set()
+        self.decided.set()  # the broker exited
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    """A RabbitMQ node for this module: its URL (with %% for rc files: ``rc_url``)."""
+    """A RabbitMQ node for this module: its URL (with %% for rc files: ``rc_url``), once it says it is ready."""
     if not os.path.exists(BROKER):
         pytest.skip("rabbitmq-server is not installed (.ci/run installs it)")
     root = tmp_path_factory.mktemp("rabbitmq")
-    port = free_port()
+    port, dist_port = free_ports(2)
     (root / "enabled_plugins").write_text("[].\n")  # no management plugin
     (root / "mnesia").mkdir()
     (root / "log").mkdir()
     env = dict(os.environ, HOME=str(root), RABBITMQ_NODENAME=f"capturemock{os.getpid()}@localhost",
                RABBITMQ_NODE_PORT=str(port), RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
-               RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_ADDRESS="127.0.0.1",
+               RABBITMQ_DIST_PORT=str(dist_port), ERL_EPMD_ADDRESS="127.0.0.1",
                RABBITMQ_MNESIA_BASE=str(root / "mnesia"), RABBITMQ_LOG_BASE=str(root / "log"),
                RABBITMQ_ENABLED_PLUGINS_FILE=str(root / "enabled_plugins"),
                RABBITMQ_CONFIG_FILE=str(root / "rabbitmq"), RABBITMQ_ADVANCED_CONFIG_FILE=str(root / "advanced.config"),
                ERL_CRASH_DUMP=str(root / "erl_crash.dump"))
-    process = subprocess.Popen([BROKER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen([BROKER], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               errors="replace", start_new_session=True)
     url = f"amqp://guest:guest@127.0.0.1:{port}/%2F"
     try:
-        _await_broker(url, process)
+        output = BrokerOutput(process)
+        output.decided.wait(BROKER_START_LIMIT)
+        if not output.ready:
+            last = "\n".join(output.lines[-15:])
+            pytest.fail(f"the test broker did not start (exit status {process.poll()}); it said:\n{last}")
+        pika.BlockingConnection(pika.URLParameters(url)).close()  # ready means accepting: no retries
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -60,18 +99,6 @@ def broker(tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _await_broker(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + WAIT
-    while True:
-        try:
-            pika.BlockingConnection(pika.URLParameters(url)).close()
-            return
-        except pika.exceptions.AMQPConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the test broker did not start (exit status {process.poll()})")
-            time.sleep(0.5)
 
 
 def rc_text(url: str, exchange: str, extra: str = "", general: str = "") -> str:
@@ -172,11 +199,48 @@ def test_replay_mode_records_what_the_sut_publishes_too(rig, broker):
     assert rig.read("rec.mock") == "<-RMQ:x : \nnew\n"
 
 
+def test_report_unused_does_not_list_the_rmq_items_of_an_amqp_session(rig, broker, capfd):
+    """They are the SUT's output, recorded anew, not requests replay answers: only the <-CLI item is unused."""
+    rig.write("old.mock", "<-RMQ:x : \nold\n<-CLI:never sent\n->SRV:answer\n<-RMQ:y : \nother\n")
+    rig.start(capturemock.REPLAY, rc_text(broker, "unused1", general="report_unused = true\n"), replay="old.mock")
+    publish(broker, "unused1", [("x", b"new", {})])
+    assert rig.manager.terminate()
+    assert capfd.readouterr().err == ("Error from CaptureMock Server :\n"
+                                      f"capturemock: unused: {rig.root / 'old.mock'}:3: <-CLI:never sent was recorded "
+                                      "but never replayed\n")
+
+
 def test_a_stop_message_without_the_session_token_is_refused_and_not_recorded(rig, broker):
     rig.start(capturemock.RECORD, rc_text(broker, "rec4"))
     publish(broker, "rec4", [("CaptureMock", b"terminate", {}), ("after", b"still recording", {})])
     assert rig.manager.terminate()
     assert rig.read("rec.mock") == "<-RMQ:after : delivery_mode=None,priority=None\nstill recording\n"
+
+
+def test_every_message_published_just_before_the_stop_is_recorded(rig, broker):
+    rig.start(capturemock.RECORD, rc_text(broker, "many"))
+    publish(broker, "many", [(f"m.{index}", str(index).encode(), {}) for index in range(2000)])
+    assert rig.manager.terminate()
+    assert rig.read("rec.mock") == "".join(
+        f"<-RMQ:m.{index} : delivery_mode=None,priority=None\n{index}\n" for index in range(2000))
+
+
+def test_a_stop_asked_for_before_recording_starts_waits_for_the_queue_to_catch_up(broker):
+    """The launcher may stop the server while it is still starting (a quick SUT, a loaded machine): the
+    messages already in the queue are recorded all the same, and only then does the server stop."""
+    stopped = threading.Event()
+    settings = AmqpSettings(broker, "early", "topic", None, None, None, True, True)
+    recorder = Recorder(settings, "token", stopped.set)
+    publish(broker, "early", [(f"m.{index}", b"x", {}) for index in range(100)])
+    recorder.request_stop()
+    assert not stopped.is_set()
+    received = []
+    recorder.start(lambda message: received.append(message.routing_key), lambda: None)
+    try:
+        assert stopped.wait(WAIT)
+    finally:
+        recorder.finish()
+    assert received == [f"m.{index}" for index in range(100)]
 
 
 def test_replay_for_server_publishes_the_recorded_messages(rig, broker):
