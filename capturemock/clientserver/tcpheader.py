@@ -23,7 +23,8 @@ from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
-from .binaryplay import CONNECT, play_client, read_frame
+from .binaryframing import Stream, read_frame
+from .binaryplay import CONNECT, play_client
 from .exchange import Exchange, ForwardError
 from .location import FORWARD_TIMEOUT, parse_host_port, warn
 
@@ -73,8 +74,10 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         for data, _ in early:
             conn.sendall(data)
         first = True
+        stream = Stream(self._arrived(conn))
         while True:
-            message = self._read_message(conn, self.header_timeout if first and self.replay is not None else None)
+            wait = self.header_timeout if first and self.replay is not None else None
+            message = self._read_message(conn, stream, wait)
             if message is None and first and self.replay is not None:
                 self._answer(conn, CONNECT, b"", record)  # nothing said first: the server's greeting
                 first = False
@@ -106,12 +109,12 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             return False
         return position >= self.chain_min or reply.startswith(tuple(p.encode() for p in self.chain_prefixes))
 
-    def _read_message(self, conn, timeout: Optional[float]) -> Optional[tuple[str, bytes]]:
+    def _read_message(self, conn, stream: Stream, timeout: Optional[float]) -> Optional[tuple[str, bytes]]:
         """The next message and its text; None at the end of the connection (or silence for ``timeout``)."""
         if timeout is not None:
             conn.sock.settimeout(timeout)
         try:
-            frame = read_frame(self._arrived(conn), self.codec, warn)
+            frame = read_frame(stream, self.codec, warn)
         except TimeoutError:
             return None
         finally:
@@ -119,8 +122,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
                 conn.sock.settimeout(None)
         if frame is None:  # the end, or cut off
             return None
-        header, data = frame
-        return self.codec.to_text(header, data[self.codec.header.size:]), data
+        return self.codec.to_text(frame.chunks), frame.data
 
     @staticmethod
     def _arrived(conn) -> Callable[[int], bytes]:
@@ -149,15 +151,15 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
 
     def _pump(self, upstream: socket.socket) -> None:
         """Server messages, recorded and passed to the client (kept until one connects)."""
+        stream = Stream(upstream.recv)
         while True:
             try:
-                frame = read_frame(upstream.recv, self.codec, warn)
+                frame = read_frame(stream, self.codec, warn)
             except OSError:
                 return
             if frame is None:
                 return
-            header, data = frame
-            text = self.codec.to_text(header, data[self.codec.header.size:])
+            data, text = frame.data, self.codec.to_text(frame.chunks)
             self.log.responded(self.log.server, text)
             with self._lock:
                 client = self._client
