@@ -186,3 +186,101 @@ def test_a_recorded_chunked_client_is_played_to_a_live_sut_server(rig):
     rig.stop()
     assert received == [chunked_text(BIG)]
     assert rig.read("replayed.mock") == f"<-SRV:{sut.address}\n->CLI:{BIG_TEXT}\n<-SRV:{BIG_TEXT}\n"
+
+
+FOOTER_RC = """\
+[general]
+server_protocol = tcp_header
+record_for_client = true
+
+[tcp_header]
+format = >4s
+fields = type
+
+[tcp_footer]
+format = >2s
+fields = end
+enforce = end=ZZ
+
+[DATA]
+format = >I
+fields = x
+"""
+CHECKED_RC = FOOTER_RC.replace("format = >2s\nfields = end\nenforce = end=ZZ",
+                               "format = >BB\nfields = end,check\nenforce = end=255")
+
+
+def test_a_footer_ends_the_message_and_is_recomputed_on_replay(tmp_path):
+    layouts = codec(FOOTER_RC, tmp_path)
+    data, text, pong = frames(b"DATA\x00\x00\x00\x05ZZ" + b"TEXThelloZ worldZZ" + b"PONGZZ", layouts)
+    assert [layouts.to_text(message.chunks) for message in (data, text, pong)] == [
+        "DATA {}\n{'x': 5}", "TEXT {}\nhelloZ world", "PONG {}"]
+    assert text.data == b"TEXThelloZ worldZZ"
+    assert layouts.to_bytes("TEXT {}\nhelloZ world") == b"TEXThelloZ worldZZ"
+    assert layouts.to_bytes("DATA {}\n{'x': 5}") == b"DATA\x00\x00\x00\x05ZZ"
+
+
+def test_footer_values_not_enforced_join_the_header_line(tmp_path):
+    layouts = codec(CHECKED_RC, tmp_path)
+    first, second = frames(b"TEXTabc\xff\x07" + b"TEXTa\xffb\xff\x07", layouts)
+    assert layouts.to_text(first.chunks) == "TEXT {'check': 7}\nabc"
+    assert layouts.to_bytes("TEXT {'check': 7}\nabc") == b"TEXTabc\xff\x07"
+    # the first footer-sized block that parses ends the message, as in 2.10
+    assert layouts.to_text(second.chunks) == "TEXT {'check': 98}\na"
+
+
+def test_no_footer_within_the_limit_ends_the_input_with_one_line(tmp_path):
+    layouts = codec(CHECKED_RC, tmp_path)
+    said: list[str] = []
+    stream = Stream(io.BytesIO(b"TEXT" + b"\0" * (2 << 20)).read)
+    assert read_frame(stream, layouts, said.append) is None
+    assert said == ["tcp_header: no footer within 1048576 bytes of a message"]
+
+
+def footer_server(rig):
+    """Answers each footer-framed message with PONG and the message's type."""
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            data = b""
+            while True:
+                chunk = self.request.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+                while b"ZZ" in data:
+                    message, _, data = data.partition(b"ZZ")
+                    self.request.sendall(b"PONG" + message[:4] + b"ZZ")
+
+    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
+
+
+def read_footed(sock) -> bytes:
+    data = b""
+    while not data.endswith(b"ZZ"):
+        data += exactly(sock, 1)
+    return data
+
+
+def test_footer_framed_messages_record_then_replay_with_the_server_stopped(rig):
+    real = footer_server(rig)
+    recorded = ("<-CLI:DATA {}\n{'x': 5}\n->SRV:PONG {}\nDATA\n"
+                "<-CLI:TEXT {}\nhello world\n->SRV:PONG {}\nTEXT\n")
+    address = rig.start(capturemock.RECORD, FOOTER_RC)
+    locate(address, real.address)
+    with connect(address) as sock:
+        sock.sendall(b"DATA\x00\x00\x00\x05ZZ")
+        assert read_footed(sock) == b"PONGDATAZZ"
+        sock.sendall(b"TEXThello worldZZ")
+        assert read_footed(sock) == b"PONGTEXTZZ"
+    rig.stop()
+    assert rig.read("rec.mock") == recorded
+
+    real.stop()
+    rig.write("stored.mock", recorded)
+    address = rig.start(capturemock.REPLAY, FOOTER_RC, record="replayed.mock", replay="stored.mock")
+    with connect(address) as sock:
+        sock.sendall(b"DATA\x00\x00\x00\x05ZZTEXThello worldZZ")  # two messages in one write
+        assert read_footed(sock) == b"PONGDATAZZ"
+        assert read_footed(sock) == b"PONGTEXTZZ"
+    rig.stop()
+    assert rig.read("replayed.mock") == recorded
