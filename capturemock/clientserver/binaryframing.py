@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple, Optional
 
 from .binaryformat import MAX_BODY, BinaryCodec
 
-MAX_FOOTER_BODY = 1 << 20  # a footer no fixed bytes describe is tried at every offset: up to this many
+MAX_FOOTER_BODY = 1 << 18  # a footer no fixed bytes describe is tried at every offset: up to this many
 READ_AHEAD = 4096
 Recv = Callable[[int], bytes]
 Warn = Callable[[str], None]

@@ -232,9 +232,9 @@ def test_footer_values_not_enforced_join_the_header_line(tmp_path):
 def test_no_footer_within_the_limit_ends_the_input_with_one_line(tmp_path):
     layouts = codec(CHECKED_RC, tmp_path)
     said: list[str] = []
-    stream = Stream(io.BytesIO(b"TEXT" + b"\0" * (2 << 20)).read)
+    stream = Stream(io.BytesIO(b"TEXT" + b"\0" * (1 << 19)).read)
     assert read_frame(stream, layouts, said.append) is None
-    assert said == ["tcp_header: no footer within 1048576 bytes of a message"]
+    assert said == ["tcp_header: no footer within 262144 bytes of a message"]
 
 
 def footer_server(rig):
