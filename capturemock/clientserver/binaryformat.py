@@ -126,7 +126,6 @@ class BinaryCodec:
         if not config.has_section(HEADER):
             raise ConfigError("server_protocol = tcp_header needs a [tcp_header] section with format and fields",
                               ",".join(config.files) or None)
-        _refuse_not_built(config)
         names = FieldNames(config)
         self.header = _fixed(Layout(config, HEADER, names, header=True), config)
         self.padding = bool(config.setting(GENERAL, "tcp_padding"))
@@ -276,17 +275,6 @@ class BinaryCodec:
             return type_.encode()
         value = self.header.names.packed({"type": type_}, {})["type"]
         return _literal(value) if isinstance(value, str) else value
-
-
-NOT_BUILT_SETTINGS = ("client_passive",)
-
-
-def _refuse_not_built(config: RcConfig) -> None:
-    """2.10 features that change the bytes or the text, not built yet: refused, never silently ignored
-    (a mock recorded by 2.10 with them would replay wrong)."""
-    for name in NOT_BUILT_SETTINGS:
-        if config.setting(GENERAL, name):
-            raise ConfigError(f"tcp_header: {name} is not supported yet", *config.where(name, [GENERAL]))
 
 
 def _marker(config: RcConfig) -> Optional[tuple[str, str]]:

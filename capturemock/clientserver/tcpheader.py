@@ -23,7 +23,7 @@ from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
-from .binaryframing import Stream, read_frame
+from .binaryframing import READ_AHEAD, Stream, read_frame
 from .binaryplay import CONNECT, play_client
 from .exchange import Exchange, ForwardError
 from .location import FORWARD_TIMEOUT, parse_host_port, warn
@@ -40,6 +40,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         self.chain_pause = float(config.setting(GENERAL, "replay_chain_pause"))
         self.chain_min = int(config.setting(GENERAL, "replay_chain_min_length"))
         self.chain_prefixes = tuple(config.setting(GENERAL, "replay_chain_trigger_prefixes"))
+        self.passive = bool(config.setting(GENERAL, "client_passive"))
         self._upstream: Optional[socket.socket] = None
         self._early: list[tuple[bytes, str]] = []  # server messages before any client connected
         self._client: Optional[_Client] = None
@@ -73,6 +74,14 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
                 self._record_server(client, text)
         for data, _ in early:
             conn.sendall(data)
+        if self.passive:
+            self._passive_client(conn, record)
+        else:
+            self._client_messages(conn, client, record)
+        with self._lock:
+            self._client = None
+
+    def _client_messages(self, conn, client: _Client, record: Record) -> None:
         first = True
         stream = Stream(self._arrived(conn))
         while True:
@@ -89,8 +98,21 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             self.log.received(text)
             client.spoke = True
             self._answer(conn, text, data, record)
-        with self._lock:
-            self._client = None
+
+    def _passive_client(self, conn, record: Record) -> None:
+        """``client_passive``: what the client sends is never read as messages (a listener may send
+        anything, or nothing). It is sent what the server says (record) or what was recorded after its
+        ``connect`` (replay), until it closes the connection."""
+        conn.arrived()  # its place in the record's order, and no idle timeout: listening is all it does
+        if self.replay is not None:
+            self._answer(conn, CONNECT, b"", record)
+        elif self.destination is not None:
+            self._connect_upstream()
+        try:
+            while conn.recv(READ_AHEAD):
+                pass
+        except OSError:
+            pass
 
     def _answer(self, conn, text: str, data: bytes, record: Record) -> None:
         if self.replay is None:

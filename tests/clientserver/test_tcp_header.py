@@ -3,7 +3,6 @@ binary messages described by rc sections. Expected texts are what 2.10 records f
 from __future__ import annotations
 
 import os
-import re
 import socket
 import socketserver
 import struct
@@ -11,12 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.config import RcConfig
-from capturemock.errors import ConfigError
 
 RC = """\
 [general]
@@ -204,7 +200,3 @@ def test_a_malformed_incomplete_marker_is_refused_at_start_up_naming_the_rc_line
     assert result.stdout == ""
     assert result.stderr == f"{rc}:9: tcp_header: incomplete = 'flags' is not field=value\n"
 
-
-def test_2_10_features_not_built_are_refused_not_ignored(tmp_path):
-    with pytest.raises(ConfigError, match=re.escape("tcp_header: client_passive is not supported yet")):
-        codec(RC + "[general]\nclient_passive = true\n", tmp_path)
