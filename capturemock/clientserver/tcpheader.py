@@ -24,6 +24,7 @@ from ..errors import CaptureMockError
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
 from .binaryframing import READ_AHEAD, Stream, read_frame
+from .binarypeers import Peers, read_status
 from .binaryplay import CONNECT, play_client
 from .exchange import Exchange, ForwardError
 from .location import FORWARD_TIMEOUT, parse_host_port, warn
@@ -41,6 +42,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         self.chain_min = int(config.setting(GENERAL, "replay_chain_min_length"))
         self.chain_prefixes = tuple(config.setting(GENERAL, "replay_chain_trigger_prefixes"))
         self.passive = bool(config.setting(GENERAL, "client_passive"))
+        self.peers = Peers(warn)
         self._upstream: Optional[socket.socket] = None
         self._early: list[tuple[bytes, str]] = []  # server messages before any client connected
         self._client: Optional[_Client] = None
@@ -69,6 +71,8 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         client = _Client(conn.sendall, record)
         with self._lock:
             self._client = client
+            if self.passive and self.replay is None:  # it says nothing: its part begins when it connects
+                self._record_server(client, None)
             early, self._early = self._early, []
             for _, text in early:
                 self._record_server(client, text)
@@ -97,6 +101,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             text, data = message
             self.log.received(text)
             client.spoke = True
+            self.peers.tell(text, wait=self._upstream is not None)
             self._answer(conn, text, data, record)
 
     def _passive_client(self, conn, record: Record) -> None:
@@ -113,6 +118,35 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
                 pass
         except OSError:
             pass
+
+    def synch_message(self, conn, record: Record) -> None:
+        """``CAPTUREMOCK_SYNCH:host:port[,regex]``: a peer to tell of later client messages (not recorded:
+        its address is this run's)."""
+        text = _read_line(conn).decode("utf-8", "replace").strip()
+        self.log.received(f"CAPTUREMOCK_SYNCH:{text}")
+        self.peers.register(text)
+        self.log.finished()
+
+    def status_message(self, conn, record: Record) -> None:
+        """``CAPTUREMOCK_STATUS:<text>``: a peer's client said ``text``; it is this client's message. Record:
+        written in the client's place (the real server hears it from the peer's side); replay: answered
+        to the connected client as recorded. Then ``ok``, which a recording peer waits for."""
+        text = read_status(conn, self.header_timeout)
+        self.log.received(f"CAPTUREMOCK_STATUS:{text}")
+        with self._lock:
+            client = self._client
+        where = client.record if client is not None else record
+        if self.replay is None:
+            with self._lock:
+                where(self.transcript.client(text))
+                if client is not None:
+                    client.spoke = True
+        else:
+            for reply in self.exchange(text, b"", where) or []:
+                if client is not None:
+                    client.send(reply)
+        self.log.finished()
+        conn.sendall(b"ok")
 
     def _answer(self, conn, text: str, data: bytes, record: Record) -> None:
         if self.replay is None:
@@ -194,13 +228,15 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             except OSError:
                 pass
 
-    def _record_server(self, client: _Client, text: str) -> None:
-        """A server message, in the client connection's place in the file; the server speaking first
-        is recorded after the request ``connect``, which replays it (``_lock`` held)."""
+    def _record_server(self, client: _Client, text: Optional[str]) -> None:
+        """A server message (None: just the client's start), in the client connection's place in the
+        file; the server speaking first is recorded after the request ``connect``, which replays it
+        (``_lock`` held)."""
         if not client.spoke:
             client.record(self.transcript.client(CONNECT))
             client.spoke = True
-        client.record(self.transcript.server(text))
+        if text is not None:
+            client.record(self.transcript.server(text))
 
     # -- exchange hooks -----------------------------------------------------------------------------
     def mismatch(self, reason: str) -> list[bytes]:
