@@ -10,7 +10,9 @@ for replies starting with a ``replay_chain_trigger_prefixes`` entry; a client si
 ``header_timeout`` after connecting is the request ``connect``, so a server's greeting replays.
 
 Replay with the server as SUT: the location message makes CaptureMock play the recorded client to
-it (``binaryplay``). Not built (yet): ``client_passive``, peers synchronised by ``CAPTUREMOCK_SYNCH``.
+it (``binaryplay``). With ``client_passive`` the client only listens: its bytes are never read as
+messages. Peers registered by ``CAPTUREMOCK_SYNCH`` are told of client messages (``binarypeers``), and
+their ``CAPTUREMOCK_STATUS`` messages are this client's.
 """
 from __future__ import annotations
 
