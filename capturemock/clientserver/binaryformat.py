@@ -252,9 +252,10 @@ class BinaryCodec:
         heads = [_parse_dict(header_text or "{}", first)]
         while self.marker is not None and rest.startswith(type_ + " {"):
             line, _, after = rest.partition("\n")
-            if not line.endswith("}"):
-                break
-            heads.append(_parse_dict(line[len(type_) + 1:], line))
+            try:
+                heads.append(_parse_dict(line[len(type_) + 1:], line))
+            except MockFileError:
+                break  # a body that starts like a header line
             rest = after
         return type_, heads, rest
 

@@ -284,3 +284,8 @@ def test_footer_framed_messages_record_then_replay_with_the_server_stopped(rig):
         assert read_footed(sock) == b"PONGTEXTZZ"
     rig.stop()
     assert rig.read("replayed.mock") == recorded
+
+
+def test_a_body_that_starts_like_a_header_line_stays_the_body(tmp_path):
+    layouts = codec(CHUNKED_RC, tmp_path)
+    assert layouts.to_bytes("TEXT {'more': 0}\nTEXT {not a dict}") == frame(b"TEXT", b"TEXT {not a dict}")
