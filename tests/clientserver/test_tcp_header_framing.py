@@ -289,3 +289,14 @@ def test_footer_framed_messages_record_then_replay_with_the_server_stopped(rig):
 def test_a_body_that_starts_like_a_header_line_stays_the_body(tmp_path):
     layouts = codec(CHUNKED_RC, tmp_path)
     assert layouts.to_bytes("TEXT {'more': 0}\nTEXT {not a dict}") == frame(b"TEXT", b"TEXT {not a dict}")
+
+
+def test_a_recorded_footer_framed_client_is_played_to_a_live_sut_server(rig):
+    sut = footer_server(rig)
+    rig.write("stored.mock", "<-CLI:DATA {}\n{'x': 5}\n->SRV:PONG {}\nDATA\n<-CLI:TEXT {}\nhi\n->SRV:PONG {}\nTEXT\n")
+    address = rig.start(capturemock.REPLAY, FOOTER_RC.replace("record_for_client = true\n", ""),
+                        record="replayed.mock", replay="stored.mock")
+    locate(address, sut.address)
+    rig.stop()
+    assert rig.read("replayed.mock") == (f"<-SRV:{sut.address}\n->CLI:DATA {{}}\n{{'x': 5}}\n<-SRV:PONG {{}}\nDATA\n"
+                                         "->CLI:TEXT {}\nhi\n<-SRV:PONG {}\nTEXT\n")
