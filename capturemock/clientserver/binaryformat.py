@@ -33,9 +33,12 @@ from .binaryfields import FieldNames
 from .binarylayout import Format, LayoutError, value_codes
 
 HEADER = "tcp_header"
+FOOTER = "tcp_footer"
+INTERMEDIATE = "_intermediate"
 WIDTH = 200
 MAX_BODY = 1 << 26  # a body this large is refused, whatever a (hostile) length field says
-NOT_BODIES = (HEADER, GENERAL, "enums", "list_elements")
+CHUNK = 4096  # replay sends a chunked message's body in parts of this size, as 2.10
+NOT_BODIES = (HEADER, FOOTER, GENERAL, "enums", "list_elements")
 
 
 class Layout:
@@ -112,24 +115,40 @@ class Layout:
 
 
 class BinaryCodec:
-    """The message layouts of one session's rc files: framing, and bytes <-> text."""
+    """The message layouts of one session's rc files: framing, and bytes <-> text.
+
+    Chunks (``incomplete = field=value`` in ``[tcp_header]``): a frame whose field has that value is
+    continued by the next. The text has one header line per chunk (the marker left out, as 2.10 leaves
+    it out), the fields of a continuing chunk's ``[<type>_intermediate]`` sub-header on its line, then
+    the joined body. 2.10 wrote only the first chunk's body; this form keeps the message."""
 
     def __init__(self, config: RcConfig):
         if not config.has_section(HEADER):
             raise ConfigError("server_protocol = tcp_header needs a [tcp_header] section with format and fields",
                               ",".join(config.files) or None)
-        _refuse_not_built(config)
         names = FieldNames(config)
         self.header = _fixed(Layout(config, HEADER, names, header=True), config)
         self.padding = bool(config.setting(GENERAL, "tcp_padding"))
+        self.marker = _marker(config)
+        self.footer = _fixed(Layout(config, FOOTER, names, header=True), config) if config.has_section(FOOTER) else None
+        # a footer whose every value is enforced is those bytes: found by search, not tried at every offset
+        self.footer_bytes = (self.footer.pack({}) if self.footer is not None and self.footer.fields
+                             and set(self.footer.fields) <= set(self.footer.enforce) else None)
         sections = [section for section in config.sections()
                     if section not in NOT_BODIES and config.get("format", [section])]
-        self.subheaders = {section[:-len("_header")]: _fixed(Layout(config, section, names, header=True), config)
-                           for section in sections if section.endswith("_header")}
-        self.bodies = {section: Layout(config, section, names) for section in sections
-                       if not section.endswith("_header")}
+        fixed = {section: _fixed(Layout(config, section, names, header=True), config) for section in sections
+                 if section.endswith(("_header", INTERMEDIATE))}
+        self.subheaders = {section[:-len("_header")]: layout for section, layout in fixed.items()
+                           if section.endswith("_header")}
+        self.intermediates = {section[:-len(INTERMEDIATE)]: layout for section, layout in fixed.items()
+                              if section.endswith(INTERMEDIATE)}
+        self.bodies = {section: Layout(config, section, names) for section in sections if section not in fixed}
         self.hidden = ("type", "length") + (() if self.padding else ("msg_size",))
         self.type_is_text = self.header.code_of("type") in ("s", "p")
+
+    def continues(self, header: dict[str, Any]) -> bool:
+        """Whether the next frame continues this one's message (``incomplete``)."""
+        return self.marker is not None and _same(header.get(self.marker[0]), self.marker[1])
 
     def body_size(self, header: dict[str, Any]) -> int:
         """The bytes to read after the header: the body and any padding. ValueError if too many."""
@@ -147,37 +166,59 @@ class BinaryCodec:
             raise ValueError(f"tcp_header: a message of {size} bytes is over the limit of {MAX_BODY}")
         return max(size, 0)
 
-    def to_text(self, header: dict[str, Any], body: bytes) -> str:
-        """``body``: the bytes after the header (``body_size`` of them: padding included)."""
-        if self.padding:
-            body = body[:self._declared(header)]
-        type_ = _as_text(header.get("type", ""))
-        shown = self.header.shown(header, self.hidden)
+    def to_text(self, chunks: list[tuple[dict[str, Any], bytes]]) -> str:
+        """A message's chunks (header values, the bytes after the header: padding included) as text."""
+        lines: list[tuple[str, dict[str, Any]]] = []
+        parts: list[bytes] = []
+        for index, (header, body) in enumerate(chunks):
+            if self.padding:
+                body = body[:self._declared(header)]
+            type_ = _as_text(header.get("type", ""))
+            shown = self._shown(header)
+            if self.continues(header):
+                shown.pop(self.marker[0], None)
+            inter = self.intermediates.get(type_) if index else None
+            if inter is not None:
+                values = inter.unpack(body[:inter.size])
+                if values is not None:
+                    shown.update(inter.shown(values))
+                    body = body[inter.size:]
+            lines.append((type_, shown))
+            parts.append(body)
+        body = b"".join(parts)
+        type_, first = lines[0]
         section = type_
         sub = self.subheaders.get(type_)
         if sub is not None:
             values = sub.unpack(body[:sub.size])
             if values is not None:
-                shown.update(sub.shown(values))
+                first.update(sub.shown(values))
                 body = body[sub.size:]
                 section = f"{type_}.{_as_text(values.get('subtype', ''))}"
-        first = f"{type_} {shown!r}"
+        heads = "\n".join(f"{name} {shown!r}" for name, shown in lines)
         layout = self.bodies.get(section)
         if layout is None:
-            return first + ("\n" + body.decode("utf-8", "surrogateescape") if body else "")
+            return heads + ("\n" + body.decode("utf-8", "surrogateescape") if body else "")
         values = layout.unpack(body)
         written = {"unknown_format": body.hex()} if values is None else layout.shown(values)
-        return first + "\n" + pprint.pformat(written, width=WIDTH, sort_dicts=False)
+        return heads + "\n" + pprint.pformat(written, width=WIDTH, sort_dicts=False)
+
+    def _shown(self, header: dict[str, Any]) -> dict[str, Any]:
+        """A frame's header (and footer) values as its header line shows them."""
+        if self.footer is None:
+            return self.header.shown(header, self.hidden)
+        footer, header = _split_off(header, self.footer)
+        return {**self.header.shown(header, self.hidden), **self.footer.shown(footer)}
 
     def to_bytes(self, text: str) -> bytes:
-        """A recorded message back to bytes (MockFileError when its text cannot be read)."""
-        first, _, rest = text.partition("\n")
-        type_, _, header_text = first.partition(" ")
-        header = _parse_dict(header_text or "{}", first)
+        """A recorded message back to bytes (MockFileError when its text cannot be read): its body in
+        ``CHUNK``-sized parts when chunked, each with the header line of its place (the last line's for
+        the last part)."""
+        type_, heads, rest = self._heads(text)
         section, prefix = type_, b""
         sub = self.subheaders.get(type_)
         if sub is not None:
-            own = {name: header.pop(name) for name in list(header) if name in sub.fields or name in sub.pairs}
+            own, heads[0] = _split_off(heads[0], sub)
             prefix = sub.pack(own)
             if "subtype" in own:
                 section = f"{type_}.{_as_text(own['subtype'])}"
@@ -189,8 +230,44 @@ class BinaryCodec:
         else:
             body = rest.encode("utf-8", "surrogateescape")
         body = prefix + body
-        computed = {"type": self._type_value(type_), "length": len(body), "msg_size": self.header.size + len(body)}
-        data = self.header.pack(header, computed) + body
+        if self.marker is None:
+            return self._frame(type_, heads[0], body, {})
+        parts = [body[at:at + CHUNK] for at in range(0, len(body), CHUNK)] or [b""]
+        inter = self.intermediates.get(type_)
+        data = b""
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            head = heads[-1 if last else min(index, max(len(heads) - 2, 0))]
+            if inter is not None and index:
+                own, head = _split_off(head, inter)
+                part = inter.pack(own) + part
+            data += self._frame(type_, head, part, {} if last else {self.marker[0]: _literal(self.marker[1])})
+        return data
+
+    def _heads(self, text: str) -> tuple[str, list[dict[str, Any]], str]:
+        """The type, the header line(s) as values and the body text. Lines after the first are further
+        chunks' header lines only for chunked messages: another body may start with the type."""
+        first, _, rest = text.partition("\n")
+        type_, _, header_text = first.partition(" ")
+        heads = [_parse_dict(header_text or "{}", first)]
+        while self.marker is not None and rest.startswith(type_ + " {"):
+            line, _, after = rest.partition("\n")
+            try:
+                heads.append(_parse_dict(line[len(type_) + 1:], line))
+            except MockFileError:
+                break  # a body that starts like a header line
+            rest = after
+        return type_, heads, rest
+
+    def _frame(self, type_: str, head: dict[str, Any], body: bytes, computed: dict[str, Any]) -> bytes:
+        """One frame's bytes: header, body, footer (recomputed from its line), padding."""
+        end = b""
+        if self.footer is not None:
+            own, head = _split_off(head, self.footer)
+            end = self.footer.pack(own)
+        computed = {"type": self._type_value(type_), "length": len(body),
+                    "msg_size": self.header.size + len(body) + len(end), **computed}
+        data = self.header.pack(head, computed) + body + end
         return data + b"\0" * (len(data) % 2 if self.padding else 0)
 
     def _type_value(self, type_: str) -> Any:
@@ -201,23 +278,23 @@ class BinaryCodec:
         return _literal(value) if isinstance(value, str) else value
 
 
-NOT_BUILT_SECTIONS = ("tcp_footer",)
-NOT_BUILT_SETTINGS = ("client_passive",)
+def _marker(config: RcConfig) -> Optional[tuple[str, str]]:
+    """``incomplete = field=value`` of ``[tcp_header]`` (2.10 reads it nowhere else)."""
+    text = (config.get("incomplete", [HEADER]) or "").strip()
+    if not text:
+        return None
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise ConfigError(f"tcp_header: incomplete = {text!r} is not field=value",
+                          *config.where("incomplete", [HEADER]))
+    return name.strip(), value.strip()
 
 
-def _refuse_not_built(config: RcConfig) -> None:
-    """2.10 features that change the bytes or the text, not built yet: refused, never silently ignored
-    (a mock recorded by 2.10 with them would replay wrong)."""
-    for name in NOT_BUILT_SETTINGS:
-        if config.setting(GENERAL, name):
-            raise ConfigError(f"tcp_header: {name} is not supported yet", *config.where(name, [GENERAL]))
-    for section in config.sections():
-        if section in NOT_BUILT_SECTIONS or section.endswith("_intermediate"):
-            raise ConfigError(f"tcp_header: [{section}] (footers, chunks) is not supported yet",
-                              *config.where("format", [section]))
-        if config.get("incomplete", [section]):
-            raise ConfigError(f"tcp_header: [{section}] incomplete (chunked messages) is not supported yet",
-                              *config.where("incomplete", [section]))
+def _split_off(head: dict[str, Any], layout: Layout) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A header line's values: those of the sub-header ``layout``, and the others."""
+    mine = {name for name in head if name in layout.fields or name in layout.pairs}
+    return ({name: value for name, value in head.items() if name in mine},
+            {name: value for name, value in head.items() if name not in mine})
 
 
 def _fixed(layout: Layout, config: RcConfig) -> Layout:

@@ -1,5 +1,5 @@
-"""Framed binary messages off a socket, and CaptureMock playing a recorded ``tcp_header`` client to a
-live SUT server (§8.2, §8.10: either side replayed from one file).
+"""CaptureMock playing a recorded ``tcp_header`` client to a live SUT server (§8.2, §8.10: either side
+replayed from one file).
 
 The player keeps one connection, as the recorded client did. As with the classic protocol's script
 (``ClientScript``), order drives it: the location message releases the first batch of recorded
@@ -16,42 +16,12 @@ from typing import Callable, Optional
 
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
+from .binaryframing import Stream, read_frame
 from .location import FORWARD_TIMEOUT
 from .script import ClientScript
 from .traffic import Transcript
 
 CONNECT = "connect"  # the request of a client that says nothing first (2.10's ``<-CLI:connect``)
-Recv = Callable[[int], bytes]
-
-
-def read_frame(recv: Recv, codec: BinaryCodec, warn: Callable[[str], None]) -> Optional[tuple[dict, bytes]]:
-    """The next message's header values and bytes; None at the end of input (or cut off). As 2.10, a
-    header that does not parse is said on stderr and skipped; a length over the limit ends the input."""
-    while True:
-        head = read_exact(recv, codec.header.size)
-        if head is None or len(head) < codec.header.size:
-            return None
-        header = codec.header.unpack(head)
-        if header is None:
-            warn(f"FAILED to parse incoming header {head!r}")
-            continue
-        try:
-            size = codec.body_size(header)
-        except ValueError as err:
-            warn(str(err))
-            return None
-        return header, head + (read_exact(recv, size) or b"")
-
-
-def read_exact(recv: Recv, size: int) -> Optional[bytes]:
-    """``size`` bytes; None at the end of input before the first byte; fewer if it ends later."""
-    data = b""
-    while len(data) < size:
-        chunk = recv(size - len(data))
-        if not chunk:
-            return data or None
-        data += chunk
-    return data
 
 
 def play_client(script: ClientScript, codec: BinaryCodec, address: tuple[str, int], transcript: Transcript,
@@ -68,17 +38,17 @@ def play_client(script: ClientScript, codec: BinaryCodec, address: tuple[str, in
     order = threading.Lock()  # one item written at a time
 
     def listen() -> None:
+        stream = Stream(sock.recv)
         while True:
             try:
-                frame = read_frame(sock.recv, codec, warn)
+                frame = read_frame(stream, codec, warn)
             except OSError:
                 frame = None
             if frame is None:
                 released.put(None)
                 return
-            header, data = frame
             with order:
-                record(transcript.server(codec.to_text(header, data[codec.header.size:])))
+                record(transcript.server(codec.to_text(frame.chunks)))
                 released.put(script.next_batch())
 
     listener = threading.Thread(target=listen, daemon=True)

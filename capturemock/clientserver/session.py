@@ -80,11 +80,13 @@ def traffic_handlers(mode: int, config: RcConfig, options: dict[str, str], addre
         session = XmlRpcSession(transcript, replay, token=token, seal=seal, log=log, stop=stop)
         return TrafficHandlers(session, [(LOCATION, session.location_message)], report, log)
     if settings.protocol == "tcp_header":
+        from .binarypeers import STATUS, SYNCH
         from .tcpheader import TcpHeaderSession
 
         session = TcpHeaderSession(transcript, replay, seal=seal, log=log, config=config)
-        return TrafficHandlers(session.client_connection, [(LOCATION, session.location_message)], report, log,
-                               first_wait=session.header_timeout)
+        prefixed = [(LOCATION, session.location_message), (SYNCH, session.synch_message),
+                    (STATUS, session.status_message)]
+        return TrafficHandlers(session.client_connection, prefixed, report, log, first_wait=session.header_timeout)
     if settings.protocol == "ftp":
         from .ftp import GREETING, FtpSession, edit_dirs
 

@@ -10,7 +10,9 @@ for replies starting with a ``replay_chain_trigger_prefixes`` entry; a client si
 ``header_timeout`` after connecting is the request ``connect``, so a server's greeting replays.
 
 Replay with the server as SUT: the location message makes CaptureMock play the recorded client to
-it (``binaryplay``). Not built (yet): ``client_passive``, peers synchronised by ``CAPTUREMOCK_SYNCH``.
+it (``binaryplay``). With ``client_passive`` the client only listens: its bytes are never read as
+messages. Peers registered by ``CAPTUREMOCK_SYNCH`` are told of client messages (``binarypeers``), and
+their ``CAPTUREMOCK_STATUS`` messages are this client's.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import Item
 from .binaryformat import BinaryCodec
-from .binaryplay import CONNECT, play_client, read_frame
+from .binaryframing import READ_AHEAD, Stream, read_frame
+from .binarypeers import Peers, read_status
+from .binaryplay import CONNECT, play_client
 from .exchange import Exchange, ForwardError
 from .location import FORWARD_TIMEOUT, parse_host_port, warn
 
@@ -39,6 +43,8 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         self.chain_pause = float(config.setting(GENERAL, "replay_chain_pause"))
         self.chain_min = int(config.setting(GENERAL, "replay_chain_min_length"))
         self.chain_prefixes = tuple(config.setting(GENERAL, "replay_chain_trigger_prefixes"))
+        self.passive = bool(config.setting(GENERAL, "client_passive"))
+        self.peers = Peers(warn)
         self._upstream: Optional[socket.socket] = None
         self._early: list[tuple[bytes, str]] = []  # server messages before any client connected
         self._client: Optional[_Client] = None
@@ -67,14 +73,26 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         client = _Client(conn.sendall, record)
         with self._lock:
             self._client = client
+            if self.passive and self.replay is None:  # it says nothing: its part begins when it connects
+                self._record_server(client, None)
             early, self._early = self._early, []
             for _, text in early:
                 self._record_server(client, text)
         for data, _ in early:
             conn.sendall(data)
+        if self.passive:
+            self._passive_client(conn, record)
+        else:
+            self._client_messages(conn, client, record)
+        with self._lock:
+            self._client = None
+
+    def _client_messages(self, conn, client: _Client, record: Record) -> None:
         first = True
+        stream = Stream(self._arrived(conn))
         while True:
-            message = self._read_message(conn, self.header_timeout if first and self.replay is not None else None)
+            wait = self.header_timeout if first and self.replay is not None else None
+            message = self._read_message(conn, stream, wait)
             if message is None and first and self.replay is not None:
                 self._answer(conn, CONNECT, b"", record)  # nothing said first: the server's greeting
                 first = False
@@ -85,9 +103,52 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             text, data = message
             self.log.received(text)
             client.spoke = True
+            self.peers.tell(text, wait=self._upstream is not None)
             self._answer(conn, text, data, record)
+
+    def _passive_client(self, conn, record: Record) -> None:
+        """``client_passive``: what the client sends is never read as messages (a listener may send
+        anything, or nothing). It is sent what the server says (record) or what was recorded after its
+        ``connect`` (replay), until it closes the connection."""
+        conn.arrived()  # its place in the record's order, and no idle timeout: listening is all it does
+        if self.replay is not None:
+            self._answer(conn, CONNECT, b"", record)
+        elif self.destination is not None:
+            self._connect_upstream()
+        try:
+            while conn.recv(READ_AHEAD):
+                pass
+        except OSError:
+            pass
+
+    def synch_message(self, conn, record: Record) -> None:
+        """``CAPTUREMOCK_SYNCH:host:port[,regex]``: a peer to tell of later client messages (not recorded:
+        its address is this run's)."""
+        text = _read_line(conn).decode("utf-8", "replace").strip()
+        self.log.received(f"CAPTUREMOCK_SYNCH:{text}")
+        self.peers.register(text)
+        self.log.finished()
+
+    def status_message(self, conn, record: Record) -> None:
+        """``CAPTUREMOCK_STATUS:<text>``: a peer's client said ``text``; it is this client's message. Record:
+        written in the client's place (the real server hears it from the peer's side); replay: answered
+        to the connected client as recorded. Then ``ok``, which a recording peer waits for."""
+        text = read_status(conn, self.header_timeout)
+        self.log.received(f"CAPTUREMOCK_STATUS:{text}")
         with self._lock:
-            self._client = None
+            client = self._client
+        where = client.record if client is not None else record
+        if self.replay is None:
+            with self._lock:
+                where(self.transcript.client(text))
+                if client is not None:
+                    client.spoke = True
+        else:
+            for reply in self.exchange(text, b"", where) or []:
+                if client is not None:
+                    client.send(reply)
+        self.log.finished()
+        conn.sendall(b"ok")
 
     def _answer(self, conn, text: str, data: bytes, record: Record) -> None:
         if self.replay is None:
@@ -106,12 +167,12 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             return False
         return position >= self.chain_min or reply.startswith(tuple(p.encode() for p in self.chain_prefixes))
 
-    def _read_message(self, conn, timeout: Optional[float]) -> Optional[tuple[str, bytes]]:
+    def _read_message(self, conn, stream: Stream, timeout: Optional[float]) -> Optional[tuple[str, bytes]]:
         """The next message and its text; None at the end of the connection (or silence for ``timeout``)."""
         if timeout is not None:
             conn.sock.settimeout(timeout)
         try:
-            frame = read_frame(self._arrived(conn), self.codec, warn)
+            frame = read_frame(stream, self.codec, warn)
         except TimeoutError:
             return None
         finally:
@@ -119,8 +180,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
                 conn.sock.settimeout(None)
         if frame is None:  # the end, or cut off
             return None
-        header, data = frame
-        return self.codec.to_text(header, data[self.codec.header.size:]), data
+        return self.codec.to_text(frame.chunks), frame.data
 
     @staticmethod
     def _arrived(conn) -> Callable[[int], bytes]:
@@ -149,15 +209,15 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
 
     def _pump(self, upstream: socket.socket) -> None:
         """Server messages, recorded and passed to the client (kept until one connects)."""
+        stream = Stream(upstream.recv)
         while True:
             try:
-                frame = read_frame(upstream.recv, self.codec, warn)
+                frame = read_frame(stream, self.codec, warn)
             except OSError:
                 return
             if frame is None:
                 return
-            header, data = frame
-            text = self.codec.to_text(header, data[self.codec.header.size:])
+            data, text = frame.data, self.codec.to_text(frame.chunks)
             self.log.responded(self.log.server, text)
             with self._lock:
                 client = self._client
@@ -170,13 +230,15 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
             except OSError:
                 pass
 
-    def _record_server(self, client: _Client, text: str) -> None:
-        """A server message, in the client connection's place in the file; the server speaking first
-        is recorded after the request ``connect``, which replays it (``_lock`` held)."""
+    def _record_server(self, client: _Client, text: Optional[str]) -> None:
+        """A server message (None: just the client's start), in the client connection's place in the
+        file; the server speaking first is recorded after the request ``connect``, which replays it
+        (``_lock`` held)."""
         if not client.spoke:
             client.record(self.transcript.client(CONNECT))
             client.spoke = True
-        client.record(self.transcript.server(text))
+        if text is not None:
+            client.record(self.transcript.server(text))
 
     # -- exchange hooks -----------------------------------------------------------------------------
     def mismatch(self, reason: str) -> list[bytes]:

@@ -3,7 +3,6 @@ binary messages described by rc sections. Expected texts are what 2.10 records f
 from __future__ import annotations
 
 import os
-import re
 import socket
 import socketserver
 import struct
@@ -11,12 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.config import RcConfig
-from capturemock.errors import ConfigError
 
 RC = """\
 [general]
@@ -191,23 +187,16 @@ def test_bodies_are_written_as_2_10_writes_them_and_packed_back(tmp_path):
         (plain, b"ab", "PING {'channel': 6}\n{'unknown_format': '6162'}"),
     ]
     for layouts, body, text in cases:
-        assert layouts.to_text(header, body) == text
+        assert layouts.to_text([(header, body)]) == text
         assert layouts.to_bytes(text) == HEADER.pack(b"PING", len(body), 6, 0) + body
 
 
-def test_a_2_10_feature_not_built_is_refused_at_start_up_naming_the_rc_line(tmp_path):
+def test_a_malformed_incomplete_marker_is_refused_at_start_up_naming_the_rc_line(tmp_path):
     rc = tmp_path / "rc"
-    rc.write_text(RC + "\n[tcp_footer]\nformat = >2s\nfields = end\n")
+    rc.write_text(RC.replace("assume = flags=0\n", "assume = flags=0\nincomplete = flags\n"))
     result = subprocess.run([sys.executable, "-m", "capturemock.server", "-m", "1", "-R", str(rc)],
                             capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == f"{rc}:15: tcp_header: [tcp_footer] (footers, chunks) is not supported yet\n"
+    assert result.stderr == f"{rc}:9: tcp_header: incomplete = 'flags' is not field=value\n"
 
-
-def test_2_10_features_not_built_are_refused_not_ignored(tmp_path):
-    for extra, message in [("[general]\nclient_passive = true\n", "tcp_header: client_passive is not supported yet"),
-                           ("[PING]\nincomplete = more=1\n",
-                            "tcp_header: [PING] incomplete (chunked messages) is not supported yet")]:
-        with pytest.raises(ConfigError, match=re.escape(message)):
-            codec(RC + extra, tmp_path)

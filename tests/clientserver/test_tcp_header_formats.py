@@ -12,6 +12,7 @@ import struct
 
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
+from capturemock.clientserver.binaryframing import Stream, read_frame
 from capturemock.config import RcConfig
 
 RC = """\
@@ -133,16 +134,16 @@ def split(data: bytes) -> tuple[dict, bytes]:
 def test_each_extension_is_written_as_2_10_writes_it_and_packed_back_to_the_same_bytes(tmp_path):
     layouts = codec(RC, tmp_path)
     for data, text in CASES:
-        assert layouts.to_text(*split(data)) == text
+        assert layouts.to_text([split(data)]) == text
         assert layouts.to_bytes(text) == data, text
 
 
 def test_a_hostile_count_is_bounded_by_the_bytes_there_are(tmp_path):
     layouts = codec(RC, tmp_path)
     data = message(b"LIST", struct.pack(">IH", 5, 0xFFFF))
-    assert layouts.to_text(*split(data)) == "LIST {}\n{'unknown_format': '00000005ffff'}"
+    assert layouts.to_text([split(data)]) == "LIST {}\n{'unknown_format': '00000005ffff'}"
     data = message(b"PLCH", struct.pack(">H", 0xFFFF) + b"\0" * 4)  # 65535 elements of no bytes: fine
-    text = layouts.to_text(*split(data))
+    text = layouts.to_text([split(data)])
     assert text.count("()") == 0xFFFF and text.endswith("'parameters': ['00000000']}")
 
 
@@ -296,19 +297,16 @@ def test_padding_and_an_enforced_header_value_record_as_2_10_and_replay(rig):
 
 
 def test_a_header_breaking_enforce_is_said_and_skipped_as_2_10_does(tmp_path):
-    from capturemock.clientserver.binaryplay import read_frame
-
-    stream = io.BytesIO(padded(b"DATA", b"", version=2)[:7] + padded(b"DATA", b"\x05"))
+    stream = Stream(io.BytesIO(padded(b"DATA", b"", version=2)[:7] + padded(b"DATA", b"\x05")).read)
     said: list[str] = []
-    header, data = read_frame(stream.read, codec(PADDED_RC, tmp_path), said.append)
+    frame = read_frame(stream, codec(PADDED_RC, tmp_path), said.append)
     assert said == ["FAILED to parse incoming header b'DATA\\x00\\x07\\x02'"]
-    assert header == {"type": b"DATA", "msg_size": 8, "version": 1} and data == padded(b"DATA", b"\x05")
+    assert frame.chunks == [({"type": b"DATA", "msg_size": 8, "version": 1}, b"\x05")]
+    assert frame.data == padded(b"DATA", b"\x05")
 
 
 def test_a_hostile_length_field_ends_the_input_with_one_line_not_a_huge_read(tmp_path):
-    from capturemock.clientserver.binaryplay import read_frame
-
     said: list[str] = []
-    stream = io.BytesIO(HEADER.pack(b"LIST", 1 << 30) + b"\0" * 16)
-    assert read_frame(stream.read, codec(RC, tmp_path), said.append) is None
+    stream = Stream(io.BytesIO(HEADER.pack(b"LIST", 1 << 30) + b"\0" * 16).read)
+    assert read_frame(stream, codec(RC, tmp_path), said.append) is None
     assert said == ["tcp_header: a message of 1073741824 bytes is over the limit of 67108864"]
