@@ -196,6 +196,11 @@ class ValueParser:
             plain = _plain_literal(stripped)
             if plain is not _NOT_SIMPLE:
                 return plain
+        from .literals import read_literal  # here: a replay of scalars only never needs it
+
+        literal = read_literal(stripped, self.namespace)
+        if literal is not _NOT_SIMPLE:
+            return literal
         from .evaluation import Evaluation, exception  # here: plain literals never need ``ast``
 
         if stripped.startswith("raise "):
