@@ -14,7 +14,7 @@ from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .asyncsupport import called_name, function_proxy
-from .naming import split_description
+from .naming import described_classes, split_description
 from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
 
@@ -22,7 +22,6 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs every inte
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-_DESCRIBED = LazyRegex(r"Instance\('([^']*)'")
 _NAMED_INSTANCE = LazyRegex(r"Instance\('(\w+)[^']*', '([^']+)'\)")
 _SPECIAL_CALL = LazyRegex(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
 _AWAITED_CALL = LazyRegex(r"(?m)^<-+PYT:(await [^(\n]+)\(")
@@ -359,7 +358,7 @@ class Replayer:
         if self._described is None:
             described: dict[str, str] = {}
             text = self.index.text
-            for description in _DESCRIBED.findall(text) if "Instance('" in text else ():
+            for description in described_classes(text):
                 name, bases = split_description(description)
                 if bases or name not in described:
                     described[name] = description
