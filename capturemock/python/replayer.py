@@ -14,7 +14,7 @@ from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .asyncsupport import called_name, function_proxy
-from .naming import described_classes, split_description
+from .naming import described_classes, instance_calls, named_instances, special_calls, split_description
 from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
 
@@ -22,10 +22,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs every inte
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-_NAMED_INSTANCE = LazyRegex(r"Instance\('(\w+)[^']*', '([^']+)'\)")
-_SPECIAL_CALL = LazyRegex(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
 _AWAITED_CALL = LazyRegex(r"(?m)^<-+PYT:(await [^(\n]+)\(")
-_INSTANCE_CALL = LazyRegex(r"(?m)^<-+PYT:(\w+)\(")  # ``scale1(2)``: a callable instance called
 
 
 def _replay_only(cls: Any) -> Optional[type]:
@@ -330,12 +327,12 @@ class Replayer:
         did while recording - ``str()`` of a class with only ``__repr__`` calls ``__repr__``, ``list()``
         probes ``__len__`` only if there was one - so the new transcript says what the old one said."""
         if self._specials is None:
-            class_of = {name: cls for cls, name in _NAMED_INSTANCE.findall(self.index.text)}
+            class_of = {name: cls for cls, name in named_instances(self.index.text)}
             specials: dict[str, set[str]] = {}
-            for owner, method in _SPECIAL_CALL.findall(self.index.text):
+            for owner, method in special_calls(self.index.text):
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add(method)
-            for owner in _INSTANCE_CALL.findall(self.index.text):
+            for owner in instance_calls(self.index.text):  # ``scale1(2)``: a callable instance called
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add("__call__")
             self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}
