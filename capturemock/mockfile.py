@@ -51,14 +51,13 @@ byte-identical to the original's for the same traffic:
 """
 from __future__ import annotations
 
+import _thread  # not threading: its import costs every intercepted process ~1 ms at start-up
 import contextlib
 import fcntl
 import itertools
-import mmap
 import os
 import sys
-import threading
-import weakref
+from _weakrefset import WeakSet  # weakref.WeakSet itself: the weakref module costs start-up ~0.7 ms
 from collections import namedtuple
 
 from .errors import MockFileError
@@ -354,18 +353,24 @@ def read_text(path: str) -> str:
 
     Decoded straight from a memory map, not from a bytes copy: freeing a copy as big as the file makes
     glibc's malloc raise its mmap threshold, and the replay index's arrays then grow by copying inside
-    the heap, leaving holes that cost half the file again in RSS (issue #6)."""
+    the heap, leaving holes that cost half the file again in RSS (issue #6). A small file is read plainly:
+    ``mmap`` is not imported at a replaying process's start-up for it."""
     try:
         with open(path, "rb") as handle:
-            text = _decode_whole(handle)
             size = os.fstat(handle.fileno()).st_size
+            text = _decode_whole(handle) if size >= _MAPPED_SIZE else handle.read().decode(ENCODING, ERRORS)
     except OSError as err:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
     text = text[1:] if text.startswith(_BOM) else text  # an editor's byte-order mark is not traffic
-    return drop_torn(text, path, killed_mid_write=size % mmap.PAGESIZE == 0)
+    return drop_torn(text, path, killed_mid_write=size % os.sysconf("SC_PAGE_SIZE") == 0)  # mmap.PAGESIZE
+
+
+_MAPPED_SIZE = 128 << 10  # glibc's initial mmap threshold: freeing a smaller copy never raises it
 
 
 def _decode_whole(handle: BinaryIO) -> str:
+    import mmap
+
     try:
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except (ValueError, OSError):  # empty, or not mappable (a pipe): read it plainly
@@ -499,7 +504,7 @@ class MockWriter:
         self.path = path
         self.preserve_cr = preserve_cr
         self.preserve_lf = preserve_lf
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()
         self._fd: Optional[int] = None
         self.written = False  # whether any item has been written (stays true after close)
         self._size = 0
@@ -665,7 +670,7 @@ def _size_of(path: str) -> int:
         return 0
 
 
-_WRITERS: weakref.WeakSet[MockWriter] = weakref.WeakSet()
+_WRITERS: WeakSet[MockWriter] = WeakSet()
 
 
 def _forget_inherited_files() -> None:

@@ -22,8 +22,8 @@ Unset, nothing here is built and no text is touched: the per-call path pays one 
 """
 from __future__ import annotations
 
+import _thread  # not threading (start-up: see session)
 import sys
-import threading
 
 from .config import GENERAL, RcConfig
 from .errors import ConfigError
@@ -231,7 +231,7 @@ _LIKELY_VALUES = {  # regex group: (what it is, pattern)
     "github": ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
 }
 _warned: set[str] = set()  # per process: a server session builds the rule for each family
-_warned_lock = threading.Lock()  # servers record from several threads
+_warned_lock = _thread.allocate_lock()  # servers record from several threads
 
 
 def _warn(key: str, message: str) -> None:

@@ -11,7 +11,6 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 """
 from __future__ import annotations
 
-import bisect
 import sys
 from array import array
 
@@ -329,6 +328,8 @@ class ReplayIndex:
         current = self._current.get(key_id, 0)
         if self._uses[key_id] and current + 1 < self._occurrence_count[key_id]:
             end = self._recurrences[key_id][current]
+            import bisect  # here: an attribute's recurrence is rare, start-up is every process
+
             first = bisect.bisect_right(self._calls_in_order, key_id, 0, end)
             if all(self._uses[call] for call in self._calls_in_order[first:end]):
                 current = self._current[key_id] = current + 1

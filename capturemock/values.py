@@ -2,8 +2,8 @@
 
 ``render`` writes values the way the original does (repr, floats to 2 decimals unless ``full_floats``,
 dicts pretty-printed at 130 columns, long strings as implicit concatenations). ``ValueParser`` reads
-plain literals itself and rebuilds anything else (``evaluation``) by walking the ``ast`` of the text and
-evaluating only a whitelist: literals and containers,
+plain literals itself (``literals``: no ``ast`` at start-up) and rebuilds anything else (``evaluation``)
+by walking the ``ast`` of the text and evaluating only a whitelist: literals and containers,
 ``Instance``/``Callback`` forms, names the replay session knows, and calls of *classes* from the
 intercepted modules, a small set of value modules and the rc key ``[python] replay_constructors``.
 Anything else is a MockFileError naming file, line and the refused expression (product spec §3,
@@ -207,6 +207,11 @@ class ValueParser:
             plain = _plain_literal(stripped)
             if plain is not _NOT_SIMPLE:
                 return plain
+        from .literals import read_literal  # here: a replay of scalars only never needs it
+
+        literal = read_literal(stripped, self.namespace)
+        if literal is not _NOT_SIMPLE:
+            return literal
         from .evaluation import Evaluation, exception  # here: plain literals never need ``ast``
 
         if stripped.startswith("raise "):

@@ -20,20 +20,50 @@ import capturemock
 capturemock.process_startup()
 """
 # modules an intercepted process imported before and needs no longer (2-5 ms each)
-AVOIDED = ("typing", "ast", "sysconfig", "configparser")  # not re: an editable install's finder imports it
+AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "mmap", "bisect")
+# not re (nor its enum): an editable install's finder imports it
+MATHMOD = """\
+def double(n):
+    return n * 2
+
+
+class Shape:
+    def describe(self):
+        return {"sides": 4, "names": ["square", "box"], "size": (2.5, -1), "tags": {"x"}, "raw": b"\\x00"}
+
+
+def shape():
+    return Shape()
+
+
+def check(n):
+    raise ValueError("not a shape: %d" % n)
+"""
 PROGRAM = """\
 import sys
 import mathmod
 assert mathmod.double({n}) == {n} * 2, mathmod.double({n})
 print(" ".join(sorted(set({avoided}) & set(sys.modules))))
 """
+REALISTIC = """\
+import sys
+import mathmod
+described = mathmod.shape().describe()
+assert described == dict(sides=4, names=["square", "box"], size=(2.5, -1), tags=set("x"), raw=b"\\x00"), described
+try:
+    mathmod.check(3)
+except ValueError as error:
+    assert str(error) == "not a shape: 3", error
+print(" ".join(sorted(set({avoided}) & set(sys.modules))))
+"""
 
 
-def _run_on_texttests_path(tmp_path, mode: int, replay: str | None) -> subprocess.CompletedProcess:
+def _run_on_texttests_path(tmp_path, mode: int, replay: str | None, program: str = PROGRAM
+                           ) -> subprocess.CompletedProcess:
     src, intercepts = tmp_path / "src", tmp_path / "intercepts"
     src.mkdir(exist_ok=True)
     intercepts.mkdir(exist_ok=True)
-    (src / "mathmod.py").write_text("def double(n):\n    return n * 2\n")
+    (src / "mathmod.py").write_text(MATHMOD)
     (intercepts / "sitecustomize.py").write_text(SITECUSTOMIZE)
     rc = tmp_path / "capturemockrc"
     rc.write_text("[python]\nintercepts = mathmod\n")
@@ -41,7 +71,7 @@ def _run_on_texttests_path(tmp_path, mode: int, replay: str | None) -> subproces
     capturemock.setUpPython(mode, str(tmp_path / "record.mock"), replay, [str(rc)], environment=env)
     path = [str(intercepts), *([str(src)] if mode == capturemock.RECORD else []), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
-    program = PROGRAM.format(n=21, avoided=repr(AVOIDED))
+    program = program.format(n=21, avoided=repr(AVOIDED))
     return subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
 
@@ -61,6 +91,19 @@ def test_a_recording_process_records_without_the_modules_it_no_longer_needs(tmp_
     assert proc.stdout.split() == []
     recorded = (tmp_path / "record.mock").read_text()
     assert recorded.startswith("<-PYT:import mathmod\n") and recorded.endswith("<-PYT:mathmod.double(21)\n->RET:42\n")
+
+
+def test_a_process_replaying_realistic_values_reads_them_without_ast(tmp_path):
+    """Dicts, lists, tuples, sets, bytes, an instance and a raised exception, as the recorder wrote them."""
+    recorded = _run_on_texttests_path(tmp_path, capturemock.RECORD, None, REALISTIC)
+    assert recorded.returncode == 0, recorded.stderr
+    mock = tmp_path / "replay.mock"
+    (tmp_path / "record.mock").rename(mock)
+    assert "->RET:Instance('Shape', 'shape1')" in mock.read_text()
+    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), REALISTIC)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []
+    assert (tmp_path / "record.mock").read_text() == mock.read_text()
 
 
 def _sysconfig_stdlib_dirs() -> tuple[str, ...]:

@@ -18,7 +18,6 @@ gets the n-th recorded answer, whichever task awaits it and whenever.
 from __future__ import annotations
 
 import sys
-import weakref
 from collections import deque
 from types import FunctionType
 
@@ -121,6 +120,8 @@ class AwaitedCalls:
             awaitable = self._start(handle.target, name, args, kwargs, level, record)
             slot = self._hold(prefix, text) if record else None
             coroutine = _named(self._recorded(awaitable, slot, name, hint, level), name)
+            import weakref  # here: a process that awaits nothing does not pay for it at start-up
+
             weakref.finalize(coroutine, _dropped, slot, awaitable)
             return coroutine
 

@@ -11,9 +11,9 @@ One rule for attribute reads and writes, calls, construction and truth tests:
 """
 from __future__ import annotations
 
+import _thread  # not threading (start-up: see session)
 import importlib.machinery
 import sys
-import threading
 from types import ModuleType
 
 from .callstack import CallerFilter
@@ -38,7 +38,7 @@ def is_installed(module: str) -> bool:
 class Bypass:
     """The routing rule of one session: its guard, its caller filter and, in replay, real modules."""
 
-    def __init__(self, state: threading.local, callers: CallerFilter, lock: Any):
+    def __init__(self, state: _thread._local, callers: CallerFilter, lock: Any):
         self.state = state
         self.callers = callers
         self.lock = lock

@@ -6,9 +6,9 @@ a frame walk of one or two steps plus a dict lookup.
 """
 from __future__ import annotations
 
+import _thread  # not threading (start-up: see session)
 import os
 import sys
-import threading
 from types import CodeType, FrameType
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
@@ -44,7 +44,7 @@ class CallerFilter:
         self.ignore = frozenset(ignore_callers)
         self.stdlib = stdlib_dirs()
         self._cache: dict[CodeType, object] = {}
-        self._classifying = threading.local()
+        self._classifying = _thread._local()
 
     def excluded(self, frame: Optional[FrameType] = None) -> bool:
         """Whether the first frame outside capturemock (from ``frame`` or our caller) is excluded."""

@@ -9,7 +9,7 @@ from ..lazyregex import LazyRegex
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Optional
+    from typing import Callable, Iterable, Iterator, Optional
 
 _NON_WORD = LazyRegex(r"\W")
 MAX_HINT_LENGTH = 20
@@ -91,3 +91,83 @@ def split_description(description: str) -> tuple[str, list[str]]:
     name, _, rest = description.partition("(")
     bases = [base.strip() for base in rest.rstrip(")").split(",") if base.strip()]
     return name.strip(), bases
+
+
+def described_classes(text: str) -> Iterator[str]:
+    r"""Every class description ``Instance('<description>', ...)`` in mock text, in order: what the regex
+    ``Instance\('([^']*)'`` finds, found with ``str.find`` (a replaying process's start-up imports no ``re``)."""
+    opener = "Instance('"
+    position = text.find(opener)
+    while position >= 0:
+        start = position + len(opener)
+        end = text.find("'", start)
+        if end < 0:
+            return
+        yield text[start:end]
+        position = text.find(opener, end + 1)
+
+
+def named_instances(text: str) -> Iterator[tuple[str, str]]:
+    r"""(class, instance name) of every ``Instance('Class...', 'name')`` in mock text: what the regex
+    ``Instance\('(\w+)[^']*', '([^']+)'\)`` finds, found with str methods."""
+    opener = "Instance('"
+    position = text.find(opener)
+    while position >= 0:
+        start = position + len(opener)
+        quote = text.find("'", start)
+        word = _word_run(text, start, quote)
+        if word and text.startswith("', '", quote):
+            end = text.find("'", quote + 4)
+            if end > quote + 4 and text.startswith("')", end):
+                yield word, text[quote + 4:end]
+                position = text.find(opener, end + 2)
+                continue
+        position = text.find(opener, position + 1)
+
+
+def special_calls(text: str) -> Iterator[tuple[str, str]]:
+    r"""(owner, method) of every request line calling a special method (``<-PYT:point1.__eq__(...)``): what
+    ``(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(`` finds."""
+    for start, callee in _request_callees(text):
+        if text.startswith("await ", start):
+            callee = _callee(text, start + len("await "))
+        owner, dot, method = callee.rpartition(".")
+        if (owner and dot and len(method) > 4 and method[:2] == "__" == method[-2:]
+                and method.replace("_", "a").isalnum() and owner.replace(".", "a").replace("_", "a").isalnum()):
+            yield owner, method
+
+
+def instance_calls(text: str) -> Iterator[str]:
+    r"""Every name a request line calls bare (``<-PYT:scale1(2)``): what ``(?m)^<-+PYT:(\w+)\(`` finds."""
+    for _, callee in _request_callees(text):
+        if callee and callee.replace("_", "a").isalnum():
+            yield callee
+
+
+def _request_callees(text: str) -> Iterator[tuple[str, str]]:
+    """Where each request line's text starts (after ``<-PYT:``, ``<---PYT:``...), and what precedes its
+    first ``(``."""
+    position = text.find("PYT:")
+    while position >= 0:
+        line_start = text.rfind("\n", 0, position) + 1
+        dashes = position - line_start - 1
+        if dashes > 0 and text[line_start] == "<" and text.count("-", line_start + 1, position) == dashes:
+            yield position + 4, _callee(text, position + 4)
+        position = text.find("PYT:", position + 4)
+
+
+def _callee(text: str, start: int) -> str:
+    """The text from ``start`` to the first ``(`` of its line ('' if there is none)."""
+    end = text.find("\n", start)
+    paren = text.find("(", start, len(text) if end < 0 else end)
+    return text[start:paren] if paren >= 0 else ""
+
+
+def _word_run(text: str, start: int, end: int) -> str:
+    """The characters \\w matches from ``start`` on, before ``end`` (a quote; -1: none)."""
+    if end < 0:
+        return ""
+    stop = start
+    while stop < end and (text[stop].isalnum() or text[stop] == "_"):
+        stop += 1
+    return text[start:stop]

@@ -14,7 +14,7 @@ from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .asyncsupport import called_name, function_proxy
-from .naming import split_description
+from .naming import described_classes, instance_calls, named_instances, special_calls, split_description
 from .prefixes import mock_prefix, sut_prefix
 from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
 
@@ -22,11 +22,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs every inte
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-_DESCRIBED = LazyRegex(r"Instance\('([^']*)'")
-_NAMED_INSTANCE = LazyRegex(r"Instance\('(\w+)[^']*', '([^']+)'\)")
-_SPECIAL_CALL = LazyRegex(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
 _AWAITED_CALL = LazyRegex(r"(?m)^<-+PYT:(await [^(\n]+)\(")
-_INSTANCE_CALL = LazyRegex(r"(?m)^<-+PYT:(\w+)\(")  # ``scale1(2)``: a callable instance called
 
 
 def _replay_only(cls: Any) -> Optional[type]:
@@ -334,12 +330,12 @@ class Replayer:
         did while recording - ``str()`` of a class with only ``__repr__`` calls ``__repr__``, ``list()``
         probes ``__len__`` only if there was one - so the new transcript says what the old one said."""
         if self._specials is None:
-            class_of = {name: cls for cls, name in _NAMED_INSTANCE.findall(self.index.text)}
+            class_of = {name: cls for cls, name in named_instances(self.index.text)}
             specials: dict[str, set[str]] = {}
-            for owner, method in _SPECIAL_CALL.findall(self.index.text):
+            for owner, method in special_calls(self.index.text):
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add(method)
-            for owner in _INSTANCE_CALL.findall(self.index.text):
+            for owner in instance_calls(self.index.text):  # ``scale1(2)``: a callable instance called
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add("__call__")
             self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}
@@ -362,7 +358,7 @@ class Replayer:
         if self._described is None:
             described: dict[str, str] = {}
             text = self.index.text
-            for description in _DESCRIBED.findall(text) if "Instance('" in text else ():
+            for description in described_classes(text):
                 name, bases = split_description(description)
                 if bases or name not in described:
                     described[name] = description

@@ -8,8 +8,8 @@ guard) and at which callback nesting level (§4.1).
 """
 from __future__ import annotations
 
+import _thread  # not threading: its import costs every intercepted process ~1 ms at start-up
 import contextlib
-import threading
 import types
 
 from ..mockfile import ESCAPE, MockWriter, format_item
@@ -58,7 +58,7 @@ def _cacheable(owner: Any, attr: str) -> bool:
     return not hasattr(found, "__set__")
 
 
-class _ThreadState(threading.local):
+class _ThreadState(_thread._local):  # threading.local itself
     guard = 0  # > 0 while intercepted code runs for real: its own use of proxies is not traffic
     level = 0  # callback nesting: 0 normally, 2 inside a callback invoked by intercepted code
 
@@ -95,7 +95,7 @@ class Session:
         self.full_floats = settings.full_floats  # decided once: every rendered value reads it
         self.always_record = settings.always_record  # and every call this
         self.writer = writer
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()  # threading.RLock's C lock
         self.traffic = _Traffic(self)
         self.state = _ThreadState()
         self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)

@@ -1,0 +1,41 @@
+"""The scans of replay text for instance classes and special calls agree with the regexes they replaced.
+
+A replaying process finds them with str methods so that its start-up imports no ``re`` (~15 M instructions);
+these are the regexes replay used before, kept here as the specification."""
+from __future__ import annotations
+
+import re
+
+from fuzz_settings import FUZZ
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capturemock.python.naming import described_classes, instance_calls, named_instances, special_calls
+
+DESCRIBED = re.compile(r"Instance\('([^']*)'")
+NAMED_INSTANCE = re.compile(r"Instance\('(\w+)[^']*', '([^']+)'\)")
+SPECIAL_CALL = re.compile(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
+INSTANCE_CALL = re.compile(r"(?m)^<-+PYT:(\w+)\(")
+
+TOKENS = ["<-PYT:", "<---PYT:", "<PYT:", "->RET:", "PYT:", "\n", "\r\n", " ", "await ", "Instance('", "', '", "')",
+          "'", "(", ")", ".", "__", "__eq__", "__call__", "_", "a", "point1", "Point(Base)", "é", "x.y", "1", "-"]
+
+
+def agree(text: str) -> None:
+    assert list(described_classes(text)) == DESCRIBED.findall(text)
+    assert list(named_instances(text)) == NAMED_INSTANCE.findall(text)
+    assert list(special_calls(text)) == SPECIAL_CALL.findall(text)
+    assert list(instance_calls(text)) == INSTANCE_CALL.findall(text)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_the_scans_find_what_the_regexes_found(tokens):
+    agree("".join(tokens))
+
+
+def test_a_recorded_mock_is_scanned_alike():
+    agree("<-PYT:import geometry\n<-PYT:geometry.Point(1, 2)\n->RET:Instance('Point(Base)', 'point1')\n"
+          "<-PYT:point1.__eq__(Instance('Point', 'point2'))\n->RET:True\n<-PYT:await point1.__aenter__()\n"
+          "<-PYT:point1(3)\n<---PYT:cb1.__call__(1)\n<-PYT:point1.x.__len__()\n")
+    assert list(special_calls("<-PYT:point1.__eq__(1)\n")) == [("point1", "__eq__")]
