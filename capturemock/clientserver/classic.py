@@ -4,13 +4,16 @@ plays the server (client as SUT), or plays the recorded client against the live 
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
-
 from ..mockfile import Item
 from .exchange import Exchange, ForwardError
 from .location import exchange, parse_host_port
 
-Record = Callable[[str], None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
+
+    Record = Callable[[str], None]
+
 MAX_MESSAGE = 1 << 28
 RESET_WARNING = ("WARNING: Server process reset the connection while TextTest's 'fake client' was trying "
                  "to read a response from it!")

@@ -4,13 +4,16 @@ response. Recorded as ``<-CAL:<request>`` / ``->RET:<response>``; alterations ap
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
 
 from ..errors import CaptureMockReplayError
 from .classic import MAX_MESSAGE, decode, encode
 from .replayfiles import ReplayFiles
 from .serverlog import CUSTOM, CUSTOM_REPLY, QUIET, QuietLog
 from .traffic import Transcript
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 SEPARATOR = ":SUT_SEP:"
 

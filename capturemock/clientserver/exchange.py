@@ -36,10 +36,10 @@ calls ``_play``. A new protocol is that handler plus these hooks.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from ..errors import CaptureMockError, CaptureMockReplayError
 from ..mockfile import Item
+from ..typed import Generic, TypeVar
 from .location import warn
 from .repeats import Repeats
 from .replayfiles import ReplayFiles
@@ -47,8 +47,12 @@ from .sealing import Seal, first_line
 from .serverlog import QUIET, QuietLog
 from .traffic import Transcript
 
-Record = Callable[[str], None]
-Reply = Union[str, list[str]]  # what a forward records: one reply, or several messages
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, Union
+
+    Record = Callable[[str], None]
+    Reply = Union[str, list[str]]  # what a forward records: one reply, or several messages
 # the HTTP statuses of the answers that say why there is no answer (``failed``)
 UNREACHABLE, SEALED, NO_REPLY = "502", "500", "500"
 Wire = TypeVar("Wire")

@@ -1,9 +1,11 @@
 """Where the real server is (§8.2), and the classic one-message exchange with it (§8.3)."""
 from __future__ import annotations
 
-import socket
 import sys
-from typing import Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 FORWARD_TIMEOUT = 60.0  # a real server that says nothing for this long is taken as gone
 MAX_REPLY = 1 << 28
@@ -26,6 +28,8 @@ def parse_host_port(text: str) -> Optional[tuple[str, int]]:
 
 def exchange(address: tuple[str, int], data: bytes) -> bytes:
     """Send one classic message (send, half-close, read to the end); OSError if the server is gone."""
+    import socket  # only when forwarding: ~12 M instructions (its enums) the command's replay never needs
+
     with socket.create_connection(address, timeout=FORWARD_TIMEOUT) as sock:
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)

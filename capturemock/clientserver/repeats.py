@@ -4,9 +4,13 @@ and not recorded again. What is kept of an answer is the protocol's answer and i
 from __future__ import annotations
 
 import threading
-from typing import Generic, Optional, TypeVar
 
 from ..config import RcConfig
+from ..typed import Generic, TypeVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 Answer = TypeVar("Answer")
 

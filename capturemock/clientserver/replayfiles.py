@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Optional
 
 from .. import mockfile
 from ..replay import ReplayIndex
@@ -13,6 +12,10 @@ from ..replaypolicy import WARN
 from .roles import client_form, in_server_form_text, server_form
 from .script import ClientScript
 from .settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 # the requests this family replays: client messages and custom-client requests (the mock file may
 # hold command-line traffic too, which the command handler's own index reports)
@@ -62,13 +65,13 @@ class ReplayFiles:
         the server was the SUT, so the recorded client messages were sent (``script``) and those never
         released are the unused ones; else the recorded requests nothing looked up. An index never
         built borrowed nothing; it is built now only to list unused requests, if the file has any."""
-        from ..explain import unused
-
         if not (self.settings.on_best_match == WARN or self.settings.report_unused):
             return []
         if played_client:
             if not self.settings.report_unused or self._script is None:
                 return []
+            from ..explain import unused  # with difflib and typing: only when there is something to say
+
             return [unused(f"{self.path}:{item.line}", item.description) for item in self._script.unused()]
         if self._index is None and not (self.settings.report_unused and _TRAFFIC.search(mockfile.read_text(self.path))):
             return []

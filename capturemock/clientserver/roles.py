@@ -10,9 +10,11 @@ replays exactly as before. Only ``CLI``/``SRV`` items change direction: custom-c
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 from ..mockfile import Item
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
 
 CLIENT, SERVER = "CLI", "SRV"
 # a client message written by a server-as-SUT session; item starts are never escaped (mockfile)

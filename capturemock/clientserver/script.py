@@ -8,9 +8,12 @@ server answering more often than recorded would otherwise be sent the recording 
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
 
 from ..mockfile import Item
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 
 class ClientScript:

@@ -8,9 +8,11 @@ The recorded client played to a SUT server is the replay itself and is never ref
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from .location import warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class Seal:

@@ -7,31 +7,38 @@ protocol's own traffic) and the prefixed handlers of the protocol (§8.1: ``SUT_
 from __future__ import annotations
 
 import os
-from typing import Callable, NamedTuple, Optional
+from collections import namedtuple
 
 from ..alterations import Alterations
 from ..config import RcConfig
 from ..modes import RECORD, REPLAY
-from .serverlog import QuietLog, for_session
+from .serverlog import for_session
 from .settings import Settings
 from .traffic import Transcript
 
-Handler = Callable[..., None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
+
 LOCATION = b"SUT_SERVER:"  # every protocol takes the launcher's location message this way too (§8.2)
 
 
-class TrafficHandlers(NamedTuple):
-    """What the traffic server needs of a client/server session."""
+class TrafficHandlers(namedtuple("TrafficHandlers", ("fallback", "prefixed", "report", "log", "serve_beside",
+                                                     "finish", "first_wait", "greeting"),
+                                 defaults=(None, lambda: None, None, b""))):
+    """What the traffic server needs of a client/server session (``collections.namedtuple``, not
+    ``typing``'s: no ``typing`` on the ``capturemock`` command's path).
 
-    fallback: Handler  # connections no prefix claims: the protocol's own traffic
-    prefixed: list[tuple[bytes, Handler]]
-    report: Callable[[], list[str]]  # the end-of-replay lines (on_best_match = warn, report_unused)
-    log: QuietLog  # the ``Server`` debug log
-    # the protocol's own loop beside the TCP one, given the traffic server: classic_udp's datagrams, amqp's queue
-    serve_beside: Optional[Callable[[object], None]] = None
-    finish: Callable[[], None] = lambda: None  # after serving: amqp lets go of the broker
-    first_wait: Optional[float] = None  # tcp_header: a client silent this long has connected (``connect``)
-    greeting: bytes = b""  # what every connection is sent first (a protocol whose server speaks first)
+    ``fallback(connection)``: connections no prefix claims, the protocol's own traffic; ``prefixed``:
+    ``[(prefix bytes, handler)]``; ``report()``: the end-of-replay lines (on_best_match = warn,
+    report_unused); ``log``: the ``Server`` debug log (a ``QuietLog``); ``serve_beside(server)``: the
+    protocol's own loop beside the TCP one (classic_udp's datagrams, amqp's queue); ``finish()``: after
+    serving (amqp lets go of the broker); ``first_wait``: tcp_header's seconds of client silence that
+    mean it has connected (``connect``); ``greeting``: bytes every connection is sent first (a protocol
+    whose server speaks first).
+    """
+
+    __slots__ = ()
 
 
 def replay_path(mode: int, options: dict[str, str]) -> Optional[str]:

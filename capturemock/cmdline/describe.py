@@ -5,7 +5,10 @@ is the SUT's environment before interception started.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping, Optional, Sequence
+
 
 _JOINER = ":"  # §4.3: the joiner is always ':' in the text, even on Windows
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Mapping, Optional
 
 from ..errors import MockFileError
 from ..mockfile import Item
@@ -10,6 +9,10 @@ from . import fileedits
 from .fileedits_fs import warn_stderr
 from .fileedits_sandbox import EditRefused, Sandbox
 from .request import CommandRequest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Mapping, Optional
 
 
 class SessionFileEdits:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Mapping, Optional, Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Mapping, Optional, Sequence
 
 _CYGDRIVE = re.compile(r"^/cygdrive/([A-Za-z])(/|$)")
 

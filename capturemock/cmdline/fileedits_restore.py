@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Sequence
 
 from .fileedits_fs import warn_stderr
 from .fileedits_paths import native_path
 from .fileedits_sandbox import EditRefused, Sandbox, check_fil_name, safe_entries
 from .fileedits_store import DELETION_SUFFIX, EMPTY_DIR, SYMLINK_SUFFIX, plain_name, stored_entries
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional, Sequence
 
 
 def restore(fil_name: str, replay_edit_dir: Optional[str], candidates: Sequence[str], used: set,

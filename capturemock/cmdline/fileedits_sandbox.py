@@ -25,10 +25,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 from .fileedits_paths import is_inside
 from .settings import ALLOW_EDITS_OUTSIDE, SECTION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 _COPY_CHUNK = 1 << 20
 EMPTY_DIR = os.sep  # the kind of a stored entry, in place of a marker suffix: an empty directory

@@ -2,25 +2,28 @@
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from stat import S_ISLNK, S_ISREG
-from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 from .fileedits_paths import is_inside
 
-Stat = Tuple[int, int]  # (mtime in ns, size): nanoseconds so quick rewrites are still seen
-State = Dict[str, Stat]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, Optional, Tuple
+
+    Stat = Tuple[int, int]  # (mtime in ns, size): nanoseconds so quick rewrites are still seen
+    State = Dict[str, Stat]
 # A candidate that is an empty directory, such as ``mkdir -p new`` leaves: an entry of its own, as no
 # file under it would show it
 EMPTY_DIR: Stat = (0, -1)
 
 
-class Edit(NamedTuple):
-    """Changes under one candidate path: new/changed files and links, and the highest removed paths.
-    A named tuple, not a dataclass: importing dataclasses (and inspect) cost every server ~8 ms."""
+class Edit(namedtuple("Edit", ("root", "changed", "removed"), defaults=((), ()))):
+    """Changes under one candidate path (``root``): new/changed files and links (``changed``), and the
+    highest removed paths (``removed``), tuples of paths. ``collections.namedtuple``: importing
+    dataclasses (and inspect) cost every server ~8 ms, and ``typing`` ~3.5 ms."""
 
-    root: str
-    changed: Tuple[str, ...] = ()
-    removed: Tuple[str, ...] = ()
+    __slots__ = ()
 
 
 class Snapshot:

@@ -5,12 +5,15 @@ import os
 import re
 from collections import Counter
 from contextlib import contextmanager
-from typing import Callable, Iterator, Tuple
 
 from .fileedits_fs import make_parents, place_file, warn_stderr
 from .fileedits_paths import is_inside
 from .fileedits_sandbox import EMPTY_DIR, EditRefused, safe_entries
 from .fileedits_scan import Edit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterator, Tuple
 
 SYMLINK_SUFFIX = ".CAPTUREMOCK_SYMLINK"
 DELETION_SUFFIX = ".CAPTUREMOCK_DELETION"

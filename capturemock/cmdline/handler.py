@@ -11,7 +11,6 @@ from __future__ import annotations
 import _signal as signal  # the C module, as in shim.py: its wrapper only adds enums, at start-up cost
 import os
 import threading
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Protocol
 
 from ..errors import CaptureMockReplayError, MockFileError
 from ..mockfile import NO_FINAL_NEWLINE, Item, escape, escape_output, output_value, split_output
@@ -21,30 +20,32 @@ from .describe import describe_command
 from .request import CommandRequest, RefusedRequest, read_request
 from .settings import SECTION
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, Mapping, Optional, Protocol
+
     from ..alterations import Alterations
     from ..redaction import Redactor
 
+    class FileEdits(Protocol):
+        """What the handler needs from file-edit detection and restoration (§7.6, §7.7)."""
+
+        def snapshot(self, request: CommandRequest, watched: list[str], asynchronous: bool) -> object: ...
+
+        def changes(self, snapshot: object) -> list[str]: ...
+
+        def async_changes(self) -> list[str]: ...
+
+        def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
+                    mock_path: Optional[str], asynchronous: bool) -> list[str]: ...
+
+    class Replayer(Protocol):
+        path: Optional[str]  # the replay file, named in errors about its content
+
+        def lookup(self, description: str) -> Optional[list[Item]]: ...
+
+
 MISMATCH_ADVICE = "Either rerun with capturemock in record mode or update the stored mock file by hand."
-
-
-class FileEdits(Protocol):
-    """What the handler needs from file-edit detection and restoration (§7.6, §7.7)."""
-
-    def snapshot(self, request: CommandRequest, watched: list[str], asynchronous: bool) -> object: ...
-
-    def changes(self, snapshot: object) -> list[str]: ...
-
-    def async_changes(self) -> list[str]: ...
-
-    def restore(self, items: list[Item], request: CommandRequest, watched: list[str],
-                mock_path: Optional[str], asynchronous: bool) -> list[str]: ...
-
-
-class Replayer(Protocol):
-    path: Optional[str]  # the replay file, named in errors about its content
-
-    def lookup(self, description: str) -> Optional[list[Item]]: ...
 
 
 def item_text(prefix: str, type_: str, text: str) -> str:

@@ -6,11 +6,13 @@ import os
 from ..config import RcConfig
 from ..modes import RECORD, REPLAY_OLD_RECORD_NEW
 from . import settings
-from .handler import CommandHandler, FileEdits
+from .handler import CommandHandler
 
 TYPE_CHECKING = False  # typing is not imported at run time: the server's start-up matters
 if TYPE_CHECKING:
     from typing import Optional
+
+    from .handler import FileEdits
 
 
 def file_edits(mode: int, config: RcConfig, options: dict[str, str], base_cwd: str,
