@@ -52,7 +52,8 @@ _items = st.lists(st.one_of(st.tuples(_prefix, _type, _text).map(lambda item: [i
                   max_size=8).map(lambda chunks: [item for chunk in chunks for item in chunk])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("CAPTUREMOCK_FUZZ_EXAMPLES", 300)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(items=_items, raw=st.booleans(), exact=st.booleans(), picks=st.lists(st.tuples(st.integers(0, 40),
        st.sampled_from(["", " ", "\n", "x"]), st.booleans()), max_size=20))
 def test_the_accelerator_answers_exactly_as_the_python_reference(items, raw, exact, picks):
