@@ -185,3 +185,19 @@ def test_capturemock_pure_python_chooses_the_python_code(pure, expected):
                             check=True)
     assert result.stdout.split() == ["41", expected]
     assert result.stderr == ""
+
+
+def test_an_index_and_its_accelerator_are_collected():
+    """The accelerator and the index refer to each other (its Python lookups are the index's methods):
+    the cycle must be visible to the garbage collector, or every replayed file would stay in memory."""
+    import gc
+    import weakref
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(replay, "_speedups", built_speedups())
+        index = ReplayIndex("<-PYT:f()\n->RET:1\n")
+    assert index.lookup("<-PYT:f()") == [Item("->", "RET", "1", 2)]
+    gone = weakref.ref(index)
+    del index
+    gc.collect()
+    assert gone() is None
