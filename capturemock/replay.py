@@ -12,7 +12,6 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 from __future__ import annotations
 
 import bisect
-import os
 import sys
 from array import array
 
@@ -462,6 +461,8 @@ class ReplayIndex:
 def _load_speedups():
     """The optional C accelerator (``_speedups.c``, built where a compiler was), unless
     ``CAPTUREMOCK_PURE_PYTHON=1`` asks for the Python code alone (the reference)."""
+    import os  # here, not at the top: always loaded already, and the imports above are start-up's to trim
+
     if os.environ.get("CAPTUREMOCK_PURE_PYTHON") == "1":
         return None
     try:
