@@ -35,6 +35,11 @@ class KeyTable:
     def __len__(self) -> int:
         return len(self._hashes)
 
+    @property
+    def probe_arrays(self) -> tuple[array, array]:
+        """(slots, hashes) for the C accelerator's probe (``replay._accelerate``): it mirrors ``find``."""
+        return self._slots, self._hashes
+
     def find(self, key: str) -> Optional[int]:
         """The id of ``key``, or None if it was never added."""
         key_hash = hash(key)

@@ -83,6 +83,8 @@ class ReplayIndex:
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on a miss text searches left open
         self._quick_match: Union[QuickMatch, bool, None] = None  # the text searches, made on the first miss
         self._build()
+        if _speedups is not None and not collapse_server_keys and not self._decode:
+            self._accelerate(_speedups)
         self.logged = _replay_logged()  # decided once: whoever replays from here may log more (python reads)
         if self.logged:
             self._log_matching(describe)
@@ -184,6 +186,16 @@ class ReplayIndex:
         """A key's text, read back from its first occurrence (the key table keeps no strings)."""
         span = _SPAN * self._first_occurrence[key_id]
         return self._key(self._description(self._spans[span], self._spans[span + 1]))
+
+    def _accelerate(self, speedups) -> None:
+        """Answer ``lookup``/``lookup_exact`` with the C accelerator: it settles the usual exact hit (the
+        first group, one response on one line) and hands every other request to the methods below.
+        The arrays are complete now; it holds their buffers, so resizing one would raise BufferError."""
+        slots, hashes = self._key_ids.probe_arrays
+        accelerated = speedups.Lookup(self.text, slots, hashes, self._first_occurrence, self._spans, self._uses,
+                                      self._occurrence_count, self._key_level, self._kinds, Item, self.lookup,
+                                      self.lookup_exact)
+        self.lookup, self.lookup_exact = accelerated.lookup, accelerated.lookup_exact
 
     # -- groups -------------------------------------------------------------------------------------
     def _occurrence(self, key_id: int, index: int) -> int:
@@ -445,6 +457,23 @@ class ReplayIndex:
         self.lookup, self.lookup_exact = logged(plain_lookup), logged(plain_exact)
         self.lookup_import, self.lookup_attribute = logged(plain_import), logged(plain_attribute)
         self._best_match_id = best_match_id
+
+
+def _load_speedups():
+    """The optional C accelerator (``_speedups.c``, built where a compiler was), unless
+    ``CAPTUREMOCK_PURE_PYTHON=1`` asks for the Python code alone (the reference)."""
+    import os  # here, not at the top: always loaded already, and the imports above are start-up's to trim
+
+    if os.environ.get("CAPTUREMOCK_PURE_PYTHON") == "1":
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    return _speedups
+
+
+_speedups = _load_speedups()
 
 
 def _replay_logged() -> bool:

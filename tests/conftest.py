@@ -1,6 +1,8 @@
 """Fixtures shared by the test folders."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -13,4 +15,26 @@ def shim_kind(request, monkeypatch) -> str:
         monkeypatch.setattr(shims, "native_shim", lambda compiler=None: None)
     elif shims.native_shim() is None:
         pytest.skip("no C compiler to build the native shim")
+    return request.param
+
+
+def built_speedups():
+    """The C accelerator of replay lookups; the test skips where it was not built, and fails in CI."""
+    try:
+        from capturemock import _speedups
+    except ImportError:
+        if os.environ.get("CAPTUREMOCK_REQUIRE_SPEEDUPS") == "1":  # CI: .ci/run installs gcc and headers
+            pytest.fail("the C accelerator capturemock/_speedups.c was not built")
+        pytest.skip("the C accelerator was not built (no C compiler or Python headers at install: "
+                    "`pip install -e .` or `python setup.py build_ext --inplace` builds it)")
+    return _speedups
+
+
+@pytest.fixture(params=["c", "python"])
+def replay_core(request, monkeypatch) -> str:
+    """Run a test with replay lookups answered by the C accelerator and by the Python code alone (the
+    reference): indexes built meanwhile use the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
+    from capturemock import replay
+
+    monkeypatch.setattr(replay, "_speedups", built_speedups() if request.param == "c" else None)
     return request.param

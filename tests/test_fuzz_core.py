@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,9 @@ LONG = os.environ.get("CAPTUREMOCK_FUZZ") == "long"
 # see the README); CAPTUREMOCK_FUZZ_EXAMPLES sets another count
 EXAMPLES = int(os.environ.get("CAPTUREMOCK_FUZZ_EXAMPLES", 10_000 if LONG else 300))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# the replay index with the C accelerator and with the Python reference (the fixture holds for every input)
+BOTH_REPLAY_CORES = pytest.mark.usefixtures("replay_core")
 
 # text biased towards the format's own syntax, so inputs hit the interesting paths
 _syntax = st.sampled_from(["<-", "->", "--->", "<---", "PYT", "RET", "CMD", "OUT", ":", "\n", "\r", "(", ")",
@@ -31,6 +34,7 @@ _syntax = st.sampled_from(["<-", "->", "--->", "<---", "PYT", "RET", "CMD", "OUT
 _mocklike = st.lists(st.one_of(_syntax, st.text(max_size=5)), max_size=40).map("".join)
 
 
+@BOTH_REPLAY_CORES
 @FUZZ
 @given(_mocklike)
 def test_mock_parser_and_index_accept_any_text(text):
@@ -76,6 +80,7 @@ def test_write_then_read_gives_the_same_items(tmp_path_factory, items):
     assert [(i.prefix, i.type, i.text) for i in mockfile.read(str(path))] == items
 
 
+@BOTH_REPLAY_CORES
 @FUZZ
 @given(st.lists(_item, max_size=8))
 def test_replay_keys_and_groups_survive_the_escape(items):

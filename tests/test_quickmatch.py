@@ -9,6 +9,8 @@ from capturemock import quickmatch
 from capturemock.replay import ReplayIndex
 from tests.test_bestmatch import brute_force
 
+pytestmark = pytest.mark.usefixtures("replay_core")  # the C accelerator and the Python reference
+
 _word = st.sampled_from(["f", "g", "a", "b", "c", "d", "x/y", "(1)", "e", "f(a)"])
 _request = st.tuples(st.sampled_from(["<-PYT:", "<-CMD:"]), st.lists(_word, min_size=1, max_size=5).map(" ".join))
 _key = _request.map("".join)

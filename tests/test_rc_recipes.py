@@ -125,21 +125,33 @@ def test_version_tells_this_package_from_the_original(tmp_path):
         0, "capturemock 3.0.0 (replaces CaptureMock 2.10; not the 2.10.0 on PyPI)\n")
 
 
-def test_a_wheel_carries_the_recipes_and_our_version(tmp_path):
+@pytest.mark.parametrize("pure", ["1", "0"])
+def test_a_wheel_carries_the_recipes_and_our_version(tmp_path, pure):
     """What pip installs: built as a user would (pip fetches the build backend), from a copy of the
-    checkout, since pip builds in the source tree and leaves build/ and *.egg-info there."""
+    checkout, since pip builds in the source tree and leaves build/ and *.egg-info there. With
+    ``CAPTUREMOCK_PURE_PYTHON=1`` pure Python, for any machine; else with the C accelerator of replay,
+    for this Python and platform."""
     import shutil
     import zipfile
 
+    if pure == "0":
+        from tests.conftest import built_speedups
+
+        built_speedups()  # where this checkout could not build it, neither can pip
+
     source = tmp_path / "checkout"
     shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".tt-*", ".hypothesis"))
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".tt-*", ".hypothesis", "*.so"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, CAPTUREMOCK_PURE_PYTHON=pure))
     assert build.returncode == 0, build.stderr
     [wheel] = tmp_path.glob("capturemock-*.whl")
-    assert wheel.name == "capturemock-3.0.0-py3-none-any.whl"
+    tag = "py3-none-any" if pure == "1" else f"cp3{sys.version_info.minor}-cp3{sys.version_info.minor}-"
+    assert wheel.name.startswith(f"capturemock-3.0.0-{tag}")
     with zipfile.ZipFile(wheel) as archive:
+        built = [name for name in archive.namelist() if re.fullmatch(r"capturemock/_speedups\..*\.so", name)]
+        assert len(built) == (0 if pure == "1" else 1)
         shipped = {name: archive.read(name) for name in archive.namelist() if name.startswith("capturemock/rc/")}
         metadata = archive.read("capturemock-3.0.0.dist-info/METADATA").decode()
     assert shipped == {f"capturemock/rc/{path.name}": path.read_bytes()

@@ -6,6 +6,8 @@ from capturemock.errors import CaptureMockReplayError
 from capturemock.mockfile import format_item, parse
 from capturemock.replay import ReplayIndex
 
+pytestmark = pytest.mark.usefixtures("replay_core")  # the C accelerator and the Python reference
+
 
 def index(text, **kw):
     return ReplayIndex(parse(text), **kw)

@@ -10,6 +10,8 @@ from capturemock import mockfile
 from capturemock.errors import MockFileError
 from capturemock.replay import ReplayIndex
 
+pytestmark = pytest.mark.usefixtures("replay_core")  # the C accelerator and the Python reference
+
 JUNK_LINES = ["x", "-", "<-", "->", "-> ", "a:", "<->", "|capturemock|"]
 
 
