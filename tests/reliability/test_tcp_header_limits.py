@@ -5,11 +5,14 @@ Nothing here times performance; the bounds only tell linear work (a fraction of 
 quadratic work it once was (tens of seconds to minutes)."""
 from __future__ import annotations
 
+import io
+import struct
 import time
 
 import pytest
 
 from capturemock.clientserver.binaryformat import BinaryCodec
+from capturemock.clientserver.binaryframing import MAX_CHUNKS, Stream, read_frame
 from capturemock.config import RcConfig
 
 CHUNKED_RC = """\
@@ -49,3 +52,21 @@ def test_a_recorded_message_of_many_chunk_lines_is_read_in_linear_time(codec):
     took, data = seconds(lambda: codec.to_bytes("TEXT {}\n" * 200_000 + "body"))
     assert took < 10  # parsing each line as a value costs ~10 us
     assert data == b"TEXT\0\0\0\x04\0body"
+
+
+def empty_chunks(count: int) -> bytes:
+    """A message of ``count`` chunks: all empty (9 bytes each) but the last, which holds ``x``."""
+    return struct.pack(">4sIB", b"TEXT", 0, 1) * (count - 1) + struct.pack(">4sIB", b"TEXT", 1, 0) + b"x"
+
+
+def test_a_peer_message_of_too_many_chunks_is_refused_in_one_line(codec):
+    """9-byte empty chunks up to the 64 MB body limit once cost ~800 bytes each (6 GB) to read and write."""
+    warnings: list[str] = []
+    stream = Stream(io.BytesIO(empty_chunks(MAX_CHUNKS + 1) + empty_chunks(1)).read)
+    assert read_frame(stream, codec, warnings.append) is None
+    assert warnings == [f"tcp_header: a chunked message of over {MAX_CHUNKS} chunks is over the limit"]
+
+
+def test_a_message_of_as_many_chunks_as_allowed_is_read(codec):
+    frame = read_frame(Stream(io.BytesIO(empty_chunks(MAX_CHUNKS)).read), codec, pytest.fail)
+    assert len(frame.chunks) == MAX_CHUNKS and codec.to_text(frame.chunks).endswith("TEXT {}\nTEXT {'more': 0}\nx")
