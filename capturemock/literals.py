@@ -325,11 +325,12 @@ class _Reader:
         if text.startswith(quote * 3, self.pos):
             raise _GiveUp  # triple-quoted
         start = pos = self.pos + 1
-        pieces = []
+        pieces, end = [], start - 1
         while True:
-            end = text.find(quote, pos)
-            if end < 0:
-                raise _GiveUp
+            if end < pos:  # an escaped quote passed it: search on (each character is searched once)
+                end = text.find(quote, pos)
+                if end < 0:
+                    raise _GiveUp
             slash = text.find("\\", pos, end)
             if slash < 0:
                 pieces.append(text[pos:end])

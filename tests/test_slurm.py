@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,16 @@ def test_a_refused_submission_makes_the_test_not_submitted(cluster, tmp_path, mo
             "(sbatch: error: invalid partition specified: nosuchpartition)") in log
     assert "Tests Run: 1, Incomplete: 1" in log
     assert status == 1
+
+
+def test_hostile_test_names_in_the_wrapped_command_reach_the_job_as_plain_arguments(queue, tmp_path):
+    """sbatch runs ``--wrap`` text with /bin/sh: a test name or option holding shell syntax must arrive as
+    the same argument, never run (checked by running the wrapped text as sbatch's script would)."""
+    marker = tmp_path / "ran"
+    hostile = [f"$(touch {marker})", f"`touch {marker}`", f"x; touch {marker}", "a'b\"c\nd", "*", "--x=$HOME"]
+    wrap = queue.getSubmitCmdArgs(Rules(), ["printf", r"%s\0", *hostile])[-1]
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/sh\n" + wrap + "\n")
+    done = subprocess.run(["/bin/sh", str(script)], cwd=tmp_path, capture_output=True, timeout=30)
+    assert done.stdout.split(b"\0")[:-1] == [arg.encode() for arg in hostile]
+    assert not marker.exists()

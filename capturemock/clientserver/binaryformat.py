@@ -234,15 +234,15 @@ class BinaryCodec:
             return self._frame(type_, heads[0], body, {})
         parts = [body[at:at + CHUNK] for at in range(0, len(body), CHUNK)] or [b""]
         inter = self.intermediates.get(type_)
-        data = b""
+        frames = []  # joined once: adding each frame to the bytes so far copied them all again
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             head = heads[-1 if last else min(index, max(len(heads) - 2, 0))]
             if inter is not None and index:
                 own, head = _split_off(head, inter)
                 part = inter.pack(own) + part
-            data += self._frame(type_, head, part, {} if last else {self.marker[0]: _literal(self.marker[1])})
-        return data
+            frames.append(self._frame(type_, head, part, {} if last else {self.marker[0]: _literal(self.marker[1])}))
+        return b"".join(frames)
 
     def _heads(self, text: str) -> tuple[str, list[dict[str, Any]], str]:
         """The type, the header line(s) as values and the body text. Lines after the first are further
@@ -250,14 +250,17 @@ class BinaryCodec:
         first, _, rest = text.partition("\n")
         type_, _, header_text = first.partition(" ")
         heads = [_parse_dict(header_text or "{}", first)]
-        while self.marker is not None and rest.startswith(type_ + " {"):
-            line, _, after = rest.partition("\n")
+        at, lead = 0, type_ + " {"  # where the rest begins: slicing it off per line copied it all again
+        while self.marker is not None and rest.startswith(lead, at):
+            end = rest.find("\n", at)
+            end = len(rest) if end < 0 else end
+            line = rest[at:end]
             try:
                 heads.append(_parse_dict(line[len(type_) + 1:], line))
             except MockFileError:
                 break  # a body that starts like a header line
-            rest = after
-        return type_, heads, rest
+            at = min(end + 1, len(rest))
+        return type_, heads, rest[at:]
 
     def _frame(self, type_: str, head: dict[str, Any], body: bytes, computed: dict[str, Any]) -> bytes:
         """One frame's bytes: header, body, footer (recomputed from its line), padding."""

@@ -2,8 +2,8 @@
 ``[tcp_footer]``, and chunks (``incomplete = field=value``: a message continued in the next frame).
 
 Reading goes through a ``Stream`` because a footer is found by reading ahead: the bytes read beyond it
-belong to the next message and are kept for it. Every message is bounded (``MAX_BODY``, and
-``MAX_FOOTER_BODY`` for a footer searched for byte by byte), so hostile input costs no more than that.
+belong to the next message and are kept for it. Every message is bounded (``MAX_BODY``, ``MAX_CHUNKS``,
+and ``MAX_FOOTER_BODY`` for a footer searched for byte by byte), so hostile input costs no more than that.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .binaryformat import MAX_BODY, BinaryCodec
 
 MAX_FOOTER_BODY = 1 << 18  # a footer no fixed bytes describe is tried at every offset: up to this many
 READ_AHEAD = 4096
+MAX_CHUNKS = 1 << 16  # each costs ~800 bytes read and written as text: 9-byte empty chunks up to MAX_BODY took GBs
 Recv = Callable[[int], bytes]
 Warn = Callable[[str], None]
 
@@ -60,6 +61,9 @@ def read_frame(stream: Stream, codec: BinaryCodec, warn: Warn) -> Optional[Frame
         size += len(raw)
         if size > MAX_BODY:
             warn(f"tcp_header: a chunked message of over {MAX_BODY} bytes is over the limit")
+            return None
+        if len(chunks) >= MAX_CHUNKS:
+            warn(f"tcp_header: a chunked message of over {MAX_CHUNKS} chunks is over the limit")
             return None
 
 

@@ -9,11 +9,10 @@ an absolute path or NUL is refused, said on stderr; when recording, its body the
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Optional
 
-from .httpmultipart import EditDir, placeholder
+from .httpmultipart import EditDir, kept_problem, placeholder, read_kept
 from .httptext import Headers, Message
 from .location import warn
 
@@ -76,9 +75,7 @@ def with_file(response: Message, directory: Optional[str], where: str) -> Messag
         raise MissingAttachment(f"{where}: {refusal}")
     if directory is None:
         raise MissingAttachment(f"{where}: no replay edit directory to find the attachment {name!r} in")
-    file_path = os.path.join(directory, name)
     try:
-        with open(file_path, "rb") as stream:
-            return response._replace(body=stream.read())
-    except OSError as err:
-        raise MissingAttachment(f"{where}: cannot send the attachment {name!r}: {err.strerror}: {file_path}") from None
+        return response._replace(body=read_kept(directory, name))
+    except (OSError, ValueError) as err:
+        raise MissingAttachment(f"{where}: cannot send the attachment {name!r}: {kept_problem(err)}") from None

@@ -13,8 +13,10 @@ too, before any best match.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from typing import Iterable, Optional
 
 from .location import warn
@@ -98,14 +100,52 @@ def with_files(body: bytes, directory: Optional[str]) -> bytes:
         if restore_crlf:
             pieces[position] = pieces[position].replace(b"\n", b"\r\n")
     for position in range(1, len(pieces), 2):
-        name = pieces[position].decode("utf-8", "replace")
-        path = os.path.join(directory, name) if directory else None
-        if path is not None and os.path.isfile(path):
-            pieces[position] = _read(path)
-        else:
-            warn(f"ERROR: Cannot find file named '{name}' when replaying!")
-            pieces[position] = placeholder(name).encode("utf-8")
+        pieces[position] = _upload(directory, pieces[position].decode("utf-8", "replace"))
     return b"".join(pieces)
+
+
+def _upload(directory: Optional[str], name: str) -> bytes:
+    """The kept file's bytes; else, said on stderr, its placeholder."""
+    try:
+        return read_kept(directory, name) if directory else _missing(name)
+    except FileNotFoundError:
+        return _missing(name)
+    except (OSError, ValueError) as err:
+        warn(f"CaptureMock: refused to send the upload {name!r}: {kept_problem(err)}")
+        return placeholder(name).encode("utf-8")
+
+
+def _missing(name: str) -> bytes:
+    warn(f"ERROR: Cannot find file named '{name}' when replaying!")
+    return placeholder(name).encode("utf-8")
+
+
+def read_kept(directory: str, name: str) -> bytes:
+    """The bytes of the file ``name`` in a replay edit dir. The dir is shared data like the mock naming
+    it: ValueError unless ``name`` is one plain file name of a regular file reached without a link (a
+    link to ``~/.ssh/id_rsa`` would send it, one to ``/dev/zero`` or a FIFO never end); OSError if it
+    cannot be read."""
+    from ..cmdline.fileedits_sandbox import name_problem
+
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(f"its name {problem}")
+    path = os.path.join(directory, name)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise ValueError(f"{path} is a symbolic link (links in an edit dir are never followed)") from None
+        raise
+    with open(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        return stream.read()
+
+
+def kept_problem(err: Exception) -> str:
+    """What ``read_kept`` refused or failed on, in words."""
+    return f"{err.strerror}: {err.filename}" if isinstance(err, OSError) else str(err)
 
 
 def _read(path: str) -> bytes:

@@ -3,6 +3,7 @@ as a black box, is the expected text below): the body kept as a file in the reco
 placeholder in the mock, the file sent back in replay with the real server stopped."""
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,5 +120,29 @@ def test_a_mock_naming_a_hostile_attachment_is_refused_in_replay(rig, capfd, nam
         get(base + "/f")
     line = f"CaptureMock: {rig.root / 'stored.mock'}:2: refused the attachment name {name!r}: it {problem}"
     assert error.value.read().decode() == line + "\n"
+    rig.stop()
+    assert line in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["link to a secret", "link to /dev/zero", "fifo"])
+def test_an_edit_dir_entry_that_is_no_regular_file_is_refused_in_replay(rig, capfd, kind):
+    """The replay edit dir is shared data like the mock: its link to ``~/.ssh/id_rsa`` once sent the key
+    to the client, one to ``/dev/zero`` read until memory ran out, a FIFO blocked the request forever."""
+    (rig.root / "secret").write_bytes(b"PRIVATE KEY")
+    edits = rig.root / "edits"
+    edits.mkdir()
+    stored = edits / "report.bin"
+    if kind == "fifo":
+        os.mkfifo(stored)
+        problem = f"{stored} is not a regular file"
+    else:
+        stored.symlink_to(rig.root / "secret" if kind == "link to a secret" else "/dev/zero")
+        problem = f"{stored} is a symbolic link (links in an edit dir are never followed)"
+    rig.write("stored.mock", RECORDED)
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", replayEditDir=str(edits))
+    with pytest.raises(urllib.error.HTTPError) as error:
+        get(base + "/download/report")
+    line = f"CaptureMock: {rig.root / 'stored.mock'}:2: cannot send the attachment 'report.bin': {problem}"
+    assert (error.value.code, error.value.read().decode()) == (500, line + "\n")
     rig.stop()
     assert line in capfd.readouterr().err

@@ -157,3 +157,22 @@ def test_boundaries_are_read_quoted_or_not():
     assert httpmultipart.boundary([("content-type", 'multipart/form-data; boundary="a b"')]) == "a b"
     assert httpmultipart.boundary([("Content-Type", "multipart/mixed; charset=x; boundary=q1")]) == "q1"
     assert httpmultipart.boundary([("Content-Type", "application/json; boundary=q1")]) is None
+
+
+def test_an_upload_named_by_a_link_in_the_edit_dir_is_refused_and_its_placeholder_sent(rig):
+    """Played to a live server, an edit dir's link (to ``~/.ssh/id_rsa``) once uploaded what it reached."""
+    real = real_uploads(rig)
+    (rig.root / "secret").write_bytes(b"PRIVATE KEY")
+    (rig.root / "edits").mkdir()
+    (rig.root / "edits" / "data.txt").symlink_to(rig.root / "secret")
+    server_form = RECORDED_210.replace("<-CLI:", "->CLI:").replace("->SRV:", "<-SRV:")
+    rig.write("stored.mock", "<-SRV:POST /capturemock/setServerLocation <address>\n" + server_form)
+    errors: list[str] = []
+    rig.start(capturemock.REPLAY, SERVER_RC, replay="stored.mock", recordFromUrl=real.url,
+              replayEditDir=str(rig.root / "edits"), stderrFn=errors.append)
+    rig.stop()
+    link = rig.root / "edits" / "data.txt"
+    assert errors == ["Error from CaptureMock Server :\nCaptureMock: refused to send the upload 'data.txt': "
+                      f"{link} is a symbolic link (links in an edit dir are never followed)\n"]
+    assert b"PRIVATE KEY" not in real.received[0]
+    assert b"\r\n\r\n<File Contents for data.txt>\r\n--abc123--\r\n" in real.received[0]

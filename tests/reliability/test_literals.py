@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import pytest
 from fuzz_settings import FUZZ
@@ -181,3 +182,16 @@ def test_a_float_is_read_to_the_same_bits():
     for text in ("0.1", "1e-320", "2.5e308", "-0.0", "123456789.123456789e-5"):
         read, made = by_reader(text)
         assert read == repr(float(text)) or (math.isinf(float(text)) and read == "inf")
+
+
+# -- bounded cost: a hostile string literal --------------------------------------------------------
+@pytest.mark.parametrize("escape", ["\\n", "\\\\", "\\x41"])
+def test_a_string_of_a_million_escapes_is_read_in_linear_time(escape):
+    """Each escape once searched for the closing quote again from where it was: a 1 MB item of ``\\n``
+    took ~7 s (quadratic), where ``ast`` takes a fraction of a second."""
+    count = (MAX_CODE_CHARS - 2) // len(escape)
+    text = "'" + escape * count + "'"
+    start = time.perf_counter()
+    value = ValueParser(Making()).parse(text, "mocks/evil.mock", 3)
+    assert time.perf_counter() - start < 3  # quadratic: 7 s and more, linear: a quarter of a second
+    assert value == Evaluation(ValueParser(Making()), text, "mocks/evil.mock", 3).run()
