@@ -30,6 +30,11 @@ def listen_and_publish(config: RcConfig) -> tuple[str, str]:
     return addresses[value], addresses[value]
 
 
+def remote_access_enabled(config: RcConfig) -> bool:
+    """Whether this session's rc files let hosts other than this one take part."""
+    return str(config.setting(GENERAL, "server_remote_access")).strip().lower() not in _OFF
+
+
 def host_address() -> str:
     """This host's address as other hosts know it: its name resolved, or (where the name resolves to
     loopback, as on many Linux systems) the first IPv4 address of a network interface; else loopback."""

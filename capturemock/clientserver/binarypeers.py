@@ -6,7 +6,9 @@ the CaptureMock at host:port as a peer: each later client message whose text the
 start (as 2.10; every message without one) is sent to it as ``CAPTUREMOCK_STATUS:<text>``, one
 connection each. While a real server is connected (record) the sender waits for the peer's ``ok``, so
 the peer has recorded the message before the server can react to it; the peer treats the text as its
-own client's message.
+own client's message. Unless ``[general] server_remote_access`` is set, a peer must be on this host:
+anyone who can reach the port could register one, and would otherwise get every client message sent
+off the machine (the 2.10 message has no room for the session token).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ MAX_STATUS = 1 << 26  # a status message this long is cut off, as a message body
 class Peers:
     """The registered peers, and telling them."""
 
-    def __init__(self, warn: Callable[[str], None]):
+    def __init__(self, warn: Callable[[str], None], remote_peers: bool = False):
+        self._remote_peers = remote_peers
         self._peers: list[tuple[tuple[str, int], Optional[re.Pattern]]] = []
         self._lock = threading.Lock()
         self._warn = warn
@@ -36,6 +39,10 @@ class Peers:
         address = parse_host_port(where.strip())
         if address is None:
             self._warn(f"CaptureMock: CAPTUREMOCK_SYNCH:{text}: {where.strip()!r} is not host:port")
+            return
+        if not self._remote_peers and not _on_this_host(address[0]):
+            self._warn(f"CaptureMock: CAPTUREMOCK_SYNCH:{text}: refused, {address[0]} is not this host "
+                       f"(set [general] server_remote_access to tell peers on other hosts)")
             return
         try:
             regex = re.compile(pattern) if pattern else None
@@ -58,6 +65,11 @@ class Peers:
                         sock.recv(64)
             except OSError as err:
                 self._warn(f"WARNING: could not tell CaptureMock peer {host}:{port}: {err}")
+
+
+def _on_this_host(host: str) -> bool:
+    """Loopback by name or address; names other than ``localhost`` are not looked up (no DNS here)."""
+    return host.lower() == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
 
 
 def read_status(conn, quiet: float) -> str:

@@ -24,6 +24,7 @@ from typing import Callable, Optional
 from ..config import GENERAL, RcConfig
 from ..errors import CaptureMockError
 from ..mockfile import Item
+from ..remoteaccess import remote_access_enabled
 from .binaryformat import BinaryCodec
 from .binaryframing import READ_AHEAD, Stream, read_frame
 from .binarypeers import Peers, read_status
@@ -44,7 +45,7 @@ class TcpHeaderSession(Exchange[bytes, list[bytes]]):
         self.chain_min = int(config.setting(GENERAL, "replay_chain_min_length"))
         self.chain_prefixes = tuple(config.setting(GENERAL, "replay_chain_trigger_prefixes"))
         self.passive = bool(config.setting(GENERAL, "client_passive"))
-        self.peers = Peers(warn)
+        self.peers = Peers(warn, remote_peers=remote_access_enabled(config))
         self._upstream: Optional[socket.socket] = None
         self._early: list[tuple[bytes, str]] = []  # server messages before any client connected
         self._client: Optional[_Client] = None

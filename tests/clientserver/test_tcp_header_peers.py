@@ -202,3 +202,21 @@ def test_two_replaying_instances_one_clients_order_makes_the_others_server_speak
             assert read_message(listener) == message(b"UPDT", b"news")
     finally:
         other.stop()
+
+
+def test_a_peer_on_another_host_is_refused_unless_remote_access_is_set(rig, capfd):
+    """Anyone who reaches the port can send CAPTUREMOCK_SYNCH (2.10's form has no token): by default
+    it must not get the client's messages sent off this host."""
+    real = answering_server(rig, [])
+    address = rig.start(capturemock.RECORD, ACTIVE_RC)
+    locate(address, real.address)
+    synch(address, "192.0.2.1:9")  # TEST-NET-1: never a real host
+    with connect(address) as sock:
+        sock.sendall(message(b"PING", b"one"))
+        read_message(sock)
+    rig.stop()
+    err = capfd.readouterr().err
+    assert ("CaptureMock: CAPTUREMOCK_SYNCH:192.0.2.1:9: refused, 192.0.2.1 is not this host "
+            "(set [general] server_remote_access to tell peers on other hosts)") in err
+    assert "could not tell CaptureMock peer" not in err
+    assert rig.read("rec.mock") == "<-CLI:PING {}\none\n->SRV:PONG {}\none\n"
