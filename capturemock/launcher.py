@@ -15,6 +15,7 @@ import time
 
 from .config import RcConfig, refuse_live_run
 from .errors import CaptureMockError, for_the_caller
+from .keptoutput import KeptOutput
 from .modes import RECORD, REPLAY, is_active, parse_mode
 from .sutenv import lookup, unset
 
@@ -65,7 +66,7 @@ class _Relay(threading.Thread):
     def __init__(self, stream):
         super().__init__(daemon=True)
         self.stream = stream
-        self.chunks: list[bytes] = []
+        self.kept = KeptOutput(b"")
         self.start()
 
     def run(self) -> None:
@@ -74,11 +75,11 @@ class _Relay(threading.Thread):
     def _collect(self) -> None:
         with self.stream:  # closed at the end of the server's output
             for chunk in iter(lambda: self.stream.read1(65536), b""):
-                self.chunks.append(chunk)
+                self.kept.add(chunk)
 
     def text(self) -> str:
         self.join(1.0)
-        return b"".join(self.chunks).decode(errors="replace")
+        return self.kept.joined().decode(errors="replace")
 
 
 class _ServerOutput(_Relay):

@@ -14,6 +14,7 @@ import threading
 
 from . import server as traffic
 from .errors import CaptureMockError
+from .keptoutput import KeptOutput
 from .launcher import _STOP_TIMEOUT, CaptureMockManager, _warn
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
@@ -30,13 +31,13 @@ class _Collected:
 
     def __init__(self, stream):
         self.stream = stream
-        self.chunks: list[str] = []
+        self.kept = KeptOutput("")
         self._launcher = threading.get_ident()
 
     def write(self, text: str) -> int:
         if threading.get_ident() == self._launcher:
             return self.stream.write(text)
-        self.chunks.append(text)
+        self.kept.add(text)
         return len(text)
 
     def flush(self) -> None:
@@ -47,7 +48,7 @@ class _Collected:
         return getattr(self.stream, name)
 
     def text(self) -> str:
-        return "".join(self.chunks)
+        return self.kept.joined()
 
 
 class ThreadServerManager(CaptureMockManager):
