@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import operator
 import re
+import sys
 from array import array
 from collections import Counter
 from itertools import islice
@@ -44,14 +45,17 @@ class QuickMatch:
     def __init__(self, text: str, spans: array, stride: int, counts: array, uses: array,
                  key_id_of: Callable[[int], Optional[int]], key_at: Callable[[int], str]):
         self.text = text
-        self.starts = spans[0::stride]  # request item starts, ascending: which request holds an offset
+        # request item starts, ascending (which request holds an offset): a view, not a copy of 4-8 bytes
+        # a request (the replay index appends no more spans)
+        self.starts = memoryview(spans)[0::stride]
         self.spans, self.stride = spans, stride  # where each request item ends: spans[stride * occurrence + 1]
         self.counts, self.uses = counts, uses
         self.key_id_of, self.key_at = key_id_of, key_at
         self.answered = 0
         self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
         # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
-        self.once = counts.tobytes() == (array(counts.typecode, [1]) * len(counts)).tobytes()
+        self.once = counts == array(counts.typecode, [1]) * len(counts)  # a memcmp
+        self.unused_from = 0  # no key before it is unused (uses only grow): where the next search starts
 
     def best(self, request: str) -> Union[int, None, object]:
         """The key id §5.4 chooses for ``request``, None if no key shares a word, or ``UNSURE``."""
@@ -118,30 +122,38 @@ class QuickMatch:
         scores ``bound`` (keys holding rare words may score more: they are passed over here)."""
         if not self.uses:
             return UNSURE
-        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0 or 1)
-            values = self.uses.tobytes()
-            most = next((uses for uses in range(2) if next(_positions(values, uses), None) is not None), None)
-            if most is None:
-                most = min(self.uses)
+        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0, then 1)
+            values = self.uses
+            self.unused_from = start = next(_positions(values, 0, self.unused_from), len(values))
+            wanted = 0
+            if start == len(values):
+                start = 0
+                wanted = 1 if next(_positions(values, 1), None) is not None else min(values)
         else:
-            unconsumed = array("i", map(operator.sub, self.counts, self.uses))
-            values, most = unconsumed.tobytes(), max(unconsumed)
-        for key_id in islice(_positions(values, most), PROBES):
+            values = array("i", map(operator.sub, self.counts, self.uses))
+            wanted, start = max(values), 0
+        for key_id in islice(_positions(values, wanted, start), PROBES):
             key = self.key_at(key_id)
             if key[2:5] == type_id and scorer.score(tuple(words(key))) == bound:  # [2:5]: replay._type_of
                 return key_id
         return UNSURE  # not among the first keys with the most unconsumed responses, if any
 
 
-def _positions(values: bytes, value: int) -> Iterator[int]:
-    """Where an ``array("i")`` (as bytes) holds ``value``, ascending: a byte search (``array.index``
-    compares an int object at a time, ~10x slower), keeping the hits that fall on an item."""
-    pattern = array("i", [value]).tobytes()
-    size = len(pattern)
-    at = values.find(pattern)
-    while at >= 0:
-        if at % size:
-            at = values.find(pattern, at + 1)
-        else:
-            yield at // size
-            at = values.find(pattern, at + size)
+def _positions(values: array, value: int, start: int = 0) -> Iterator[int]:
+    """Where ``values`` holds ``value`` from ``start`` on, ascending. Each item's low byte is searched (a
+    chunk of items at a time: a memchr), and a hit checked as a whole: ``array.index`` compares an int
+    object at a time (~10x slower), and a search for the item's bytes crawls through arrays of small
+    numbers (their zero bytes keep almost matching)."""
+    size = values.itemsize
+    offset = 0 if sys.byteorder == "little" else size - 1
+    low = bytes([value & 0xFF])
+    chunk = 1024  # the usual answer is near ``start``: do not copy the whole array for it
+    while start < len(values):
+        lows = values[start:start + chunk].tobytes()[offset::size]
+        at = lows.find(low)
+        while at >= 0:
+            if values[start + at] == value:
+                yield start + at
+            at = lows.find(low, at + 1)
+        start += len(lows)
+        chunk = min(2 * chunk, 1 << 16)

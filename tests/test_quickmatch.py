@@ -67,6 +67,23 @@ def test_a_miss_among_calls_of_one_function_needs_no_word_index():
     assert index._word_indexes == {}
 
 
+def test_misses_among_calls_of_one_function_take_the_next_unused_then_the_least_used():
+    """Each miss consumes its answer, exact hits consume keys out of order: the next miss still takes the
+    earliest unused key; once every key is used, the earliest of those used least."""
+    keys = [f"<-PYT:mod.compute({n})" for n in range(5000)]
+    index = ReplayIndex("".join(f"{key}\n->RET:{n}\n" for n, key in enumerate(keys)))
+    for key in keys[:2000]:
+        index.lookup(key)
+    assert index.lookup("<-PYT:mod.compute(-1)")[0].text == "2000"
+    index.lookup(keys[2001])
+    assert index.lookup("<-PYT:mod.compute(-2)")[0].text == "2002"
+    for key in keys[2003:]:
+        index.lookup(key)
+    index.lookup(keys[0])
+    assert index.lookup("<-PYT:mod.compute(-3)")[0].text == "1"  # key 0 was used twice, key 1 once
+    assert index._word_indexes == {}
+
+
 def test_a_miss_the_text_cannot_settle_builds_the_word_index():
     """Only the last key scores the best a key sharing just the function name can: more keys come
     before it than are tried, so the word index answers (and is kept for later misses)."""
@@ -76,8 +93,20 @@ def test_a_miss_the_text_cannot_settle_builds_the_word_index():
     assert set(index._word_indexes) == {"PYT"}
 
 
-def test_positions_are_whole_items_only():
-    """A byte search may match across two items (256 then 0 hold 00 01 00 00 00 00 00 00)."""
-    assert list(quickmatch._positions(array("i", [256, 0, 5, 0]).tobytes(), 0)) == [1, 3]
-    assert list(quickmatch._positions(array("i", [256, 1]).tobytes(), 1)) == [1]
-    assert list(quickmatch._positions(array("i", [256]).tobytes(), 1)) == []
+def test_positions_are_whole_items_with_the_value():
+    """Low bytes are searched: an item whose low byte matches but whose value does not is no hit."""
+    assert list(quickmatch._positions(array("i", [256, 0, 5, 0]), 0)) == [1, 3]
+    assert list(quickmatch._positions(array("i", [256, 1]), 1)) == [1]
+    assert list(quickmatch._positions(array("i", [256]), 1)) == []
+    assert list(quickmatch._positions(array("i", [255, -1, 511, -1]), -1)) == [1, 3]
+    assert list(quickmatch._positions(array("i", [0, 7, 0, 7]), 7, start=2)) == [3]
+
+
+def test_positions_cross_chunks():
+    """The search copies growing chunks of the array: hits in every chunk, none twice, none missed."""
+    values = array("i", [1]) * 300_000
+    wanted = [0, 1023, 1024, 3071, 3072, 150_000, 299_999]
+    for position in wanted:
+        values[position] = 2
+    assert list(quickmatch._positions(values, 2)) == wanted
+    assert list(quickmatch._positions(values, 2, start=1024)) == wanted[2:]
