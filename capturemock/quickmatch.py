@@ -17,6 +17,7 @@ replay that misses that often is better served by the index.
 from __future__ import annotations
 
 import bisect
+import heapq
 import operator
 import re
 import sys
@@ -53,8 +54,9 @@ class QuickMatch:
         self.key_id_of, self.key_at = key_id_of, key_at
         self.answered = 0
         self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
-        # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
-        self.once = counts == array(counts.typecode, [1]) * len(counts)  # a memcmp
+        # keys recorded more than once, usually few or none (a hand-written mock): every other key has
+        # 1 - uses responses left; None when there are too many (unconsumed is then computed for all)
+        self.repeated = _differing(counts, 1, len(counts) // 4)
         self.unused_from = 0  # no key before it is unused (uses only grow): where the next search starts
 
     def best(self, request: str) -> Union[int, None, object]:
@@ -122,21 +124,35 @@ class QuickMatch:
         scores ``bound`` (keys holding rare words may score more: they are passed over here)."""
         if not self.uses:
             return UNSURE
-        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0, then 1)
-            values = self.uses
-            self.unused_from = start = next(_positions(values, 0, self.unused_from), len(values))
-            wanted = 0
-            if start == len(values):
-                start = 0
-                wanted = 1 if next(_positions(values, 1), None) is not None else min(values)
-        else:
-            values = array("i", map(operator.sub, self.counts, self.uses))
-            wanted, start = max(values), 0
-        for key_id in islice(_positions(values, wanted, start), PROBES):
+        for key_id in islice(self._most_unconsumed(), PROBES):
             key = self.key_at(key_id)
             if key[2:5] == type_id and scorer.score(tuple(words(key))) == bound:  # [2:5]: replay._type_of
                 return key_id
         return UNSURE  # not among the first keys with the most unconsumed responses, if any
+
+    def _most_unconsumed(self) -> Iterator[int]:
+        """The keys with the most unconsumed responses of all keys, ascending: a key recorded once has
+        1 - uses left, so usually these are the unused keys (found from where the last search stopped)
+        and the few repeated keys with as much left."""
+        counts, uses, repeated = self.counts, self.uses, self.repeated
+        if repeated is None:
+            left = array("i", map(operator.sub, counts, uses))
+            return _positions(left, max(left))
+        self.unused_from = next(_positions(uses, 0, self.unused_from), len(uses))
+        left_of = {key_id: counts[key_id] - uses[key_id] for key_id in repeated}
+        most = max(left_of.values(), default=0)
+        if most > 1:
+            return (key_id for key_id in repeated if left_of[key_id] == most)
+        with_one = (key_id for key_id in repeated if left_of[key_id] == 1)
+        if self.unused_from < len(uses):  # no repeated key is unused (it would have 2 or more left)
+            return heapq.merge(_positions(uses, 0, self.unused_from), with_one)
+        if most == 1:
+            return with_one
+        if repeated:  # nothing left anywhere, the end of a long replay
+            left = array("i", map(operator.sub, counts, uses))
+            return _positions(left, max(left))
+        fewest = 1 if next(_positions(uses, 1), None) is not None else min(uses)
+        return _positions(uses, fewest)
 
 
 def _positions(values: array, value: int, start: int = 0) -> Iterator[int]:
@@ -157,3 +173,25 @@ def _positions(values: array, value: int, start: int = 0) -> Iterator[int]:
             at = lows.find(low, at + 1)
         start += len(lows)
         chunk = min(2 * chunk, 1 << 16)
+
+
+def _differing(values: array, value: int, limit: int) -> Optional[array]:
+    """Where ``values`` does not hold ``value`` (1 to 255), ascending; None if at more than ``limit``
+    places or where a value is not a byte. The low bytes are mapped to 1 where they are ``value``, 0
+    elsewhere (``bytes.translate``), then the zeros found by memchr: O(places) in Python."""
+    data = values.tobytes()
+    size = values.itemsize
+    lows = data[0 if sys.byteorder == "little" else size - 1::size]
+    if data.count(0) != (size - 1) * len(values) + lows.count(0):
+        return None  # a value of 256 or more, or below 0: its high bytes are not all zero
+    table = bytearray(256)
+    table[value] = 1
+    mask = lows.translate(table)
+    places = array("i")
+    at = mask.find(0)
+    while at >= 0:
+        if len(places) == limit:
+            return None
+        places.append(at)
+        at = mask.find(0, at + 1)
+    return places

@@ -110,3 +110,24 @@ def test_positions_cross_chunks():
         values[position] = 2
     assert list(quickmatch._positions(values, 2)) == wanted
     assert list(quickmatch._positions(values, 2, start=1024)) == wanted[2:]
+
+
+def test_misses_prefer_a_repeated_key_while_it_has_more_left():
+    """A key recorded three times answers misses while it has the most left; then the earliest unused
+    key and the repeated one (one left) tie on unconsumed: the earlier wins. No subtraction over all keys."""
+    keys = [f"<-PYT:mod.compute({n})" for n in range(5000)]
+    text = "".join(f"{key}\n->RET:{n}\n" for n, key in enumerate(keys)) + "<-PYT:mod.compute(4000)\n->RET:again\n" * 2
+    index = ReplayIndex(text)
+    for key in keys[:10]:
+        index.lookup(key)
+    answers = [index.lookup(f"<-PYT:mod.compute(-{n})")[0].text for n in range(1, 5)]
+    assert answers == ["4000", "again", "10", "11"]
+    assert list(index._quick_match.repeated) == [4000]
+
+
+def test_differing_finds_the_places_or_gives_up():
+    assert list(quickmatch._differing(array("i", [1, 2, 1, 1, 0, 1]), 1, 10)) == [1, 4]
+    assert quickmatch._differing(array("i", [1, 2, 1, 3]), 1, 1) is None  # more places than the limit
+    assert quickmatch._differing(array("i", [1, 257]), 1, 10) is None  # low byte 1, yet not 1
+    assert quickmatch._differing(array("i", [1, -1]), 1, 10) is None
+    assert list(quickmatch._differing(array("i"), 1, 10)) == []
