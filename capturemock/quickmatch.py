@@ -37,6 +37,7 @@ ANSWERS = 64
 AUTOJUNK = 200  # difflib junks popular words of requests this long: the bound would not hold
 UNSURE = object()
 _SEPARATOR = re.compile(SEPARATOR)
+_ONLY_ONE = bytes(int(byte == 1) for byte in range(256))  # a bytes.translate table
 
 
 class QuickMatch:
@@ -56,7 +57,7 @@ class QuickMatch:
         self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
         # keys recorded more than once, usually few or none (a hand-written mock): every other key has
         # 1 - uses responses left; None when there are too many (unconsumed is then computed for all)
-        self.repeated = _differing(counts, 1, len(counts) // 4)
+        self.repeated = _repeated(counts, len(spans) // stride, len(counts) // 4)
         self.unused_from = 0  # no key before it is unused (uses only grow): where the next search starts
 
     def best(self, request: str) -> Union[int, None, object]:
@@ -175,23 +176,20 @@ def _positions(values: array, value: int, start: int = 0) -> Iterator[int]:
         chunk = min(2 * chunk, 1 << 16)
 
 
-def _differing(values: array, value: int, limit: int) -> Optional[array]:
-    """Where ``values`` does not hold ``value`` (1 to 255), ascending; None if at more than ``limit``
-    places or where a value is not a byte. The low bytes are mapped to 1 where they are ``value``, 0
-    elsewhere (``bytes.translate``), then the zeros found by memchr: O(places) in Python."""
-    data = values.tobytes()
-    size = values.itemsize
-    lows = data[0 if sys.byteorder == "little" else size - 1::size]
-    if data.count(0) != (size - 1) * len(values) + lows.count(0):
-        return None  # a value of 256 or more, or below 0: its high bytes are not all zero
-    table = bytearray(256)
-    table[value] = 1
-    mask = lows.translate(table)
-    places = array("i")
+def _repeated(counts: array, occurrences: int, limit: int) -> Optional[array]:
+    """The keys recorded more than once, ascending; None if more than ``limit``. The keys whose count's
+    low byte is not 1 are found in C (``bytes.translate`` maps 1 to 1, any other byte to 0, memchr finds
+    the zeros); the counts adding up to ``occurrences`` shows no other count ends in a 1 byte (257)."""
+    size = counts.itemsize
+    lows = counts.tobytes()[0 if sys.byteorder == "little" else size - 1::size]
+    mask = lows.translate(_ONLY_ONE)
+    keys = array("i")
     at = mask.find(0)
     while at >= 0:
-        if len(places) == limit:
+        if len(keys) == limit:
             return None
-        places.append(at)
+        keys.append(at)
         at = mask.find(0, at + 1)
-    return places
+    if sum(map(counts.__getitem__, keys)) + len(counts) - len(keys) != occurrences:
+        return None
+    return keys

@@ -125,9 +125,9 @@ def test_misses_prefer_a_repeated_key_while_it_has_more_left():
     assert list(index._quick_match.repeated) == [4000]
 
 
-def test_differing_finds_the_places_or_gives_up():
-    assert list(quickmatch._differing(array("i", [1, 2, 1, 1, 0, 1]), 1, 10)) == [1, 4]
-    assert quickmatch._differing(array("i", [1, 2, 1, 3]), 1, 1) is None  # more places than the limit
-    assert quickmatch._differing(array("i", [1, 257]), 1, 10) is None  # low byte 1, yet not 1
-    assert quickmatch._differing(array("i", [1, -1]), 1, 10) is None
-    assert list(quickmatch._differing(array("i"), 1, 10)) == []
+def test_repeated_keys_are_found_or_given_up():
+    assert list(quickmatch._repeated(array("i", [1, 2, 1, 1, 3, 1]), 9, 10)) == [1, 4]
+    assert quickmatch._repeated(array("i", [1, 2, 1, 3]), 7, 1) is None  # more keys than the limit
+    assert quickmatch._repeated(array("i", [1, 257]), 258, 10) is None  # its low byte is 1
+    assert list(quickmatch._repeated(array("i", [1, 256]), 257, 10)) == [1]
+    assert list(quickmatch._repeated(array("i"), 0, 10)) == []
