@@ -131,3 +131,24 @@ def test_repeated_keys_are_found_or_given_up():
     assert quickmatch._repeated(array("i", [1, 257]), 258, 10) is None  # its low byte is 1
     assert list(quickmatch._repeated(array("i", [1, 256]), 257, 10)) == [1]
     assert list(quickmatch._repeated(array("i"), 0, 10)) == []
+
+
+def test_misses_after_every_key_was_used_follow_scoring_every_key():
+    """The end of a replay: every key used once, one recorded three times; each miss consumes its choice,
+    down to nothing left anywhere (then the earliest of those that have the most, which is least)."""
+    keys = [f"<-PYT:f({n})" for n in range(40)]  # more than RARE: "<-PYT:f" is searched no further
+    recorded = [1, 1, 3] + [1] * 37
+    index = ReplayIndex(_mock(keys, recorded, ["r"]))
+    counts, uses = array("i", recorded), array("i", [1] * len(keys))
+    for key in keys:
+        index.lookup_exact(key)
+    chosen = []
+    for n in range(1, 6):
+        request = f"<-PYT:f(-{n})"
+        expected = _expected(keys, counts, uses, request)
+        assert index.best_match(request) == expected
+        index.lookup(request)
+        uses[keys.index(expected)] += 1
+        chosen.append(expected)
+    assert chosen == ["<-PYT:f(2)", "<-PYT:f(2)", "<-PYT:f(0)", "<-PYT:f(1)", "<-PYT:f(2)"]
+    assert index._word_indexes == {}
