@@ -17,8 +17,10 @@ replay that misses that often is better served by the index.
 from __future__ import annotations
 
 import bisect
+import heapq
 import operator
 import re
+import sys
 from array import array
 from collections import Counter
 from itertools import islice
@@ -35,6 +37,7 @@ ANSWERS = 64
 AUTOJUNK = 200  # difflib junks popular words of requests this long: the bound would not hold
 UNSURE = object()
 _SEPARATOR = re.compile(SEPARATOR)
+_ONLY_ONE = bytes(int(byte == 1) for byte in range(256))  # a bytes.translate table
 
 
 class QuickMatch:
@@ -44,14 +47,18 @@ class QuickMatch:
     def __init__(self, text: str, spans: array, stride: int, counts: array, uses: array,
                  key_id_of: Callable[[int], Optional[int]], key_at: Callable[[int], str]):
         self.text = text
-        self.starts = spans[0::stride]  # request item starts, ascending: which request holds an offset
+        # request item starts, ascending (which request holds an offset): a view, not a copy of 4-8 bytes
+        # a request (the replay index appends no more spans)
+        self.starts = memoryview(spans)[0::stride]
         self.spans, self.stride = spans, stride  # where each request item ends: spans[stride * occurrence + 1]
         self.counts, self.uses = counts, uses
         self.key_id_of, self.key_at = key_id_of, key_at
         self.answered = 0
         self.searched: dict[str, Optional[set[int]]] = {}  # word -> _keys_holding(word): the text stays
-        # every key recorded once (the usual hand-written mock): unconsumed = 1 - uses, no subtraction
-        self.once = counts.tobytes() == (array(counts.typecode, [1]) * len(counts)).tobytes()
+        # keys recorded more than once, usually few or none (a hand-written mock): every other key has
+        # 1 - uses responses left; None when there are too many (unconsumed is then computed for all)
+        self.repeated = _repeated(counts, len(spans) // stride, len(counts) // 4)
+        self.unused_from = 0  # no key before it is unused (uses only grow): where the next search starts
 
     def best(self, request: str) -> Union[int, None, object]:
         """The key id §5.4 chooses for ``request``, None if no key shares a word, or ``UNSURE``."""
@@ -118,30 +125,71 @@ class QuickMatch:
         scores ``bound`` (keys holding rare words may score more: they are passed over here)."""
         if not self.uses:
             return UNSURE
-        if self.once:  # unconsumed = 1 - uses: the most unconsumed are the fewest uses (usually 0 or 1)
-            values = self.uses.tobytes()
-            most = next((uses for uses in range(2) if next(_positions(values, uses), None) is not None), None)
-            if most is None:
-                most = min(self.uses)
-        else:
-            unconsumed = array("i", map(operator.sub, self.counts, self.uses))
-            values, most = unconsumed.tobytes(), max(unconsumed)
-        for key_id in islice(_positions(values, most), PROBES):
+        for key_id in islice(self._most_unconsumed(), PROBES):
             key = self.key_at(key_id)
             if key[2:5] == type_id and scorer.score(tuple(words(key))) == bound:  # [2:5]: replay._type_of
                 return key_id
         return UNSURE  # not among the first keys with the most unconsumed responses, if any
 
+    def _most_unconsumed(self) -> Iterator[int]:
+        """The keys with the most unconsumed responses of all keys, ascending: a key recorded once has
+        1 - uses left, so usually these are the unused keys (found from where the last search stopped)
+        and the few repeated keys with as much left."""
+        counts, uses, repeated = self.counts, self.uses, self.repeated
+        if repeated is None:
+            left = array("i", map(operator.sub, counts, uses))
+            return _positions(left, max(left))
+        self.unused_from = next(_positions(uses, 0, self.unused_from), len(uses))
+        left_of = {key_id: counts[key_id] - uses[key_id] for key_id in repeated}
+        most = max(left_of.values(), default=0)
+        if most > 1:
+            return (key_id for key_id in repeated if left_of[key_id] == most)
+        with_one = (key_id for key_id in repeated if left_of[key_id] == 1)
+        if self.unused_from < len(uses):  # no repeated key is unused (it would have 2 or more left)
+            return heapq.merge(_positions(uses, 0, self.unused_from), with_one)
+        if most == 1:
+            return with_one
+        if repeated:  # nothing left anywhere, the end of a long replay
+            left = array("i", map(operator.sub, counts, uses))
+            return _positions(left, max(left))
+        fewest = 1 if next(_positions(uses, 1), None) is not None else min(uses)
+        return _positions(uses, fewest)
 
-def _positions(values: bytes, value: int) -> Iterator[int]:
-    """Where an ``array("i")`` (as bytes) holds ``value``, ascending: a byte search (``array.index``
-    compares an int object at a time, ~10x slower), keeping the hits that fall on an item."""
-    pattern = array("i", [value]).tobytes()
-    size = len(pattern)
-    at = values.find(pattern)
+
+def _positions(values: array, value: int, start: int = 0) -> Iterator[int]:
+    """Where ``values`` holds ``value`` from ``start`` on, ascending. Each item's low byte is searched (a
+    chunk of items at a time: a memchr), and a hit checked as a whole: ``array.index`` compares an int
+    object at a time (~10x slower), and a search for the item's bytes crawls through arrays of small
+    numbers (their zero bytes keep almost matching)."""
+    size = values.itemsize
+    offset = 0 if sys.byteorder == "little" else size - 1
+    low = bytes([value & 0xFF])
+    chunk = 1024  # the usual answer is near ``start``: do not copy the whole array for it
+    while start < len(values):
+        lows = values[start:start + chunk].tobytes()[offset::size]
+        at = lows.find(low)
+        while at >= 0:
+            if values[start + at] == value:
+                yield start + at
+            at = lows.find(low, at + 1)
+        start += len(lows)
+        chunk = min(2 * chunk, 1 << 16)
+
+
+def _repeated(counts: array, occurrences: int, limit: int) -> Optional[array]:
+    """The keys recorded more than once, ascending; None if more than ``limit``. The keys whose count's
+    low byte is not 1 are found in C (``bytes.translate`` maps 1 to 1, any other byte to 0, memchr finds
+    the zeros); the counts adding up to ``occurrences`` shows no other count ends in a 1 byte (257)."""
+    size = counts.itemsize
+    lows = counts.tobytes()[0 if sys.byteorder == "little" else size - 1::size]
+    mask = lows.translate(_ONLY_ONE)
+    keys = array("i")
+    at = mask.find(0)
     while at >= 0:
-        if at % size:
-            at = values.find(pattern, at + 1)
-        else:
-            yield at // size
-            at = values.find(pattern, at + size)
+        if len(keys) == limit:
+            return None
+        keys.append(at)
+        at = mask.find(0, at + 1)
+    if sum(map(counts.__getitem__, keys)) + len(counts) - len(keys) != occurrences:
+        return None
+    return keys

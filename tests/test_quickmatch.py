@@ -69,6 +69,23 @@ def test_a_miss_among_calls_of_one_function_needs_no_word_index():
     assert index._word_indexes == {}
 
 
+def test_misses_among_calls_of_one_function_take_the_next_unused_then_the_least_used():
+    """Each miss consumes its answer, exact hits consume keys out of order: the next miss still takes the
+    earliest unused key; once every key is used, the earliest of those used least."""
+    keys = [f"<-PYT:mod.compute({n})" for n in range(5000)]
+    index = ReplayIndex("".join(f"{key}\n->RET:{n}\n" for n, key in enumerate(keys)))
+    for key in keys[:2000]:
+        index.lookup(key)
+    assert index.lookup("<-PYT:mod.compute(-1)")[0].text == "2000"
+    index.lookup(keys[2001])
+    assert index.lookup("<-PYT:mod.compute(-2)")[0].text == "2002"
+    for key in keys[2003:]:
+        index.lookup(key)
+    index.lookup(keys[0])
+    assert index.lookup("<-PYT:mod.compute(-3)")[0].text == "1"  # key 0 was used twice, key 1 once
+    assert index._word_indexes == {}
+
+
 def test_a_miss_the_text_cannot_settle_builds_the_word_index():
     """Only the last key scores the best a key sharing just the function name can: more keys come
     before it than are tried, so the word index answers (and is kept for later misses)."""
@@ -78,8 +95,62 @@ def test_a_miss_the_text_cannot_settle_builds_the_word_index():
     assert set(index._word_indexes) == {"PYT"}
 
 
-def test_positions_are_whole_items_only():
-    """A byte search may match across two items (256 then 0 hold 00 01 00 00 00 00 00 00)."""
-    assert list(quickmatch._positions(array("i", [256, 0, 5, 0]).tobytes(), 0)) == [1, 3]
-    assert list(quickmatch._positions(array("i", [256, 1]).tobytes(), 1)) == [1]
-    assert list(quickmatch._positions(array("i", [256]).tobytes(), 1)) == []
+def test_positions_are_whole_items_with_the_value():
+    """Low bytes are searched: an item whose low byte matches but whose value does not is no hit."""
+    assert list(quickmatch._positions(array("i", [256, 0, 5, 0]), 0)) == [1, 3]
+    assert list(quickmatch._positions(array("i", [256, 1]), 1)) == [1]
+    assert list(quickmatch._positions(array("i", [256]), 1)) == []
+    assert list(quickmatch._positions(array("i", [255, -1, 511, -1]), -1)) == [1, 3]
+    assert list(quickmatch._positions(array("i", [0, 7, 0, 7]), 7, start=2)) == [3]
+
+
+def test_positions_cross_chunks():
+    """The search copies growing chunks of the array: hits in every chunk, none twice, none missed."""
+    values = array("i", [1]) * 300_000
+    wanted = [0, 1023, 1024, 3071, 3072, 150_000, 299_999]
+    for position in wanted:
+        values[position] = 2
+    assert list(quickmatch._positions(values, 2)) == wanted
+    assert list(quickmatch._positions(values, 2, start=1024)) == wanted[2:]
+
+
+def test_misses_prefer_a_repeated_key_while_it_has_more_left():
+    """A key recorded three times answers misses while it has the most left; then the earliest unused
+    key and the repeated one (one left) tie on unconsumed: the earlier wins. No subtraction over all keys."""
+    keys = [f"<-PYT:mod.compute({n})" for n in range(5000)]
+    text = "".join(f"{key}\n->RET:{n}\n" for n, key in enumerate(keys)) + "<-PYT:mod.compute(4000)\n->RET:again\n" * 2
+    index = ReplayIndex(text)
+    for key in keys[:10]:
+        index.lookup(key)
+    answers = [index.lookup(f"<-PYT:mod.compute(-{n})")[0].text for n in range(1, 5)]
+    assert answers == ["4000", "again", "10", "11"]
+    assert list(index._quick_match.repeated) == [4000]
+
+
+def test_repeated_keys_are_found_or_given_up():
+    assert list(quickmatch._repeated(array("i", [1, 2, 1, 1, 3, 1]), 9, 10)) == [1, 4]
+    assert quickmatch._repeated(array("i", [1, 2, 1, 3]), 7, 1) is None  # more keys than the limit
+    assert quickmatch._repeated(array("i", [1, 257]), 258, 10) is None  # its low byte is 1
+    assert list(quickmatch._repeated(array("i", [1, 256]), 257, 10)) == [1]
+    assert list(quickmatch._repeated(array("i"), 0, 10)) == []
+
+
+def test_misses_after_every_key_was_used_follow_scoring_every_key():
+    """The end of a replay: every key used once, one recorded three times; each miss consumes its choice,
+    down to nothing left anywhere (then the earliest of those that have the most, which is least)."""
+    keys = [f"<-PYT:f({n})" for n in range(40)]  # more than RARE: "<-PYT:f" is searched no further
+    recorded = [1, 1, 3] + [1] * 37
+    index = ReplayIndex(_mock(keys, recorded, ["r"]))
+    counts, uses = array("i", recorded), array("i", [1] * len(keys))
+    for key in keys:
+        index.lookup_exact(key)
+    chosen = []
+    for n in range(1, 6):
+        request = f"<-PYT:f(-{n})"
+        expected = _expected(keys, counts, uses, request)
+        assert index.best_match(request) == expected
+        index.lookup(request)
+        uses[keys.index(expected)] += 1
+        chosen.append(expected)
+    assert chosen == ["<-PYT:f(2)", "<-PYT:f(2)", "<-PYT:f(0)", "<-PYT:f(1)", "<-PYT:f(2)"]
+    assert index._word_indexes == {}
