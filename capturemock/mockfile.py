@@ -326,10 +326,9 @@ def _item_heads_by_line(text: str, start: int = 0, end: Optional[int] = None) ->
     are split and sliced by comprehensions, not walked in a loop: a replaying process's start-up reads
     every line of its mock once (a Python loop was ~8k instructions a line)."""
     lines = text[start:end].split("\n")
-    heads = [line[:line.find(":", 0, 10) + 1] for line in lines]  # '' where no ':' is near the line start
-    ends = list(itertools.accumulate(map(len, lines)))  # line i starts at ends[i] - len(line i) + i
-    return [(start + ends[at] - len(lines[at]) + at, head) for at, head in enumerate(heads)
-            if head and (head[:2] == "<-" or head[-6:-4] == "->")]
+    starts = itertools.accumulate(map((1).__add__, map(len, lines)), initial=start)  # each line's, in C
+    return [(at, head) for at, line in zip(starts, lines)  # head '' where no ':' is near the line start
+            if (head := line[:line.find(":", 0, 10) + 1]) and (head[:2] == "<-" or head[-6:-4] == "->")]
 
 
 def mentions(text: str, pattern: re.Pattern) -> bool:
