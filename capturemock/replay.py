@@ -34,6 +34,9 @@ _NEXT = (".__next__()", ".__anext__()")  # an iteration step: answered by its ow
 _SPAN, _BODY, _END, _LINE = 4, 1, 2, 3
 
 
+# characters below which the index's numbers are gathered in lists while the file is read (see _build)
+_LISTS_BELOW = 1 << 19
+
 _new_item = tuple.__new__  # Item(...) without its generated __new__ (a Python frame on the hot path)
 
 
@@ -67,14 +70,6 @@ class ReplayIndex:
         self._decode = any(self._breaks)
         # key text -> key id; ids are plain indexes into the arrays below, in order of first appearance
         self._key_ids = KeyTable(self._is_key, expected=source.count("\n") + 1)  # a key takes a line or more
-        self._key_level = array("b")
-        self._first_occurrence = array("i")
-        self._last_occurrence = array("i")
-        self._occurrence_count = array("i")
-        # per occurrence, side by side so that a lookup in a huge file touches one cache line:
-        # where its request item starts, where the items after it start, where its group ends, its line
-        self._spans = array("i" if len(source) < 2**31 else "q")
-        self._next_occurrence = array("i")
         self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
@@ -107,13 +102,24 @@ class ReplayIndex:
         is added when the item after it is reached."""
         text = self.text
         kinds = self._kinds
+        # lists while a small file is read (an append or a store is no call there), made arrays at the end;
+        # a large file's go straight into arrays, whose size the index's memory is (issue #6)
+        small = len(text) < _LISTS_BELOW
+        spans_type = "i" if len(text) < 2**31 else "q"
+        # per occurrence, side by side so that a lookup in a huge file touches one cache line:
+        # where its request item starts, where the items after it start, where its group ends, its line
+        self._spans = [] if small else array(spans_type)
+        self._next_occurrence = [] if small else array("i")
+        self._key_level = [] if small else array("b")
+        self._first_occurrence = [] if small else array("i")
+        self._occurrence_count = [] if small else array("i")
+        last_occurrence = [] if small else array("i")  # only needed to chain the occurrences of a key
         open_at_level: dict[int, int] = {}  # level -> occurrence whose group is open
         line, counted_to = 1, 0
-        pending: Optional[tuple[int, int, int]] = None  # (start, line, level) of a request item
-
+        pending = None  # (start, line, level) of a request item: it ends where the next item starts
         for begin, head in mockfile.item_heads(text):
             if pending is not None:
-                self._add_request(*pending, begin, open_at_level)
+                self._add_request(*pending, begin, open_at_level, last_occurrence)
                 pending = None
             kind = kinds.get(head)
             if kind is None:
@@ -123,13 +129,17 @@ class ReplayIndex:
                 counted_to = begin
                 pending = (begin, line, kind[2])
         if pending is not None:
-            self._add_request(*pending, len(text), open_at_level)
-        for occurrence in open_at_level.values():
-            self._spans[_SPAN * occurrence + _END] = len(text)
-        del self._last_occurrence  # only needed to chain the occurrences of a key
+            self._add_request(*pending, len(text), open_at_level, last_occurrence)
+        if small:
+            self._spans = array(spans_type, self._spans)
+            self._next_occurrence = array("i", self._next_occurrence)
+            self._key_level = array("b", self._key_level)
+            self._first_occurrence = array("i", self._first_occurrence)
+            self._occurrence_count = array("i", self._occurrence_count)
         self._uses = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
 
-    def _add_request(self, begin: int, line: int, level: int, body: int, open_at_level: dict[int, int]) -> None:
+    def _add_request(self, begin: int, line: int, level: int, body: int, open_at_level: dict[int, int],
+                     last_occurrence: list[int]) -> None:
         """Close the groups this request ends (same level or deeper), then index it and open its group.
         Run once per request of a file that may hold millions: hence one method, not several."""
         spans = self._spans
@@ -141,18 +151,21 @@ class ReplayIndex:
         occurrence = open_at_level[level] = len(self._next_occurrence)
         spans.extend((begin, body, len(self.text), line))
         self._next_occurrence.append(-1)
-        key = self._key(self._description(begin, body))
+        description = self.text[begin:body].rstrip("\n")
+        if self._decode or description.endswith(mockfile.ESCAPE):
+            description = self._description(begin, body)
+        key = self._key(description)
         key_id = self._key_ids.add(key)
         if key_id == len(self._first_occurrence):  # a new key
             self._key_level.append(level)
             self._first_occurrence.append(occurrence)
-            self._last_occurrence.append(occurrence)
+            last_occurrence.append(occurrence)
             self._occurrence_count.append(1)
             if "(" in key:
                 self._calls_in_order.append(key_id)
         else:
-            self._next_occurrence[self._last_occurrence[key_id]] = occurrence
-            self._last_occurrence[key_id] = occurrence
+            self._next_occurrence[last_occurrence[key_id]] = occurrence
+            last_occurrence[key_id] = occurrence
             self._occurrence_count[key_id] += 1
             if "(" not in key:
                 self._recurrences.setdefault(key_id, array("i")).append(len(self._calls_in_order))

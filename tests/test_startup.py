@@ -126,3 +126,37 @@ def test_stdlib_dirs_are_sysconfigs_outside_a_venv_too():
                          timeout=60, check=True)
     ours, theirs = json.loads(out.stdout)
     assert ours == theirs
+
+
+COLLECTOR = """\
+import gc
+import sys
+import mathmod
+assert mathmod.double({n}) == {n} * 2
+assert gc.isenabled(), "the collector is off after start-up"
+assert gc.get_freeze_count() > 0, "start-up froze nothing"
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+found = []
+gc.callbacks.append(lambda phase, info: found.append(info["collected"]) if phase == "stop" else None)
+for _ in range(1000):
+    Cycle()
+gc.collect()
+assert sum(found) >= 1000, found  # the program's own garbage is collected as before
+print("collected")
+"""
+
+
+def test_start_up_leaves_the_collector_on_with_its_own_objects_frozen(tmp_path):
+    """Start-up's objects (modules, the replay index) live on: frozen, no collection walks them again; the
+    program's own cycles are collected as ever."""
+    mock = tmp_path / "replay.mock"
+    mock.write_text("<-PYT:import mathmod\n<-PYT:mathmod.double(21)\n->RET:42\n")
+    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), COLLECTOR)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["collected"]
