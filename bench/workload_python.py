@@ -9,7 +9,8 @@ Only the API that both implementations share is used (reference §6.1, §9):
 `interceptPython(mode, recordFile, replayFile, rcFiles, pythonAttrs)` and the handler's
 `resetIntercepts()`, on a generated pure-Python module `benchmod`. Replay runs with the module
 absent from sys.path, as a replayed test would. ``--values dict`` times `benchmod.lookup(n)`, which returns
-a small dict as realistic programs do (`{'i': n, 'name': 'item-n', 'sq': n*n}`). Prints one BENCH-RESULT line (see timing.py).
+a small dict as realistic programs do (`{'i': n, 'name': 'item-n', 'sq': n*n}`).
+Prints one BENCH-RESULT line (see timing.py).
 """
 from __future__ import annotations
 

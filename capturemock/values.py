@@ -103,6 +103,9 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         inner = ", ".join(render(element, hook, full_floats) for element in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
+        line = _one_line_dict(value, full_floats)
+        if line is not None:
+            return line
         nested = {key: _nested(value[key], hook, full_floats) for key in _sorted_keys(value)}
         return _pformat(nested)
     text = repr(value)
@@ -127,6 +130,36 @@ def _nested(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
     if kind is bool or value is None:
         return value
     return _Verbatim(render(value, hook, full_floats))
+
+
+_ONE_LINE_SCALARS = (int, str, bool, type(None))
+
+
+def _one_line_dict(mapping: dict, full_floats: bool) -> Optional[str]:
+    """What ``pprint`` writes for a dict of str keys and scalar values that fits one line, without it:
+    pprint costs a recorded call returning a small dict ~60k instructions. None for any other dict."""
+    try:
+        keys = sorted(mapping)
+    except TypeError:
+        return None
+    pieces = []
+    for key in keys:
+        element = mapping[key]
+        kind = type(element)
+        if type(key) is not str:
+            return None
+        if kind is float:
+            element = element if full_floats else round(element, 2)
+        elif kind not in _ONE_LINE_SCALARS:
+            return None
+        try:
+            pieces.append(f"{key!r}: {element!r}")
+        except ValueError:  # an int with more digits than repr writes: render's own way, in hex
+            return None
+        if len(pieces) > WIDTH // 4:  # ``'': 0, `` each: longer than one line already
+            return None
+    line = "{" + ", ".join(pieces) + "}"
+    return line if len(line) <= WIDTH else None
 
 
 def _sorted_keys(mapping: dict) -> list:
