@@ -240,9 +240,7 @@ class ValueParser:
             plain = _plain_literal(stripped)
             if plain is not _NOT_SIMPLE:
                 return plain
-        from .literals import read_literal  # here: a replay of scalars only never needs it
-
-        literal = read_literal(stripped, self.namespace)
+        literal = (_read_literal or _import_read_literal())(stripped, self.namespace)
         if literal is not _NOT_SIMPLE:
             return literal
         from .evaluation import Evaluation, exception  # here: plain literals never need ``ast``
@@ -260,6 +258,17 @@ class ValueParser:
 
 
 _NOT_SIMPLE = object()
+# ``literals.read_literal`` once a value needed it: a replay of scalars only never imports ``literals``, and an
+# import statement run per value costs ~10k instructions (importlib looks the module up by name each time)
+_read_literal: Optional[Callable[[str, Namespace], Any]] = None
+
+
+def _import_read_literal() -> Callable[[str, Namespace], Any]:
+    global _read_literal
+    from .literals import read_literal
+
+    _read_literal = read_literal
+    return read_literal
 _KEYWORDS = {"None": None, "True": True, "False": False}
 
 
