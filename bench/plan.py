@@ -55,6 +55,9 @@ def jobs(sizes: Sizes) -> list[Job]:
         Job("py-direct-inst", "workload_python.py", ("direct", "--instances", "--calls", calls), sizes.timeout),
         Job("py-record", "workload_python.py", ("record", "--calls", calls), sizes.timeout),
         Job("py-record-inst", "workload_python.py", ("record", "--instances", "--calls", calls), sizes.timeout),
+        Job("py-record-dict", "workload_python.py", ("record", "--values", "dict", "--calls", calls), sizes.timeout),
+        Job("py-replay-dict", "workload_python.py", ("replay", "--values", "dict", "--items", str(10**4),
+                                                     "--calls", calls), sizes.timeout),
     ]
     for items in sizes.replay_items:
         misses = str(sizes.misses if items == 10**5 else 0)
@@ -90,6 +93,9 @@ def rows(sizes: Sizes) -> list[Row]:
             result.append(Row(f"Python call, replay, {power(items)} items, {order.replace('inorder', 'in order')}",
                               f"py-replay-{items}-{order}", "per_call_us", "µs", "≤ 5 µs"))
     result.append(Row("Python instance method, replay, 10^5 items", "py-replay-inst", "per_call_us", "µs", "≤ 5 µs"))
+    result += [Row("Python call returning a small dict, record", "py-record-dict", "per_call_us", "µs", "≤ 10 µs"),
+               Row("Python call returning a small dict, replay, 10^4 items", "py-replay-dict", "per_call_us", "µs",
+                   "≤ 5 µs")]
     smallest = min(sizes.replay_items)
     result.append(Row(f"Replay start-up, {power(smallest)} items (interceptPython to first reply)",
                       f"py-replay-{smallest}-inorder", "load_ms", "ms"))

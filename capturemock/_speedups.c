@@ -7,6 +7,10 @@
  * escaped, a group of several lines or items, a later group of a repeated request, anything out of
  * bounds) is handed whole to the Python lookup before anything was changed, so both give the same
  * answers by construction. The mock text is only read here, never evaluated.
+ *
+ * read_plain reads a replayed value that is a plain literal (a small dict, a list, a string...), which in
+ * Python takes literals.py's character scanner ~100k instructions for a three-key dict: it accepts only
+ * forms it reads to the very value literals.py gives, and hands everything else back (NotImplemented).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -277,6 +281,450 @@ Lookup_lookup_exact(Lookup *self, PyObject *description)
     return lookup_or(self, description, self->exact_fallback);
 }
 
+/* -- plain literals (literals.py's reader, for its common forms) ------------------------------------- */
+
+/* read_plain(text): the value of a stripped mock text that is a plain literal (dict, list, tuple, set, str,
+ * bytes, int, float, None, True, False), else NotImplemented and literals.py's reader decides. It accepts a
+ * subset of what that reader accepts, to the same value: anything rarer (implicit string joins, hex or long
+ * ints, long number tokens, non-ASCII outside strings, Instance/Callback, deep nesting) is given up, never
+ * guessed. Work is linear in the text and the depth bounded. Giving up is NULL without an error; NULL with
+ * an error is a real one (out of memory). */
+
+enum { PLAIN_MAX_DEPTH = 100, PLAIN_MAX_INT_DIGITS = 18, PLAIN_MAX_NUMBER = 64 };
+
+typedef struct {
+    PyObject *text;
+    int kind;
+    const void *data;
+    Py_ssize_t pos, end;
+} Plain;
+
+static PyObject *plain_value(Plain *p, int depth);
+
+static Py_UCS4
+plain_at(const Plain *p, Py_ssize_t at)
+{
+    return at < p->end ? PyUnicode_READ(p->kind, p->data, at) : 0;
+}
+
+/* literals._Reader.skip: the next character after blanks (0 at the end); line breaks only inside brackets */
+static Py_UCS4
+plain_skip(Plain *p, int depth)
+{
+    while (p->pos < p->end) {
+        Py_UCS4 ch = PyUnicode_READ(p->kind, p->data, p->pos);
+        if (ch == ' ' || ch == '\t' || (depth && (ch == '\n' || ch == '\r')))
+            p->pos++;
+        else
+            return ch;
+    }
+    return 0;
+}
+
+static int
+is_word_char(Py_UCS4 ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+static int
+is_quote(Py_UCS4 ch)
+{
+    return ch == '\'' || ch == '"';
+}
+
+static int
+hex_value(Py_UCS4 ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return (int)(ch - '0');
+    if (ch >= 'a' && ch <= 'f')
+        return (int)(ch - 'a' + 10);
+    if (ch >= 'A' && ch <= 'F')
+        return (int)(ch - 'A' + 10);
+    return -1;
+}
+
+/* The escape after the backslash at ``at`` (literals._Reader.escape): its character, or -1 to give up;
+ * ``*next`` is where the text goes on. */
+static long
+plain_escape(const Plain *p, Py_ssize_t at, int is_bytes, Py_ssize_t *next)
+{
+    Py_UCS4 code = plain_at(p, at + 1);
+    *next = at + 2;
+    switch (code) {
+    case '\\': case '\'': case '"': return (long)code;
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    }
+    int width = code == 'x' ? 2 : code == 'u' ? 4 : code == 'U' ? 8 : 0;
+    if (width == 0 || (is_bytes && code != 'x'))
+        return -1;
+    long value = 0;
+    for (int i = 0; i < width; i++) {
+        int digit = hex_value(plain_at(p, at + 2 + i));
+        if (digit < 0)
+            return -1;
+        value = value * 16 + digit;
+        if (value > 0x10FFFF)
+            return -1;
+    }
+    *next = at + 2 + width;
+    return value;
+}
+
+/* One quoted literal at pos (after its b prefix), not joined to a next one. */
+static PyObject *
+plain_string(Plain *p, int depth, int is_bytes)
+{
+    Py_UCS4 quote = plain_at(p, p->pos);
+    if (plain_at(p, p->pos + 1) == quote && plain_at(p, p->pos + 2) == quote)
+        return NULL;  /* triple-quoted */
+    Py_ssize_t start = p->pos + 1, close = -1;
+    int escaped = 0;
+    for (Py_ssize_t at = start; at < p->end; at++) {
+        Py_UCS4 ch = PyUnicode_READ(p->kind, p->data, at);
+        if (ch == quote) {
+            close = at;
+            break;
+        }
+        if (ch == '\n' || ch == '\r' || (is_bytes && ch > 127))
+            return NULL;  /* a line break in a one-line literal; bytes are ASCII */
+        if (ch == '\\') {
+            escaped = 1;
+            at++;
+        }
+    }
+    if (close < 0)
+        return NULL;
+    p->pos = close + 1;
+    Py_UCS4 after = plain_skip(p, depth);
+    if (is_quote(after) || (after == 'b' && is_quote(plain_at(p, p->pos + 1))))
+        return NULL;  /* literals joined: literals.py joins them */
+    if (!escaped && !is_bytes)
+        return PyUnicode_Substring(p->text, start, close);
+    Py_UCS4 *chars = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(close - start + 1));
+    if (chars == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t length = 0;
+    for (Py_ssize_t at = start; at < close;) {
+        Py_UCS4 ch = PyUnicode_READ(p->kind, p->data, at);
+        if (ch != '\\') {
+            chars[length++] = ch;
+            at++;
+            continue;
+        }
+        long decoded = plain_escape(p, at, is_bytes, &at);
+        if (decoded < 0 || at > close) {
+            PyMem_Free(chars);
+            return NULL;
+        }
+        chars[length++] = (Py_UCS4)decoded;
+    }
+    PyObject *value;
+    if (is_bytes) {
+        value = PyBytes_FromStringAndSize(NULL, length);
+        if (value != NULL) {
+            char *bytes = PyBytes_AS_STRING(value);
+            for (Py_ssize_t i = 0; i < length; i++)
+                bytes[i] = (char)chars[i];  /* every one below 256: ASCII or \xhh */
+        }
+    } else {
+        value = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, length);
+    }
+    PyMem_Free(chars);
+    return value;
+}
+
+/* A number token as literals._Reader.unsigned reads it: decimal ints of a few digits and plain floats. */
+static PyObject *
+plain_unsigned(Plain *p)
+{
+    char token[PLAIN_MAX_NUMBER + 1];
+    Py_ssize_t length = 0;
+    for (;;) {
+        Py_UCS4 ch = plain_at(p, p->pos);
+        int sign_of_exponent = (ch == '-' || ch == '+') && length > 0
+                               && (token[length - 1] == 'e' || token[length - 1] == 'E');
+        if (!(is_word_char(ch) || ch == '.' || sign_of_exponent))
+            break;
+        if (length == PLAIN_MAX_NUMBER)
+            return NULL;
+        token[length++] = (char)ch;
+        p->pos++;
+    }
+    token[length] = '\0';
+    if (plain_at(p, p->pos) > 127)
+        return NULL;  /* a non-ASCII letter or digit would be part of the token */
+    Py_ssize_t digits = 0, dots = 0, exponent_at = -1;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        char ch = token[i];
+        if (ch >= '0' && ch <= '9')
+            digits++;
+        else if (ch == '.' && exponent_at < 0)
+            dots++;
+        else if ((ch == 'e' || ch == 'E') && exponent_at < 0)
+            exponent_at = i;
+        else if (!((ch == '-' || ch == '+') && i == exponent_at + 1 && exponent_at >= 0))
+            return NULL;  /* hex, _, j, a second e or sign: literals.py decides */
+    }
+    if (dots == 0 && exponent_at < 0) {  /* an int */
+        if (length == 0 || length > PLAIN_MAX_INT_DIGITS || (token[0] == '0' && length > 1))
+            return NULL;
+        return PyLong_FromLongLong(strtoll(token, NULL, 10));
+    }
+    Py_ssize_t mantissa_end = exponent_at < 0 ? length : exponent_at;
+    if (dots > 1 || mantissa_end - dots == 0)
+        return NULL;  /* no digit before the exponent */
+    if (exponent_at >= 0) {
+        Py_ssize_t first = exponent_at + 1 + (token[exponent_at + 1] == '-' || token[exponent_at + 1] == '+');
+        if (first >= length)
+            return NULL;  /* no digit after it */
+    }
+    double value = PyOS_string_to_double(token, NULL, NULL);
+    if (value == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return PyFloat_FromDouble(value);
+}
+
+/* literals._Reader.number: at most one sign, blanks allowed after it. */
+static PyObject *
+plain_number(Plain *p, int depth)
+{
+    Py_UCS4 sign = plain_at(p, p->pos);
+    if (sign != '-' && sign != '+')
+        return plain_unsigned(p);
+    p->pos++;
+    Py_UCS4 next = plain_skip(p, depth);
+    if (!((next >= '0' && next <= '9') || next == '.'))
+        return NULL;
+    PyObject *value = plain_unsigned(p);
+    if (value == NULL || sign == '+')
+        return value;
+    PyObject *negated = PyNumber_Negative(value);
+    Py_DECREF(value);
+    return negated;
+}
+
+/* Values up to ``close``, a trailing comma allowed, into ``into`` (a list); ``first`` was read already
+ * when not NULL (stolen), else the opener is at pos. Returns 0, or -1 to give up or on an error. */
+static int
+plain_items(Plain *p, int depth, Py_UCS4 close, PyObject *into, PyObject *first)
+{
+    if (first == NULL) {
+        p->pos++;
+    } else {
+        int failed = PyList_Append(into, first);
+        Py_DECREF(first);
+        if (failed)
+            return -1;
+        Py_UCS4 ch = plain_skip(p, depth);
+        if (ch == ',')
+            p->pos++;
+        else if (ch != close)
+            return -1;
+    }
+    for (;;) {
+        if (plain_skip(p, depth) == close) {
+            p->pos++;
+            return 0;
+        }
+        PyObject *value = plain_value(p, depth);
+        if (value == NULL)
+            return -1;
+        int failed = PyList_Append(into, value);
+        Py_DECREF(value);
+        if (failed)
+            return -1;
+        Py_UCS4 ch = plain_skip(p, depth);
+        if (ch == ',')
+            p->pos++;
+        else if (ch != close)
+            return -1;
+    }
+}
+
+static PyObject *
+plain_list(Plain *p, int depth, Py_UCS4 close, PyObject *first)
+{
+    PyObject *list = PyList_New(0);
+    if (list == NULL) {
+        Py_XDECREF(first);
+        return NULL;
+    }
+    if (plain_items(p, depth, close, list, first) < 0) {
+        Py_DECREF(list);
+        return NULL;
+    }
+    return list;
+}
+
+/* ``(x)`` is x; ``()``, ``(x,)`` and ``(x, y)`` are tuples. */
+static PyObject *
+plain_parenthesised(Plain *p, int depth)
+{
+    p->pos++;
+    if (plain_skip(p, depth) == ')') {
+        p->pos++;
+        return PyTuple_New(0);
+    }
+    PyObject *first = plain_value(p, depth);
+    if (first == NULL)
+        return NULL;
+    Py_UCS4 ch = plain_skip(p, depth);
+    if (ch == ')') {
+        p->pos++;
+        return first;
+    }
+    if (ch != ',') {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyObject *list = plain_list(p, depth, ')', first);
+    if (list == NULL)
+        return NULL;
+    PyObject *tuple = PyList_AsTuple(list);
+    Py_DECREF(list);
+    return tuple;
+}
+
+/* An unhashable key or element (a list in a set): literals.py gives up there too. */
+static int
+plain_unhashable(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_TypeError))
+        return 0;
+    PyErr_Clear();
+    return 1;
+}
+
+/* A dict (no key repeated: literals.py leaves that to ast) or a set. */
+static PyObject *
+plain_braces(Plain *p, int depth)
+{
+    p->pos++;
+    if (plain_skip(p, depth) == '}') {
+        p->pos++;
+        return PyDict_New();
+    }
+    PyObject *key = plain_value(p, depth);
+    if (key == NULL)
+        return NULL;
+    if (plain_skip(p, depth) != ':') {
+        PyObject *elements = plain_list(p, depth, '}', key);
+        if (elements == NULL)
+            return NULL;
+        PyObject *set = PySet_New(elements);
+        Py_DECREF(elements);
+        if (set == NULL)
+            plain_unhashable();
+        return set;
+    }
+    PyObject *dict = PyDict_New();
+    Py_ssize_t pairs = 0;
+    while (dict != NULL) {
+        p->pos++;  /* the colon */
+        PyObject *value = plain_value(p, depth);
+        if (value == NULL)
+            break;
+        int failed = PyDict_SetItem(dict, key, value);
+        Py_DECREF(value);
+        Py_CLEAR(key);
+        if (failed) {
+            plain_unhashable();
+            break;
+        }
+        pairs++;
+        Py_UCS4 ch = plain_skip(p, depth);
+        if (ch == ',') {
+            p->pos++;
+            ch = plain_skip(p, depth);
+        } else if (ch != '}') {
+            break;
+        }
+        if (ch == '}') {
+            p->pos++;
+            if (PyDict_GET_SIZE(dict) != pairs)
+                break;  /* a key repeated */
+            return dict;
+        }
+        key = plain_value(p, depth);
+        if (key == NULL || plain_skip(p, depth) != ':')
+            break;
+    }
+    Py_XDECREF(key);
+    Py_XDECREF(dict);
+    return NULL;
+}
+
+static PyObject *
+plain_value(Plain *p, int depth)
+{
+    Py_UCS4 ch = plain_skip(p, depth);
+    if (ch == '\'' || ch == '"')
+        return plain_string(p, depth, 0);
+    if (ch == '[' || ch == '(' || ch == '{') {
+        if (depth + 1 > PLAIN_MAX_DEPTH || Py_EnterRecursiveCall(" reading a plain literal")) {
+            PyErr_Clear();
+            return NULL;
+        }
+        PyObject *value = ch == '[' ? plain_list(p, depth + 1, ']', NULL)
+                          : ch == '(' ? plain_parenthesised(p, depth + 1) : plain_braces(p, depth + 1);
+        Py_LeaveRecursiveCall();
+        return value;
+    }
+    if ((ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '+')
+        return plain_number(p, depth);
+    Py_ssize_t start = p->pos;
+    while (is_word_char(plain_at(p, p->pos)))
+        p->pos++;
+    Py_ssize_t length = p->pos - start;
+    if (plain_at(p, p->pos) > 127)
+        return NULL;  /* a non-ASCII letter would be part of the name */
+    if (length == 1 && ch == 'b' && is_quote(plain_at(p, p->pos)))
+        return plain_string(p, depth, 1);
+    static const char *const names[] = {"None", "True", "False"};
+    PyObject *const constants[] = {Py_None, Py_True, Py_False};
+    for (int i = 0; i < 3; i++) {
+        if (length == (Py_ssize_t)strlen(names[i])) {
+            Py_ssize_t at = 0;
+            while (at < length && plain_at(p, start + at) == (Py_UCS4)names[i][at])
+                at++;
+            if (at == length) {
+                Py_INCREF(constants[i]);
+                return constants[i];
+            }
+        }
+    }
+    return NULL;  /* Instance, Callback, raise, names: literals.py or ast */
+}
+
+static PyObject *
+read_plain(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "read_plain: expected a str");
+        return NULL;
+    }
+    Plain p = {text, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text)};
+    PyObject *value = plain_value(&p, 0);
+    if (value != NULL && plain_skip(&p, 0) != 0)
+        Py_CLEAR(value);  /* more text after the value */
+    if (value == NULL && !PyErr_Occurred())
+        Py_RETURN_NOTIMPLEMENTED;
+    return value;
+}
+
+static PyMethodDef module_methods[] = {
+    {"read_plain", (PyCFunction)read_plain, METH_O,
+     "read_plain(text): the value of a stripped plain literal, else NotImplemented (literals.py decides)."},
+    {NULL, NULL, 0, NULL},
+};
+
 /* -- the type -------------------------------------------------------------------------------------- */
 
 static void
@@ -411,8 +859,10 @@ static PyTypeObject LookupType = {
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "capturemock._speedups",
-    .m_doc = "The optional C accelerator of the replay index's exact hits (capturemock/replay.py is the reference).",
+    .m_doc = "The optional C accelerator of the replay index's exact hits and of reading plain literal values\n"
+             "(capturemock/replay.py and capturemock/literals.py are the references).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

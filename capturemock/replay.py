@@ -15,6 +15,7 @@ import sys
 from array import array
 
 from . import mockfile
+from .accelerator import load_speedups
 from .errors import CaptureMockReplayError, MockFileError
 from .keytable import KeyTable
 from .mockfile import KNOWN_TYPES, Item
@@ -472,21 +473,7 @@ class ReplayIndex:
         self._best_match_id = best_match_id
 
 
-def _load_speedups():
-    """The optional C accelerator (``_speedups.c``, built where a compiler was), unless
-    ``CAPTUREMOCK_PURE_PYTHON=1`` asks for the Python code alone (the reference)."""
-    import os  # here, not at the top: always loaded already, and the imports above are start-up's to trim
-
-    if os.environ.get("CAPTUREMOCK_PURE_PYTHON") == "1":
-        return None
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    return _speedups
-
-
-_speedups = _load_speedups()
+_speedups = load_speedups()
 
 
 def _replay_logged() -> bool:

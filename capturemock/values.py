@@ -103,6 +103,9 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         inner = ", ".join(render(element, hook, full_floats) for element in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
+        line = _one_line_dict(value, full_floats)
+        if line is not None:
+            return line
         nested = {key: _nested(value[key], hook, full_floats) for key in _sorted_keys(value)}
         return _pformat(nested)
     text = repr(value)
@@ -127,6 +130,37 @@ def _nested(value: Any, hook: Optional[Hook], full_floats: bool) -> Any:
     if kind is bool or value is None:
         return value
     return _Verbatim(render(value, hook, full_floats))
+
+
+_ONE_LINE_SCALARS = (int, str, bool, type(None))
+
+
+def _one_line_dict(mapping: dict, full_floats: bool) -> Optional[str]:
+    """What ``pprint`` writes for a dict of str keys and scalar values that fits one line, without it:
+    pprint costs a recorded call returning a small dict ~60k instructions. None for any other dict.
+    On one line pprint writes the dict's repr with its keys sorted: ``repr`` of a sorted copy, in C."""
+    if len(mapping) > WIDTH // 4:  # ``'': 0, `` each: longer than one line
+        return None
+    try:
+        keys = sorted(mapping)
+    except TypeError:
+        return None
+    ordered = {}
+    for key in keys:
+        element = mapping[key]
+        kind = type(element)
+        if type(key) is not str:
+            return None
+        if kind is float:
+            element = element if full_floats else round(element, 2)
+        elif kind not in _ONE_LINE_SCALARS:
+            return None
+        ordered[key] = element
+    try:
+        line = repr(ordered)
+    except ValueError:  # an int with more digits than repr writes: render's own way, in hex
+        return None
+    return line if len(line) <= WIDTH else None
 
 
 def _sorted_keys(mapping: dict) -> list:
@@ -207,9 +241,7 @@ class ValueParser:
             plain = _plain_literal(stripped)
             if plain is not _NOT_SIMPLE:
                 return plain
-        from .literals import read_literal  # here: a replay of scalars only never needs it
-
-        literal = read_literal(stripped, self.namespace)
+        literal = (_read_literal or _import_read_literal())(stripped, self.namespace)
         if literal is not _NOT_SIMPLE:
             return literal
         from .evaluation import Evaluation, exception  # here: plain literals never need ``ast``
@@ -227,6 +259,17 @@ class ValueParser:
 
 
 _NOT_SIMPLE = object()
+# ``literals.read_literal`` once a value needed it: a replay of scalars only never imports ``literals``, and an
+# import statement run per value costs ~10k instructions (importlib looks the module up by name each time)
+_read_literal: Optional[Callable[[str, Namespace], Any]] = None
+
+
+def _import_read_literal() -> Callable[[str, Namespace], Any]:
+    global _read_literal
+    from .literals import read_literal
+
+    _read_literal = read_literal
+    return read_literal
 _KEYWORDS = {"None": None, "True": True, "False": False}
 
 

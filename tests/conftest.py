@@ -32,9 +32,11 @@ def built_speedups():
 
 @pytest.fixture(params=["c", "python"])
 def replay_core(request, monkeypatch) -> str:
-    """Run a test with replay lookups answered by the C accelerator and by the Python code alone (the
-    reference): indexes built meanwhile use the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
-    from capturemock import replay
+    """Run a test with replay lookups and plain values read by the C accelerator and by the Python code
+    alone (the reference): what runs meanwhile uses the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
+    from capturemock import literals, replay
 
-    monkeypatch.setattr(replay, "_speedups", built_speedups() if request.param == "c" else None)
+    speedups = built_speedups() if request.param == "c" else None
+    monkeypatch.setattr(replay, "_speedups", speedups)
+    monkeypatch.setattr(literals, "_speedups", speedups)
     return request.param

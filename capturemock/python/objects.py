@@ -267,15 +267,20 @@ class ObjectRegistry:
         if kind in SCALARS:
             return value
         if kind is list or kind is tuple:
-            wrapped = [self.wrap(element, hint) for element in value]
+            wrapped = [element if type(element) in SCALARS else self.wrap(element, hint) for element in value]
             if all(new is old for new, old in zip(wrapped, value)):
                 return value
             return wrapped if kind is list else tuple(wrapped)
         if kind is dict:
-            wrapped_dict = {key: self.wrap(element, hint) for key, element in value.items()}
-            if all(wrapped_dict[key] is element for key, element in value.items()):
-                return value
-            return wrapped_dict
+            # one pass, no copy while nothing changes: a recorded call returning a small dict pays per value
+            changed = None
+            for key, element in value.items():
+                new = element if type(element) in SCALARS else self.wrap(element, hint)
+                if new is not element:
+                    if changed is None:
+                        changed = dict(value)
+                    changed[key] = new
+            return value if changed is None else changed
         known = self.by_id.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
