@@ -504,3 +504,19 @@ def test_server_applies_log_config_file(tmp_path):
     subprocess.run([sys.executable, "-m", "capturemock", "-m", "0", "-p", "replay.mock", "-r", "record.mock",
                     "-R", str(tmp_path / "rc"), "sh", "-c", script], cwd=tmp_path, capture_output=True, check=True)
     assert (tmp_path / "replay.log").read_text() == COMMANDS_LOG
+
+
+def test_a_broken_log_config_file_is_one_line_and_the_traffic_is_still_recorded(tmp_path):
+    """A log configuration logging cannot read costs the logs, never the recording, and no traceback."""
+    conf = tmp_path / "logging.conf"
+    conf.write_text("[loggers]\nkeys=root\n")  # no [handlers]/[formatters]: fileConfig raises KeyError
+    (tmp_path / "rc").write_text(f"[general]\nlog_config_file = {conf}\n[command line]\nintercepts = echo\n")
+    result = subprocess.run([sys.executable, "-m", "capturemock", "-m", "1", "-r", "record.mock",
+                             "-R", str(tmp_path / "rc"), "sh", "-c", "env echo hello"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello\n"
+    assert "Traceback" not in result.stderr
+    assert (f"CaptureMock: {conf}: cannot configure logging from it (KeyError: 'formatters'); "
+            "nothing is logged") in result.stderr
+    assert (tmp_path / "record.mock").read_text() == "<-CMD:echo hello\n->OUT:hello\n"
