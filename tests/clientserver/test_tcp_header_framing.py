@@ -6,14 +6,13 @@ here are the evident correct forms (one header line per chunk as 2.10 writes the
 from __future__ import annotations
 
 import io
-import socket
 import socketserver
 import struct
 
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.clientserver.binaryframing import Stream, read_frame
-from capturemock.config import RcConfig
+from tests.clientserver.tcpheader_helpers import answering_server, codec, connect, exactly, locate
 
 CHUNKED_RC = """\
 [general]
@@ -51,12 +50,6 @@ SMALL_CHUNKS = frame(b"TEXT", b"hello ", 1) + frame(b"TEXT", b"\x00\x02big ", 1)
 SMALL_TEXT = "TEXT {}\nTEXT {'part': 2}\nTEXT {'more': 0, 'part': 3}\nhello big world"
 DATA_CHUNKS = frame(b"DATA", b"\x00\x00", 1) + frame(b"DATA", b"\x00\x07")
 BIG = bytes(range(97, 123)) * 200  # 5200 bytes: two chunks
-
-
-def codec(rc_text: str, tmp_path) -> BinaryCodec:
-    rc = tmp_path / "rc"
-    rc.write_text(rc_text)
-    return BinaryCodec(RcConfig([str(rc)]))
 
 
 def frames(data: bytes, layouts: BinaryCodec) -> list:
@@ -109,40 +102,13 @@ def read_message(sock) -> bytes:
             return data
 
 
-def exactly(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    return data
-
-
 def chunking_server(rig, received: list):
     """Answers TEXT with BIG in chunks, DATA with DATA 8 in one frame."""
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            while True:
-                try:
-                    data = read_message(self.request)
-                except AssertionError:
-                    return
-                received.append(data)
-                reply = chunked_text(BIG) if data.startswith(b"TEXT") else frame(b"DATA", b"\x00\x00\x00\x08")
-                self.request.sendall(reply)
+    def answer(data: bytes) -> bytes:
+        received.append(data)
+        return chunked_text(BIG) if data.startswith(b"TEXT") else frame(b"DATA", b"\x00\x00\x00\x08")
 
-    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
-
-
-def connect(address: str) -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def locate(address: str, real_address: str) -> None:
-    with connect(address) as sock:
-        sock.sendall(f"SUT_SERVER:{real_address}\n".encode())
-        assert sock.recv(1) == b""
+    return answering_server(rig, read_message, answer)
 
 
 BIG_TEXT = "TEXT {}\nTEXT {'more': 0, 'part': 2}\n" + BIG.decode()
