@@ -799,16 +799,17 @@ Lookup_init(Lookup *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* Every object a Lookup holds, listed once so that traverse and clear cannot drift apart. */
+#define LOOKUP_OBJECTS(APPLY) \
+    APPLY(text) APPLY(kinds) APPLY(item_type) APPLY(lookup_fallback) APPLY(exact_fallback) \
+    APPLY(last_head) APPLY(last_kind)
+#define LOOKUP_VISIT(field) Py_VISIT(self->field);
+#define LOOKUP_CLEAR(field) Py_CLEAR(self->field);
+
 static int
 Lookup_traverse(Lookup *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->text);
-    Py_VISIT(self->kinds);
-    Py_VISIT(self->item_type);
-    Py_VISIT(self->lookup_fallback);
-    Py_VISIT(self->exact_fallback);
-    Py_VISIT(self->last_head);
-    Py_VISIT(self->last_kind);
+    LOOKUP_OBJECTS(LOOKUP_VISIT)
     return 0;
 }
 
@@ -816,13 +817,7 @@ static int
 Lookup_clear(Lookup *self)
 {
     release_buffers(self);
-    Py_CLEAR(self->text);
-    Py_CLEAR(self->kinds);
-    Py_CLEAR(self->item_type);
-    Py_CLEAR(self->lookup_fallback);
-    Py_CLEAR(self->exact_fallback);
-    Py_CLEAR(self->last_head);
-    Py_CLEAR(self->last_kind);
+    LOOKUP_OBJECTS(LOOKUP_CLEAR)
     return 0;
 }
 
