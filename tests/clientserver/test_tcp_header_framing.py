@@ -116,16 +116,21 @@ CHUNKED_RECORDED = (f"<-CLI:{SMALL_TEXT}\n->SRV:{BIG_TEXT}\n"
                     "<-CLI:DATA {}\nDATA {'more': 0}\n{'x': 7}\n->SRV:DATA {'more': 0}\n{'x': 8}\n")
 
 
-def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
-    received: list[bytes] = []
-    real = chunking_server(rig, received)
-    address = rig.start(capturemock.RECORD, CHUNKED_RC)
-    locate(address, real.address)
+def send_chunked_and_check_replies(address: str) -> None:
+    """Chunked TEXT then DATA, each answered as chunking_server answers it."""
     with connect(address) as sock:
         sock.sendall(SMALL_CHUNKS)
         assert read_message(sock) == chunked_text(BIG)
         sock.sendall(DATA_CHUNKS)
         assert read_message(sock) == frame(b"DATA", b"\x00\x00\x00\x08")
+
+
+def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
+    received: list[bytes] = []
+    real = chunking_server(rig, received)
+    address = rig.start(capturemock.RECORD, CHUNKED_RC)
+    locate(address, real.address)
+    send_chunked_and_check_replies(address)
     rig.stop()
     assert received == [SMALL_CHUNKS, DATA_CHUNKS]  # passed on as they came
     assert rig.read("rec.mock") == CHUNKED_RECORDED
@@ -133,11 +138,7 @@ def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
     real.stop()
     rig.write("stored.mock", CHUNKED_RECORDED)
     address = rig.start(capturemock.REPLAY, CHUNKED_RC, record="replayed.mock", replay="stored.mock")
-    with connect(address) as sock:
-        sock.sendall(SMALL_CHUNKS)
-        assert read_message(sock) == chunked_text(BIG)
-        sock.sendall(DATA_CHUNKS)
-        assert read_message(sock) == frame(b"DATA", b"\x00\x00\x00\x08")
+    send_chunked_and_check_replies(address)
     rig.stop()
     assert rig.read("replayed.mock") == CHUNKED_RECORDED
 
