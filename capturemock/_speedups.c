@@ -509,40 +509,39 @@ plain_number(Plain *p, int depth)
     return negated;
 }
 
+/* Appends ``value`` (stolen) to ``into`` and steps over the comma after it. Returns 0, or -1 to give up
+ * (neither a comma nor ``close`` follows) or on an error. */
+static int
+plain_take_item(Plain *p, int depth, Py_UCS4 close, PyObject *into, PyObject *value)
+{
+    int failed = PyList_Append(into, value);
+    Py_DECREF(value);
+    if (failed)
+        return -1;
+    Py_UCS4 ch = plain_skip(p, depth);
+    if (ch == ',')
+        p->pos++;
+    else if (ch != close)
+        return -1;
+    return 0;
+}
+
 /* Values up to ``close``, a trailing comma allowed, into ``into`` (a list); ``first`` was read already
  * when not NULL (stolen), else the opener is at pos. Returns 0, or -1 to give up or on an error. */
 static int
 plain_items(Plain *p, int depth, Py_UCS4 close, PyObject *into, PyObject *first)
 {
-    if (first == NULL) {
+    if (first == NULL)
         p->pos++;
-    } else {
-        int failed = PyList_Append(into, first);
-        Py_DECREF(first);
-        if (failed)
-            return -1;
-        Py_UCS4 ch = plain_skip(p, depth);
-        if (ch == ',')
-            p->pos++;
-        else if (ch != close)
-            return -1;
-    }
+    else if (plain_take_item(p, depth, close, into, first) < 0)
+        return -1;
     for (;;) {
         if (plain_skip(p, depth) == close) {
             p->pos++;
             return 0;
         }
         PyObject *value = plain_value(p, depth);
-        if (value == NULL)
-            return -1;
-        int failed = PyList_Append(into, value);
-        Py_DECREF(value);
-        if (failed)
-            return -1;
-        Py_UCS4 ch = plain_skip(p, depth);
-        if (ch == ',')
-            p->pos++;
-        else if (ch != close)
+        if (value == NULL || plain_take_item(p, depth, close, into, value) < 0)
             return -1;
     }
 }
