@@ -509,40 +509,39 @@ plain_number(Plain *p, int depth)
     return negated;
 }
 
+/* Appends ``value`` (stolen) to ``into`` and steps over the comma after it. Returns 0, or -1 to give up
+ * (neither a comma nor ``close`` follows) or on an error. */
+static int
+plain_take_item(Plain *p, int depth, Py_UCS4 close, PyObject *into, PyObject *value)
+{
+    int failed = PyList_Append(into, value);
+    Py_DECREF(value);
+    if (failed)
+        return -1;
+    Py_UCS4 ch = plain_skip(p, depth);
+    if (ch == ',')
+        p->pos++;
+    else if (ch != close)
+        return -1;
+    return 0;
+}
+
 /* Values up to ``close``, a trailing comma allowed, into ``into`` (a list); ``first`` was read already
  * when not NULL (stolen), else the opener is at pos. Returns 0, or -1 to give up or on an error. */
 static int
 plain_items(Plain *p, int depth, Py_UCS4 close, PyObject *into, PyObject *first)
 {
-    if (first == NULL) {
+    if (first == NULL)
         p->pos++;
-    } else {
-        int failed = PyList_Append(into, first);
-        Py_DECREF(first);
-        if (failed)
-            return -1;
-        Py_UCS4 ch = plain_skip(p, depth);
-        if (ch == ',')
-            p->pos++;
-        else if (ch != close)
-            return -1;
-    }
+    else if (plain_take_item(p, depth, close, into, first) < 0)
+        return -1;
     for (;;) {
         if (plain_skip(p, depth) == close) {
             p->pos++;
             return 0;
         }
         PyObject *value = plain_value(p, depth);
-        if (value == NULL)
-            return -1;
-        int failed = PyList_Append(into, value);
-        Py_DECREF(value);
-        if (failed)
-            return -1;
-        Py_UCS4 ch = plain_skip(p, depth);
-        if (ch == ',')
-            p->pos++;
-        else if (ch != close)
+        if (value == NULL || plain_take_item(p, depth, close, into, value) < 0)
             return -1;
     }
 }
@@ -799,16 +798,17 @@ Lookup_init(Lookup *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* Every object a Lookup holds, listed once so that traverse and clear cannot drift apart. */
+#define LOOKUP_OBJECTS(APPLY) \
+    APPLY(text) APPLY(kinds) APPLY(item_type) APPLY(lookup_fallback) APPLY(exact_fallback) \
+    APPLY(last_head) APPLY(last_kind)
+#define LOOKUP_VISIT(field) Py_VISIT(self->field);
+#define LOOKUP_CLEAR(field) Py_CLEAR(self->field);
+
 static int
 Lookup_traverse(Lookup *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->text);
-    Py_VISIT(self->kinds);
-    Py_VISIT(self->item_type);
-    Py_VISIT(self->lookup_fallback);
-    Py_VISIT(self->exact_fallback);
-    Py_VISIT(self->last_head);
-    Py_VISIT(self->last_kind);
+    LOOKUP_OBJECTS(LOOKUP_VISIT)
     return 0;
 }
 
@@ -816,13 +816,7 @@ static int
 Lookup_clear(Lookup *self)
 {
     release_buffers(self);
-    Py_CLEAR(self->text);
-    Py_CLEAR(self->kinds);
-    Py_CLEAR(self->item_type);
-    Py_CLEAR(self->lookup_fallback);
-    Py_CLEAR(self->exact_fallback);
-    Py_CLEAR(self->last_head);
-    Py_CLEAR(self->last_kind);
+    LOOKUP_OBJECTS(LOOKUP_CLEAR)
     return 0;
 }
 

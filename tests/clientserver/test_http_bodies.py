@@ -18,18 +18,24 @@ CLIENT_RC = "[general]\nserver_protocol = http\nrecord_for_client = true\n"
 BLOB = os.urandom(3 * httptext.COMPACT_FROM)
 
 
+class BlobHandler(BaseHTTPRequestHandler):
+    """A quiet real HTTP/1.1 server whose answers are BLOB; ``send_blob_head`` sends all but the body."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_blob_head(self) -> None:
+        self.send_response_only(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(BLOB)))
+        self.end_headers()
+
+
 def blob_server(rig):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
+    class Handler(BlobHandler):
         def do_GET(self):
-            self.send_response_only(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(BLOB)))
-            self.end_headers()
+            self.send_blob_head()
             self.wfile.write(BLOB)
 
     return rig.real(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
@@ -114,17 +120,9 @@ def test_parse_splits_first_words_body_and_trailing_header_lines():
 def test_a_large_body_reaches_the_client_while_the_real_server_still_sends_it(rig, capfd):
     halfway, cut = threading.Event(), len(BLOB) // 2
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
+    class Handler(BlobHandler):
         def do_GET(self):
-            self.send_response_only(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(BLOB)))
-            self.end_headers()
+            self.send_blob_head()
             self.wfile.write(BLOB[:cut])
             self.wfile.flush()
             if self.path == "/cut":

@@ -3,16 +3,13 @@ binary messages described by rc sections. Expected texts are what 2.10 records f
 from __future__ import annotations
 
 import os
-import socket
-import socketserver
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import capturemock
-from capturemock.clientserver.binaryformat import BinaryCodec
-from capturemock.config import RcConfig
+from tests.clientserver.tcpheader_helpers import answering_server, codec, connect, exactly, locate
 
 RC = """\
 [general]
@@ -38,18 +35,8 @@ def message(type_: bytes, body: bytes, channel: int = 6, flags: int = 0) -> byte
 
 def read_message(sock) -> tuple:
     """(type, body, channel, flags) of the next message."""
-    head = _exactly(sock, HEADER.size)
-    type_, length, channel, flags = HEADER.unpack(head)
-    return type_, _exactly(sock, length), channel, flags
-
-
-def _exactly(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    return data
+    type_, length, channel, flags = HEADER.unpack(exactly(sock, HEADER.size))
+    return type_, exactly(sock, length), channel, flags
 
 
 def ping(seq: int, status: bytes = b"") -> bytes:
@@ -58,34 +45,14 @@ def ping(seq: int, status: bytes = b"") -> bytes:
 
 def real_server(rig, greeting: bool = False):
     """Answers PING with PING (status 'pong', channel 9) and TEXT with it upper-cased (channel 7, flags 1)."""
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            if greeting:
-                self.request.sendall(message(b"PING", ping(0, b"hello"), channel=1))
-            while True:
-                try:
-                    type_, body, _, _ = read_message(self.request)
-                except AssertionError:
-                    return
-                if type_ == b"TEXT":
-                    self.request.sendall(message(b"TEXT", body.upper(), channel=7, flags=1))
-                else:
-                    self.request.sendall(message(b"PING", ping(struct.unpack(">I", body[:4])[0], b"pong"), channel=9))
+    def answer(received: tuple) -> bytes:
+        type_, body, _, _ = received
+        if type_ == b"TEXT":
+            return message(b"TEXT", body.upper(), channel=7, flags=1)
+        return message(b"PING", ping(struct.unpack(">I", body[:4])[0], b"pong"), channel=9)
 
-    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
-
-
-def client(address: str) -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    sock = socket.create_connection((host, int(port)), timeout=10)
-    return sock
-
-
-def locate(address: str, real_address: str) -> None:
-    """The location message; CaptureMock closes the connection once it has taken it in."""
-    with client(address) as sock:
-        sock.sendall(f"SUT_SERVER:{real_address}\n".encode())
-        assert sock.recv(1) == b""
+    return answering_server(rig, read_message, answer,
+                            greeting=message(b"PING", ping(0, b"hello"), channel=1) if greeting else b"")
 
 
 RECORDED = ("<-CLI:PING {'channel': 6}\n{'seq': 5, 'status': b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'}\n"
@@ -98,7 +65,7 @@ def test_record_then_replay_with_the_real_server_stopped(rig):
     real = real_server(rig)
     address = rig.start(capturemock.RECORD, RC)
     locate(address, real.address)
-    with client(address) as sock:
+    with connect(address) as sock:
         sock.sendall(message(b"PING", ping(5)))
         assert read_message(sock) == (b"PING", ping(5, b"pong"), 9, 0)
         sock.sendall(message(b"TEXT", b"hello\nworld", flags=2))
@@ -109,7 +76,7 @@ def test_record_then_replay_with_the_real_server_stopped(rig):
     real.stop()
     rig.write("stored.mock", RECORDED)
     address = rig.start(capturemock.REPLAY, RC, record="replayed.mock", replay="stored.mock")
-    with client(address) as sock:
+    with connect(address) as sock:
         sock.sendall(message(b"PING", ping(5)))
         assert read_message(sock) == (b"PING", ping(5, b"pong"), 9, 0)
         sock.sendall(message(b"TEXT", b"hello\nworld", flags=2))
@@ -122,7 +89,7 @@ def test_a_server_speaking_first_is_recorded_after_connect_and_replayed(rig):
     real = real_server(rig, greeting=True)
     address = rig.start(capturemock.RECORD, RC)
     locate(address, real.address)
-    with client(address) as sock:
+    with connect(address) as sock:
         assert read_message(sock) == (b"PING", ping(0, b"hello"), 1, 0)
         sock.sendall(message(b"PING", ping(5)))
         read_message(sock)
@@ -134,7 +101,7 @@ def test_a_server_speaking_first_is_recorded_after_connect_and_replayed(rig):
     real.stop()
     rig.write("stored.mock", recorded)
     address = rig.start(capturemock.REPLAY, RC, record="replayed.mock", replay="stored.mock")
-    with client(address) as sock:
+    with connect(address) as sock:
         assert read_message(sock) == (b"PING", ping(0, b"hello"), 1, 0)
         sock.sendall(message(b"PING", ping(5)))
         assert read_message(sock) == (b"PING", ping(5, b"pong"), 9, 0)
@@ -147,7 +114,7 @@ def test_replay_sends_every_recorded_reply_and_edited_values(rig):
                              "->SRV:PING {'channel': 3}\n{'seq': 77, 'status': b'edited'}\n"
                              "->SRV:TEXT {'channel': 3, 'flags': 5}\nsecond reply\n")
     address = rig.start(capturemock.REPLAY, RC, replay="stored.mock")
-    with client(address) as sock:
+    with connect(address) as sock:
         sock.sendall(message(b"PING", ping(2)))  # best match (§5.4)
         assert read_message(sock) == (b"PING", ping(77, b"edited"), 3, 0)
         assert read_message(sock) == (b"TEXT", b"second reply", 3, 5)
@@ -158,7 +125,7 @@ def test_an_unreadable_recorded_reply_is_one_line_on_stderr(rig):
     rig.write("stored.mock", "<-CLI:PING {'channel': 6}\n{'seq': 1, 'status': b''}\n->SRV:PING {}\n{'seq': oops}\n")
     lines: list[str] = []
     address = rig.start(capturemock.REPLAY, RC, replay="stored.mock", stderrFn=lines.append)
-    with client(address) as sock:
+    with connect(address) as sock:
         sock.sendall(message(b"PING", ping(1)))
     rig.stop()
     assert "tcp_header: cannot read \"{'seq': oops}\" as a dict of values" in "".join(lines)
@@ -166,12 +133,6 @@ def test_an_unreadable_recorded_reply_is_one_line_on_stderr(rig):
 
 
 STRINGS_RC = RC.replace("format = >I8s\nfields = seq,status", "format = >Ii$\nfields = seq,name")
-
-
-def codec(rc_text: str, tmp_path) -> BinaryCodec:
-    rc = tmp_path / "rc"
-    rc.write_text(rc_text)
-    return BinaryCodec(RcConfig([str(rc)]))
 
 
 def test_bodies_are_written_as_2_10_writes_them_and_packed_back(tmp_path):

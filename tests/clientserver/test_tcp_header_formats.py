@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import datetime
 import io
-import socket
-import socketserver
 import struct
 
 import capturemock
-from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.clientserver.binaryframing import Stream, read_frame
-from capturemock.config import RcConfig
+from tests.clientserver.tcpheader_helpers import answering_server, codec, connect, exactly, locate, read_length_prefixed
 
 RC = """\
 [general]
@@ -120,12 +117,6 @@ CASES = [
 ]
 
 
-def codec(rc_text: str, tmp_path) -> BinaryCodec:
-    rc = tmp_path / "rc"
-    rc.write_text(rc_text)
-    return BinaryCodec(RcConfig([str(rc)]))
-
-
 def split(data: bytes) -> tuple[dict, bytes]:
     type_, length = HEADER.unpack(data[:HEADER.size])
     return {"type": type_, "length": length}, data[HEADER.size:]
@@ -147,44 +138,17 @@ def test_a_hostile_count_is_bounded_by_the_bytes_there_are(tmp_path):
     assert text.count("()") == 0xFFFF and text.endswith("'parameters': ['00000000']}")
 
 
-def exactly(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    return data
-
-
 def read_message(sock) -> bytes:
-    head = exactly(sock, HEADER.size)
-    return head + exactly(sock, HEADER.unpack(head)[1])
+    return read_length_prefixed(sock, HEADER)
 
 
 def echo_server(rig, received: list):
     """Answers every message with the same bytes."""
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            while True:
-                try:
-                    data = read_message(self.request)
-                except AssertionError:
-                    return
-                received.append(data)
-                self.request.sendall(data)
+    def echo(data: bytes) -> bytes:
+        received.append(data)
+        return data
 
-    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
-
-
-def connect(address: str) -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def locate(address: str, real_address: str) -> None:
-    with connect(address) as sock:
-        sock.sendall(f"SUT_SERVER:{real_address}\n".encode())
-        assert sock.recv(1) == b""
+    return answering_server(rig, read_message, echo)
 
 
 RECORDED = "".join(f"<-CLI:{text}\n->SRV:{text}\n" for _, text in CASES)
@@ -268,16 +232,7 @@ def read_padded(sock) -> bytes:
 
 
 def test_padding_and_an_enforced_header_value_record_as_2_10_and_replay(rig):
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            while True:
-                try:
-                    read_padded(self.request)
-                except AssertionError:
-                    return
-                self.request.sendall(padded(b"PONG", b"hi"))
-
-    real = rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
+    real = answering_server(rig, read_padded, lambda _: padded(b"PONG", b"hi"))
     recorded = "<-CLI:DATA {'msg_size': 8}\n{'x': 5}\n->SRV:PONG {'msg_size': 9}\nhi\n"
     address = rig.start(capturemock.RECORD, PADDED_RC)
     locate(address, real.address)

@@ -6,14 +6,13 @@ here are the evident correct forms (one header line per chunk as 2.10 writes the
 from __future__ import annotations
 
 import io
-import socket
 import socketserver
 import struct
 
 import capturemock
 from capturemock.clientserver.binaryformat import BinaryCodec
 from capturemock.clientserver.binaryframing import Stream, read_frame
-from capturemock.config import RcConfig
+from tests.clientserver.tcpheader_helpers import answering_server, codec, connect, exactly, locate
 
 CHUNKED_RC = """\
 [general]
@@ -51,12 +50,6 @@ SMALL_CHUNKS = frame(b"TEXT", b"hello ", 1) + frame(b"TEXT", b"\x00\x02big ", 1)
 SMALL_TEXT = "TEXT {}\nTEXT {'part': 2}\nTEXT {'more': 0, 'part': 3}\nhello big world"
 DATA_CHUNKS = frame(b"DATA", b"\x00\x00", 1) + frame(b"DATA", b"\x00\x07")
 BIG = bytes(range(97, 123)) * 200  # 5200 bytes: two chunks
-
-
-def codec(rc_text: str, tmp_path) -> BinaryCodec:
-    rc = tmp_path / "rc"
-    rc.write_text(rc_text)
-    return BinaryCodec(RcConfig([str(rc)]))
 
 
 def frames(data: bytes, layouts: BinaryCodec) -> list:
@@ -109,40 +102,13 @@ def read_message(sock) -> bytes:
             return data
 
 
-def exactly(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    return data
-
-
 def chunking_server(rig, received: list):
     """Answers TEXT with BIG in chunks, DATA with DATA 8 in one frame."""
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            while True:
-                try:
-                    data = read_message(self.request)
-                except AssertionError:
-                    return
-                received.append(data)
-                reply = chunked_text(BIG) if data.startswith(b"TEXT") else frame(b"DATA", b"\x00\x00\x00\x08")
-                self.request.sendall(reply)
+    def answer(data: bytes) -> bytes:
+        received.append(data)
+        return chunked_text(BIG) if data.startswith(b"TEXT") else frame(b"DATA", b"\x00\x00\x00\x08")
 
-    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
-
-
-def connect(address: str) -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def locate(address: str, real_address: str) -> None:
-    with connect(address) as sock:
-        sock.sendall(f"SUT_SERVER:{real_address}\n".encode())
-        assert sock.recv(1) == b""
+    return answering_server(rig, read_message, answer)
 
 
 BIG_TEXT = "TEXT {}\nTEXT {'more': 0, 'part': 2}\n" + BIG.decode()
@@ -150,16 +116,21 @@ CHUNKED_RECORDED = (f"<-CLI:{SMALL_TEXT}\n->SRV:{BIG_TEXT}\n"
                     "<-CLI:DATA {}\nDATA {'more': 0}\n{'x': 7}\n->SRV:DATA {'more': 0}\n{'x': 8}\n")
 
 
-def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
-    received: list[bytes] = []
-    real = chunking_server(rig, received)
-    address = rig.start(capturemock.RECORD, CHUNKED_RC)
-    locate(address, real.address)
+def send_chunked_and_check_replies(address: str) -> None:
+    """Chunked TEXT then DATA, each answered as chunking_server answers it."""
     with connect(address) as sock:
         sock.sendall(SMALL_CHUNKS)
         assert read_message(sock) == chunked_text(BIG)
         sock.sendall(DATA_CHUNKS)
         assert read_message(sock) == frame(b"DATA", b"\x00\x00\x00\x08")
+
+
+def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
+    received: list[bytes] = []
+    real = chunking_server(rig, received)
+    address = rig.start(capturemock.RECORD, CHUNKED_RC)
+    locate(address, real.address)
+    send_chunked_and_check_replies(address)
     rig.stop()
     assert received == [SMALL_CHUNKS, DATA_CHUNKS]  # passed on as they came
     assert rig.read("rec.mock") == CHUNKED_RECORDED
@@ -167,11 +138,7 @@ def test_chunked_messages_record_then_replay_with_the_server_stopped(rig):
     real.stop()
     rig.write("stored.mock", CHUNKED_RECORDED)
     address = rig.start(capturemock.REPLAY, CHUNKED_RC, record="replayed.mock", replay="stored.mock")
-    with connect(address) as sock:
-        sock.sendall(SMALL_CHUNKS)
-        assert read_message(sock) == chunked_text(BIG)
-        sock.sendall(DATA_CHUNKS)
-        assert read_message(sock) == frame(b"DATA", b"\x00\x00\x00\x08")
+    send_chunked_and_check_replies(address)
     rig.stop()
     assert rig.read("replayed.mock") == CHUNKED_RECORDED
 

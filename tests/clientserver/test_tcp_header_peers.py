@@ -8,6 +8,7 @@ import struct
 import threading
 
 import capturemock
+from tests.clientserver.tcpheader_helpers import answering_server, connect, locate, read_length_prefixed
 
 RC = """\
 [general]
@@ -26,29 +27,8 @@ def message(type_: bytes, body: bytes) -> bytes:
     return HEADER.pack(type_, len(body)) + body
 
 
-def exactly(sock, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    return data
-
-
 def read_message(sock) -> bytes:
-    head = exactly(sock, HEADER.size)
-    return head + exactly(sock, HEADER.unpack(head)[1])
-
-
-def connect(address: str) -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def locate(address: str, real_address: str) -> None:
-    with connect(address) as sock:
-        sock.sendall(f"SUT_SERVER:{real_address}\n".encode())
-        assert sock.recv(1) == b""
+    return read_length_prefixed(sock, HEADER)
 
 
 GREETINGS = [message(b"HELO", b"hi"), message(b"MORE", b"there")]
@@ -92,19 +72,13 @@ def test_a_passive_client_is_never_read_and_hears_the_server_in_record_and_repla
 ACTIVE_RC = RC.replace("client_passive = true\n", "")
 
 
-def answering_server(rig, received: list):
+def pong_server(rig, received: list):
     """Answers each message with PONG and its body."""
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            while True:
-                try:
-                    data = read_message(self.request)
-                except AssertionError:
-                    return
-                received.append(data)
-                self.request.sendall(message(b"PONG", data[HEADER.size:]))
+    def pong(data: bytes) -> bytes:
+        received.append(data)
+        return message(b"PONG", data[HEADER.size:])
 
-    return rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler))
+    return answering_server(rig, read_message, pong)
 
 
 def synch(address: str, text: str) -> None:
@@ -126,7 +100,7 @@ def test_client_messages_matching_a_peers_regex_are_told_to_it_before_the_real_s
             self.request.sendall(b"ok")
 
     peer = rig.real(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Peer))
-    real = answering_server(rig, real_received)
+    real = pong_server(rig, real_received)
     address = rig.start(capturemock.RECORD, ACTIVE_RC)
     locate(address, real.address)
     synch(address, f"{peer.address},PI")  # matched from the start: 'XPING' is not told
@@ -207,7 +181,7 @@ def test_two_replaying_instances_one_clients_order_makes_the_others_server_speak
 def test_a_peer_on_another_host_is_refused_unless_remote_access_is_set(rig, capfd):
     """Anyone who reaches the port can send CAPTUREMOCK_SYNCH (2.10's form has no token): by default
     it must not get the client's messages sent off this host."""
-    real = answering_server(rig, [])
+    real = pong_server(rig, [])
     address = rig.start(capturemock.RECORD, ACTIVE_RC)
     locate(address, real.address)
     synch(address, "192.0.2.1:9")  # TEST-NET-1: never a real host
