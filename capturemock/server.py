@@ -110,17 +110,28 @@ class Connection:
             return data
         return self._read(size)
 
-    def read_to_end(self, limit: int) -> bytes:
+    def read_to_end(self, limit: int, quiet: Optional[float] = None) -> bytes:
         """Everything up to the peer's end of sending, but never more than ``limit`` bytes: a stranger
-        must not be able to fill the server's memory. That is the whole request."""
+        must not be able to fill the server's memory. That is the whole request. With ``quiet``, also
+        what came before that many seconds passed without more (a peer that keeps its connection open
+        for the answer)."""
         chunks, size = [self._buffer], len(self._buffer)
         self._buffer = b""
-        while size < limit:
-            chunk = self._read(min(65536, limit - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        if quiet is not None:
+            self.sock.settimeout(quiet)
+        try:
+            while size < limit:
+                chunk = self._read(min(65536, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except TimeoutError:
+            if quiet is None:
+                raise
+        finally:
+            if quiet is not None:
+                self.sock.settimeout(None)
         self.arrived()
         return b"".join(chunks)
 

@@ -69,24 +69,10 @@ class Peers:
 
 def _on_this_host(host: str) -> bool:
     """Loopback by name or address; names other than ``localhost`` are not looked up (no DNS here)."""
-    return host.lower() == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
+    return host.lower() == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def read_status(conn, quiet: float) -> str:
     """A status message's text: up to the sender's end of sending, or ``quiet`` seconds without more
     (2.10 keeps its connection open for the answer); its last newline taken off."""
-    conn.sock.settimeout(quiet)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while size < MAX_STATUS:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except TimeoutError:
-        pass
-    conn.sock.settimeout(None)
-    conn.arrived()
-    return b"".join(chunks).decode("utf-8", "surrogateescape").removesuffix("\n")
+    return conn.read_to_end(MAX_STATUS, quiet).decode("utf-8", "surrogateescape").removesuffix("\n")
