@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil  # already imported by launcher: no start-up cost
 import signal
 import sys
 import tempfile
@@ -297,15 +298,15 @@ def _spawn(command: list[str], env: dict) -> int:
 
 
 def _executable(name: str, env: dict) -> str:
-    """The first executable file ``name`` on the PATH of ``env``, else the first file of that name
-    (spawning it says why it cannot run)."""
+    """The first executable file ``name`` on the PATH of ``env`` (``shutil.which``, as subprocess
+    looks), else the first file of that name (spawning it says why it cannot run)."""
     if os.path.dirname(name):
         return name
-    candidates = [os.path.join(folder, name) for folder in os.get_exec_path(env)]
-    for path in candidates:
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    for path in candidates:
+    folders = os.get_exec_path(env)
+    found = shutil.which(name, path=os.pathsep.join(folders))
+    if found is not None:
+        return found
+    for path in (os.path.join(folder, name) for folder in folders):
         if os.path.exists(path):
             return path
     raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
