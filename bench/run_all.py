@@ -4,8 +4,8 @@
                                       [--json OUT] [--reuse PREVIOUS.json]
 
 Every workload is a script in this directory that uses only the public API both implementations
-share; each runs in its own subprocess, under our venv's interpreter or under the original's
-(a throwaway venv, created outside the repo if missing, see original_venv.py), alternating so that
+share; each runs in its own subprocess, under ours installed as a user installs it (a throwaway venv,
+see ours_venv.py) or under the original's (likewise, see original_venv.py), alternating so that
 machine noise hits both alike. A workload that fails or answers wrongly says so in its cell, with
 the message in the notes under the table. Measures and prints only: no pass/fail. `--reuse` takes
 the figures of implementations not run now from an earlier `--json` file (e.g. re-measure ours only
@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 import original_venv
+import ours_venv
 import plan
 import table
 import timing
@@ -131,7 +132,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller workloads, < 2 min in all")
     parser.add_argument("--only", help="run only the jobs whose name contains this text")
     parser.add_argument("--impl", choices=["both", "ours", "original"], default="both")
-    parser.add_argument("--ours", default=os.path.join(REPO, ".venv", "bin", "python"), help="our interpreter")
+    parser.add_argument("--ours", help="our interpreter (default: this checkout installed non-editable in "
+                        f"{ours_venv.DEFAULT_VENV}, as the original is; e.g. .venv/bin/python for the editable one)")
     parser.add_argument("--original-venv", default=original_venv.DEFAULT_VENV)
     parser.add_argument("--json", help="also write all figures to this file")
     parser.add_argument("--reuse", help="figures of implementations not run now, from an earlier --json")
@@ -143,7 +145,7 @@ def main() -> None:
     if args.impl in ("both", "original"):
         pythons["original"] = original_venv.ensure(args.original_venv, REPO)
     if args.impl in ("both", "ours"):
-        pythons["ours"] = args.ours
+        pythons["ours"] = args.ours or ours_venv.ensure()
     results: dict[str, dict[str, Any]] = {"ours": {}, "original": {}}
     if args.reuse:
         with open(args.reuse) as handle:
@@ -166,9 +168,10 @@ def main() -> None:
             print(f"\nOurs only, HTTP proxy throughput and keep-alive (bench_http.py):\n\n```\n"
                   f"{side_bench(ours, home, 'bench_http.py', '--requests', '200' if args.quick else '1000')}\n```")
             impl = "both" if "original" in pythons else "ours"
+            startup = side_bench(ours, home, 'bench_startup.py', '--impl', impl, '--ours', ours,
+                                 '--runs', '5' if args.quick else '21')
             print(f"\nWhole processes on TextTest's path, non-editable install (bench_startup.py):\n\n```\n"
-                  f"{side_bench(ours, home, 'bench_startup.py', '--impl', impl, '--runs', '5' if args.quick else '21')}"
-                  "\n```")
+                  f"{startup}\n```")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"date": str(datetime.date.today()), "quick": args.quick, "results": results}, handle, indent=1)

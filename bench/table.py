@@ -41,6 +41,38 @@ def cell(outcome: Optional[dict[str, Any]], row: Row, is_ours: bool) -> str:
     return "—" if value is None else number(value, row.unit)
 
 
+TARGET_BOUND = re.compile(r"≤ ([0-9.]+)")
+
+
+def figure(outcome: Optional[dict[str, Any]], metric: str) -> Optional[float]:
+    """A usable figure of a job, or None."""
+    if outcome is None or "result" not in outcome or problem(outcome):
+        return None
+    return outcome["result"].get(metric)
+
+
+def bound(row: Row, ours: dict[str, dict[str, Any]]) -> tuple[Optional[float], Optional[float], str]:
+    """The row's target as a number, the same scaled to this run, and the target cell's text. A target the
+    spec set against a baseline it names is also given scaled to that baseline as measured now, since a
+    slower machine slows both alike; other targets are not scaled (the scaled figure is the target)."""
+    found = TARGET_BOUND.search(row.target)
+    if not found:
+        return None, None, row.target
+    limit = float(found.group(1))
+    measured = figure(ours.get(row.baseline[0]), row.baseline[1]) if row.baseline else None
+    if measured is None:
+        return limit, limit, row.target
+    scaled = limit * measured / row.baseline[2]
+    return limit, scaled, f"{row.target}; ≤ {number(scaled, row.unit)} with this run's baseline"
+
+
+def met(value: Optional[float], limit: Optional[float], scaled: Optional[float]) -> str:
+    """"yes" within the target as written, "scaled" only within the target scaled to this run's baseline."""
+    if value is None or limit is None:
+        return ""
+    return "yes" if value <= limit else "scaled" if value <= scaled else "NO"
+
+
 def ratio(ours: Optional[dict[str, Any]], original: Optional[dict[str, Any]], metric: str) -> str:
     try:
         if problem(ours) or problem(original):
@@ -64,12 +96,14 @@ def notes(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 def render(rows: list[Row], results: dict[str, dict[str, dict[str, Any]]]) -> str:
     """`results[implementation][job]` is {"result": {...}}, {"error": text} or {"skipped": text}."""
     ours, original = results.get("ours", {}), results.get("original", {})
-    lines = ["| workload | original 2.10.0 | ours | ours/original | target |", "|---|---|---|---|---|"]
+    lines = ["| workload | original 2.10.0 | ours | ours/original | target | met |", "|---|---|---|---|---|---|"]
     for row in rows:
         if row.job not in ours and row.job not in original:
             continue  # not measured in this run (--only)
+        limit, scaled, target = bound(row, ours)
         lines.append(f"| {row.label} | {cell(original.get(row.job), row, False)} | "
                      f"{cell(ours.get(row.job), row, True)} | "
-                     f"{ratio(ours.get(row.job), original.get(row.job), row.metric)} | {row.target} |")
+                     f"{ratio(ours.get(row.job), original.get(row.job), row.metric)} | {target} | "
+                     f"{met(figure(ours.get(row.job), row.metric), limit, scaled)} |")
     trouble = notes(results)
     return "\n".join(lines + (["", "Notes:", *trouble] if trouble else []))
