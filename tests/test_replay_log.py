@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from loggingconf import one_logger_conf
 
 from capturemock import replaylog
 from capturemock.replay import ReplayIndex
@@ -433,32 +434,10 @@ def test_nothing_is_logged_or_imported_without_a_logging_configuration():
     assert result.stdout.split() == ["False", "False", "False"]
 
 
-LOGGING_CONF = textwrap.dedent("""\
-    [loggers]
-    keys=root,Replay
-    [handlers]
-    keys=replay
-    [formatters]
-    keys=plain
-    [logger_root]
-    handlers=
-    [logger_Replay]
-    handlers=replay
-    level=DEBUG
-    qualname=Replay
-    [handler_replay]
-    class=FileHandler
-    formatter=plain
-    args=('replay.log', 'w')
-    [formatter_plain]
-    format=%(message)s
-    """)
-
-
 @pytest.mark.parametrize("logged", [True, False])
 def test_python_replay_is_logged_as_by_2_10_and_replays_alike_without_the_log(tmp_path, logged):
     """A real replay through the import hook; the log changes nothing the program sees or records."""
-    (tmp_path / "logging.conf").write_text(LOGGING_CONF)
+    (tmp_path / "logging.conf").write_text(one_logger_conf("Replay", "replay.log"))
     (tmp_path / "rc").write_text("[python]\nintercepts = shop, pkg, optional_backend\n")
     (tmp_path / "replay.mock").write_text(PYTHON_RUN_MOCK)
     (tmp_path / "sut.py").write_text(PYTHON_RUN_PROGRAM)
@@ -477,26 +456,7 @@ def test_python_replay_is_logged_as_by_2_10_and_replays_alike_without_the_log(tm
 
 def test_server_applies_log_config_file(tmp_path):
     """log_config_file (with %(LOCAL_DIR)s) configures the server process; the Replay log lands in the file."""
-    (tmp_path / "logging.conf").write_text(textwrap.dedent("""\
-        [loggers]
-        keys=root,Replay
-        [handlers]
-        keys=replay
-        [formatters]
-        keys=plain
-        [logger_root]
-        handlers=
-        [logger_Replay]
-        handlers=replay
-        level=DEBUG
-        qualname=Replay
-        [handler_replay]
-        class=FileHandler
-        formatter=plain
-        args=('%(LOCAL_DIR)s/replay.log', 'w')
-        [formatter_plain]
-        format=%(message)s
-        """))
+    (tmp_path / "logging.conf").write_text(one_logger_conf("Replay", "%(LOCAL_DIR)s/replay.log"))
     (tmp_path / "rc").write_text(f"[general]\nlog_config_file = {tmp_path / 'logging.conf'}\n"
                                  "[command line]\nintercepts = echo,ls\n")
     (tmp_path / "replay.mock").write_text(COMMANDS)

@@ -9,30 +9,12 @@ import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from loggingconf import one_logger_conf
 from test_http import call
 
 import capturemock
 
-LOGGING_CONF = """\
-[loggers]
-keys=root,Server
-[handlers]
-keys=server
-[formatters]
-keys=plain
-[logger_root]
-handlers=
-[logger_Server]
-handlers=server
-level=DEBUG
-qualname=Server
-[handler_server]
-class=FileHandler
-formatter=plain
-args=('%(LOCAL_DIR)s/server.log', 'w')
-[formatter_plain]
-format=%(message)s
-"""
+LOGGING_CONF = one_logger_conf("Server", "%(LOCAL_DIR)s/server.log")
 _TRIED = ("Trying with possible classes [<class 'capturemock.commandlinetraffic.StderrTraffic'>, "
           "<class 'capturemock.commandlinetraffic.StdoutTraffic'>, "
           "<class 'capturemock.commandlinetraffic.SysExitTraffic'>, "
