@@ -718,9 +718,15 @@ read_plain(PyObject *module, PyObject *text)
     return value;
 }
 
+/* -- building the index: defined at the end of the file, before the module (its own block) --------- */
+static PyObject *index_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef module_methods[] = {
     {"read_plain", (PyCFunction)read_plain, METH_O,
      "read_plain(text): the value of a stripped plain literal, else NotImplemented (literals.py decides)."},
+    {"index_items", (PyCFunction)(void (*)(void))index_items, METH_FASTCALL,
+     "index_items(text, kinds, kind_of, slots, hashes, spans, next, levels, first, counts, calls):\n"
+     "ReplayIndex._build_in_python's pass, into arrays sized by the caller; None where it gives up."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -849,6 +855,287 @@ static PyTypeObject LookupType = {
     .tp_clear = (inquiry)Lookup_clear,
     .tp_methods = Lookup_methods,
 };
+
+/* -- building the index (replay.py's ReplayIndex._build_in_python, for the usual file) ---------------- */
+
+/* A replaying process's start-up indexes its whole mock: in Python that is ~30k instructions a request
+ * (the line scan for item heads, the key table, the per-occurrence numbers), 16 M of a 10^3-item mock's
+ * 95 M. index_items does the same pass in one C call, writing into arrays the caller made at their largest
+ * (as many requests as lines starting '<-', the key slots never needing to grow) and cuts to size after.
+ * It settles only the usual file: a request whose head does not start '<-' (its key could start with
+ * whitespace), a request written escaped (its key is the decoded text) or anything out of room makes it
+ * give up (None, no error) before the caller kept anything, and replay.py builds in Python from scratch. */
+
+enum { INDEX_MAX_LEVEL = 16, HEAD_CACHE = 8, HEAD_MAX = 10 };
+static const char INDEX_ESCAPE[] = "|capturemock|";  /* mockfile.ESCAPE */
+
+typedef struct {
+    PyObject *text;
+    int kind;
+    const void *data;
+    Py_ssize_t length;
+    PyObject *kinds, *kind_of;
+    Py_buffer slots, hashes, spans, next, levels, first, counts, calls;
+    int held;
+    Py_ssize_t capacity, key_capacity;  /* requests and keys there is room for */
+    Py_ssize_t occurrences, keys, call_count;
+    Py_ssize_t *last_occurrence, *key_length;  /* by key id: to chain a key's occurrences; its length */
+    Py_ssize_t open_at[INDEX_MAX_LEVEL];  /* level -> occurrence whose group is open, or -1 */
+    PyObject *recurrences;  /* [(key id, calls so far)] for each recurrence of an attribute key */
+    PyObject *head_text[HEAD_CACHE], *head_kind[HEAD_CACHE];  /* heads met so far and their kinds */
+    int heads;
+} Indexer;
+
+static void
+write_number(Py_buffer *view, Py_ssize_t index, long long value)
+{
+    char *at = (char *)view->buf + index * view->itemsize;
+    switch (view->itemsize) {
+    case 1: *(signed char *)at = (signed char)value; break;
+    case 4: *(int *)at = (int)value; break;
+    default: *(long long *)at = value;
+    }
+}
+
+/* The kind tuple (prefix, type, level, is_request) of the head text[begin:end], from the few heads met
+ * already, else ``kinds`` (filled by ``kind_of`` for a new head, as the Python build does). Borrowed;
+ * NULL with an error, or NULL without one for a kind that is not such a tuple (give up). */
+static PyObject *
+index_kind(Indexer *ix, Py_ssize_t begin, Py_ssize_t end)
+{
+    for (int i = 0; i < ix->heads; i++) {
+        if (PyUnicode_GET_LENGTH(ix->head_text[i]) == end - begin && text_has_at(ix->text, begin, ix->head_text[i]))
+            return ix->head_kind[i];
+    }
+    PyObject *head = PyUnicode_Substring(ix->text, begin, end);
+    if (head == NULL)
+        return NULL;
+    PyObject *kind = PyDict_GetItemWithError(ix->kinds, head);
+    if (kind != NULL) {
+        Py_INCREF(kind);
+    } else if (!PyErr_Occurred()) {
+        kind = PyObject_CallOneArg(ix->kind_of, head);
+        if (kind != NULL && PyDict_SetItem(ix->kinds, head, kind) < 0)
+            Py_CLEAR(kind);
+    }
+    if (kind == NULL) {
+        Py_DECREF(head);
+        return NULL;
+    }
+    int usable = PyTuple_CheckExact(kind) && PyTuple_GET_SIZE(kind) == 4
+                 && PyLong_CheckExact(PyTuple_GET_ITEM(kind, 2)) && PyBool_Check(PyTuple_GET_ITEM(kind, 3));
+    if (!usable || ix->heads == HEAD_CACHE) {  /* a full cache: the head is found in kinds again next time */
+        Py_DECREF(head);
+        Py_DECREF(kind);  /* kinds holds it */
+        return usable ? kind : NULL;
+    }
+    ix->head_text[ix->heads] = head;
+    ix->head_kind[ix->heads++] = kind;
+    return kind;
+}
+
+/* ReplayIndex._add_request: 1 done, 0 give up, -1 an error. */
+static int
+index_request(Indexer *ix, Py_ssize_t begin, long long line, int level, Py_ssize_t body)
+{
+    for (int open = level; open < INDEX_MAX_LEVEL; open++) {  /* close the groups it ends */
+        if (ix->open_at[open] >= 0) {
+            write_number(&ix->spans, SPAN * ix->open_at[open] + END, begin);
+            ix->open_at[open] = -1;
+        }
+    }
+    Py_ssize_t occurrence = ix->occurrences;
+    if (occurrence >= ix->capacity)
+        return 0;
+    ix->open_at[level] = occurrence;
+    write_number(&ix->spans, SPAN * occurrence, begin);
+    write_number(&ix->spans, SPAN * occurrence + BODY, body);
+    write_number(&ix->spans, SPAN * occurrence + END, ix->length);
+    write_number(&ix->spans, SPAN * occurrence + LINE, line);
+    write_number(&ix->next, occurrence, -1);
+    ix->occurrences++;
+    Py_ssize_t key_end = body, escape = (Py_ssize_t)strlen(INDEX_ESCAPE);
+    while (key_end > begin && PyUnicode_READ(ix->kind, ix->data, key_end - 1) == '\n')
+        key_end--;
+    if (key_end - begin >= escape) {  /* escaped: the key is the decoded text */
+        Py_ssize_t at = 0;
+        while (at < escape && PyUnicode_READ(ix->kind, ix->data, key_end - escape + at) == (Py_UCS4)INDEX_ESCAPE[at])
+            at++;
+        if (at == escape)
+            return 0;
+    }
+    while (key_end > begin && Py_UNICODE_ISSPACE(PyUnicode_READ(ix->kind, ix->data, key_end - 1)))
+        key_end--;
+    PyObject *key = PyUnicode_Substring(ix->text, begin, key_end);
+    Py_hash_t hash = key == NULL ? -1 : PyObject_Hash(key);
+    Py_XDECREF(key);
+    if (hash == -1)
+        return -1;
+    Py_ssize_t length = key_end - begin;
+    size_t mask = (size_t)items_in(&ix->slots) - 1, slot = (size_t)hash & mask;
+    int *slots = (int *)ix->slots.buf;
+    long long *hashes = (long long *)ix->hashes.buf;
+    int is_call = find_char(ix->kind, ix->data, begin, key_end, '(') >= 0;
+    for (Py_ssize_t key_id = slots[slot]; key_id != EMPTY_SLOT; slot = (slot + 1) & mask, key_id = slots[slot]) {
+        if (key_id < 0 || key_id >= ix->keys)
+            return 0;
+        long long first = read_number(&ix->spans, SPAN * read_number(&ix->first, key_id));  /* where it starts */
+        if (hashes[key_id] != (long long)hash || ix->key_length[key_id] != length
+                || memcmp((const char *)ix->data + first * ix->kind, (const char *)ix->data + begin * ix->kind,
+                          (size_t)(length * ix->kind)) != 0)
+            continue;
+        /* the key again: chain this occurrence to its last */
+        write_number(&ix->next, ix->last_occurrence[key_id], occurrence);
+        ix->last_occurrence[key_id] = occurrence;
+        write_number(&ix->counts, key_id, read_number(&ix->counts, key_id) + 1);
+        if (!is_call) {
+            PyObject *recurrence = Py_BuildValue("(nn)", key_id, ix->call_count);
+            int failed = recurrence == NULL || PyList_Append(ix->recurrences, recurrence) < 0;
+            Py_XDECREF(recurrence);
+            return failed ? -1 : 1;
+        }
+        return 1;
+    }
+    Py_ssize_t key_id = ix->keys;  /* a new key */
+    if (key_id >= ix->key_capacity || 3 * (key_id + 1) > 2 * items_in(&ix->slots)
+            || (is_call && ix->call_count >= items_in(&ix->calls)))
+        return 0;
+    slots[slot] = (int)key_id;
+    hashes[key_id] = (long long)hash;
+    write_number(&ix->levels, key_id, level);
+    write_number(&ix->first, key_id, occurrence);
+    write_number(&ix->counts, key_id, 1);
+    ix->last_occurrence[key_id] = occurrence;
+    ix->key_length[key_id] = length;
+    ix->keys++;
+    if (is_call)
+        write_number(&ix->calls, ix->call_count++, key_id);
+    return 1;
+}
+
+/* The pass over the lines: 1 done, 0 give up, -1 an error. */
+static int
+index_lines(Indexer *ix)
+{
+    int pending = 0, pending_level = 0;
+    Py_ssize_t pending_begin = 0;
+    long long pending_line = 0, line = 1;
+    for (Py_ssize_t start = 0; start < ix->length; line++) {
+        Py_ssize_t end = find_char(ix->kind, ix->data, start, ix->length, '\n');
+        end = end < 0 ? ix->length : end;
+        /* mockfile._item_heads_by_line: a first ':' within 10 characters, '<-' first or '->' 5 before it */
+        Py_ssize_t colon = find_char(ix->kind, ix->data, start, Py_MIN(start + HEAD_MAX, end), ':');
+        Py_ssize_t head_length = colon + 1 - start;
+        if (colon >= 0 && ((head_length >= 3 && PyUnicode_READ(ix->kind, ix->data, start) == '<'
+                            && PyUnicode_READ(ix->kind, ix->data, start + 1) == '-')
+                           || (head_length >= 6 && PyUnicode_READ(ix->kind, ix->data, colon - 5) == '-'
+                               && PyUnicode_READ(ix->kind, ix->data, colon - 4) == '>'))) {
+            if (pending) {
+                int done = index_request(ix, pending_begin, pending_line, pending_level, start);
+                if (done <= 0)
+                    return done;
+                pending = 0;
+            }
+            PyObject *kind = index_kind(ix, start, colon + 1);
+            if (kind == NULL)
+                return PyErr_Occurred() ? -1 : 0;
+            if (PyTuple_GET_ITEM(kind, 3) == Py_True) {
+                int overflow = 0;
+                long level = PyLong_AsLongAndOverflow(PyTuple_GET_ITEM(kind, 2), &overflow);
+                if (overflow || level < 0 || level >= INDEX_MAX_LEVEL || PyUnicode_READ(ix->kind, ix->data, start) != '<'
+                        || PyUnicode_READ(ix->kind, ix->data, start + 1) != '-')
+                    return 0;
+                pending = 1;
+                pending_begin = start;
+                pending_line = line;
+                pending_level = (int)level;
+            }
+        }
+        start = end + 1;
+    }
+    return pending ? index_request(ix, pending_begin, pending_line, pending_level, ix->length) : 1;
+}
+
+static int
+index_hold(Indexer *ix, Py_buffer *view, PyObject *array, const char *typecodes, const char *name)
+{
+    if (PyObject_GetBuffer(array, view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+        return -1;
+    ix->held++;
+    if (view->format == NULL || strlen(view->format) != 1 || strchr(typecodes, view->format[0]) == NULL
+            || view->ndim != 1 || view->itemsize == 0) {
+        PyErr_Format(PyExc_TypeError, "index_items: %s: expected an array of typecode %s", name, typecodes);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+index_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 11 || !PyUnicode_Check(args[0]) || !PyDict_CheckExact(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "index_items(text: str, kinds: dict, kind_of: callable, slots, hashes, "
+                                         "spans, next, levels, first, counts, calls): expected 11 arguments");
+        return NULL;
+    }
+    Indexer ix = {.text = args[0], .kind = PyUnicode_KIND(args[0]), .data = PyUnicode_DATA(args[0]),
+                  .length = PyUnicode_GET_LENGTH(args[0]), .kinds = args[1], .kind_of = args[2]};
+    Py_buffer *views[] = {&ix.slots, &ix.hashes, &ix.spans, &ix.next, &ix.levels, &ix.first, &ix.counts, &ix.calls};
+    const char *codes[] = {"i", "q", "iq", "i", "b", "i", "i", "i"};
+    const char *names[] = {"slots", "hashes", "spans", "next", "levels", "first", "counts", "calls"};
+    PyObject *result = NULL;
+    int done = -1;
+    for (int i = 0; i < 8; i++) {
+        if (index_hold(&ix, views[i], args[3 + i], codes[i], names[i]) < 0)
+            goto finally;
+    }
+    Py_ssize_t slot_count = items_in(&ix.slots);
+    if (slot_count == 0 || (slot_count & (slot_count - 1)) != 0 || ix.slots.itemsize != sizeof(int)
+            || ix.hashes.itemsize != sizeof(long long)) {
+        PyErr_SetString(PyExc_TypeError, "index_items: slots: expected a power of two of C ints, hashes of long longs");
+        goto finally;
+    }
+    for (Py_ssize_t slot = 0; slot < slot_count; slot++) {
+        if (((int *)ix.slots.buf)[slot] != EMPTY_SLOT) {
+            PyErr_SetString(PyExc_ValueError, "index_items: expected empty slots");
+            goto finally;
+        }
+    }
+    ix.capacity = Py_MIN(items_in(&ix.next), items_in(&ix.spans) / SPAN);
+    ix.key_capacity = Py_MIN(Py_MIN(items_in(&ix.hashes), items_in(&ix.levels)),
+                             Py_MIN(items_in(&ix.first), items_in(&ix.counts)));
+    for (int level = 0; level < INDEX_MAX_LEVEL; level++)
+        ix.open_at[level] = -1;
+    ix.last_occurrence = PyMem_New(Py_ssize_t, ix.key_capacity + 1);
+    ix.key_length = PyMem_New(Py_ssize_t, ix.key_capacity + 1);
+    ix.recurrences = PyList_New(0);
+    if (ix.last_occurrence == NULL || ix.key_length == NULL) {
+        PyErr_NoMemory();
+        goto finally;
+    }
+    if (ix.recurrences == NULL)
+        goto finally;
+    done = index_lines(&ix);
+    if (done > 0)
+        result = Py_BuildValue("(nnnO)", ix.occurrences, ix.keys, ix.call_count, ix.recurrences);
+    else if (done == 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
+finally:
+    while (ix.held > 0)
+        PyBuffer_Release(views[--ix.held]);
+    for (int i = 0; i < ix.heads; i++) {
+        Py_DECREF(ix.head_text[i]);
+        Py_DECREF(ix.head_kind[i]);
+    }
+    PyMem_Free(ix.last_occurrence);
+    PyMem_Free(ix.key_length);
+    Py_XDECREF(ix.recurrences);
+    return result;
+}
+
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,

@@ -69,8 +69,6 @@ class ReplayIndex:
         self._key = self._collapsed_key if collapse_server_keys else str.strip
         self._breaks = (preserve_cr, preserve_lf)  # how <CR>/<LF> are decoded (mockfile.decode_breaks)
         self._decode = any(self._breaks)
-        # key text -> key id; ids are plain indexes into the arrays below, in order of first appearance
-        self._key_ids = KeyTable(self._is_key, expected=source.count("\n") + 1)  # a key takes a line or more
         self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
@@ -99,9 +97,45 @@ class ReplayIndex:
         return SERVER_KEY if key.startswith(SERVER_KEY) else key
 
     def _build(self) -> None:
+        """The key table (key text -> key id; ids are plain indexes into the arrays, in order of first
+        appearance) and the arrays, by the C accelerator where it settles the file, else in Python."""
+        if _speedups is None or self.collapse_server_keys or self._decode or not self._build_in_c(_speedups):
+            self._build_in_python()
+        self._uses = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
+
+    def _build_in_c(self, speedups) -> bool:
+        """``_build_in_python`` in one C call (``_speedups.index_items``), ~20x fewer instructions: the
+        arrays made at their largest (a request it settles starts a line with '<-', so there are no more
+        requests, nor keys, than such lines), filled, then cut to size. False if it gave up: nothing kept."""
+        text = self.text
+        most = text.count("\n<-") + 1
+        # as sparse as the Python build's table (a slot a line: lookups probe as few slots), and never more
+        # than 2/3 full, so that it never grows
+        key_ids = KeyTable(self._is_key, expected=max(text.count("\n") + 1, most + most // 2 + 1))
+        slots, hashes = key_ids.bulk_arrays(most)
+        spans = array("i" if len(text) < 2**31 else "q", [0]) * (_SPAN * most)
+        next_occurrence, first, counts, calls = (array("i", [0]) * most for _ in range(4))
+        levels = array("b", [0]) * most
+        built = speedups.index_items(text, self._kinds, _kind, slots, hashes, spans, next_occurrence, levels,
+                                     first, counts, calls)
+        if built is None:
+            return False
+        occurrences, keys, call_count, recurrences = built
+        key_ids.keep(keys)
+        for numbers, length in ((spans, _SPAN * occurrences), (next_occurrence, occurrences), (levels, keys),
+                                (first, keys), (counts, keys), (calls, call_count)):
+            del numbers[length:]
+        self._key_ids, self._spans, self._next_occurrence, self._key_level = key_ids, spans, next_occurrence, levels
+        self._first_occurrence, self._occurrence_count, self._calls_in_order = first, counts, calls
+        for key_id, calls_before in recurrences:
+            self._recurrences.setdefault(key_id, array("i")).append(calls_before)
+        return True
+
+    def _build_in_python(self) -> None:
         """One pass over the item starts: a request item ends where the next item starts, so each request
         is added when the item after it is reached."""
         text = self.text
+        self._key_ids = KeyTable(self._is_key, expected=text.count("\n") + 1)  # a key takes a line or more
         kinds = self._kinds
         # lists while a small file is read (an append or a store is no call there), made arrays at the end;
         # a large file's go straight into arrays, whose size the index's memory is (issue #6)
@@ -137,7 +171,6 @@ class ReplayIndex:
             self._key_level = array("b", self._key_level)
             self._first_occurrence = array("i", self._first_occurrence)
             self._occurrence_count = array("i", self._occurrence_count)
-        self._uses = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
 
     def _add_request(self, begin: int, line: int, level: int, body: int, open_at_level: dict[int, int],
                      last_occurrence: list[int]) -> None:

@@ -77,6 +77,86 @@ def test_the_accelerator_answers_exactly_as_the_python_reference(items, raw, exa
     assert accelerated.report(KNOWN_TYPES) == reference.report(KNOWN_TYPES)
 
 
+class NotingBuilds:
+    """The built accelerator, noting whether each ``index_items`` call settled its file (or gave up)."""
+
+    def __init__(self):
+        self.speedups, self.settled = built_speedups(), []
+
+    def __getattr__(self, name):
+        return getattr(self.speedups, name)
+
+    def index_items(self, *args):
+        built = self.speedups.index_items(*args)
+        self.settled.append(built is not None)
+        return built
+
+
+def built_state(index: ReplayIndex) -> dict:
+    """Everything the build made that lookups read (not the key slots' order, which follows the table's size)."""
+    return {"spans": index._spans.tolist(), "next": index._next_occurrence.tolist(),
+            "levels": index._key_level.tolist(), "first": index._first_occurrence.tolist(),
+            "counts": index._occurrence_count.tolist(), "calls": index._calls_in_order.tolist(),
+            "recurrences": {key_id: ends.tolist() for key_id, ends in index._recurrences.items()},
+            "keys": list(index.keys()), "key ids": [index._key_ids.find(key) for key in index.keys()],
+            "kinds": index._kinds, "uses": index._uses.tolist(), "spans typecode": index._spans.typecode}
+
+
+def both_builds(text: str) -> tuple[dict, dict, list[bool]]:
+    """(built in C where it settles, built in Python) states of indexes of ``text``, and what C settled."""
+    noting = NotingBuilds()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(replay, "_speedups", noting)
+        accelerated = built_state(ReplayIndex(text))
+        patch.setattr(replay, "_speedups", None)
+        reference = built_state(ReplayIndex(text))
+    return accelerated, reference, noting.settled
+
+
+@settings(max_examples=int(os.environ.get("CAPTUREMOCK_FUZZ_EXAMPLES", 300)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(items=_items, raw=st.booleans(), repeats=st.integers(1, 3))
+def test_the_index_built_in_c_is_the_python_build(items, raw, repeats):
+    """Whether C settles the file or gives up (an escaped request, a request head not starting '<-'),
+    the index holds the same numbers, keys and item kinds; ``repeats`` makes keys recur (attributes too)."""
+    items = [*items, ("<-", "PYT", "mod.attr"), ("->", "RET", "1")] * repeats
+    if raw:
+        text = "".join(f"{prefix}{type_}:{value}\n" for prefix, type_, value in items)
+    else:
+        text = "".join(format_item(prefix, type_, value) for prefix, type_, value in items)
+    accelerated, reference, settled = both_builds(text)
+    assert accelerated == reference
+    assert len(settled) == 1
+
+
+def test_the_usual_file_is_built_in_c_and_the_rest_in_python():
+    usual = "<-PYT:import m\n<-PYT:m.f(1)\n->RET:2\n<-PYT:m.x\n->RET:3\n<-PYT:m.f(1)\n->RET:4\n<-PYT:m.x\n"
+    assert both_builds(usual)[2] == [True]
+    accelerated, _, _ = both_builds(usual)
+    assert accelerated["counts"] == [1, 2, 2] and accelerated["recurrences"] == {2: [1]}  # after 1 call key
+    escaped = format_item("<-", "PYT", "f(\n<-PYT:x") + "->RET:1\n"
+    odd_request = "<-PYT:f()\n->RET:1\n x->ABC:y\n"  # a request (odd level, not from the SUT) after a space
+    for text in (escaped, odd_request):
+        accelerated, reference, settled = both_builds(text)
+        assert settled == [False]
+        assert accelerated == reference
+
+
+def test_index_items_refuses_bad_arguments_with_a_type_error():
+    speedups = built_speedups()
+    numbers = [array("i", [-1] * 8), array("q"), array("i"), array("i"), array("b"), array("i"), array("i"),
+               array("i")]
+    assert speedups.index_items("", {}, print, *numbers) == (0, 0, 0, [])
+    with pytest.raises(TypeError, match="^index_items: hashes: expected an array of typecode q$"):
+        speedups.index_items("", {}, print, numbers[0], array("i"), *numbers[2:])
+    with pytest.raises(TypeError, match="^index_items: slots: expected a power of two of C ints, hashes of long"):
+        speedups.index_items("", {}, print, array("i", [-1] * 3), *numbers[1:])
+    with pytest.raises(TypeError, match=r"^index_items\(text: str, kinds: dict, kind_of: callable"):
+        speedups.index_items("", {}, print)
+    with pytest.raises(ValueError, match="^index_items: expected empty slots$"):
+        speedups.index_items("", {}, print, array("i", [0] * 8), *numbers[1:])
+
+
 class Refused:
     """A Python lookup that must not be asked."""
 

@@ -19,8 +19,11 @@ SITECUSTOMIZE = """\
 import capturemock
 capturemock.process_startup()
 """
-# modules an intercepted process imported before and needs no longer (2-5 ms each)
-AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "mmap", "bisect")
+# modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
+# set-up, a partial intercept, alterations or redaction need (~0.15 ms each: finding and loading a module)
+AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "mmap", "bisect",
+           "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
+           "capturemock.redaction")
 # not re (nor its enum): an editable install's finder imports it
 MATHMOD = """\
 def double(n):

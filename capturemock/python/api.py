@@ -17,8 +17,6 @@ from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
 from ..replay import ReplayIndex
 from ..replaypolicy import index_options, sealed
-from ..sutenv import unset
-from ..writable import check_writable
 from .importhook import ImportHook
 from .patching import Patcher, import_prefix
 from .replayer import Replayer
@@ -192,6 +190,9 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
                 ) -> bool:
     """Export what ``process_startup`` needs to intercept the SUT's processes; intercepts nothing here.
     The rc files are checked now, so that a bad value stops the test before the SUT runs."""
+    from ..sutenv import unset  # here, as set-up code: not in every intercepted process
+    from ..writable import check_writable
+
     try:
         if not is_active(mode, replayFile):
             refuse_live_run(rcFiles or [], parse_mode(mode), replayFile)

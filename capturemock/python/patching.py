@@ -11,12 +11,13 @@ import importlib
 from types import FunctionType, ModuleType
 
 from .asyncsupport import function_proxy, is_coroutine_function
-from .deferred import PatchOnImport
 from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Any, Optional
+
+    from .deferred import PatchOnImport
 
 
 def import_prefix(dotted: str) -> Optional[tuple[ModuleType, str, list[str]]]:
@@ -53,11 +54,15 @@ class Patcher:
     def __init__(self, session: Any):
         self.session = session
         self._undo: list[tuple[Any, str, Any]] = []
-        self._on_import = PatchOnImport(self.intercept, session.objects.is_intercepted_module)
+        self._on_import: Optional[PatchOnImport] = None  # made for the first name that waits for an import
 
     def intercept_now_or_on_import(self, dotted: str) -> None:
         """Patch ``dotted`` now, or as soon as the application imports what makes it exist."""
         if not self.intercept(dotted):
+            if self._on_import is None:
+                from .deferred import PatchOnImport  # here: most intercepts are modules, patched at once
+
+                self._on_import = PatchOnImport(self.intercept, self.session.objects.is_intercepted_module)
             self._on_import.add(dotted)
 
     def intercept(self, dotted: str) -> bool:
@@ -109,7 +114,8 @@ class Patcher:
         return True
 
     def restore(self) -> None:
-        self._on_import.uninstall()
+        if self._on_import is not None:
+            self._on_import.uninstall()
         while self._undo:
             owner, attr, original = self._undo.pop()
             if original is MISSING:

@@ -4,13 +4,14 @@ The per-call path must not touch ConfigParser: answers are computed here and cac
 """
 from __future__ import annotations
 
-from ..alterations import Alterations
 from ..config import RcConfig
-from ..redaction import Redactor
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Iterable, Optional
+
+    from ..alterations import Alterations
+    from ..redaction import Redactor
 
 PYTHON = "python"
 GENERAL = "general"
@@ -49,9 +50,18 @@ class PythonSettings:
                               for entry in entries if config.get("check_repeated_calls", [entry]) is not None]
         self._repeat_cache: dict[str, bool] = {}
         self.always_record = self._check_repeated and not self._entry_repeat
-        self.alterations = Alterations(config)
         self._alters = any(config.getlist("alterations", [section]) for section in config.sections())
-        self.redactor = Redactor.from_config(config)  # None unless [general] redact is set
+        # their modules only where the rc file asks for them: every intercepted process imports this one
+        self.alterations: Optional[Alterations] = None
+        if self._alters:
+            from ..alterations import Alterations
+
+            self.alterations = Alterations(config)
+        self.redactor: Optional[Redactor] = None  # unless [general] redact is set
+        if config.setting(GENERAL, "redact"):
+            from ..redaction import Redactor
+
+            self.redactor = Redactor.from_config(config)
         # whether call and return texts are rewritten at all: read on the per-call path
         self.has_alterations = self._alters or self.redactor is not None
 
