@@ -890,14 +890,20 @@ lowest_bit(unsigned mask)
 #endif
 }
 
-/* lanes of CHAR in 16 bytes, and the bits of _mm_movemask_epi8 that stand for whole lanes */
+/* Where text[at + i] is the word's first character and text[at + i + size - 1] its last: bit
+ * i * sizeof(CHAR) of the mask, for the 16 bytes from ``at`` (LANE_BITS keeps one bit a character). */
+#define WORD_ENDS_MASK(CHAR, CMPEQ, LANE_BITS, at)                                                         \
+    ((unsigned)_mm_movemask_epi8(_mm_and_si128(                                                            \
+         CMPEQ(_mm_loadu_si128((const __m128i *)(text + (at))), firsts),                                   \
+         CMPEQ(_mm_loadu_si128((const __m128i *)(text + (at) + size - 1)), lasts))) & (LANE_BITS))
+
+/* 32 bytes a step (two blocks of 16), while the last one read, from at + size - 1, lies in the text */
 #define WORD_SCAN_VECTOR(CHAR, SET1, CMPEQ, LANE_BITS)                                                      \
     const __m128i firsts = SET1(word[0]), lasts = SET1(word[size - 1]);                                    \
-    for (; at + size - 1 + (Py_ssize_t)(16 / sizeof(CHAR)) <= length; at += 16 / sizeof(CHAR)) {           \
-        __m128i heads = _mm_loadu_si128((const __m128i *)(text + at));                                     \
-        __m128i tails = _mm_loadu_si128((const __m128i *)(text + at + size - 1));                          \
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(CMPEQ(heads, firsts), CMPEQ(tails, lasts))) \
-                        & (LANE_BITS);                                                                     \
+    const Py_ssize_t lanes = 16 / (Py_ssize_t)sizeof(CHAR);                                                \
+    for (; at + size - 1 + 2 * lanes <= length; at += 2 * lanes) {                                         \
+        unsigned mask = WORD_ENDS_MASK(CHAR, CMPEQ, LANE_BITS, at)                                         \
+                        | WORD_ENDS_MASK(CHAR, CMPEQ, LANE_BITS, at + lanes) << 16;                        \
         for (; mask != 0; mask &= mask - 1) {                                                              \
             Py_ssize_t hit = at + lowest_bit(mask) / (int)sizeof(CHAR);                                    \
             if (WORD_AT(CHAR, hit))                                                                        \

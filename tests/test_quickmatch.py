@@ -1,5 +1,7 @@
 """Best match from text searches (issue #16): the choice must be exactly what scoring every key makes."""
 import re
+import sys
+import tracemalloc
 from array import array
 
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from capturemock import quickmatch
 from capturemock.bestmatch import NOT_SEPARATOR
 from capturemock.replay import ReplayIndex
+from tests.conftest import built_speedups
 from tests.test_bestmatch import brute_force
 
 pytestmark = pytest.mark.usefixtures("replay_core")  # the C accelerator and the Python reference
@@ -123,6 +126,31 @@ def test_the_word_search_reads_every_block_and_the_tail():
                                    ("yy", [])):
                 text = wide + "a" * at + "ab" + tail
                 assert list(quickmatch._ending_a_word(text, "ab")) == expected, (text, tail)
+
+
+def test_the_c_word_search_checks_its_arguments_and_frees_what_it_widens():
+    speedups = built_speedups()
+    for word, start in (("", 0), ("a", -1)):
+        with pytest.raises(ValueError, match="^find_word: expected a word and a start >= 0$"):
+            speedups.find_word("ab", word, start)
+    with pytest.raises(TypeError, match=r"^find_word\(text, word, start\): expected a str, a str and an int$"):
+        speedups.find_word(b"ab", "a", 0)
+    with pytest.raises(OverflowError):
+        speedups.find_word("ab", "a", 1 << 80)
+    assert [speedups.find_word("ab", "ab", start) for start in (0, 1, 3, 1 << 40)] == [0, -1, -1, -1]
+    assert speedups.find_word("ab", "€", 0) == -1  # wider than any character the text holds
+    text, word = "😀" + "x ab " * 20, "ab"  # the word is widened to the text's 4 bytes a character
+    assert speedups.find_word(text, word, 4) == 8
+    references = sys.getrefcount(text), sys.getrefcount(word)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1000):
+            speedups.find_word(text, word, 4)
+        assert tracemalloc.get_traced_memory()[0] - before < 1000
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(text), sys.getrefcount(word)) == references
 
 
 def test_positions_are_whole_items_with_the_value():
