@@ -1,4 +1,7 @@
 """Best match from text searches (issue #16): the choice must be exactly what scoring every key makes."""
+import re
+import sys
+import tracemalloc
 from array import array
 
 import pytest
@@ -6,12 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capturemock import quickmatch
+from capturemock.bestmatch import NOT_SEPARATOR
 from capturemock.replay import ReplayIndex
+from tests.conftest import built_speedups
 from tests.test_bestmatch import brute_force
 
 pytestmark = pytest.mark.usefixtures("replay_core")  # the C accelerator and the Python reference
 
-_word = st.sampled_from(["f", "g", "a", "b", "c", "d", "x/y", "(1)", "e", "f(a)"])
+# some texts hold characters of 2 or 4 bytes: the C word search reads each str kind in its own width
+_word = st.sampled_from(["f", "g", "a", "b", "c", "d", "x/y", "(1)", "e", "f(a)", "é", "€e", "a\u2003😀"])
 _request = st.tuples(st.sampled_from(["<-PYT:", "<-CMD:"]), st.lists(_word, min_size=1, max_size=5).map(" ".join))
 _key = _request.map("".join)
 
@@ -93,6 +99,58 @@ def test_a_miss_the_text_cannot_settle_builds_the_word_index():
     index = ReplayIndex("".join(f"{key}\n->RET:0\n" for key in keys))
     assert index.best_match("<-PYT:mod.compute") == "<-PYT:mod.compute()"
     assert set(index._word_indexes) == {"PYT"}
+
+
+# separators of every kind (str.isspace: \x1c, \x85, \xa0, \u2003, \u3000), near misses of "ab", wide characters
+_text_char = st.sampled_from(list("ab/()\\ \t\n\x1c\x85\xa0\u2003\u3000-1xé") + ["€", "😀"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(_text_char, max_size=80).map("".join),
+       word=st.lists(_text_char.filter(lambda char: not quickmatch._SEPARATOR.match(char)), min_size=1,
+                     max_size=4).map("".join))
+def test_the_word_search_finds_what_the_regex_finds(text, word):
+    """Each position where the word occurs followed by a separator or the end, in order, with neither
+    text nor word confined to one str kind; texts long enough for several 16-byte blocks and a tail."""
+    found = list(quickmatch._ending_a_word(text, word))
+    assert found == [match.start() for match in re.finditer(f"{re.escape(word)}(?!{NOT_SEPARATOR})", text)]
+
+
+def test_the_word_search_reads_every_block_and_the_tail():
+    """A hit at every position of a 1-, 2- and 4-byte text (the first and last of a 16-byte block, one
+    straddling two, the last possible one), ended by the text's end or a separator, and not when the
+    word goes on."""
+    for wide in ("", "é", "€", "😀"):
+        for at in range(70):
+            for tail, expected in (("", [len(wide) + at]), (" y", [len(wide) + at]), ("/" + "y" * 40, [len(wide) + at]),
+                                   ("yy", [])):
+                text = wide + "a" * at + "ab" + tail
+                assert list(quickmatch._ending_a_word(text, "ab")) == expected, (text, tail)
+
+
+def test_the_c_word_search_checks_its_arguments_and_frees_what_it_widens():
+    speedups = built_speedups()
+    for word, start in (("", 0), ("a", -1)):
+        with pytest.raises(ValueError, match="^find_word: expected a word and a start >= 0$"):
+            speedups.find_word("ab", word, start)
+    with pytest.raises(TypeError, match=r"^find_word\(text, word, start\): expected a str, a str and an int$"):
+        speedups.find_word(b"ab", "a", 0)
+    with pytest.raises(OverflowError):
+        speedups.find_word("ab", "a", 1 << 80)
+    assert [speedups.find_word("ab", "ab", start) for start in (0, 1, 3, 1 << 40)] == [0, -1, -1, -1]
+    assert speedups.find_word("ab", "€", 0) == -1  # wider than any character the text holds
+    text, word = "😀" + "x ab " * 20, "ab"  # the word is widened to the text's 4 bytes a character
+    assert speedups.find_word(text, word, 4) == 8
+    references = sys.getrefcount(text), sys.getrefcount(word)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1000):
+            speedups.find_word(text, word, 4)
+        assert tracemalloc.get_traced_memory()[0] - before < 1000
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(text), sys.getrefcount(word)) == references
 
 
 def test_positions_are_whole_items_with_the_value():
