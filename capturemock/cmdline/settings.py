@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ..config import GENERAL, RcConfig
 from ..replaypolicy import ON_BEST_MATCH
 
 TYPE_CHECKING = False  # typing is not imported at run time: the server checks these settings at start-up
 if TYPE_CHECKING:
+    import re
     from typing import Callable, Optional
 
     from ..alterations import Alterations
@@ -41,6 +41,8 @@ def _could_be_program(name: str) -> bool:
 
 def program_pattern(program: str) -> re.Pattern:
     """A ``<-CMD:`` line mentioning ``program`` as a whole space-delimited word (§5.2)."""
+    import re  # here: only a replay filters its programs, and re (with enum) is ~25 M of every command
+
     return re.compile(rf"^<-CMD:(?:.*\s)?{re.escape(program)}(?:\s|$)")
 
 
