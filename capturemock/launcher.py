@@ -178,8 +178,7 @@ class CaptureMockManager:
         if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
             from . import mockfile  # here: its regexes cost a recording launcher ~10 ms
 
-            text = mockfile.read_text(replay_file)
-            programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))
+            programs = settings.mentioned_programs(programs, mockfile.read_text(replay_file))
         return programs
 
     def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:

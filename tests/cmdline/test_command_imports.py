@@ -49,20 +49,25 @@ AVOIDED_STDLIB = ("re", "enum", "shutil", "fnmatch", "bz2", "lzma", "tempfile", 
 SCRIPT = os.path.join(os.path.dirname(capturemock.__file__), "bin", "capturemock")
 
 
-def test_the_installed_command_records_a_program_without_re_shutil_tempfile_or_socket(tmp_path):
+def test_the_installed_command_records_and_replays_without_re_shutil_tempfile_or_socket(tmp_path):
     """The script pip installs as ``capturemock``, run without site (whose editable-install finder would
-    import ``re`` itself), on the command's own path: a record with a shimmed program, and one with
-    nothing to intercept (the benchmark's row)."""
+    import ``re`` itself), on the command's own path: a record with a shimmed program, one with nothing to
+    intercept (the benchmark's row), and a replay that records (its programs filtered by the mock)."""
     (tmp_path / "rc").write_text("[command line]\nintercepts = true\n")
     (tmp_path / "empty.rc").write_text("")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CAPTUREMOCK_", "TEXTTEST_"))}
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(capturemock.__file__))
-    for rc, expected in (("rc", "<-CMD:true\n"), ("empty.rc", None)):
+    (tmp_path / "rep.mock").write_text("<-CMD:true\n")
+    for args, expected in ((["-R", "rc", "-r", "rec.mock"], "<-CMD:true\n"),
+                           (["-R", "empty.rc", "-r", "rec.mock"], None),
+                           (["-R", "rc", "-p", "rep.mock", "-r", "rec.mock"], "<-CMD:true\n")):
         (tmp_path / "rec.mock").unlink(missing_ok=True)
-        run = subprocess.run([sys.executable, "-S", "-X", "importtime", SCRIPT, "-R", rc, "-r", "rec.mock", "true"],
+        run = subprocess.run([sys.executable, "-S", "-X", "importtime", SCRIPT, *args, "true"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
-        if expected is not None:
+        if expected is None:  # nothing intercepted: nothing recorded
+            assert not (tmp_path / "rec.mock").exists()
+        else:
             assert (tmp_path / "rec.mock").read_text() == expected
         imported = _imported(run.stderr)
         assert "capturemock.threadserver" in imported
