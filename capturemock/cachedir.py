@@ -9,17 +9,18 @@ import os
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
 if TYPE_CHECKING:
-    from typing import Callable, Optional
+    from typing import Callable, Iterator, Optional
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def candidate_dirs() -> list[str]:
+def candidate_dirs() -> Iterator[str]:
     """The user's cache (XDG, else ~/.cache), then a per-user directory in the temp dir."""
-    import tempfile  # here, as hashlib below: an intercepted process never calls this module
-
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [os.path.join(base, "capturemock"), os.path.join(tempfile.gettempdir(), f"capturemock-{os.getuid()}")]
+    yield os.path.join(base, "capturemock")
+    import tempfile  # only where the cache will not do: its imports (shutil, re, random) are ~40 M instructions
+
+    yield os.path.join(tempfile.gettempdir(), f"capturemock-{os.getuid()}")
 
 
 def is_private(directory: str) -> bool:

@@ -20,16 +20,15 @@ and the server and temporary directory are cleaned up whatever happens.
 """
 from __future__ import annotations
 
+import _signal as signal  # the C module, as in cmdline/shim.py: its wrapper only adds enums (enum: ~17 M)
 import errno
 import os
-import shutil  # already imported by launcher: no start-up cost
-import signal
 import sys
-import tempfile
 
 from . import version
 from .config import RcConfig
 from .errors import CaptureMockError
+from .executables import which
 from .launcher import remove_dir_with_retry
 from .modes import RECORD, REPLAY, describe_modes, parse_mode
 
@@ -202,7 +201,7 @@ def _read_rc_files(args: Options, mode: int) -> tuple[Optional[RcConfig], list[s
 def _run(args: Options, mode: int, config: RcConfig) -> int:
     from .threadserver import ThreadServerManager
 
-    scratch = tempfile.mkdtemp(prefix="capturemock-")
+    scratch = _scratch_dir()
     env = os.environ.copy()
     server = ThreadServerManager(config)
     try:
@@ -225,6 +224,25 @@ def _run(args: Options, mode: int, config: RcConfig) -> int:
         _die_by(-status)
         return 128 - status  # a signal that does not end a process (or was not delivered yet)
     return status
+
+
+def _scratch_dir() -> str:
+    """A new private directory where ``tempfile.mkdtemp`` would make it: tempfile's imports (``shutil``,
+    ``random``, ``re``) are ~40 M instructions of every command. Made directly in the temp directory the
+    environment names (``/tmp`` without one); wherever that fails, tempfile itself chooses."""
+    parent = os.path.abspath(os.environ.get("TMPDIR") or os.environ.get("TEMP") or os.environ.get("TMP") or "/tmp")
+    for _ in range(10):
+        path = os.path.join(parent, f"capturemock-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="capturemock-")
 
 
 def _die_by(signum: int) -> None:
@@ -298,12 +316,12 @@ def _spawn(command: list[str], env: dict) -> int:
 
 
 def _executable(name: str, env: dict) -> str:
-    """The first executable file ``name`` on the PATH of ``env`` (``shutil.which``, as subprocess
-    looks), else the first file of that name (spawning it says why it cannot run)."""
+    """The first executable file ``name`` on the PATH of ``env`` (as subprocess looks), else the first
+    file of that name (spawning it says why it cannot run)."""
     if os.path.dirname(name):
         return name
     folders = os.get_exec_path(env)
-    found = shutil.which(name, path=os.pathsep.join(folders))
+    found = which(name, folders)
     if found is not None:
         return found
     for path in (os.path.join(folder, name) for folder in folders):

@@ -8,7 +8,6 @@ told where the package is on its own command line.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 import time
@@ -179,8 +178,7 @@ class CaptureMockManager:
         if replay_file and mode == REPLAY and not sealed(config):  # sealed: the server refuses the rest
             from . import mockfile  # here: its regexes cost a recording launcher ~10 ms
 
-            text = mockfile.read_text(replay_file)
-            programs = settings.mentioned_programs(programs, lambda pattern: mockfile.mentions(text, pattern))
+            programs = settings.mentioned_programs(programs, mockfile.read_text(replay_file))
         return programs
 
     def _spawn(self, args: list[str], env: dict, cwd: str, stderr_fn) -> None:
@@ -339,6 +337,25 @@ def start_server_from_texttest(recordFromUrl: Optional[str] = None, **kwargs) ->
     return env
 
 
+def _remove_tree(path: str) -> None:
+    """``shutil.rmtree`` of our own scratch directory (its shims, its Python set-up), without importing
+    shutil (``re``, ``bz2``, ``lzma``: ~30 M instructions of every command). Links are removed, never
+    followed; the first failure raises, as with rmtree."""
+    def fail(err: OSError) -> None:
+        raise err
+
+    for folder, dirs, files in os.walk(path, topdown=False, onerror=fail):
+        for name in files:
+            os.remove(os.path.join(folder, name))
+        for name in dirs:
+            inner = os.path.join(folder, name)
+            if os.path.islink(inner):
+                os.remove(inner)
+            else:
+                os.rmdir(inner)
+    os.rmdir(path)
+
+
 def texttest_is_recording() -> bool:
     return os.environ.get("TEXTTEST_CAPTUREMOCK_MODE", "0") == "1" or "TEXTTEST_CAPTUREMOCK_REPLAY" not in os.environ
 
@@ -360,7 +377,7 @@ def remove_dir_with_retry(path: str, max_attempts: int = 5, delay: float = 0.5) 
     """rmtree, retrying with exponential back-off on PermissionError; warns instead of raising."""
     for attempt in range(max_attempts):
         try:
-            shutil.rmtree(path)
+            _remove_tree(path)
             return
         except FileNotFoundError:
             return

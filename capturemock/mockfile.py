@@ -331,14 +331,6 @@ def _item_heads_by_line(text: str, start: int = 0, end: Optional[int] = None) ->
             if (head := line[:line.find(":", 0, 10) + 1]) and (head[:2] == "<-" or head[-6:-4] == "->")]
 
 
-def mentions(text: str, pattern: re.Pattern) -> bool:
-    """Whether a line of mock-file ``text`` matches ``pattern``, ``^`` anchoring at each line start:
-    how intercepts are filtered in replay (§5.2), without indexing the file."""
-    import re
-
-    return re.compile(pattern.pattern, pattern.flags | re.M).search(text) is not None
-
-
 _BOM = "\ufeff"
 
 

@@ -23,7 +23,6 @@ from .replaypolicy import ERROR, SILENT, WARN
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    import re
     from typing import Collection, Iterator, Optional, Sequence, Union
 
     from .bestmatch import WordIndex
@@ -317,14 +316,6 @@ class ReplayIndex:
     def keys(self) -> Iterator[str]:
         """Every recorded key, in order of first appearance."""
         return map(self._key_at, range(len(self._key_ids)))
-
-    def mentions(self, pattern: re.Pattern) -> bool:
-        """Whether a line of the replay file matches ``pattern`` (how intercepts are filtered, §5.2).
-
-        ``^`` anchors at the start of each line."""
-        import re  # here: a python replay never asks (cmdline does), and ``re`` costs ~4 ms at start-up
-
-        return re.compile(pattern.pattern, pattern.flags | re.M).search(self.text) is not None
 
     def lookup_exact(self, description: str) -> Optional[list[Item]]:
         key_id = self._key_ids.find(self._key(description))

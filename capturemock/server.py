@@ -19,7 +19,7 @@ descriptors or memory in ``accept`` pauses the server briefly instead of stoppin
 """
 from __future__ import annotations
 
-import _socket  # not socket: it imports enum and selectors, a quarter of the imports before the address is out
+import _socket  # not socket (its enums and selectors: ~17 M instructions); its wrapper adds nothing serving needs
 import _thread
 import os
 import sys
@@ -30,7 +30,6 @@ from .writable import check_writable
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
-    import socket
     from typing import Callable, Optional
 
 STOP = b"TERMINATE_SERVER"
@@ -269,14 +268,14 @@ class TrafficServer:
         self.max_silent = max_silent
         self.failure = ""  # why the server stopped by itself, if it did
         self.told_to_stop: Callable[[], None] = lambda: None  # the stop message is in (the Server log)
-        self._raw_listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        self.listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         try:
-            self._raw_listener.bind((host.encode(), port))  # bytes: no idna codec import
+            self.listener.bind((host.encode(), port))  # bytes: no idna codec import
         except OSError as err:
-            self._raw_listener.close()
+            self.listener.close()
             raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from None
-        self._raw_listener.listen(128)
-        self.port = self._raw_listener.getsockname()[1]
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
         self.address = f"{host}:{self.port}"
         self._stopping = threading.Event()
         self._accepting = threading.Lock()  # held by the one thread waiting in accept
@@ -288,17 +287,14 @@ class TrafficServer:
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch``, recording through ``order``; then wait
         for requests in flight (at most ``STOP_GRACE``), write what was recorded and call ``closing``."""
-        import socket  # for serving only: the listener was bound without it, before the address was out
-
         self.dispatch = dispatch
         self.order = order
-        self.listener = socket.socket(fileno=self._raw_listener.detach())
         self._idle = 1
         threading.Thread(target=self._follow, daemon=True).start()
         self._stopping.wait()
         with self._count:  # from here on, what a thread accepts it drops
             try:
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the threads waiting in accept (Linux)
+                self.listener.shutdown(_socket.SHUT_RDWR)  # wakes the threads waiting in accept (Linux)
             except OSError:
                 pass  # not on every system: there they wait on, until the process exits
             self.listener.close()
@@ -317,10 +313,7 @@ class TrafficServer:
         """Close the listener of a server that failed before serving (or while serving): in a launcher's
         own process nothing else would, and peers would wait in its backlog instead of being refused."""
         self._stopping.set()
-        self._raw_listener.close()  # a no-op once serving has taken it over
-        listener = getattr(self, "listener", None)
-        if listener is not None:
-            listener.close()
+        self.listener.close()
 
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
         from .cmdline.request import same_token
@@ -356,7 +349,7 @@ class TrafficServer:
                 self._idle += 1
                 self._count.notify_all()
 
-    def _accept(self) -> Optional[socket.socket]:
+    def _accept(self) -> Optional[_socket.socket]:
         """The next connection; None once the server stops. Out of descriptors or memory, or any other
         passing failure, the server makes room (``_shrink``) and tries again after a pause (growing to a
         second): it keeps serving, and never spins. Only a listener that is gone for good stops it, with
@@ -364,7 +357,7 @@ class TrafficServer:
         pause = _FIRST_PAUSE
         while True:
             try:
-                sock, _ = self.listener.accept()
+                sock = _socket.socket(fileno=self.listener._accept()[0])
                 sock.settimeout(self.idle_timeout)
                 return sock
             except OSError as err:
@@ -381,7 +374,7 @@ class TrafficServer:
             self._stopping.wait(pause)
             pause = min(2 * pause, _LAST_PAUSE)
 
-    def _admit(self, sock: socket.socket) -> Connection:
+    def _admit(self, sock: _socket.socket) -> Connection:
         """A new silent connection (``_count`` held); beyond ``max_silent`` the oldest is dropped."""
         conn = Connection(sock, self._arrive, self._rest)
         self._silent[conn] = None

@@ -88,13 +88,6 @@ def test_server_keys_collapse_to_one():
     assert texts(idx.lookup("<-SRV:else")) == ["bye"]
 
 
-def test_mentions():
-    import re
-    idx = index("<-CMD:git status\n->OUT:clean\n<-CMD:ls\n")
-    assert idx.mentions(re.compile(r"^<-CMD:(.*\s)?git(\s|$)"))
-    assert not idx.mentions(re.compile(r"^<-CMD:(.*\s)?ssh(\s|$)"))
-
-
 def test_large_index_exact_lookup_and_miss():
     lines = []
     for i in range(20000):

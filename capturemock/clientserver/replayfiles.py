@@ -3,10 +3,10 @@ serves command-line shims (the default classic protocol) must not load a large m
 reading brings the file into the form of its role (``roles``): one recording replays either side."""
 from __future__ import annotations
 
-import re
 import threading
 
 from .. import mockfile
+from ..lazyregex import LazyRegex
 from ..replay import ReplayIndex
 from ..replaypolicy import WARN
 from .roles import client_form, in_server_form_text, server_form
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # the requests this family replays: client messages and custom-client requests (the mock file may
 # hold command-line traffic too, which the command handler's own index reports)
 REQUEST_TYPES = ("CLI", "CAL")
-_TRAFFIC = re.compile(r"^(<-|->)(CLI|CAL):", re.M)
+_TRAFFIC = LazyRegex(r"(?m)^(<-|->)(CLI|CAL):")
 
 
 class ReplayFiles:

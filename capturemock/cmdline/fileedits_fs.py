@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import sys
 
@@ -21,6 +20,8 @@ def place_file(src: str, dst: str) -> None:
     make_parents(dst)
     if os.path.islink(dst) or os.path.isfile(dst):
         os.unlink(dst)
+    import shutil  # here: shutil (re, bz2, lzma) is ~30 M instructions of a run that edits no files
+
     shutil.copyfile(src, dst)
     os.chmod(dst, stat.S_IMODE(os.stat(src).st_mode) | stat.S_IWUSR)
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
-import re
+
+from ..lazyregex import LazyRegex
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, Mapping, Optional, Sequence
 
-_CYGDRIVE = re.compile(r"^/cygdrive/([A-Za-z])(/|$)")
+_CYGDRIVE = LazyRegex(r"^/cygdrive/([A-Za-z])(/|$)")
 
 
 def candidate_paths(argv: Sequence[str], cwd: str, server_cwd: str,

@@ -23,7 +23,6 @@ goes on with the command's other edits and output.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 
 from .fileedits_paths import is_inside
@@ -107,6 +106,8 @@ class Sandbox:
         if info is None:
             return
         if stat.S_ISDIR(info.st_mode):
+            import shutil  # here, as below: shutil (re, bz2, lzma) is ~30 M instructions of a run without edits
+
             shutil.rmtree(path)  # does not follow the links it finds inside
         else:
             os.unlink(path)
@@ -119,6 +120,8 @@ class Sandbox:
             os.unlink(path)
         mode = stat.S_IMODE(os.lstat(src).st_mode) | stat.S_IWUSR
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        import shutil
+
         with open(src, "rb") as source, os.fdopen(os.open(path, flags, mode), "wb") as dest:
             shutil.copyfileobj(source, dest, _COPY_CHUNK)
             os.chmod(dest.fileno() if os.chmod in os.supports_fd else path, mode)  # not cut by the umask

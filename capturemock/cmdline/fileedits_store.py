@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from contextlib import contextmanager
 
+from ..lazyregex import LazyRegex
 from .fileedits_fs import make_parents, place_file, warn_stderr
 from .fileedits_paths import is_inside
 from .fileedits_sandbox import EMPTY_DIR, EditRefused, safe_entries
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 SYMLINK_SUFFIX = ".CAPTUREMOCK_SYMLINK"
 DELETION_SUFFIX = ".CAPTUREMOCK_DELETION"
-_EDIT_NUMBER = re.compile(r"\.edit_\d+$")
+_EDIT_NUMBER = LazyRegex(r"\.edit_\d+$")
 
 
 def plain_name(fil_name: str) -> str:

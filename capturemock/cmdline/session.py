@@ -46,7 +46,7 @@ def command_handler(mode: int, config: RcConfig, options: dict[str, str], token:
 
     def replayed(program: str) -> bool:
         if program not in mentioned:
-            mentioned[program] = replay is not None and replay.mentions(settings.program_pattern(program))
+            mentioned[program] = replay is not None and settings.mentions_program(replay.text, program)
         return mentioned[program]
 
     intercept_dir: Optional[str] = options.get("intercept-dir")

@@ -14,10 +14,10 @@ SUT's own PYTHONPATH is left alone (we deliberately do not copy §12.20).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 from ..cachedir import first_private
+from ..executables import which
 
 TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every capturemock command
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def native_shim(compiler: Optional[str] = None) -> Optional[str]:
         binary = os.path.join(directory, name)
         if os.access(binary, os.X_OK) and runs_here(binary):
             return binary
-        compiled = _compile(compiler or shutil.which("cc") or shutil.which("gcc"), directory, binary)
+        path = os.get_exec_path()
+        compiled = _compile(compiler or which("cc", path) or which("gcc", path), directory, binary)
         return binary if compiled and runs_here(binary) else None
 
     return first_private(make)
@@ -177,4 +178,6 @@ def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
     except OSError:
+        import shutil  # here: a link is made wherever the cache and the intercept directory share a disk
+
         shutil.copy2(source, target)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import capturemock
 from capturemock.clientserver.classic import ClassicSession
 from capturemock.clientserver.exchange import Exchange
 from capturemock.cmdline.fileedits_scan import Edit
@@ -38,6 +39,39 @@ def test_the_command_records_and_replays_a_program_without_the_modules_it_does_n
         imported = _imported(proc.stderr)
         assert "capturemock.threadserver" in imported  # the traffic was served: the check means something
         assert sorted(imported & set(AVOIDED)) == []
+
+
+# the stdlib modules the command's record of a program no longer imports (~45 M instructions together):
+# re and its enum (the traffic server serves through _socket, the signals are _signal's), shutil
+# (fnmatch, bz2, lzma), tempfile (random), socket (selectors)
+AVOIDED_STDLIB = ("re", "enum", "shutil", "fnmatch", "bz2", "lzma", "tempfile", "random", "socket", "selectors",
+                  "signal")
+SCRIPT = os.path.join(os.path.dirname(capturemock.__file__), "bin", "capturemock")
+
+
+def test_the_installed_command_records_and_replays_without_re_shutil_tempfile_or_socket(tmp_path):
+    """The script pip installs as ``capturemock``, run without site (whose editable-install finder would
+    import ``re`` itself), on the command's own path: a record with a shimmed program, one with nothing to
+    intercept (the benchmark's row), and a replay that records (its programs filtered by the mock)."""
+    (tmp_path / "rc").write_text("[command line]\nintercepts = true\n")
+    (tmp_path / "empty.rc").write_text("")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CAPTUREMOCK_", "TEXTTEST_"))}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(capturemock.__file__))
+    (tmp_path / "rep.mock").write_text("<-CMD:true\n")
+    for args, expected in ((["-R", "rc", "-r", "rec.mock"], "<-CMD:true\n"),
+                           (["-R", "empty.rc", "-r", "rec.mock"], None),
+                           (["-R", "rc", "-p", "rep.mock", "-r", "rec.mock"], "<-CMD:true\n")):
+        (tmp_path / "rec.mock").unlink(missing_ok=True)
+        run = subprocess.run([sys.executable, "-S", "-X", "importtime", SCRIPT, *args, "true"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        if expected is None:  # nothing intercepted: nothing recorded
+            assert not (tmp_path / "rec.mock").exists()
+        else:
+            assert (tmp_path / "rec.mock").read_text() == expected
+        imported = _imported(run.stderr)
+        assert "capturemock.threadserver" in imported
+        assert sorted(imported & set(AVOIDED_STDLIB)) == []
 
 
 def test_generic_protocol_bases_are_the_classes_themselves_at_run_time():
