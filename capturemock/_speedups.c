@@ -758,9 +758,17 @@ read_plain(PyObject *module, PyObject *text)
     return value;
 }
 
+/* session 7's functions, in its block at the end */
+static PyObject *caller_verdict(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef module_methods[] = {
     {"read_plain", (PyCFunction)read_plain, METH_O,
      "read_plain(text): the value of a stripped plain literal, else NotImplemented (literals.py decides)."},
+    {"caller_verdict", (PyCFunction)(void (*)(void))caller_verdict, METH_FASTCALL,
+     "caller_verdict(cache, own[, frame]): callstack.caller_verdict, in C."},
+    {"one_line_dict", (PyCFunction)(void (*)(void))one_line_dict, METH_FASTCALL,
+     "one_line_dict(mapping, full_floats): values._one_line_dict, in C."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -978,6 +986,128 @@ Lookup_answer(Lookup *self, PyObject *description)
     if (answer != NULL)
         ((int *)self->uses.buf)[key_id]++;
     return answer;
+}
+
+/* caller_verdict(cache, own[, frame]): callstack.CallerFilter's walk out of capturemock's own frames, in C
+ * (issue #16, session 7). From ``frame`` (by default the Python frame calling this), the verdict cached for
+ * the first code object that is not capturemock's own, else the frame whose code has none yet (Python
+ * classifies it once and asks again from there), else None past the outermost frame. ``cache`` maps
+ * id(code) -> (code, verdict): an id is hashed in a few instructions, a code object's hash (3.11) walks its
+ * constants, ~1.2k instructions a frame, four frames a recorded call. The Python twin in callstack.py is the
+ * reference and the fallback. */
+static PyObject *
+caller_verdict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs < 2 || nargs > 3 || !PyDict_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "caller_verdict(cache: dict, own[, frame])");
+        return NULL;
+    }
+    PyObject *cache = args[0], *own = args[1];
+    PyFrameObject *frame = nargs == 3 && args[2] != Py_None ? (PyFrameObject *)args[2] : PyEval_GetFrame();
+    if (frame != NULL && !PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "caller_verdict: frame must be a frame");
+        return NULL;
+    }
+    Py_XINCREF(frame);
+    while (frame != NULL) {
+        PyCodeObject *code = PyFrame_GetCode(frame);
+        PyObject *key = PyLong_FromVoidPtr(code);
+        PyObject *entry = key == NULL ? NULL : PyDict_GetItemWithError(cache, key);
+        Py_XDECREF(key);
+        int known = entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 2
+                    && PyTuple_GET_ITEM(entry, 0) == (PyObject *)code;
+        Py_DECREF(code);
+        if (!known) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(frame);
+                return NULL;
+            }
+            return (PyObject *)frame;  /* not classified yet */
+        }
+        PyObject *verdict = PyTuple_GET_ITEM(entry, 1);
+        if (verdict != own) {
+            Py_INCREF(verdict);
+            Py_DECREF(frame);
+            return verdict;
+        }
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+    Py_RETURN_NONE;
+}
+
+/* one_line_dict(mapping, full_floats): values._one_line_dict in C (issue #16, session 7): what pprint writes
+ * for a dict of str keys and int, str, bool, None or float values that fits one line (its repr with the
+ * keys sorted), else None. The Python function is the reference and the fallback; this one saves a
+ * recorded call returning a small dict its ~130 bytecodes (~8k instructions). */
+enum { ONE_LINE_WIDTH = 130 };
+
+static PyObject *
+one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "one_line_dict(mapping: dict, full_floats)");
+        return NULL;
+    }
+    PyObject *mapping = args[0];
+    int full_floats = PyObject_IsTrue(args[1]);
+    if (full_floats < 0)
+        return NULL;
+    if (PyDict_GET_SIZE(mapping) > ONE_LINE_WIDTH / 4)  /* ``'': 0, `` each: longer than one line */
+        Py_RETURN_NONE;
+    PyObject *keys = PyDict_Keys(mapping);
+    if (keys == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(keys, i))) {  /* the Python one gives up on these too */
+            Py_DECREF(keys);
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *ordered = PyList_Sort(keys) < 0 ? NULL : PyDict_New();  /* str keys: the sort cannot fail */
+    for (Py_ssize_t i = 0; ordered != NULL && i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *element = PyDict_GetItemWithError(mapping, key);
+        if (element == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "one_line_dict: the dict changed while it was read");
+            Py_CLEAR(ordered);
+            break;
+        }
+        PyTypeObject *kind = Py_TYPE(element);
+        if (kind == &PyFloat_Type && !full_floats) {
+            element = PyObject_CallMethod(element, "__round__", "i", 2);  /* round(element, 2) */
+        } else if (kind == &PyFloat_Type || kind == &PyLong_Type || kind == &PyUnicode_Type || kind == &PyBool_Type
+                   || element == Py_None) {
+            Py_INCREF(element);
+        } else {
+            Py_DECREF(ordered);
+            Py_DECREF(keys);
+            Py_RETURN_NONE;
+        }
+        if (element == NULL || PyDict_SetItem(ordered, key, element) < 0)
+            Py_CLEAR(ordered);
+        Py_XDECREF(element);
+    }
+    Py_DECREF(keys);
+    if (ordered == NULL)
+        return NULL;
+    PyObject *line = PyObject_Repr(ordered);
+    Py_DECREF(ordered);
+    if (line == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            return NULL;
+        PyErr_Clear();  /* an int with more digits than repr writes: render's own way, in hex */
+        Py_RETURN_NONE;
+    }
+    if (PyUnicode_GET_LENGTH(line) > ONE_LINE_WIDTH) {
+        Py_DECREF(line);
+        Py_RETURN_NONE;
+    }
+    return line;
 }
 
 static struct PyModuleDef speedups_module = {
