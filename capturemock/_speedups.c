@@ -207,8 +207,9 @@ first_response(Lookup *self, Py_ssize_t key_id, Response *found)
     if (key_id >= items_in(&self->uses) || key_id >= items_in(&self->counts) || key_id >= items_in(&self->levels))
         return PYTHON_DECIDES;
     const int *uses = (const int *)self->uses.buf;
-    long long count = read_number(&self->counts, key_id);
-    if ((uses[key_id] > 0 && uses[key_id] < count) || uses[key_id] == INT_MAX)
+    /* the count is read only for a key used before: a first use (most, in a long replay) touches one cache
+     * line less, which counts when lookups jump around a large file */
+    if (uses[key_id] == INT_MAX || (uses[key_id] > 0 && uses[key_id] < read_number(&self->counts, key_id)))
         return PYTHON_DECIDES;  /* a later group of a repeated request: found by following the occurrences */
     long long occurrence = read_number(&self->first, key_id), level = read_number(&self->levels, key_id);
     Py_ssize_t text_length = PyUnicode_GET_LENGTH(self->text);
