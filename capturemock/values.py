@@ -95,7 +95,7 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
     if kind is bool or value is None:
         return repr(value)
     # a plain list, tuple or dict is never a proxy nor a callback: the hook is not asked (for a dict it
-    # looked for a handle, an AttributeError raised and caught: ~4k instructions of a recorded call)
+    # looked for a handle, an AttributeError raised and caught: ~8k instructions of a recorded call)
     if kind is list:
         return f"[{', '.join(render(element, hook, full_floats) for element in value)}]"
     if kind is tuple:
