@@ -76,6 +76,9 @@ class ReplayIndex:
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on a miss text searches left open
         self._quick_match: Union[QuickMatch, bool, None] = None  # the text searches, made on the first miss
         self._build()
+        # a python call's lookup: ``lookup`` itself, unless the C accelerator answers the usual call whole
+        # (``_accelerate``): then a plain value comes back read, with its line, instead of a group to play
+        self.answer = self.lookup
         if _speedups is not None and not collapse_server_keys and not self._decode:
             self._accelerate(_speedups)
         self.logged = _replay_logged()  # decided once: whoever replays from here may log more (python reads)
@@ -241,7 +244,7 @@ class ReplayIndex:
         accelerated = speedups.Lookup(self.text, slots, hashes, self._first_occurrence, self._spans, self._uses,
                                       self._occurrence_count, self._key_level, self._kinds, Item, self.lookup,
                                       self.lookup_exact)
-        self.lookup, self.lookup_exact = accelerated.lookup, accelerated.lookup_exact
+        self.lookup, self.lookup_exact, self.answer = accelerated.lookup, accelerated.lookup_exact, accelerated.answer
 
     # -- groups -------------------------------------------------------------------------------------
     def _occurrence(self, key_id: int, index: int) -> int:
@@ -494,6 +497,7 @@ class ReplayIndex:
 
         self.lookup, self.lookup_exact = logged(plain_lookup), logged(plain_exact)
         self.lookup_import, self.lookup_attribute = logged(plain_import), logged(plain_attribute)
+        self.answer = self.lookup  # groups only: the logged lookup is the one answering
         self._best_match_id = best_match_id
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import types
 
+from .accelerator import load_speedups
 from .lazyregex import LazyRegex
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
@@ -93,21 +94,23 @@ def render(value: Any, hook: Optional[Hook] = None, full_floats: bool = False) -
         return repr(value) if full_floats else str(round(value, 2))
     if kind is bool or value is None:
         return repr(value)
-    if hook is not None:
-        text = hook(value)
-        if text is not None:
-            return text
+    # a plain list, tuple or dict is never a proxy nor a callback: the hook is not asked (for a dict it
+    # looked for a handle, an AttributeError raised and caught: ~8k instructions of a recorded call)
     if kind is list:
         return f"[{', '.join(render(element, hook, full_floats) for element in value)}]"
     if kind is tuple:
         inner = ", ".join(render(element, hook, full_floats) for element in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if kind is dict:
-        line = _one_line_dict(value, full_floats)
+        line = _one_line(value, full_floats)
         if line is not None:
             return line
         nested = {key: _nested(value[key], hook, full_floats) for key in _sorted_keys(value)}
         return _pformat(nested)
+    if hook is not None:
+        text = hook(value)
+        if text is not None:
+            return text
     text = repr(value)
     if len(text) <= WIDTH and not isinstance(value, (dict, list, tuple)):
         return text  # what pformat writes for it: the hot path skips building a PrettyPrinter
@@ -161,6 +164,10 @@ def _one_line_dict(mapping: dict, full_floats: bool) -> Optional[str]:
     except ValueError:  # an int with more digits than repr writes: render's own way, in hex
         return None
     return line if len(line) <= WIDTH else None
+
+
+_speedups = load_speedups()
+_one_line = _one_line_dict if _speedups is None else _speedups.one_line_dict  # the same text, in C
 
 
 def _sorted_keys(mapping: dict) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from array import array
 
 import pytest
@@ -281,3 +282,42 @@ def test_an_index_and_its_accelerator_are_collected():
     del index
     gc.collect()
     assert gone() is None
+
+
+def test_answers_caller_walks_and_one_line_dicts_neither_leak_nor_free_twice():
+    """Under ``-X dev``, answering calls (read in C or handed to Python, values refused), walking callers
+    (found, not classified yet, past the outermost frame) and writing one-line dicts (written, refused,
+    rounded, beyond repr's digits) many times keeps the block count flat."""
+    built_speedups()
+    code = textwrap.dedent("""
+        import sys
+        from capturemock import replay
+        from capturemock._speedups import caller_verdict, one_line_dict
+        text = ("<-PYT:f(1)\\n->RET:{'i': 1, 'name': 'x'}\\n<-PYT:f(2)\\n->RET:Instance('A', 'a')\\n"
+                "<-PYT:f(3)\\n->RET:007\\n<-PYT:f(4)\\n->RET:'a' 'b'\\n<-PYT:f(5)\\n->RET:" + "1" * 30 + "\\n")
+        index = replay.ReplayIndex(text)
+        assert index.answer.__self__.__class__.__name__ == "Lookup"
+        dicts = [{"b": 1.234, "a": None}, {"k": [1]}, {1: 2}, {"k": 10 ** 5000}, {"k": "x" * 200}]
+        own = "own"
+        def walk(cache):
+            return caller_verdict(cache, own)
+        def run():
+            for _ in range(500):
+                for n in range(1, 7):
+                    index.answer(f"<-PYT:f({n})")
+                for value in dicts:
+                    one_line_dict(value, False)
+                    one_line_dict(value, True)
+                code = walk.__code__
+                walk({id(code): (code, own)})
+                walk({})
+                walk({id(code): (code, True)})
+        run()
+        before = sys.getallocatedblocks()
+        run()
+        print(sys.getallocatedblocks() - before)
+    """)
+    result = subprocess.run([sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=REPO), check=True)
+    assert abs(int(result.stdout)) < 50, result.stdout
+    assert result.stderr == ""

@@ -11,6 +11,8 @@ import os
 import sys
 from types import CodeType, FrameType
 
+from ..accelerator import load_speedups
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Iterable, Optional
@@ -37,34 +39,52 @@ def stdlib_dirs() -> tuple[str, ...]:
     return tuple(sorted({os.path.realpath(directory) + os.sep for directory in dirs}))
 
 
+def caller_verdict(cache: dict[int, tuple[CodeType, object]], own: object,
+                   frame: Optional[FrameType] = None) -> object:
+    """From ``frame`` (by default our caller's), the verdict ``cache`` holds for the first code object that is
+    not ``own``, else the first frame whose code it has no verdict for, else None past the outermost frame.
+    Keyed by ``id(code)`` (the entry keeps the code alive, so the id is not reused): hashing a code object
+    walks its constants. ``_speedups.caller_verdict`` is this walk in C."""
+    frame = frame or sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        entry = cache.get(id(code))
+        if entry is None or entry[0] is not code:
+            return frame
+        if entry[1] is not own:
+            return entry[1]
+        frame = frame.f_back
+    return None
+
+
+_speedups = load_speedups()
+_caller_verdict = caller_verdict if _speedups is None else _speedups.caller_verdict
+
+
 class CallerFilter:
     """Decides, per calling code object, whether traffic from there goes straight to the real thing."""
 
     def __init__(self, ignore_callers: Iterable[str] = ()):
         self.ignore = frozenset(ignore_callers)
         self.stdlib = stdlib_dirs()
-        self._cache: dict[CodeType, object] = {}
+        self._cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
         self._classifying = _thread._local()
 
-    def excluded(self, frame: Optional[FrameType] = None) -> bool:
-        """Whether the first frame outside capturemock (from ``frame`` or our caller) is excluded."""
-        frame = frame or sys._getframe(1)
+    def excluded(self) -> bool:
+        """Whether the first frame outside capturemock (out from our caller) is excluded."""
         cache = self._cache
-        while frame is not None:
-            code = frame.f_code
-            verdict = cache.get(code)
-            if verdict is None:
-                if getattr(self._classifying, "active", False):
-                    return True  # classifying uses os.path, which may itself be intercepted
-                self._classifying.active = True
-                try:
-                    verdict = cache[code] = self._classify(code.co_filename)
-                finally:
-                    self._classifying.active = False
-            if verdict is not _OWN:
-                return verdict  # type: ignore[return-value]
-            frame = frame.f_back
-        return False
+        found = _caller_verdict(cache, _OWN)
+        while type(found) is FrameType:  # a calling code object met for the first time: classified once
+            if getattr(self._classifying, "active", False):
+                return True  # classifying uses os.path, which may itself be intercepted
+            self._classifying.active = True
+            try:
+                code = found.f_code
+                cache[id(code)] = (code, self._classify(code.co_filename))
+            finally:
+                self._classifying.active = False
+            found = _caller_verdict(cache, _OWN, found)
+        return found is True
 
     def _classify(self, filename: str) -> object:
         if filename.startswith("<frozen "):

@@ -180,8 +180,12 @@ class Replayer:
 
     # -- calls -------------------------------------------------------------------------------------
     def call(self, description: str, level: int, record: bool) -> Any:
-        group = self.index.lookup(description)
-        return _unanswered(description) if group is None else self._play(description, group, level, record)
+        found = self.index.answer(description)
+        if type(found) is tuple:  # the C accelerator's usual answer: one plain value, and its line as written
+            if record:
+                self.session._pending.append(found[1])
+            return found[0]
+        return _unanswered(description) if found is None else self._play(description, found, level, record)
 
     def replay_import(self, description: str, level: int) -> None:
         """An ``import`` line is looked up, as in 2.10 (the debug log shows it), and its group played:

@@ -38,7 +38,7 @@ from .settings import PythonSettings
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Optional
+    from typing import Any, Iterator, Optional, Sequence
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
@@ -424,8 +424,10 @@ class Session:
         unwrap = self.objects.unwrap
         return real(*[unwrap(arg) for arg in args], **{k: unwrap(v) for k, v in kwargs.items()})
 
-    def real_arguments(self, args: tuple, kwargs: dict) -> tuple[list, dict]:
+    def real_arguments(self, args: tuple, kwargs: dict) -> tuple[Sequence, dict]:
         """What the real call gets: proxies unwrapped, the application's callables wrapped as callbacks."""
+        if not kwargs and SCALARS.issuperset(map(type, args)):  # the usual: plain values, nothing to unwrap
+            return args, kwargs
         unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         return real_args, {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs

@@ -363,3 +363,36 @@ def test_a_hand_written_raise_uses_the_real_class_when_its_module_is_loaded(sand
         with pytest.raises(OSError) as info:
             netlib.connect("db")
         assert type(info.value).__name__ == "Unreachable" and info.value.errno == 113
+
+
+PLAIN_ANSWERS_MOCK = """
+    <-PYT:import shop
+    <-PYT:shop.lookup(1)
+    ->RET:{'i': 1, 'name': 'item-1', 'sq': 1}
+    <-PYT:shop.count()
+    ->RET:007
+    <-PYT:shop.lookup(2)
+    ->RET:raise ValueError('no item 2')
+    <-PYT:shop.label(3)
+    ->RET: 'spaced'
+    <-PYT:shop.count()
+    ->RET:-12
+    <-PYT:shop.tags()
+    ->RET:['a', (1, 2.5), None]
+"""
+
+
+@pytest.mark.usefixtures("replay_core")
+def test_plain_answers_replay_and_rerecord_alike_with_either_replay_core(sandbox):
+    """The C accelerator answers the plain one-line values whole (value and transcript line); the rest
+    is played in Python. Either way the program gets the same values and the transcript is the same."""
+    replay = sandbox.mock(PLAIN_ANSWERS_MOCK)
+    with sandbox.intercept(REPLAY, ["shop"], replay=replay):
+        import shop
+        results = [shop.lookup(1), shop.count()]
+        with pytest.raises(ValueError, match="^no item 2$"):
+            shop.lookup(2)
+        results += [shop.label(3), shop.count(), shop.tags(), shop.count()]
+    assert results == [{"i": 1, "name": "item-1", "sq": 1}, 7, "spaced", -12, ["a", (1, 2.5), None], 7]
+    # the third count() has used both recorded answers: the first one again (§5.5)
+    assert sandbox.recorded() == sandbox.lines(PLAIN_ANSWERS_MOCK) + "<-PYT:shop.count()\n->RET:007\n"

@@ -1,7 +1,8 @@
 """The recorder's one-line dict formatter (``values._one_line_dict``) writes exactly what ``pprint`` writes.
 
 It exists for the per-call cost of recording (pprint costs a call returning a small dict ~60k
-instructions) and must never change a mock file's text: for any dict it either gives up or agrees."""
+instructions) and must never change a mock file's text: for any dict it either gives up or agrees. Each
+test runs with the C accelerator's ``one_line_dict`` and with the Python function alone (the reference)."""
 from __future__ import annotations
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from capturemock import values
 from capturemock.values import render
+from tests.conftest import built_speedups
 
 SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-2**70, max_value=2**70)
            | st.floats() | st.text(max_size=40))
@@ -19,9 +21,17 @@ DICTS = st.dictionaries(KEYS, SCALARS | st.lists(SCALARS, max_size=3) | st.binar
     | st.dictionaries(st.text(max_size=8), SCALARS, max_size=40)
 
 
+@pytest.fixture(autouse=True, params=["c", "python"])
+def one_line(request, monkeypatch):
+    """What ``render`` writes one-line dicts with: the C accelerator's function, or the Python one."""
+    one_line = built_speedups().one_line_dict if request.param == "c" else values._one_line_dict
+    monkeypatch.setattr(values, "_one_line", one_line)
+    return one_line
+
+
 def by_pprint(value, full_floats: bool) -> str:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(values, "_one_line_dict", lambda mapping, full: None)
+        patch.setattr(values, "_one_line", lambda mapping, full: None)
         return render(value, full_floats=full_floats)
 
 
@@ -36,8 +46,8 @@ def test_a_dict_is_written_as_pprint_writes_it(value, full_floats):
     ({"t": 1 / 3, "ok": True, "none": None}, "{'none': None, 'ok': True, 't': 0.33}"),
     ({}, "{}"),
 ])
-def test_a_small_dict_is_one_sorted_line(value, text):
-    assert values._one_line_dict(value, False) == text == by_pprint(value, False)
+def test_a_small_dict_is_one_sorted_line(one_line, value, text):
+    assert one_line(value, False) == text == by_pprint(value, False)
 
 
 @pytest.mark.parametrize("value", [
@@ -46,6 +56,8 @@ def test_a_small_dict_is_one_sorted_line(value, text):
     {1: "a"},  # keys other than str
     {"k": 10 ** 5000},  # beyond repr's digits
     {"k": b"x"},
+    {"k": True, 2: 3},  # one key other than str among str keys
+    {f"k{n}": n for n in range(33)},  # more keys than fit one line
 ])
-def test_anything_else_is_left_to_pprint(value):
-    assert values._one_line_dict(value, False) is None
+def test_anything_else_is_left_to_pprint(one_line, value):
+    assert one_line(value, False) is None
