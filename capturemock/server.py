@@ -30,7 +30,6 @@ from .writable import check_writable
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
-    import socket
     from typing import Callable, Optional
 
 STOP = b"TERMINATE_SERVER"
@@ -221,33 +220,38 @@ class Dispatcher:
         self._fallback = fallback
         self._first_wait = first_wait
         self._greeting = greeting
+        # what is worked out per connection, worked out once: every connection pays for the choice
+        self._prefixes: tuple[bytes, ...] = ()
+        self._longest = 0
+        self._partial: set[bytes] = set()  # heads a prefix could still follow: its proper beginnings
+        self._undecided = self._partial.__contains__
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
-
-    def _undecided(self, head: bytes) -> bool:
-        return any(len(head) < len(prefix) and prefix.startswith(head) for prefix, _ in self._handlers)
+        self._prefixes += (prefix,)
+        self._longest = max(self._longest, len(prefix))
+        self._partial.update(prefix[:size] for size in range(len(prefix)))
 
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
-        longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
         if self._greeting:
             conn.sendall(self._greeting)
-            head = conn.peek_line(longest)
+            head = conn.peek_line(self._longest)
         elif self._first_wait is None:
-            head = conn.peek(longest, self._undecided)
+            head = conn.peek(self._longest, self._undecided)
         else:
             idle = conn.sock.gettimeout()
             conn.sock.settimeout(self._first_wait)
             try:
-                head = conn.peek(longest, self._undecided)
+                head = conn.peek(self._longest, self._undecided)
             except TimeoutError:
                 head = b""
             conn.sock.settimeout(idle)
-        for prefix, handler in self._handlers:
-            if head.startswith(prefix):
-                conn.recv(len(prefix))
-                handler(conn, record)
-                return
+        if head.startswith(self._prefixes):
+            for prefix, handler in self._handlers:
+                if head.startswith(prefix):
+                    conn.recv(len(prefix))
+                    handler(conn, record)
+                    return
         self._fallback(conn, record)
 
 
@@ -256,7 +260,8 @@ class TrafficServer:
     ``accept`` and each handles what it accepts itself: no hand-over between threads lies on a
     request's way (one cost a tenth of a replayed HTTP exchange). The thread that takes the last idle
     place starts another, so a connection never waits for a busy or silent one (a recorded command may
-    run for hours) and there are as many threads as connections ever were in flight at once.
+    run for hours) and there are as many threads as connections ever were in flight at once. Taking
+    turns keeps connections in the order they came in: the oldest silent one is the first dropped.
 
     A connection still waiting for its request ("silent") has no place in the record file's order yet
     and holds nobody up; it is closed after ``idle_timeout`` seconds without a byte, and beyond
@@ -279,8 +284,10 @@ class TrafficServer:
         self.port = self._raw_listener.getsockname()[1]
         self.address = f"{host}:{self.port}"
         self._stopping = threading.Event()
+        self._stopped = False  # ``_stopping`` as a plain flag: read on every connection, it costs no call
         self._accepting = threading.Lock()  # held by the one thread waiting in accept
-        self._count = threading.Condition()  # guards the counts and the silent connections below
+        self._lock = threading.Lock()  # guards the counts and the silent connections below
+        self._count = threading.Condition(self._lock)  # what a stop waits on: notified only once stopping
         self._idle = 0  # threads waiting in accept
         self._busy = 0  # connections being handled
         self._silent: dict[Connection, None] = {}  # accepted, request not complete; oldest first
@@ -288,20 +295,17 @@ class TrafficServer:
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch``, recording through ``order``; then wait
         for requests in flight (at most ``STOP_GRACE``), write what was recorded and call ``closing``."""
-        import socket  # for serving only: the listener was bound without it, before the address was out
-
         self.dispatch = dispatch
         self.order = order
-        self.listener = socket.socket(fileno=self._raw_listener.detach())
         self._idle = 1
         threading.Thread(target=self._follow, daemon=True).start()
         self._stopping.wait()
         with self._count:  # from here on, what a thread accepts it drops
             try:
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the threads waiting in accept (Linux)
+                self._raw_listener.shutdown(_socket.SHUT_RDWR)  # wakes the threads waiting in accept (Linux)
             except OSError:
                 pass  # not on every system: there they wait on, until the process exits
-            self.listener.close()
+            self._raw_listener.close()
             self._count.wait_for(lambda: not self._silent, _SILENT_GRACE)
             for conn in list(self._silent):  # nothing recorded, nothing to wait for
                 self._drop(conn)
@@ -311,16 +315,15 @@ class TrafficServer:
 
     def stop(self) -> None:
         """Stop accepting; ``serve`` returns once the requests in flight are done, or their grace is over."""
+        self._stopped = True
         self._stopping.set()
 
     def close(self) -> None:
         """Close the listener of a server that failed before serving (or while serving): in a launcher's
         own process nothing else would, and peers would wait in its backlog instead of being refused."""
+        self._stopped = True
         self._stopping.set()
-        self._raw_listener.close()  # a no-op once serving has taken it over
-        listener = getattr(self, "listener", None)
-        if listener is not None:
-            listener.close()
+        self._raw_listener.close()
 
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
         from .cmdline.request import same_token
@@ -338,8 +341,8 @@ class TrafficServer:
         while True:
             with self._accepting:
                 sock = self._accept()
-                with self._count:
-                    if sock is None or self._stopping.is_set():
+                with self._lock:
+                    if sock is None or self._stopped:
                         if sock is not None:
                             sock.close()
                         return
@@ -351,12 +354,13 @@ class TrafficServer:
             if grow:
                 self._start_follower()
             self._handle(conn)
-            with self._count:
+            with self._lock:
                 self._busy -= 1
                 self._idle += 1
-                self._count.notify_all()
+                if self._stopped:
+                    self._count.notify_all()
 
-    def _accept(self) -> Optional[socket.socket]:
+    def _accept(self) -> Optional[_socket.socket]:
         """The next connection; None once the server stops. Out of descriptors or memory, or any other
         passing failure, the server makes room (``_shrink``) and tries again after a pause (growing to a
         second): it keeps serving, and never spins. Only a listener that is gone for good stops it, with
@@ -364,7 +368,8 @@ class TrafficServer:
         pause = _FIRST_PAUSE
         while True:
             try:
-                sock, _ = self.listener.accept()
+                fd, _ = self._raw_listener._accept()  # _socket's: socket.socket's costs a dozen calls
+                sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
                 sock.settimeout(self.idle_timeout)
                 return sock
             except OSError as err:
@@ -376,13 +381,13 @@ class TrafficServer:
                     self.stop()
                     return None
                 if trouble == "full":
-                    with self._count:
+                    with self._lock:
                         self._shrink()
             self._stopping.wait(pause)
             pause = min(2 * pause, _LAST_PAUSE)
 
-    def _admit(self, sock: socket.socket) -> Connection:
-        """A new silent connection (``_count`` held); beyond ``max_silent`` the oldest is dropped."""
+    def _admit(self, sock: _socket.socket) -> Connection:
+        """A new silent connection (``_lock`` held); beyond ``max_silent`` the oldest is dropped."""
         conn = Connection(sock, self._arrive, self._rest)
         self._silent[conn] = None
         if len(self._silent) > self.max_silent:
@@ -390,7 +395,7 @@ class TrafficServer:
         return conn
 
     def _shrink(self) -> None:
-        """Descriptors ran out (``_count`` held): from now on silent connections get half the room they
+        """Descriptors ran out (``_lock`` held): from now on silent connections get half the room they
         have (but 8 at least), the oldest dropped first, so that the connections they leave room for can
         still open the record file or reach the real server."""
         self.max_silent = max(8, min(self.max_silent, len(self._silent) // 2))
@@ -399,11 +404,12 @@ class TrafficServer:
 
     def _arrive(self, conn: Connection) -> int:
         """The connection's request is complete: its place in the order; no more idle timeout."""
-        with self._count:
+        with self._lock:
             if conn.dropped:
                 raise Dropped()
             del self._silent[conn]
-            self._count.notify_all()  # a stop may be waiting for the silent ones
+            if self._stopped:
+                self._count.notify_all()  # the stop waiting for the silent ones
         conn.sock.settimeout(None)
         return self.order.ticket()
 
@@ -413,8 +419,8 @@ class TrafficServer:
         if conn.ticket is not None:
             self.order.finish(conn.ticket)
             conn.ticket = None
-        with self._count:
-            if self._stopping.is_set() or conn.dropped:
+        with self._lock:
+            if self._stopped or conn.dropped:
                 return False
             if conn not in self._silent:
                 self._silent[conn] = None
@@ -424,7 +430,7 @@ class TrafficServer:
         return not conn.dropped
 
     def _drop(self, conn: Connection) -> None:
-        """Close a silent connection under its reader (``_count`` held): its next read raises Dropped."""
+        """Close a silent connection under its reader (``_lock`` held): its next read raises Dropped."""
         del self._silent[conn]
         conn.dropped = True
         try:
@@ -438,7 +444,7 @@ class TrafficServer:
         try:
             threading.Thread(target=self._follow, daemon=True).start()
         except RuntimeError:
-            with self._count:
+            with self._lock:
                 self._idle -= 1
 
     def _handle(self, conn: Connection) -> None:
@@ -453,7 +459,7 @@ class TrafficServer:
             if not (isinstance(err, Dropped) or (conn.ticket is None and isinstance(err, TimeoutError))):
                 sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
         finally:
-            with self._count:
+            with self._lock:
                 self._silent.pop(conn, None)
             conn.sock.close()
             if conn.ticket is not None:

@@ -186,7 +186,7 @@ accepted = []
 accept = server.TrafficServer._accept
 def accept_once(self):
     if accepted:
-        self.listener.close()
+        self._raw_listener.close()
     accepted.append(accept(self))
     return accepted[-1]
 server.TrafficServer._accept = accept_once
