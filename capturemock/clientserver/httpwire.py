@@ -25,7 +25,7 @@ MAX_BODY = 1 << 28
 # included. Anything else goes to http.server's own reading, and so do 100 headers or more (with the
 # blank line that is more lines than http.client reads).
 _PLAIN_HEADERS = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r\n){0,99}")
-_PLAIN_VERSIONS = frozenset((b"HTTP/1.1", b"HTTP/1.0"))
+_PLAIN_VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
 
 
 class RequestHeaders:
@@ -33,17 +33,14 @@ class RequestHeaders:
     that name, any case; ``items``: all in order), without the email parser, a third of a replayed
     HTTP exchange's time."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_first")
 
     def __init__(self, items: list[tuple[str, str]]):
         self._items = items
+        self._first = {name.lower(): value for name, value in reversed(items)}  # the first of a name wins
 
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        name = name.lower()
-        for key, value in self._items:
-            if key.lower() == name:
-                return value
-        return default
+        return self._first.get(name.lower(), default)
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -114,22 +111,21 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         """A plain HTTP/1.x request (the request line and its headers already read into the buffer, as
         a client sends them) is read here; anything else by ``http.server``, which answers what is wrong
         with it. Both give the same ``command``, ``path``, ``headers``, ``close_connection``."""
-        words = self.raw_requestline.split()
-        if len(words) != 3 or words[2] not in _PLAIN_VERSIONS or words[1].startswith(b"//"):
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()  # as http.server splits it: str whitespace, which bytes' is not all of
+        if len(words) != 3 or words[2] not in _PLAIN_VERSIONS or words[1].startswith("//"):
             return super().parse_request()
         buffered = self.rfile.peek()
         end = 0 if buffered.startswith(b"\r\n") else buffered.find(b"\r\n\r\n") + 2  # 1: not all in yet
         if end == 1 or _PLAIN_HEADERS.match(buffered, 0, end).end() != end:
             return super().parse_request()
         self.rfile.read(end + 2)
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        self.command, self.path, version = (str(word, "iso-8859-1") for word in words)
+        self.requestline = requestline
+        self.command, self.path, version = words
         self.request_version = version
-        items = []
-        for line in str(buffered[:end], "iso-8859-1").split("\r\n")[:-1]:
-            name, _, value = line.partition(":")
-            items.append((name, value.lstrip(" \t")))
-        self.headers = RequestHeaders(items)
+        lines = str(buffered[:end], "iso-8859-1").split("\r\n")[:-1]
+        self.headers = RequestHeaders([(name, value.lstrip(" \t"))
+                                       for name, _, value in (line.partition(":") for line in lines)])
         connection = self.headers.get("Connection", "").lower()
         self.close_connection = version != "HTTP/1.1" or self.protocol_version < "HTTP/1.1"
         if connection == "close":

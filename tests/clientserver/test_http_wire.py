@@ -67,6 +67,8 @@ PLAIN = [
     b"GET /a HTTP/1.1\r\nX-Latin: caf\xe9\r\n\r\n",
 ]
 ODD = [
+    b"GET /a\xa0b HTTP/1.1\r\n\r\n",  # split where http.server splits it (no-break space): 400
+    b"GET /a\x1fb HTTP/1.1\r\n\r\n",
     b"GET //a//b HTTP/1.1\r\nHost: x\r\n\r\n",  # a path made single-slashed
     b"GET /a HTTP/1.1\r\nX-Folded: one\r\n two\r\n\r\n",  # an obsolete folded line
     b"GET /a HTTP/1.1\nHost: x\n\n",  # bare line feeds
