@@ -220,42 +220,51 @@ class Dispatcher:
         self._fallback = fallback
         self._first_wait = first_wait
         self._greeting = greeting
+        # what is worked out per connection, worked out once: every connection pays for the choice
+        self._prefixes: tuple[bytes, ...] = ()
+        self._longest = 0
+        self._partial: set[bytes] = set()  # heads a prefix could still follow: its proper beginnings
+        self._undecided = self._partial.__contains__
 
     def register(self, prefix: bytes, handler: Handler) -> None:
         self._handlers.append((prefix, handler))
-
-    def _undecided(self, head: bytes) -> bool:
-        return any(len(head) < len(prefix) and prefix.startswith(head) for prefix, _ in self._handlers)
+        self._prefixes += (prefix,)
+        self._longest = max(self._longest, len(prefix))
+        self._partial.update(prefix[:size] for size in range(len(prefix)))
 
     def __call__(self, conn: Connection, record: Callable[[str], None]) -> None:
-        longest = max((len(prefix) for prefix, _ in self._handlers), default=0)
         if self._greeting:
             conn.sendall(self._greeting)
-            head = conn.peek_line(longest)
+            head = conn.peek_line(self._longest)
         elif self._first_wait is None:
-            head = conn.peek(longest, self._undecided)
+            head = conn.peek(self._longest, self._undecided)
         else:
             idle = conn.sock.gettimeout()
             conn.sock.settimeout(self._first_wait)
             try:
-                head = conn.peek(longest, self._undecided)
+                head = conn.peek(self._longest, self._undecided)
             except TimeoutError:
                 head = b""
             conn.sock.settimeout(idle)
-        for prefix, handler in self._handlers:
-            if head.startswith(prefix):
-                conn.recv(len(prefix))
-                handler(conn, record)
-                return
+        if head.startswith(self._prefixes):
+            for prefix, handler in self._handlers:
+                if head.startswith(prefix):
+                    conn.recv(len(prefix))
+                    handler(conn, record)
+                    return
         self._fallback(conn, record)
 
 
 class TrafficServer:
-    """Accepts connections on 127.0.0.1 (or ``host``) until told to stop. The idle connection threads take turns in
-    ``accept`` and each handles what it accepts itself: no hand-over between threads lies on a
-    request's way (one cost a tenth of a replayed HTTP exchange). The thread that takes the last idle
-    place starts another, so a connection never waits for a busy or silent one (a recorded command may
-    run for hours) and there are as many threads as connections ever were in flight at once.
+    """Accepts connections on 127.0.0.1 (or ``host``) until told to stop. Each connection thread handles
+    what it accepts itself: no hand-over between threads lies on a request's way (one cost a tenth of
+    a replayed HTTP exchange). While no connection is silent, idle threads wait in ``accept`` side by
+    side (the kernel gives each connection to one of them); while some are, they take turns through a
+    lock, so that connections are admitted in the order they came and the oldest silent one is the
+    first dropped. Side by side, no thread has to be woken to take the next turn: that wake-up and its
+    GIL hand-overs were a third of a classic exchange's server time. The thread that takes the last
+    idle place starts another, so a connection never waits for a busy or silent one (a recorded
+    command may run for hours) and there are as many threads as connections ever were in flight at once.
 
     A connection still waiting for its request ("silent") has no place in the record file's order yet
     and holds nobody up; it is closed after ``idle_timeout`` seconds without a byte, and beyond
@@ -278,8 +287,10 @@ class TrafficServer:
         self.port = self.listener.getsockname()[1]
         self.address = f"{host}:{self.port}"
         self._stopping = threading.Event()
-        self._accepting = threading.Lock()  # held by the one thread waiting in accept
-        self._count = threading.Condition()  # guards the counts and the silent connections below
+        self._stopped = False  # ``_stopping`` as a plain flag: read on every connection, it costs no call
+        self._accepting = threading.Lock()  # held by the thread whose turn it is to accept (``_follow``)
+        self._lock = threading.Lock()  # guards the counts and the silent connections below
+        self._count = threading.Condition(self._lock)  # what a stop waits on: notified only once stopping
         self._idle = 0  # threads waiting in accept
         self._busy = 0  # connections being handled
         self._silent: dict[Connection, None] = {}  # accepted, request not complete; oldest first
@@ -307,11 +318,13 @@ class TrafficServer:
 
     def stop(self) -> None:
         """Stop accepting; ``serve`` returns once the requests in flight are done, or their grace is over."""
+        self._stopped = True
         self._stopping.set()
 
     def close(self) -> None:
         """Close the listener of a server that failed before serving (or while serving): in a launcher's
         own process nothing else would, and peers would wait in its backlog instead of being refused."""
+        self._stopped = True
         self._stopping.set()
         self.listener.close()
 
@@ -329,10 +342,13 @@ class TrafficServer:
     def _follow(self) -> None:
         """One connection thread: accept, handle, and again."""
         while True:
-            with self._accepting:
+            taking_turns = bool(self._silent)
+            if taking_turns:
+                self._accepting.acquire()
+            try:
                 sock = self._accept()
-                with self._count:
-                    if sock is None or self._stopping.is_set():
+                with self._lock:
+                    if sock is None or self._stopped:
                         if sock is not None:
                             sock.close()
                         return
@@ -341,13 +357,17 @@ class TrafficServer:
                     self._idle -= 1
                     grow = self._idle == 0
                     self._idle += grow
+            finally:
+                if taking_turns:
+                    self._accepting.release()
             if grow:
                 self._start_follower()
             self._handle(conn)
-            with self._count:
+            with self._lock:
                 self._busy -= 1
                 self._idle += 1
-                self._count.notify_all()
+                if self._stopped:
+                    self._count.notify_all()
 
     def _accept(self) -> Optional[_socket.socket]:
         """The next connection; None once the server stops. Out of descriptors or memory, or any other
@@ -357,7 +377,8 @@ class TrafficServer:
         pause = _FIRST_PAUSE
         while True:
             try:
-                sock = _socket.socket(fileno=self.listener._accept()[0])
+                fd, _ = self.listener._accept()  # _socket's: socket.socket's costs a dozen calls
+                sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
                 sock.settimeout(self.idle_timeout)
                 return sock
             except OSError as err:
@@ -369,13 +390,13 @@ class TrafficServer:
                     self.stop()
                     return None
                 if trouble == "full":
-                    with self._count:
+                    with self._lock:
                         self._shrink()
             self._stopping.wait(pause)
             pause = min(2 * pause, _LAST_PAUSE)
 
     def _admit(self, sock: _socket.socket) -> Connection:
-        """A new silent connection (``_count`` held); beyond ``max_silent`` the oldest is dropped."""
+        """A new silent connection (``_lock`` held); beyond ``max_silent`` the oldest is dropped."""
         conn = Connection(sock, self._arrive, self._rest)
         self._silent[conn] = None
         if len(self._silent) > self.max_silent:
@@ -383,7 +404,7 @@ class TrafficServer:
         return conn
 
     def _shrink(self) -> None:
-        """Descriptors ran out (``_count`` held): from now on silent connections get half the room they
+        """Descriptors ran out (``_lock`` held): from now on silent connections get half the room they
         have (but 8 at least), the oldest dropped first, so that the connections they leave room for can
         still open the record file or reach the real server."""
         self.max_silent = max(8, min(self.max_silent, len(self._silent) // 2))
@@ -392,11 +413,12 @@ class TrafficServer:
 
     def _arrive(self, conn: Connection) -> int:
         """The connection's request is complete: its place in the order; no more idle timeout."""
-        with self._count:
+        with self._lock:
             if conn.dropped:
                 raise Dropped()
             del self._silent[conn]
-            self._count.notify_all()  # a stop may be waiting for the silent ones
+            if self._stopped:
+                self._count.notify_all()  # the stop waiting for the silent ones
         conn.sock.settimeout(None)
         return self.order.ticket()
 
@@ -406,8 +428,8 @@ class TrafficServer:
         if conn.ticket is not None:
             self.order.finish(conn.ticket)
             conn.ticket = None
-        with self._count:
-            if self._stopping.is_set() or conn.dropped:
+        with self._lock:
+            if self._stopped or conn.dropped:
                 return False
             if conn not in self._silent:
                 self._silent[conn] = None
@@ -417,7 +439,7 @@ class TrafficServer:
         return not conn.dropped
 
     def _drop(self, conn: Connection) -> None:
-        """Close a silent connection under its reader (``_count`` held): its next read raises Dropped."""
+        """Close a silent connection under its reader (``_lock`` held): its next read raises Dropped."""
         del self._silent[conn]
         conn.dropped = True
         try:
@@ -431,7 +453,7 @@ class TrafficServer:
         try:
             threading.Thread(target=self._follow, daemon=True).start()
         except RuntimeError:
-            with self._count:
+            with self._lock:
                 self._idle -= 1
 
     def _handle(self, conn: Connection) -> None:
@@ -446,7 +468,7 @@ class TrafficServer:
             if not (isinstance(err, Dropped) or (conn.ticket is None and isinstance(err, TimeoutError))):
                 sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
         finally:
-            with self._count:
+            with self._lock:
                 self._silent.pop(conn, None)
             conn.sock.close()
             if conn.ticket is not None:

@@ -30,7 +30,8 @@ HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "conten
 # one flat character class: a repeated group backtracks, and took 3.5 s over a 10 MB body
 _HEX_DIGITS = re.compile(r"[0-9a-f]+")
 BASE64 = "base64:"
-_BASE64_DIGITS = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_CHECKED_AT_ONCE = 1 << 20  # characters of a body checked per step: a large body is not copied whole
 COMPACT_FROM = 1 << 16  # binary bodies this long or longer are written in base64
 
 Headers = list[tuple[str, str]]
@@ -92,8 +93,19 @@ def _is_hex(text: str, start: int, end: int) -> bool:
 
 
 def _is_base64(text: str, start: int, end: int) -> bool:
-    return (text.startswith(BASE64, start, end) and (end - start) % 4 == len(BASE64) % 4
-            and bool(_BASE64_DIGITS.fullmatch(text, start + len(BASE64), end)))
+    """``base64:`` and base64 digits (at least one, then up to two ``=``), checked by deleting the
+    alphabet from the bytes: a third of the time a regex takes over a 10 MB body."""
+    if not (text.startswith(BASE64, start, end) and (end - start) % 4 == len(BASE64) % 4):
+        return False
+    start += len(BASE64)
+    digits_end = end
+    while digits_end > start and end - digits_end < 2 and text[digits_end - 1] == "=":
+        digits_end -= 1
+    for begin in range(start, digits_end, _CHECKED_AT_ONCE):
+        digits = text[begin:min(begin + _CHECKED_AT_ONCE, digits_end)]
+        if not digits.isascii() or digits.encode("ascii").translate(None, _BASE64_ALPHABET):
+            return False
+    return digits_end > start
 
 
 class StoredBody:

@@ -83,9 +83,12 @@ def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
 def test_binary_forms_are_read_only_when_the_whole_body_is_one():
     assert httptext.body_text(b"\xff\x00A") == "0xff0041"  # small: as 2.10 writes it
     assert httptext.body_text(BLOB) == "base64:" + __import__("base64").b64encode(BLOB).decode()
-    for text in ("0x", "0xabc", "0xAB", "0xab cd", "base64:", "base64:abc", "base64:ab=c", "base64:abcd efgh"):
+    for text in ("0x", "0xabc", "0xAB", "0xab cd", "base64:", "base64:abc", "base64:ab=c", "base64:abcd efgh",
+                 "base64:====", "base64:Y===", "base64:YW=j", "base64:YWJ\u00e9", "base64:YW\nj"):
         assert httptext.body_bytes(text) == text.encode()
     assert httptext.body_bytes("base64:YWJj") == b"abc"
+    assert [httptext.body_bytes(text) for text in ("base64:YWI=", "base64:YQ==", "base64:+/+/")] == [
+        b"ab", b"a", b"\xfb\xff\xbf"]
 
 
 def test_a_text_body_that_reads_as_base64_is_written_so_it_reads_back_as_itself():
