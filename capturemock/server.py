@@ -667,6 +667,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         print(server.address, flush=True)
         if "CAPTUREMOCK_TOKEN" not in os.environ:
             print(f"CAPTUREMOCK_TOKEN={token}", flush=True)
+        from . import mockfile
+
+        mockfile.remember_reads()  # its replay file is indexed twice (commands, client/server traffic)
         serve(server, config, mode, options)
     except CaptureMockError as err:
         sys.stderr.write(f"{err}\n")

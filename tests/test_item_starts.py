@@ -59,3 +59,18 @@ def test_item_heads_of_a_large_file_come_from_the_regex(monkeypatch):
     heads = list(mockfile.item_heads(text))
     assert heads == [(0, "<-PYT:"), (11, "->RET:"), (43, "  ->RET:")] + [(start + 53 * i, head) for i in (1, 2, 3)
                                                                           for start, head in heads[:3]]
+
+
+@given(LINES, st.data(), st.sampled_from([0, 2, 64]), st.sampled_from([1, 1 << 19]))
+def test_item_heads_between_are_the_item_starts(lines, data, few_lines, regex_from):
+    """The first lines by ``find``, the rest by the regex (large rest) or line by line: the same heads."""
+    text = "\n".join(lines)
+    begin = data.draw(st.sampled_from([0] + [i + 1 for i, char in enumerate(text) if char == "\n"]))
+    end = data.draw(st.integers(begin, len(text)))
+    expected = [(match.start(1), match.group(1)) for match in mockfile.item_starts(text, begin, end)]
+    saved = mockfile._FEW_LINES, mockfile._REGEX_SCAN_FROM
+    mockfile._FEW_LINES, mockfile._REGEX_SCAN_FROM = few_lines, regex_from
+    try:
+        assert mockfile.item_heads_between(text, begin, end) == expected
+    finally:
+        mockfile._FEW_LINES, mockfile._REGEX_SCAN_FROM = saved

@@ -236,3 +236,16 @@ def test_any_output_round_trips_through_a_text_file(data):
     written = output_item(data)
     assert "\0" not in written and written.encode("utf-8")  # no raw byte in the file
     assert read_output(written) == data
+
+
+def test_remembered_reads_give_the_text_read_before_until_the_file_changes(tmp_path, monkeypatch):
+    """The traffic server indexes its replay file twice: read once, unless the file changed meanwhile."""
+    monkeypatch.setattr(mockfile, "_remembered", None)
+    path = tmp_path / "replay.mock"
+    path.write_text("<-CLI:GET /a\n->SRV:200 " + "x" * 200000 + "\n")
+    assert mockfile.read_text(str(path)) is not mockfile.read_text(str(path))  # not remembered by default
+    mockfile.remember_reads()
+    first = mockfile.read_text(str(path))
+    assert mockfile.read_text(str(path)) is first
+    path.write_text("<-CLI:GET /b\n->SRV:200 y\n")
+    assert mockfile.read_text(str(path)) == "<-CLI:GET /b\n->SRV:200 y\n"

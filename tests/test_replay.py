@@ -41,6 +41,17 @@ def test_callbacks_nest_by_level():
     assert texts(idx.lookup("<-----PYT:h()")) == ["5"]
 
 
+@pytest.mark.parametrize("lines", [1, 200])
+def test_a_large_group_keeps_its_items_and_their_lines(lines):
+    """A group of 64 KiB or more (a recorded large body) is scanned line by line first: long or many lines."""
+    long_value = "\n".join(["x" * (70000 // lines)] * lines)
+    idx = index(f"<-PYT:g(cb)\n--->PYT:cb({long_value})\n<---RET:2\n->RET:{long_value}\n--TIM:0\n<-PYT:h()\n->RET:3\n")
+    group = idx.lookup("<-PYT:g(cb)")
+    assert [(i.description[:9], i.line) for i in group] == [("--->PYT:c", 2), ("->RET:" + "x" * 3, lines + 3)]
+    assert group[1].text == long_value + "\n--TIM:0"
+    assert texts(idx.lookup("<-PYT:h()")) == ["3"]
+
+
 def test_exact_matching_refuses_unknown_requests():
     idx = index("<-CMD:tool a\n->OUT:x\n", exact=True)
     assert texts(idx.lookup("<-CMD:tool a")) == ["x"]

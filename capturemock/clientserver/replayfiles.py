@@ -9,7 +9,7 @@ from .. import mockfile
 from ..lazyregex import LazyRegex
 from ..replay import ReplayIndex
 from ..replaypolicy import WARN
-from .roles import client_form, in_server_form_text, server_form
+from .roles import SERVER_FORM_HEAD, client_form, server_form
 from .script import ClientScript
 from .settings import Settings
 
@@ -44,7 +44,7 @@ class ReplayFiles:
         options = {"exact": self.settings.exact, "on_best_match": self.settings.on_best_match,
                    "report_unused": self.settings.report_unused, "describe": False, **self.settings.breaks}
         index = ReplayIndex.from_file(self.path, **options)
-        if in_server_form_text(index.text):  # recorded with the server as SUT: seldom, so read again
+        if index.has_item_head(SERVER_FORM_HEAD):  # recorded with the server as SUT: seldom, so read again
             index = ReplayIndex(client_form(mockfile.parse(index.text)), **options)
             index.path = self.path
         return index

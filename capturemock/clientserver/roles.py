@@ -17,14 +17,8 @@ if TYPE_CHECKING:
     from typing import Iterable
 
 CLIENT, SERVER = "CLI", "SRV"
-# a client message written by a server-as-SUT session; item starts are never escaped (mockfile)
+# the head of a client message written by a server-as-SUT session
 SERVER_FORM_HEAD = f"->{CLIENT}:"
-
-
-def in_server_form_text(text: str) -> bool:
-    """Whether mock-file text holds a client message written by a server-as-SUT session (a substring
-    search: a multi-line regex over a 10 MB recorded body took a tenth of a second)."""
-    return text.startswith(SERVER_FORM_HEAD) or f"\n{SERVER_FORM_HEAD}" in text
 
 
 def in_server_form(items: Iterable[Item]) -> bool:

@@ -80,6 +80,20 @@ def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
     assert get(base, "/blob") == BLOB
 
 
+@pytest.mark.parametrize("body", [f"base64:{base64.b64encode(BLOB).decode()}", f"0x{BLOB.hex()}"],
+                         ids=["compact base64", "2.10 hex"])
+def test_a_replayed_large_body_is_recorded_as_the_mock_holds_it(rig, body):
+    """The replayed transcript's items are the mock's own text, byte for byte, in either stored form."""
+    mock = (f"<-CLI:GET /blob\n->SRV:200 {body}\n--HEA:Content-Type=application/octet-stream\n"
+            "<-CLI:GET /small\n->SRV:200 ok\n")
+    (rig.root / "stored.mock").write_bytes(mock.encode())
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", record="replayed.mock")
+    assert get(base, "/blob") == BLOB
+    assert get(base, "/small") == b"ok"
+    rig.stop()
+    assert (rig.root / "replayed.mock").read_bytes() == mock.encode()
+
+
 def test_binary_forms_are_read_only_when_the_whole_body_is_one():
     assert httptext.body_text(b"\xff\x00A") == "0xff0041"  # small: as 2.10 writes it
     assert httptext.body_text(BLOB) == "base64:" + __import__("base64").b64encode(BLOB).decode()
