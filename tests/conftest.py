@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(params=["native", "python"])
@@ -42,3 +47,15 @@ def replay_core(request, monkeypatch) -> str:
     monkeypatch.setattr(literals, "_speedups", speedups)
     monkeypatch.setattr(quickmatch, "_speedups", speedups)
     return request.param
+
+
+def assert_blocks_stay_flat(code: str) -> None:
+    """Run ``code``, which defines ``run()``, under ``-X dev`` (the debug allocator's hooks catch a double
+    free): ``run()`` once to warm up, then again, and the allocated block count must stay flat (a C
+    function leaking a reference grows it)."""
+    script = textwrap.dedent(code) + ("\nimport sys\nrun()\nbefore = sys.getallocatedblocks()\nrun()\n"
+                                      "print(sys.getallocatedblocks() - before)\n")
+    result = subprocess.run([sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=REPO), check=True)
+    assert abs(int(result.stdout)) < 50, result.stdout
+    assert result.stderr == ""
