@@ -66,7 +66,7 @@ from .lazyregex import LazyRegex
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     import re
-    from typing import BinaryIO, Callable, Iterable, Iterator, NoReturn, Optional
+    from typing import BinaryIO, Callable, Iterable, Iterator, NoReturn, Optional, Union
 
 ENCODING = "utf-8"
 # Undecodable bytes survive a write/read round trip as lone surrogates instead of being lost.
@@ -549,23 +549,27 @@ class MockWriter:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
                                     preserve_lf=self.preserve_lf))
 
-    def write_text(self, text: str) -> None:
-        """Append already formatted item text (several items may be written in one go)."""
+    def write_text(self, text: Union[str, list[str]]) -> None:
+        """Append already formatted item text (several items may be written in one go). A list is the
+        text in parts, written with one ``writev`` so that a large part (a replayed 10 MB body) is never
+        copied into a joined text first."""
         if not text:
             return
-        data = text.encode(ENCODING, ERRORS)
+        whole = isinstance(text, str)
+        data = text.encode(ENCODING, ERRORS) if whole else [part.encode(ENCODING, ERRORS) for part in text]
         with self.lock:
             fd = self._fd if self._fd is not None else self._open()
             if self._torn:  # the TORN line goes out with this item
-                data = _TORN_BYTES + data
+                data = _TORN_BYTES + data if whole else [_TORN_BYTES, *data]
                 self._torn = False
+            size = len(data) if whole else sum(map(len, data))
             try:
-                written = os.write(fd, data)
+                written = os.write(fd, data) if whole else os.writev(fd, data)
             except OSError as err:
-                self._failed(fd, data, 0, err)
-            if written < len(data):  # a short write (rare): finish it
-                self._finish(fd, data, written)
-            self._size += len(data)
+                self._failed(fd, data if whole else b"".join(data), 0, err)
+            if written < size:  # a short write (rare): finish it
+                self._finish(fd, data if whole else b"".join(data), written)
+            self._size += size
             self.written = True
 
     def tell(self) -> int:

@@ -51,7 +51,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Optional, Union
 
-    Record = Callable[[str], None]
+    Record = Callable[[Union[str, list[str]]], None]  # a list: the text in parts (``Transcript.replayed``)
     Reply = Union[str, list[str]]  # what a forward records: one reply, or several messages
 # the HTTP statuses of the answers that say why there is no answer (``failed``)
 UNREACHABLE, SEALED, NO_REPLY = "502", "500", "500"
@@ -160,8 +160,7 @@ class Exchange(Generic[Wire, Answer]):
             return self.mismatch(f"CAPTUREMOCK MISMATCH: {err}")
         replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
         replies = self.to_live(key, text, replies)
-        record(self.transcript.client(text) +
-               "".join(self.transcript.server(item.text, item.type, altered=True) for item in replies))
+        record(self.transcript.replayed(self.transcript.client(text), replies))
         for item in replies:
             self.log.responded(self.log.server, item.text)
         if not replies:

@@ -12,7 +12,9 @@ from .settings import GENERAL, Settings
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Optional, Union
+
+LARGE_REPLY = 1 << 16  # a reply this long is written from its own text (~15 ms less a 10 MB body); below, joined
 
 
 class Transcript:
@@ -55,6 +57,20 @@ class Transcript:
     def server(self, text: str, type_: str = "SRV", *, altered: bool = False) -> str:
         """A server reply as recorded; ``altered`` when it is a replayed text already altered for sending."""
         return self.item("<-" if self.server_is_sut else "->", type_, text if altered else self.alter(text))
+
+    def replayed(self, client: str, replies: list[mockfile.Item]) -> Union[str, list[str]]:
+        """The recorded client message (``client``, as ``client()`` made it) and its replayed replies
+        (already altered): one text, or, when a reply is large and needs no escaping, the text in parts
+        (``MockWriter.write_text``) holding that reply's own text, so it is never copied into its item."""
+        parts = [client]
+        breaks = self.settings.preserve_cr or self.settings.preserve_lf
+        for item in replies:
+            text = item.text
+            if len(text) >= LARGE_REPLY and not breaks and mockfile.escape(text) is text:
+                parts += ("<-" if self.server_is_sut else "->", item.type, ":", text, "\n")  # as format_item writes it
+            else:
+                parts.append(self.server(text, item.type, altered=True))
+        return parts if len(parts) > len(replies) + 1 else "".join(parts)
 
     def request_key(self, text: str, type_: str = "CLI") -> str:
         """The replay key of a client message when CaptureMock plays the server (§5.3)."""

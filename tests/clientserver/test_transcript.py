@@ -1,0 +1,52 @@
+"""A large replayed reply is recorded from its own text, in parts, byte for byte as one text would be."""
+from __future__ import annotations
+
+import pytest
+
+from capturemock.alterations import Alterations
+from capturemock.clientserver.settings import Settings
+from capturemock.clientserver.traffic import LARGE_REPLY, Transcript
+from capturemock.config import RcConfig
+from capturemock.mockfile import ESCAPE, Item, MockWriter
+
+BODY = "200 base64:" + "QUJD" * (LARGE_REPLY // 4)
+
+
+def transcript(tmp_path, rc: str = "") -> Transcript:
+    (tmp_path / "rc").write_text("[general]\nserver_protocol = http\nrecord_for_client = true\n" + rc)
+    config = RcConfig([str(tmp_path / "rc")])
+    return Transcript(Settings(config), Alterations(config))
+
+
+def joined(transcript: Transcript, client: str, replies: list[Item]) -> str:
+    """The replayed exchange as one text: what was recorded before the parts."""
+    return client + "".join(transcript.server(item.text, item.type, altered=True) for item in replies)
+
+
+@pytest.mark.parametrize("server_is_sut", [False, True])
+def test_a_large_reply_is_its_own_text_between_its_start_and_newline(tmp_path, server_is_sut):
+    recording = transcript(tmp_path)
+    recording.server_is_sut = server_is_sut
+    body = BODY + "\n--HEA:Content-Type=application/octet-stream"  # header lines need no escaping
+    replies = [Item("->", "SRV", body), Item("->", "SRV", "200 ok")]
+    parts = recording.replayed("<-CLI:GET /blob\n", replies)
+    assert isinstance(parts, list) and any(part is body for part in parts)  # not copied
+    assert "".join(parts) == joined(recording, "<-CLI:GET /blob\n", replies)
+
+
+@pytest.mark.parametrize("rc, text", [("", "200 ok"), ("", ESCAPE + BODY), ("", BODY + "\n<-CLI:x"),
+                                      ("preserve_lf = true\n", BODY)],
+                         ids=["small", "escaped", "item start inside", "preserve_lf"])
+def test_a_reply_that_is_small_or_written_changed_is_formatted_as_one_text(tmp_path, rc, text):
+    recording = transcript(tmp_path, rc)
+    replies = [Item("->", "SRV", text)]
+    assert recording.replayed("<-CLI:GET /\n", replies) == joined(recording, "<-CLI:GET /\n", replies)
+
+
+def test_the_writer_writes_a_text_in_parts_as_it_writes_it_joined(tmp_path):
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    writer.write_text(["<-CLI:GET /\n", "->", "SRV", ":", "200 \u00e9t\u00e9", "\n"])
+    writer.write_text("<-CLI:GET /small\n->SRV:200 ok\n")
+    writer.close()
+    assert path.read_text(encoding="utf-8") == "<-CLI:GET /\n->SRV:200 \u00e9t\u00e9\n<-CLI:GET /small\n->SRV:200 ok\n"
