@@ -549,26 +549,45 @@ class MockWriter:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
                                     preserve_lf=self.preserve_lf))
 
-    def write_text(self, text: Union[str, list[str]]) -> None:
-        """Append already formatted item text (several items may be written in one go). A list is the
-        text in parts, written with one ``writev`` so that a large part (a replayed 10 MB body) is never
-        copied into a joined text first."""
+    def write_text(self, text: str) -> None:
+        """Append already formatted item text (several items may be written in one go)."""
         if not text:
             return
-        whole = isinstance(text, str)
-        data = text.encode(ENCODING, ERRORS) if whole else [part.encode(ENCODING, ERRORS) for part in text]
+        data = text.encode(ENCODING, ERRORS)
         with self.lock:
             fd = self._fd if self._fd is not None else self._open()
             if self._torn:  # the TORN line goes out with this item
-                data = _TORN_BYTES + data if whole else [_TORN_BYTES, *data]
+                data = _TORN_BYTES + data
                 self._torn = False
-            size = len(data) if whole else sum(map(len, data))
             try:
-                written = os.write(fd, data) if whole else os.writev(fd, data)
+                written = os.write(fd, data)
             except OSError as err:
-                self._failed(fd, data if whole else b"".join(data), 0, err)
-            if written < size:  # a short write (rare): finish it
-                self._finish(fd, data if whole else b"".join(data), written)
+                self._failed(fd, data, 0, err)
+            if written < len(data):  # a short write (rare): finish it
+                self._finish(fd, data, written)
+            self._size += len(data)
+            self.written = True
+
+    def write_parts(self, text: Union[str, list[str]]) -> None:
+        """``write_text`` for a server's record text, which may come in parts (``Transcript.replayed``):
+        they go out in one ``writev``, so a large part (a replayed 10 MB body) is never copied into a
+        joined text first. Its own method: ``write_text`` is on the Python hot path."""
+        if isinstance(text, str):
+            self.write_text(text)
+            return
+        parts = [part.encode(ENCODING, ERRORS) for part in text]
+        with self.lock:
+            fd = self._fd if self._fd is not None else self._open()
+            if self._torn:
+                parts.insert(0, _TORN_BYTES)
+                self._torn = False
+            size = sum(map(len, parts))
+            try:
+                written = os.writev(fd, parts)
+            except OSError as err:
+                self._failed(fd, b"".join(parts), 0, err)
+            if written < size:
+                self._finish(fd, b"".join(parts), written)
             self._size += size
             self.written = True
 

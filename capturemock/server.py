@@ -615,7 +615,7 @@ def serve(server: TrafficServer, config, mode: int, options: dict[str, str], tok
     for prefix, handler in traffic.prefixed:
         dispatcher.register(prefix, handler)
     writer = mockfile.MockWriter(options["record"]) if options.get("record") else None
-    server.order = ArrivalOrder(writer.write_text if writer else lambda text: None)
+    server.order = ArrivalOrder(writer.write_parts if writer else lambda text: None)
     if traffic.serve_beside is not None:
         traffic.serve_beside(server)
     server.serve(dispatcher, server.order, writer.close if writer else lambda: None)

@@ -38,7 +38,7 @@ class InProcessServer:
         for prefix, handler in self._traffic.prefixed:
             dispatcher.register(prefix, handler)
         writer = MockWriter(record) if record else None
-        order = ArrivalOrder(writer.write_text if writer else lambda text: None)
+        order = ArrivalOrder(writer.write_parts if writer else lambda text: None)
         self._thread = threading.Thread(target=self._server.serve, daemon=True, name="capturemock-server",
                                         args=(dispatcher, order, writer.close if writer else lambda: None))
         self._thread.start()

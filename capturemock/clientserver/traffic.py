@@ -61,7 +61,7 @@ class Transcript:
     def replayed(self, client: str, replies: list[mockfile.Item]) -> Union[str, list[str]]:
         """The recorded client message (``client``, as ``client()`` made it) and its replayed replies
         (already altered): one text, or, when a reply is large and needs no escaping, the text in parts
-        (``MockWriter.write_text``) holding that reply's own text, so it is never copied into its item."""
+        (``MockWriter.write_parts``) holding that reply's own text, so it is never copied into its item."""
         parts = [client]
         breaks = self.settings.preserve_cr or self.settings.preserve_lf
         for item in replies:

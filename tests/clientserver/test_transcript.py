@@ -46,7 +46,7 @@ def test_a_reply_that_is_small_or_written_changed_is_formatted_as_one_text(tmp_p
 def test_the_writer_writes_a_text_in_parts_as_it_writes_it_joined(tmp_path):
     path = tmp_path / "rec.mock"
     writer = MockWriter(str(path))
-    writer.write_text(["<-CLI:GET /\n", "->", "SRV", ":", "200 \u00e9t\u00e9", "\n"])
-    writer.write_text("<-CLI:GET /small\n->SRV:200 ok\n")
+    writer.write_parts(["<-CLI:GET /\n", "->", "SRV", ":", "200 \u00e9t\u00e9", "\n"])
+    writer.write_parts("<-CLI:GET /small\n->SRV:200 ok\n")
     writer.close()
     assert path.read_text(encoding="utf-8") == "<-CLI:GET /\n->SRV:200 \u00e9t\u00e9\n<-CLI:GET /small\n->SRV:200 ok\n"
