@@ -1,12 +1,17 @@
 """A large replayed reply is recorded from its own text, in parts, byte for byte as one text would be."""
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
+from capturemock import mockfile
 from capturemock.alterations import Alterations
 from capturemock.clientserver.settings import Settings
 from capturemock.clientserver.traffic import LARGE_REPLY, Transcript
 from capturemock.config import RcConfig
+from capturemock.errors import MockFileError
 from capturemock.mockfile import ESCAPE, Item, MockWriter
 
 BODY = "200 base64:" + "QUJD" * (LARGE_REPLY // 4)
@@ -50,3 +55,19 @@ def test_the_writer_writes_a_text_in_parts_as_it_writes_it_joined(tmp_path):
     writer.write_parts("<-CLI:GET /small\n->SRV:200 ok\n")
     writer.close()
     assert path.read_text(encoding="utf-8") == "<-CLI:GET /\n->SRV:200 \u00e9t\u00e9\n<-CLI:GET /small\n->SRV:200 ok\n"
+
+
+def test_a_short_writev_is_finished_and_a_failed_one_taken_back_out(tmp_path, monkeypatch):
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    real_writev = os.writev
+    monkeypatch.setattr(mockfile.os, "writev", lambda fd, parts: real_writev(fd, [parts[0][:5]]))  # 5 bytes only
+    writer.write_parts(["<-CLI:GET /\n", "->SRV:", BODY, "\n"])
+    assert path.read_text() == f"<-CLI:GET /\n->SRV:{BODY}\n"
+
+    def full(fd, parts):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(mockfile.os, "writev", full)
+    with pytest.raises(MockFileError, match="No space left"):
+        writer.write_parts(["<-CLI:GET /2\n", "->SRV:", BODY, "\n"])
+    assert path.read_text() == f"<-CLI:GET /\n->SRV:{BODY}\n"
