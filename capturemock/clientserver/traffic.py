@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Optional, Union
 
 LARGE_REPLY = 1 << 16  # a reply this long is written from its own text (~15 ms less a 10 MB body); below, joined
+MAX_PARTS = 64  # far below writev's IOV_MAX (1024): an exchange with more replies is written joined
 
 
 class Transcript:
@@ -70,7 +71,7 @@ class Transcript:
                 parts += ("<-" if self.server_is_sut else "->", item.type, ":", text, "\n")  # as format_item writes it
             else:
                 parts.append(self.server(text, item.type, altered=True))
-        return parts if len(parts) > len(replies) + 1 else "".join(parts)
+        return parts if len(replies) + 1 < len(parts) <= MAX_PARTS else "".join(parts)
 
     def request_key(self, text: str, type_: str = "CLI") -> str:
         """The replay key of a client message when CaptureMock plays the server (§5.3)."""

@@ -71,3 +71,11 @@ def test_a_short_writev_is_finished_and_a_failed_one_taken_back_out(tmp_path, mo
     with pytest.raises(MockFileError, match="No space left"):
         writer.write_parts(["<-CLI:GET /2\n", "->SRV:", BODY, "\n"])
     assert path.read_text() == f"<-CLI:GET /\n->SRV:{BODY}\n"
+
+
+def test_an_exchange_of_many_replies_is_one_text_whatever_their_size(tmp_path):
+    """writev takes at most IOV_MAX (1024) parts: an exchange with many replies is written joined."""
+    recording = transcript(tmp_path)
+    replies = [Item("->", "SRV", BODY)] + [Item("->", "SRV", f"part {n}") for n in range(300)]
+    text = recording.replayed("<-CLI:GET /many\n", replies)
+    assert text == joined(recording, "<-CLI:GET /many\n", replies)
