@@ -794,17 +794,23 @@ release_buffers(Lookup *self)
 /* Hold an array's buffer for the index's lifetime: the arrays are complete once the index is built,
  * and an array exporting a buffer refuses to be resized (BufferError) rather than move under us. */
 static int
-hold(Lookup *self, Py_buffer *view, PyObject *array, const char *typecodes, const char *name)
+hold_array(Py_buffer *view, int *held, PyObject *array, const char *typecodes, const char *caller, const char *name)
 {
     if (PyObject_GetBuffer(array, view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
         return -1;
-    self->buffers++;
+    (*held)++;  /* released by the caller, whatever follows */
     if (view->format == NULL || strlen(view->format) != 1 || strchr(typecodes, view->format[0]) == NULL
             || view->ndim != 1 || view->itemsize == 0) {
-        PyErr_Format(PyExc_TypeError, "%s: expected an array of typecode %s", name, typecodes);
+        PyErr_Format(PyExc_TypeError, "%s%s: expected an array of typecode %s", caller, name, typecodes);
         return -1;
     }
     return 0;
+}
+
+static int
+hold(Lookup *self, Py_buffer *view, PyObject *array, const char *typecodes, const char *name)
+{
+    return hold_array(view, &self->buffers, array, typecodes, "", name);
 }
 
 static int
@@ -1110,19 +1116,6 @@ index_lines(Indexer *ix)
     return pending ? index_request(ix, pending_begin, pending_line, pending_level, ix->length) : 1;
 }
 
-static int
-index_hold(Indexer *ix, Py_buffer *view, PyObject *array, const char *typecodes, const char *name)
-{
-    if (PyObject_GetBuffer(array, view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
-        return -1;
-    ix->held++;
-    if (view->format == NULL || strlen(view->format) != 1 || strchr(typecodes, view->format[0]) == NULL
-            || view->ndim != 1 || view->itemsize == 0) {
-        PyErr_Format(PyExc_TypeError, "index_items: %s: expected an array of typecode %s", name, typecodes);
-        return -1;
-    }
-    return 0;
-}
 
 static PyObject *
 index_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -1141,7 +1134,7 @@ index_items(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *result = NULL;
     int done = -1;
     for (int i = 0; i < 8; i++) {
-        if (index_hold(&ix, views[i], args[3 + i], codes[i], names[i]) < 0)
+        if (hold_array(views[i], &ix.held, args[3 + i], codes[i], "index_items: ", names[i]) < 0)
             goto finally;
     }
     Py_ssize_t slot_count = items_in(&ix.slots);
