@@ -517,6 +517,15 @@ def format_item(prefix: str, type_: str, text: str, *, preserve_cr: bool = False
     return f"{prefix}{type_}:{text}\n"
 
 
+def item_parts(prefix: str, type_: str, text: str, *, preserve_cr: bool = False,
+               preserve_lf: bool = False) -> list[str]:
+    """``format_item``'s text in parts, where ``text`` is written as it is, holding ``text`` itself (a
+    large reply is then never copied into its item: ``MockWriter.write_parts``); else the one text."""
+    if text and not (preserve_cr or preserve_lf) and escape(text) is text:
+        return [prefix, type_, ":", text, "\n"]
+    return [format_item(prefix, type_, text, preserve_cr=preserve_cr, preserve_lf=preserve_lf)]
+
+
 class MockWriter:
     """Appends items to a record file, one ``os.write`` per item.
 

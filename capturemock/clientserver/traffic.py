@@ -57,20 +57,22 @@ class Transcript:
 
     def server(self, text: str, type_: str = "SRV", *, altered: bool = False) -> str:
         """A server reply as recorded; ``altered`` when it is a replayed text already altered for sending."""
-        return self.item("<-" if self.server_is_sut else "->", type_, text if altered else self.alter(text))
+        return self.item(self._server_prefix(), type_, text if altered else self.alter(text))
+
+    def _server_prefix(self) -> str:
+        """A server reply's direction: from the SUT when the server is the SUT."""
+        return "<-" if self.server_is_sut else "->"
 
     def replayed(self, client: str, replies: list[mockfile.Item]) -> Union[str, list[str]]:
         """The recorded client message (``client``, as ``client()`` made it) and its replayed replies
-        (already altered): one text, or, when a reply is large and needs no escaping, the text in parts
+        (already altered): one text, or, when a reply is large and written as it is, the text in parts
         (``MockWriter.write_parts``) holding that reply's own text, so it is never copied into its item."""
         parts = [client]
-        breaks = self.settings.preserve_cr or self.settings.preserve_lf
         for item in replies:
-            text = item.text
-            if len(text) >= LARGE_REPLY and not breaks and mockfile.escape(text) is text:
-                parts += ("<-" if self.server_is_sut else "->", item.type, ":", text, "\n")  # as format_item writes it
+            if len(item.text) >= LARGE_REPLY:
+                parts += mockfile.item_parts(self._server_prefix(), item.type, item.text, **self.settings.breaks)
             else:
-                parts.append(self.server(text, item.type, altered=True))
+                parts.append(self.server(item.text, item.type, altered=True))
         return parts if len(replies) + 1 < len(parts) <= MAX_PARTS else "".join(parts)
 
     def request_key(self, text: str, type_: str = "CLI") -> str:
