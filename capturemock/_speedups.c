@@ -16,6 +16,10 @@
 #include <Python.h>
 #include <limits.h>
 #include <string.h>
+#include <errno.h>
+#include <stddef.h>
+#include <structmember.h>  /* PyMemberDef: the offsets of a Handle's slots */
+#include <unistd.h>
 
 /* numbers per occurrence in ReplayIndex._spans (replay.py): request start, body, group end, line */
 enum { SPAN = 4, BODY = 1, END = 2, LINE = 3 };
@@ -891,6 +895,7 @@ Lookup_dealloc(Lookup *self)
 }
 
 static PyObject *Lookup_answer(Lookup *self, PyObject *description);  /* the session 7 block at the end */
+static PyObject *Lookup_call_replayer(Lookup *self, PyObject *args);  /* the session 8 block at the end */
 
 static PyMethodDef Lookup_methods[] = {
     {"lookup", (PyCFunction)Lookup_lookup, METH_O, "ReplayIndex.lookup: the next response group, or None."},
@@ -898,6 +903,9 @@ static PyMethodDef Lookup_methods[] = {
      "ReplayIndex.lookup_exact: the next response group of this very key, or None."},
     {"answer", (PyCFunction)Lookup_answer, METH_O,
      "lookup for a python call: (value, line) where the answer is one plain value on one top-level line."},
+    {"call_replayer", (PyCFunction)Lookup_call_replayer, METH_VARARGS,
+     "call_replayer(fallback, session, handle_type, missing, full_floats): Session.call settling the usual\n"
+     "replayed call in C, every other call given to fallback."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1378,16 +1386,26 @@ answer_value(PyObject *text, Py_ssize_t from, Py_ssize_t to)
     return value;
 }
 
+/* The value Lookup.answer settles for ``description``, its key id and where its line is (text[begin:end]),
+ * nothing changed yet (the caller counts the use); NULL without an error where the Python lookup decides
+ * (``*key_id`` -1 where the key is not settled either). */
+static PyObject *
+settled_answer(Lookup *self, PyObject *description, Py_ssize_t *key_id, Response *found)
+{
+    *key_id = usual_key_id(self, description);
+    if (*key_id < 0 || first_response(self, *key_id, found) != ONE_LINE || found->value_end != found->end - 1
+            || !PyUnicode_CheckExact(PyTuple_GET_ITEM(found->kind, 0))
+            || PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(found->kind, 0), "->") != 0)
+        return NULL;
+    return answer_value(self->text, found->colon + 1, found->value_end);
+}
+
 static PyObject *
 Lookup_answer(Lookup *self, PyObject *description)
 {
-    Py_ssize_t key_id = usual_key_id(self, description);
+    Py_ssize_t key_id;
     Response found;
-    if (key_id < 0 || first_response(self, key_id, &found) != ONE_LINE || found.value_end != found.end - 1
-            || !PyUnicode_CheckExact(PyTuple_GET_ITEM(found.kind, 0))
-            || PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(found.kind, 0), "->") != 0)
-        return group_or(self, key_id, description, self->lookup_fallback);
-    PyObject *value = answer_value(self->text, found.colon + 1, found.value_end);
+    PyObject *value = settled_answer(self, description, &key_id, &found);
     if (value == NULL) {
         if (PyErr_Occurred())
             return NULL;
@@ -1524,6 +1542,597 @@ one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return line;
 }
 
+/* -- the usual replayed python call whole (issue #16 item 2, session 8) --------------------------------
+ *
+ * A replayed python call in Python is ~26k instructions: the session's frames, lock, guard and checks,
+ * rendering the request, Lookup.answer, queueing both lines, joining and encoding them, the writer's lock
+ * and os.write. Lookup.call_replayer(fallback, session, handle_type, missing, full_floats) makes the callable
+ * the session answers calls with (``Session.call``'s place) that does all of it here for the usual call: a
+ * proxy of the exact Handle type without a real target, no guard, no callback level, no bypass, no rename,
+ * nothing queued, arguments that are ints, strs, floats, bools or None (written as values.render writes
+ * them), an answer Lookup.answer settles, the record file open. It takes the session's lock, then the
+ * writer's, as the Python path does, counts the use and writes the request and response lines in one
+ * write(2) (the GIL released meanwhile, as os.write does) before it returns: on disk when the call
+ * returns. Every other call goes whole to ``fallback`` (Session.call, the reference) before anything was
+ * changed; so do errors met before then (Python meets them again, and reports them its own way). */
+
+enum { CALL_MAX_ARGS = 16, CALL_MAX_PARTS = 5 + 4 * CALL_MAX_ARGS, CALL_MAX_DEPTH = 32, RENDER_WIDTH = 130 };
+
+#define CALL_NAMES(APPLY) \
+    APPLY(guard) APPLY(level) APPLY(reaches_real) APPLY(closed) APPLY(_pending) APPLY(_real_calls_running) \
+    APPLY(_fd) APPLY(_torn) APPLY(_size) APPLY(written) APPLY(acquire) APPLY(release) \
+    APPLY(__round__) APPLY(state) APPLY(bypass) APPLY(lock) APPLY(writer)
+#define CALL_NAME_DECLARE(name) static PyObject *str_##name;
+#define CALL_NAME_MAKE(name) \
+    if (str_##name == NULL && (str_##name = PyUnicode_InternFromString(#name)) == NULL) \
+        return -1;
+CALL_NAMES(CALL_NAME_DECLARE)
+/* the fixed parts of a request's text, and round()'s 2 */
+static PyObject *text_request, *text_open, *text_comma, *text_equals, *text_close, *text_dot, *text_set_lower,
+    *text_set_upper, *two;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fallback;        /* Session.call of the session: every call not settled here */
+    PyObject *state;           /* session.state: the thread's guard and callback level */
+    PyObject *session, *bypass, *lock, *writer, *writer_lock;
+    Lookup *lookup;
+    PyObject *missing;         /* proxies.MISSING: a handle without a real target */
+    PyTypeObject *handle_type; /* proxies.Handle: its slots are read at their offsets */
+    Py_ssize_t target_at, owner_at, attr_at, fixed_name_at, own_name_at, renamable_at;
+    int full_floats;
+} CallReplayer;
+
+static int
+make_call_names(void)
+{
+    CALL_NAMES(CALL_NAME_MAKE)
+    const char *texts[] = {"<-PYT:", "(", ", ", "=", ")", ".", "set", "Set"};
+    PyObject **into[] = {&text_request, &text_open, &text_comma, &text_equals, &text_close, &text_dot, &text_set_lower,
+                         &text_set_upper};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (*into[i] == NULL && (*into[i] = PyUnicode_InternFromString(texts[i])) == NULL)
+            return -1;
+    }
+    if (two == NULL && (two = PyLong_FromLong(2)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* A slot's value read at its offset (borrowed; NULL, without an error, where unset). */
+static PyObject *
+slot_at(PyObject *obj, Py_ssize_t offset)
+{
+    return *(PyObject **)((char *)obj + offset);
+}
+
+static int
+slot_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name);
+    if (descriptor == NULL || !Py_IS_TYPE(descriptor, &PyMemberDescr_Type)
+            || ((PyDescrObject *)descriptor)->d_type != type) {
+        PyErr_Format(PyExc_TypeError, "call_replayer: handle_type has no slot %s", name);
+        return -1;
+    }
+    *offset = ((PyMemberDescrObject *)descriptor)->d_member->offset;
+    return 0;
+}
+
+/* The str of ``parts`` joined (each an exact str): one allocation, no list. */
+static PyObject *
+join_parts(PyObject *const *parts, Py_ssize_t count)
+{
+    Py_ssize_t length = 0;
+    Py_UCS4 widest = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        length += PyUnicode_GET_LENGTH(parts[i]);
+        Py_UCS4 part_widest = PyUnicode_MAX_CHAR_VALUE(parts[i]);
+        widest = part_widest > widest ? part_widest : widest;
+    }
+    PyObject *joined = PyUnicode_New(length, widest);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; joined != NULL && i < count; i++) {
+        if (PyUnicode_CopyCharacters(joined, at, parts[i], 0, PyUnicode_GET_LENGTH(parts[i])) < 0)
+            Py_CLEAR(joined);
+        else
+            at += PyUnicode_GET_LENGTH(parts[i]);
+    }
+    return joined;
+}
+
+/* Handle.name: the fixed name, else the owner's name and the attribute, else its own name; NULL (an error
+ * or not) where it is anything but exact strs of exact Handles. */
+static PyObject *
+handle_name(CallReplayer *self, PyObject *handle, int depth)
+{
+    if (depth > CALL_MAX_DEPTH || !Py_IS_TYPE(handle, self->handle_type))
+        return NULL;
+    PyObject *fixed = slot_at(handle, self->fixed_name_at), *owner = slot_at(handle, self->owner_at);
+    if (fixed != NULL && fixed != Py_None) {
+        if (!PyUnicode_CheckExact(fixed))
+            return NULL;
+        Py_INCREF(fixed);
+        return fixed;
+    }
+    if (fixed == NULL || owner == NULL)
+        return NULL;
+    if (owner == Py_None) {
+        PyObject *own = slot_at(handle, self->own_name_at);
+        if (own == NULL || !PyUnicode_CheckExact(own))
+            return NULL;
+        Py_INCREF(own);
+        return own;
+    }
+    PyObject *attr = slot_at(handle, self->attr_at);
+    if (attr == NULL || !PyUnicode_CheckExact(attr))
+        return NULL;
+    PyObject *owner_name = handle_name(self, owner, depth + 1);
+    if (owner_name == NULL)
+        return NULL;
+    PyObject *parts[] = {owner_name, text_dot, attr};
+    PyObject *name = join_parts(parts, 3);
+    Py_DECREF(owner_name);
+    return name;
+}
+
+/* values.render's text of an int, str, float, bool or None (its hook is never asked for those); NULL (an
+ * error or not) for anything else, a huge int, a str written over several lines. */
+static PyObject *
+render_plain(CallReplayer *self, PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    if (kind == &PyLong_Type || kind == &PyBool_Type || value == Py_None || (kind == &PyFloat_Type && self->full_floats))
+        return PyObject_Repr(value);
+    if (kind == &PyUnicode_Type) {
+        PyObject *text = PyObject_Repr(value);
+        if (text != NULL && PyUnicode_GET_LENGTH(text) > RENDER_WIDTH)
+            Py_CLEAR(text);  /* pformat splits it */
+        return text;
+    }
+    if (kind != &PyFloat_Type)
+        return NULL;
+    PyObject *rounded = PyObject_CallMethodOneArg(value, str___round__, two);  /* round(value, 2) */
+    PyObject *text = rounded == NULL ? NULL : PyObject_Str(rounded);
+    Py_XDECREF(rounded);
+    return text;
+}
+
+/* The request's description, ``<-PYT:name(args, key=value)`` as Session.request_text writes it (keywords
+ * sorted); NULL (an error or not) where values.render_call is needed. */
+static PyObject *
+request_description(CallReplayer *self, PyObject *name, PyObject *args, PyObject *kwargs)
+{
+    Py_ssize_t arg_count = PyTuple_GET_SIZE(args), keyword_count = PyDict_GET_SIZE(kwargs);
+    if (arg_count + keyword_count > CALL_MAX_ARGS)
+        return NULL;
+    PyObject *keys = keyword_count ? PyDict_Keys(kwargs) : NULL;
+    if (keyword_count && (keys == NULL || PyList_Sort(keys) < 0)) {
+        Py_XDECREF(keys);
+        return NULL;
+    }
+    PyObject *parts[CALL_MAX_PARTS];
+    Py_ssize_t count = 0;
+    int settled = 1;
+#define ADD_PART(part) do { PyObject *added = (part); if (added == NULL) settled = 0; else parts[count++] = added; } while (0)
+#define ADD_TEXT(text) do { Py_INCREF(text); parts[count++] = (text); } while (0)
+    ADD_TEXT(text_request);
+    ADD_TEXT(name);
+    ADD_TEXT(text_open);
+    for (Py_ssize_t i = 0; settled && i < arg_count; i++) {
+        if (i > 0)
+            ADD_TEXT(text_comma);
+        ADD_PART(render_plain(self, PyTuple_GET_ITEM(args, i)));
+    }
+    for (Py_ssize_t i = 0; settled && i < keyword_count; i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i), *value = PyDict_GetItemWithError(kwargs, key);
+        if (!PyUnicode_CheckExact(key) || value == NULL) {
+            settled = 0;
+            break;
+        }
+        if (i > 0 || arg_count > 0)
+            ADD_TEXT(text_comma);
+        ADD_TEXT(key);
+        ADD_TEXT(text_equals);
+        ADD_PART(render_plain(self, value));
+    }
+#undef ADD_PART
+#undef ADD_TEXT
+    Py_XDECREF(keys);
+    PyObject *description = NULL;
+    if (settled) {
+        Py_INCREF(text_close);
+        parts[count++] = text_close;
+        description = join_parts(parts, count);
+    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        Py_DECREF(parts[i]);
+    return description;
+}
+
+/* Whether obj.name is the int 0 (1), anything else (0), or could not be read (0: Python reads it again). */
+static int
+is_zero_at(PyObject *obj, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    int zero = value != NULL && PyLong_CheckExact(value) && PyLong_AsLong(value) == 0 && !PyErr_Occurred();
+    Py_XDECREF(value);
+    PyErr_Clear();
+    return zero;
+}
+
+static int
+is_false_at(PyObject *obj, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    Py_XDECREF(value);  /* only its identity is compared */
+    PyErr_Clear();
+    return value == Py_False;
+}
+
+/* Whether the call of ``handle`` is one this file may settle, judged before anything is taken: as
+ * Session.call sees it, no real target, not in the guard or a callback, no bypass, no rename. */
+static int
+usual_call(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwargs)
+{
+    if (!Py_IS_TYPE(handle, self->handle_type) || !PyTuple_CheckExact(args) || !PyDict_CheckExact(kwargs)
+            || slot_at(handle, self->target_at) != self->missing)
+        return 0;
+    if (!is_zero_at(self->state, str_guard) || !is_zero_at(self->state, str_level)
+            || !is_false_at(self->bypass, str_reaches_real) || !is_false_at(self->bypass, str_closed))
+        return 0;
+    PyObject *owner = slot_at(handle, self->owner_at);
+    if (owner == NULL)
+        return 0;
+    if (owner == Py_None)
+        return 1;
+    if (!Py_IS_TYPE(owner, self->handle_type))
+        return 0;
+    PyObject *renamable = slot_at(owner, self->renamable_at), *attr = slot_at(handle, self->attr_at);
+    if (renamable == Py_False)
+        return 1;
+    if (renamable != Py_True || attr == NULL || !PyUnicode_CheckExact(attr))
+        return 0;
+    /* ``owner.renamable and handle.attr[:3] in ("set", "Set")``: a call that may rename its owner */
+    return PyUnicode_Tailmatch(attr, text_set_lower, 0, 3, -1) == 0 && PyUnicode_Tailmatch(attr, text_set_upper, 0, 3, -1) == 0;
+}
+
+/* state.guard += by, as Session.call's guard: what runs inside it (the writer's repairs, a signal handler)
+ * is capturemock's own work, not traffic. */
+static int
+guard_by(CallReplayer *self, long by)
+{
+    PyObject *guard = PyObject_GetAttr(self->state, str_guard);
+    PyObject *delta = guard == NULL ? NULL : PyLong_FromLong(by);
+    PyObject *moved = delta == NULL ? NULL : PyNumber_Add(guard, delta);
+    int status = moved == NULL ? -1 : PyObject_SetAttr(self->state, str_guard, moved);
+    Py_XDECREF(guard);
+    Py_XDECREF(delta);
+    Py_XDECREF(moved);
+    return status;
+}
+
+/* The guard taken back after guard_by(self, 1), keeping the error being raised, if any: ``status``, or -1. */
+static int
+end_guard(CallReplayer *self, int status)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *raised = PyErr_GetRaisedException();
+    if (guard_by(self, -1) < 0) {
+        Py_XDECREF(raised);
+        return -1;
+    }
+    PyErr_SetRaisedException(raised);
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (guard_by(self, -1) < 0) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(traceback);
+        return -1;
+    }
+    PyErr_Restore(type, value, traceback);
+#endif
+    return status;
+}
+
+/* MockWriter.write_text's os.write of ``data`` on ``fd``, under both locks: a write interrupted by a signal is
+ * tried again once its handler ran (PEP 475); a failed or short one is the Python writer's to deal with,
+ * as there (``_failed`` raises the one-line MockFileError, ``_finish`` completes it). */
+static int
+write_record(CallReplayer *self, int fd, PyObject *data)
+{
+    const char *bytes = PyBytes_AS_STRING(data);
+    Py_ssize_t size = PyBytes_GET_SIZE(data), written;
+    int error;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        written = write(fd, bytes, (size_t)size);
+        error = errno;
+        Py_END_ALLOW_THREADS
+        if (written >= 0 || error != EINTR)
+            break;
+        if (guard_by(self, 1) < 0 || end_guard(self, PyErr_CheckSignals()) < 0)
+            return -1;
+    }
+    if (written >= 0 && written == size)
+        return 0;
+    if (guard_by(self, 1) < 0)
+        return -1;
+    PyObject *result;
+    if (written < 0) {
+        PyObject *failure = PyObject_CallFunction(PyExc_OSError, "is", error, strerror(error));
+        result = failure == NULL ? NULL : PyObject_CallMethod(self->writer, "_failed", "iOiO", fd, data, 0, failure);
+        Py_XDECREF(failure);
+    } else {
+        result = PyObject_CallMethod(self->writer, "_finish", "iOn", fd, data, written);
+    }
+    Py_XDECREF(result);
+    return end_guard(self, result == NULL ? -1 : 0);
+}
+
+/* An error being raised, kept aside while a lock is released or the guard taken back. */
+typedef struct {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *raised;
+#else
+    PyObject *type, *value, *traceback;
+#endif
+} Raised;
+
+static void
+raised_save(Raised *raised)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    raised->raised = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&raised->type, &raised->value, &raised->traceback);
+#endif
+}
+
+/* Raise the kept error again (``status``), or drop it where what ran meanwhile failed (-1, its error). */
+static int
+raised_restore(Raised *raised, int status, int meanwhile)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (meanwhile < 0) {
+        Py_XDECREF(raised->raised);
+        return -1;
+    }
+    PyErr_SetRaisedException(raised->raised);
+#else
+    if (meanwhile < 0) {
+        Py_XDECREF(raised->type);
+        Py_XDECREF(raised->value);
+        Py_XDECREF(raised->traceback);
+        return -1;
+    }
+    PyErr_Restore(raised->type, raised->value, raised->traceback);
+#endif
+    return status;
+}
+
+static int
+call_lock(PyObject *lock, PyObject *method)
+{
+    PyObject *result = PyObject_CallMethodNoArgs(lock, method);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+/* lock.release(), whatever is being raised: ``status``, or -1. */
+static int
+release_lock(PyObject *lock, int status)
+{
+    Raised raised;
+    raised_save(&raised);
+    return raised_restore(&raised, status, call_lock(lock, str_release));
+}
+
+/* The record file's descriptor where MockWriter.write_text would write at once (open, no TORN line owed),
+ * else -1 and Python writes (it opens the file on the first item). */
+static int
+open_record_fd(CallReplayer *self)
+{
+    PyObject *fd = PyObject_GetAttr(self->writer, str__fd), *torn = PyObject_GetAttr(self->writer, str__torn);
+    int overflow = 0;
+    long number = fd != NULL && PyLong_CheckExact(fd) && torn == Py_False ? PyLong_AsLongAndOverflow(fd, &overflow) : -1;
+    Py_XDECREF(fd);
+    Py_XDECREF(torn);
+    PyErr_Clear();
+    return overflow || number < 0 || number > INT_MAX ? -1 : (int)number;
+}
+
+/* MockWriter.write_text's ``self._size += len(data)`` and ``self.written = True``. */
+static int
+count_written(CallReplayer *self, Py_ssize_t size)
+{
+    PyObject *old = PyObject_GetAttr(self->writer, str__size);
+    PyObject *added = old == NULL ? NULL : PyLong_FromSsize_t(size);
+    PyObject *grown = added == NULL ? NULL : PyNumber_Add(old, added);
+    int status = grown == NULL || PyObject_SetAttr(self->writer, str__size, grown) < 0 ? -1
+                 : PyObject_SetAttr(self->writer, str_written, Py_True);
+    Py_XDECREF(old);
+    Py_XDECREF(added);
+    Py_XDECREF(grown);
+    return status;
+}
+
+/* The request line and the response's line text[begin:end] as the bytes MockWriter.write_text writes for
+ * them (UTF-8: neither holds a surrogate, repr escapes them and answer_value refuses them); NULL (an error
+ * or not) otherwise. */
+static PyObject *
+record_bytes(Lookup *lookup, PyObject *description, const Response *found)
+{
+    Py_ssize_t request_size, response_size = found->end - found->begin;
+    const char *request = PyUnicode_AsUTF8AndSize(description, &request_size), *response = NULL;
+    PyObject *line = NULL;
+    if (PyUnicode_IS_ASCII(lookup->text))
+        response = (const char *)PyUnicode_DATA(lookup->text) + found->begin;
+    else if ((line = PyUnicode_Substring(lookup->text, found->begin, found->end)) != NULL)
+        response = PyUnicode_AsUTF8AndSize(line, &response_size);
+    PyObject *data = request == NULL || response == NULL ? NULL
+                     : PyBytes_FromStringAndSize(NULL, request_size + 1 + response_size);
+    if (data != NULL) {
+        char *into = PyBytes_AS_STRING(data);
+        memcpy(into, request, (size_t)request_size);
+        into[request_size] = '\n';
+        memcpy(into + request_size + 1, response, (size_t)response_size);
+    }
+    Py_XDECREF(line);
+    return data;
+}
+
+/* Whether the request written with ``name`` is one line as Session.call queues it (not escaped). */
+static int
+one_line_name(PyObject *name)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(name);
+    return length > 0 && PyUnicode_READ_CHAR(name, 0) != '|' && PyUnicode_FindChar(name, '\n', 0, length, 1) == -1;
+}
+
+/* Session.call of the usual replayed call: its value (new); NULL with an error raised on the way (taking a
+ * lock, writing), as Python raises it; NULL without one where nothing was changed and Python decides. */
+static PyObject *
+replay_whole(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwargs)
+{
+    if (!usual_call(self, handle, args, kwargs))
+        return NULL;
+    PyObject *name = handle_name(self, handle, 0), *description = NULL;
+    if (name != NULL && one_line_name(name))
+        description = request_description(self, name, args, kwargs);
+    Py_XDECREF(name);
+    if (description == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (call_lock(self->lock, str_acquire) < 0) {
+        Py_DECREF(description);
+        return NULL;
+    }
+    PyObject *pending = PyObject_GetAttr(self->session, str__pending), *value = NULL, *data = NULL;
+    int idle = pending != NULL && PyList_CheckExact(pending) && PyList_GET_SIZE(pending) == 0
+               && is_zero_at(self->session, str__real_calls_running);
+    Py_XDECREF(pending);
+    Py_ssize_t key_id = -1;
+    Response found;
+    if (idle && (value = settled_answer(self->lookup, description, &key_id, &found)) != NULL)
+        data = record_bytes(self->lookup, description, &found);
+    Py_DECREF(description);
+    PyErr_Clear();  /* what failed so far changed nothing: Python meets it again */
+    int status = 0, settled = 0;
+    if (data != NULL) {
+        status = call_lock(self->writer_lock, str_acquire);
+        int fd = status < 0 ? -1 : open_record_fd(self);
+        if (fd >= 0) {
+            settled = 1;
+            ((int *)self->lookup->uses.buf)[key_id]++;
+            status = write_record(self, fd, data);
+            if (status == 0)
+                status = count_written(self, PyBytes_GET_SIZE(data));
+        }
+        if (status == 0 || fd >= 0)
+            status = release_lock(self->writer_lock, status);
+        Py_DECREF(data);
+    }
+    status = release_lock(self->lock, status);
+    if (status < 0 || !settled)
+        Py_CLEAR(value);
+    return value;
+}
+
+static PyObject *
+CallReplayer_vectorcall(CallReplayer *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) == 3 && kwnames == NULL) {
+        PyObject *value = replay_whole(self, args[0], args[1], args[2]);
+        if (value != NULL || PyErr_Occurred())
+            return value;
+    }
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+#define CALL_REPLAYER_OBJECTS(APPLY) \
+    APPLY(fallback) APPLY(state) APPLY(session) APPLY(bypass) APPLY(lock) APPLY(writer) APPLY(writer_lock) \
+    APPLY(lookup) APPLY(missing) APPLY(handle_type)
+
+static int
+CallReplayer_traverse(CallReplayer *self, visitproc visit, void *arg)
+{
+    CALL_REPLAYER_OBJECTS(LOOKUP_VISIT)
+    return 0;
+}
+
+static int
+CallReplayer_clear(CallReplayer *self)
+{
+    CALL_REPLAYER_OBJECTS(LOOKUP_CLEAR)
+    return 0;
+}
+
+static void
+CallReplayer_dealloc(CallReplayer *self)
+{
+    PyObject_GC_UnTrack(self);
+    CallReplayer_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject CallReplayerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "capturemock._speedups.CallReplayer",
+    .tp_doc = "Session.call, settling the usual replayed call in C (made by Lookup.call_replayer).",
+    .tp_basicsize = sizeof(CallReplayer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(CallReplayer, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_dealloc = (destructor)CallReplayer_dealloc,
+    .tp_traverse = (traverseproc)CallReplayer_traverse,
+    .tp_clear = (inquiry)CallReplayer_clear,
+};
+
+/* Lookup.call_replayer(fallback, session, handle_type, missing, full_floats): the session's ``call``. */
+static PyObject *
+Lookup_call_replayer(Lookup *self, PyObject *args)
+{
+    PyObject *fallback, *session, *handle_type, *missing;
+    int full_floats;
+    if (!PyArg_ParseTuple(args, "OOO!Op:call_replayer", &fallback, &session, &PyType_Type, &handle_type, &missing,
+                          &full_floats) || make_call_names() < 0)
+        return NULL;
+    CallReplayer *replayer = PyObject_GC_New(CallReplayer, &CallReplayerType);
+    if (replayer == NULL)
+        return NULL;
+    memset((char *)replayer + sizeof(PyObject), 0, sizeof(CallReplayer) - sizeof(PyObject));
+    replayer->vectorcall = (vectorcallfunc)CallReplayer_vectorcall;
+    replayer->full_floats = full_floats;
+    PyObject *given[] = {fallback, session, (PyObject *)self, missing, handle_type};
+    PyObject **into[] = {&replayer->fallback, &replayer->session, (PyObject **)&replayer->lookup, &replayer->missing,
+                         (PyObject **)&replayer->handle_type};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+        Py_INCREF(given[i]);
+        *into[i] = given[i];
+    }
+    PyTypeObject *type = (PyTypeObject *)handle_type;
+    if (slot_offset(type, "target", &replayer->target_at) < 0 || slot_offset(type, "owner", &replayer->owner_at) < 0
+            || slot_offset(type, "attr", &replayer->attr_at) < 0
+            || slot_offset(type, "fixed_name", &replayer->fixed_name_at) < 0
+            || slot_offset(type, "own_name", &replayer->own_name_at) < 0
+            || slot_offset(type, "renamable", &replayer->renamable_at) < 0
+            || (replayer->state = PyObject_GetAttr(session, str_state)) == NULL
+            || (replayer->bypass = PyObject_GetAttr(session, str_bypass)) == NULL
+            || (replayer->lock = PyObject_GetAttr(session, str_lock)) == NULL
+            || (replayer->writer = PyObject_GetAttr(session, str_writer)) == NULL
+            || (replayer->writer_lock = PyObject_GetAttr(replayer->writer, str_lock)) == NULL) {
+        Py_DECREF(replayer);
+        return NULL;
+    }
+    PyObject_GC_Track(replayer);
+    return (PyObject *)replayer;
+}
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "capturemock._speedups",
@@ -1536,7 +2145,7 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&LookupType) < 0)
+    if (PyType_Ready(&LookupType) < 0 || PyType_Ready(&CallReplayerType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&speedups_module);
     if (module == NULL)

@@ -23,7 +23,7 @@ from .replaypolicy import ERROR, SILENT, WARN
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Collection, Iterator, Optional, Sequence, Union
+    from typing import Any, Callable, Collection, Iterator, Optional, Sequence, Union
 
     from .bestmatch import WordIndex
     from .quickmatch import QuickMatch
@@ -247,6 +247,16 @@ class ReplayIndex:
                                       self._occurrence_count, self._key_level, self._kinds, Item, self.lookup,
                                       self.lookup_exact)
         self.lookup, self.lookup_exact, self.answer = accelerated.lookup, accelerated.lookup_exact, accelerated.answer
+
+    def call_replayer(self, fallback: Callable, session: Any, handle_type: type, missing: Any,
+                      full_floats: bool) -> Optional[Callable]:
+        """The session's ``call`` settling the usual replayed python call whole in C (``Lookup.call_replayer``,
+        ``fallback`` answering every other call), or None where ``answer`` is not the C accelerator's (pure
+        Python, the debug log): what it settles is what ``answer`` settles."""
+        lookup = getattr(self.answer, "__self__", None)
+        if _speedups is None or type(lookup) is not _speedups.Lookup:
+            return None
+        return lookup.call_replayer(fallback, session, handle_type, missing, full_floats)
 
     # -- groups -------------------------------------------------------------------------------------
     def _occurrence(self, key_id: int, index: int) -> int:

@@ -62,6 +62,13 @@ class Replayer:
         if sealed:  # decided here, once: unsealed calls carry no check at all
             self.call = self._sealed_call
 
+    def whole_calls(self, fallback: Any) -> Any:
+        """``Session.call`` settling the usual replayed call in C (``ReplayIndex.call_replayer``), or None:
+        only where ``call`` is this class's own (not sealed), as the C one replays what it would."""
+        if "call" in vars(self):
+            return None
+        return self.index.call_replayer(fallback, self.session, Handle, MISSING, self.session.full_floats)
+
     # -- what the replay file covers (§5.2) --------------------------------------------------------
     def knows(self, description: str) -> bool:
         return description in self.index

@@ -113,6 +113,17 @@ class Session:
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
+        whole = self._whole_calls_in_c()
+        if whole is not None:
+            self.call = whole  # the usual replayed call settled in C, every other one given to Session.call
+
+    def _whole_calls_in_c(self) -> Any:
+        """The C ``call`` (``Replayer.whole_calls``), where its fixed conditions hold: a replayer, every call
+        recorded (it writes each one), no alterations or redaction of the request text, the plain writer."""
+        if self.replayer is None or not self.always_record or self.settings.has_alterations \
+                or type(self.writer) is not MockWriter:
+            return None
+        return self.replayer.whole_calls(types.MethodType(Session.call, self))
 
     # -- decisions ---------------------------------------------------------------------------------
     @property
