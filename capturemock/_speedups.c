@@ -1561,7 +1561,7 @@ enum { CALL_MAX_ARGS = 16, CALL_MAX_PARTS = 5 + 4 * CALL_MAX_ARGS, CALL_MAX_DEPT
 #define CALL_NAMES(APPLY) \
     APPLY(guard) APPLY(level) APPLY(reaches_real) APPLY(closed) APPLY(_pending) APPLY(_real_calls_running) \
     APPLY(_fd) APPLY(_torn) APPLY(_size) APPLY(written) APPLY(acquire) APPLY(release) \
-    APPLY(__round__) APPLY(state) APPLY(bypass) APPLY(lock) APPLY(writer)
+    APPLY(__round__) APPLY(__dict__) APPLY(state) APPLY(bypass) APPLY(lock) APPLY(writer)
 #define CALL_NAME_DECLARE(name) static PyObject *str_##name;
 #define CALL_NAME_MAKE(name) \
     if (str_##name == NULL && (str_##name = PyUnicode_InternFromString(#name)) == NULL) \
@@ -1576,7 +1576,11 @@ typedef struct {
     vectorcallfunc vectorcall;
     PyObject *fallback;        /* Session.call of the session: every call not settled here */
     PyObject *state;           /* session.state: the thread's guard and callback level */
-    PyObject *session, *bypass, *lock, *writer, *writer_lock;
+    /* the instance dicts of the session, its Bypass and its MockWriter: their plain attributes, read and
+     * written as attribute access would (none of those classes has a descriptor of these names) */
+    PyObject *session_dict, *bypass_dict, *writer_dict;
+    PyObject *writer;          /* for its repairs of a failed or short write */
+    PyObject *acquire, *release, *writer_acquire, *writer_release;  /* the locks' bound methods */
     Lookup *lookup;
     PyObject *missing;         /* proxies.MISSING: a handle without a real target */
     PyTypeObject *handle_type; /* proxies.Handle: its slots are read at their offsets */
@@ -1633,6 +1637,13 @@ join_parts(PyObject *const *parts, Py_ssize_t count)
     }
     PyObject *joined = PyUnicode_New(length, widest);
     Py_ssize_t at = 0;
+    if (joined != NULL && widest < 256) {  /* every part is one byte a character, as the joined text */
+        for (Py_ssize_t i = 0; i < count; i++) {
+            memcpy(PyUnicode_1BYTE_DATA(joined) + at, PyUnicode_1BYTE_DATA(parts[i]), (size_t)PyUnicode_GET_LENGTH(parts[i]));
+            at += PyUnicode_GET_LENGTH(parts[i]);
+        }
+        return joined;
+    }
     for (Py_ssize_t i = 0; joined != NULL && i < count; i++) {
         if (PyUnicode_CopyCharacters(joined, at, parts[i], 0, PyUnicode_GET_LENGTH(parts[i])) < 0)
             Py_CLEAR(joined);
@@ -1751,24 +1762,37 @@ request_description(CallReplayer *self, PyObject *name, PyObject *args, PyObject
     return description;
 }
 
-/* Whether obj.name is the int 0 (1), anything else (0), or could not be read (0: Python reads it again). */
-static int
-is_zero_at(PyObject *obj, PyObject *name)
+/* A plain attribute's value in an instance dict (borrowed), NULL where absent. */
+static PyObject *
+attribute_in(PyObject *namespace, PyObject *name)
 {
-    PyObject *value = PyObject_GetAttr(obj, name);
-    int zero = value != NULL && PyLong_CheckExact(value) && PyLong_AsLong(value) == 0 && !PyErr_Occurred();
-    Py_XDECREF(value);
-    PyErr_Clear();
-    return zero;
+    PyObject *value = PyDict_GetItemWithError(namespace, name);
+    if (value == NULL)
+        PyErr_Clear();  /* a str key's lookup does not fail; Python reads it again if it did */
+    return value;
 }
 
 static int
-is_false_at(PyObject *obj, PyObject *name)
+is_zero(PyObject *value)
 {
-    PyObject *value = PyObject_GetAttr(obj, name);
-    Py_XDECREF(value);  /* only its identity is compared */
+    int overflow;
+    return value != NULL && PyLong_CheckExact(value) && PyLong_AsLongAndOverflow(value, &overflow) == 0 && !overflow;
+}
+
+/* Whether this thread is outside intercepted code and callbacks: ``state.guard`` and ``state.level`` 0 (the
+ * thread's namespace lacks them until they are first set: the class's, 0, checked by call_replayer). */
+static int
+outside_intercepted_code(CallReplayer *self)
+{
+    PyObject *thread_state = PyObject_GetAttr(self->state, str___dict__);
+    int outside = 0;
+    if (thread_state != NULL && PyDict_CheckExact(thread_state)) {
+        PyObject *guard = attribute_in(thread_state, str_guard), *level = attribute_in(thread_state, str_level);
+        outside = (guard == NULL || is_zero(guard)) && (level == NULL || is_zero(level));
+    }
+    Py_XDECREF(thread_state);
     PyErr_Clear();
-    return value == Py_False;
+    return outside;
 }
 
 /* Whether the call of ``handle`` is one this file may settle, judged before anything is taken: as
@@ -1779,8 +1803,8 @@ usual_call(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwarg
     if (!Py_IS_TYPE(handle, self->handle_type) || !PyTuple_CheckExact(args) || !PyDict_CheckExact(kwargs)
             || slot_at(handle, self->target_at) != self->missing)
         return 0;
-    if (!is_zero_at(self->state, str_guard) || !is_zero_at(self->state, str_level)
-            || !is_false_at(self->bypass, str_reaches_real) || !is_false_at(self->bypass, str_closed))
+    if (attribute_in(self->bypass_dict, str_reaches_real) != Py_False
+            || attribute_in(self->bypass_dict, str_closed) != Py_False || !outside_intercepted_code(self))
         return 0;
     PyObject *owner = slot_at(handle, self->owner_at);
     if (owner == NULL)
@@ -1914,21 +1938,24 @@ raised_restore(Raised *raised, int status, int meanwhile)
     return status;
 }
 
+/* A lock's acquire or release (bound): 0, or -1 with its error. */
 static int
-call_lock(PyObject *lock, PyObject *method)
+call_lock(PyObject *method)
 {
-    PyObject *result = PyObject_CallMethodNoArgs(lock, method);
+    PyObject *result = PyObject_CallNoArgs(method);
     Py_XDECREF(result);
     return result == NULL ? -1 : 0;
 }
 
-/* lock.release(), whatever is being raised: ``status``, or -1. */
+/* A lock's release, whatever is being raised: ``status``, or -1. */
 static int
-release_lock(PyObject *lock, int status)
+release_lock(PyObject *release, int status)
 {
+    if (!PyErr_Occurred())
+        return call_lock(release) < 0 ? -1 : status;
     Raised raised;
     raised_save(&raised);
-    return raised_restore(&raised, status, call_lock(lock, str_release));
+    return raised_restore(&raised, status, call_lock(release));
 }
 
 /* The record file's descriptor where MockWriter.write_text would write at once (open, no TORN line owed),
@@ -1936,12 +1963,10 @@ release_lock(PyObject *lock, int status)
 static int
 open_record_fd(CallReplayer *self)
 {
-    PyObject *fd = PyObject_GetAttr(self->writer, str__fd), *torn = PyObject_GetAttr(self->writer, str__torn);
+    PyObject *fd = attribute_in(self->writer_dict, str__fd);
     int overflow = 0;
-    long number = fd != NULL && PyLong_CheckExact(fd) && torn == Py_False ? PyLong_AsLongAndOverflow(fd, &overflow) : -1;
-    Py_XDECREF(fd);
-    Py_XDECREF(torn);
-    PyErr_Clear();
+    long number = fd != NULL && PyLong_CheckExact(fd) && attribute_in(self->writer_dict, str__torn) == Py_False
+                  ? PyLong_AsLongAndOverflow(fd, &overflow) : -1;
     return overflow || number < 0 || number > INT_MAX ? -1 : (int)number;
 }
 
@@ -1949,11 +1974,11 @@ open_record_fd(CallReplayer *self)
 static int
 count_written(CallReplayer *self, Py_ssize_t size)
 {
-    PyObject *old = PyObject_GetAttr(self->writer, str__size);
+    PyObject *old = PyObject_GetAttr(self->writer, str__size);  /* an AttributeError if gone, as in Python */
     PyObject *added = old == NULL ? NULL : PyLong_FromSsize_t(size);
     PyObject *grown = added == NULL ? NULL : PyNumber_Add(old, added);
-    int status = grown == NULL || PyObject_SetAttr(self->writer, str__size, grown) < 0 ? -1
-                 : PyObject_SetAttr(self->writer, str_written, Py_True);
+    int status = grown == NULL || PyDict_SetItem(self->writer_dict, str__size, grown) < 0 ? -1
+                 : PyDict_SetItem(self->writer_dict, str_written, Py_True);
     Py_XDECREF(old);
     Py_XDECREF(added);
     Py_XDECREF(grown);
@@ -2008,14 +2033,13 @@ replay_whole(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwa
         PyErr_Clear();
         return NULL;
     }
-    if (call_lock(self->lock, str_acquire) < 0) {
+    if (call_lock(self->acquire) < 0) {
         Py_DECREF(description);
         return NULL;
     }
-    PyObject *pending = PyObject_GetAttr(self->session, str__pending), *value = NULL, *data = NULL;
+    PyObject *pending = attribute_in(self->session_dict, str__pending), *value = NULL, *data = NULL;
     int idle = pending != NULL && PyList_CheckExact(pending) && PyList_GET_SIZE(pending) == 0
-               && is_zero_at(self->session, str__real_calls_running);
-    Py_XDECREF(pending);
+               && is_zero(attribute_in(self->session_dict, str__real_calls_running));
     Py_ssize_t key_id = -1;
     Response found;
     if (idle && (value = settled_answer(self->lookup, description, &key_id, &found)) != NULL)
@@ -2024,7 +2048,7 @@ replay_whole(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwa
     PyErr_Clear();  /* what failed so far changed nothing: Python meets it again */
     int status = 0, settled = 0;
     if (data != NULL) {
-        status = call_lock(self->writer_lock, str_acquire);
+        status = call_lock(self->writer_acquire);
         int fd = status < 0 ? -1 : open_record_fd(self);
         if (fd >= 0) {
             settled = 1;
@@ -2034,10 +2058,10 @@ replay_whole(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwa
                 status = count_written(self, PyBytes_GET_SIZE(data));
         }
         if (status == 0 || fd >= 0)
-            status = release_lock(self->writer_lock, status);
+            status = release_lock(self->writer_release, status);
         Py_DECREF(data);
     }
-    status = release_lock(self->lock, status);
+    status = release_lock(self->release, status);
     if (status < 0 || !settled)
         Py_CLEAR(value);
     return value;
@@ -2055,8 +2079,9 @@ CallReplayer_vectorcall(CallReplayer *self, PyObject *const *args, size_t nargsf
 }
 
 #define CALL_REPLAYER_OBJECTS(APPLY) \
-    APPLY(fallback) APPLY(state) APPLY(session) APPLY(bypass) APPLY(lock) APPLY(writer) APPLY(writer_lock) \
-    APPLY(lookup) APPLY(missing) APPLY(handle_type)
+    APPLY(fallback) APPLY(state) APPLY(session_dict) APPLY(bypass_dict) APPLY(writer_dict) APPLY(writer) \
+    APPLY(acquire) APPLY(release) APPLY(writer_acquire) APPLY(writer_release) APPLY(lookup) APPLY(missing) \
+    APPLY(handle_type)
 
 static int
 CallReplayer_traverse(CallReplayer *self, visitproc visit, void *arg)
@@ -2093,6 +2118,35 @@ static PyTypeObject CallReplayerType = {
     .tp_clear = (inquiry)CallReplayer_clear,
 };
 
+/* The namespaces and lock methods call_replayer keeps of the session, its bypass and writer. */
+static int
+session_parts(CallReplayer *replayer, PyObject *session)
+{
+    PyObject *bypass = PyObject_GetAttr(session, str_bypass), *lock = PyObject_GetAttr(session, str_lock);
+    PyObject *writer_lock = PyObject_GetAttr(replayer->writer, str_lock);
+    PyObject *state_type = (PyObject *)Py_TYPE(replayer->state);
+    PyObject *guard = PyObject_GetAttr(state_type, str_guard), *level = PyObject_GetAttr(state_type, str_level);
+    int status = -1;
+    if (bypass != NULL && lock != NULL && writer_lock != NULL && guard != NULL && level != NULL) {
+        if (!is_zero(guard) || !is_zero(level))
+            PyErr_SetString(PyExc_TypeError, "call_replayer: session.state's guard and level must start at 0");
+        else if ((replayer->session_dict = PyObject_GenericGetDict(session, NULL)) != NULL
+                 && (replayer->bypass_dict = PyObject_GenericGetDict(bypass, NULL)) != NULL
+                 && (replayer->writer_dict = PyObject_GenericGetDict(replayer->writer, NULL)) != NULL
+                 && (replayer->acquire = PyObject_GetAttr(lock, str_acquire)) != NULL
+                 && (replayer->release = PyObject_GetAttr(lock, str_release)) != NULL
+                 && (replayer->writer_acquire = PyObject_GetAttr(writer_lock, str_acquire)) != NULL
+                 && (replayer->writer_release = PyObject_GetAttr(writer_lock, str_release)) != NULL)
+            status = 0;
+    }
+    Py_XDECREF(bypass);
+    Py_XDECREF(lock);
+    Py_XDECREF(writer_lock);
+    Py_XDECREF(guard);
+    Py_XDECREF(level);
+    return status;
+}
+
 /* Lookup.call_replayer(fallback, session, handle_type, missing, full_floats): the session's ``call``. */
 static PyObject *
 Lookup_call_replayer(Lookup *self, PyObject *args)
@@ -2108,8 +2162,8 @@ Lookup_call_replayer(Lookup *self, PyObject *args)
     memset((char *)replayer + sizeof(PyObject), 0, sizeof(CallReplayer) - sizeof(PyObject));
     replayer->vectorcall = (vectorcallfunc)CallReplayer_vectorcall;
     replayer->full_floats = full_floats;
-    PyObject *given[] = {fallback, session, (PyObject *)self, missing, handle_type};
-    PyObject **into[] = {&replayer->fallback, &replayer->session, (PyObject **)&replayer->lookup, &replayer->missing,
+    PyObject *given[] = {fallback, (PyObject *)self, missing, handle_type};
+    PyObject **into[] = {&replayer->fallback, (PyObject **)&replayer->lookup, &replayer->missing,
                          (PyObject **)&replayer->handle_type};
     for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
         Py_INCREF(given[i]);
@@ -2122,10 +2176,8 @@ Lookup_call_replayer(Lookup *self, PyObject *args)
             || slot_offset(type, "own_name", &replayer->own_name_at) < 0
             || slot_offset(type, "renamable", &replayer->renamable_at) < 0
             || (replayer->state = PyObject_GetAttr(session, str_state)) == NULL
-            || (replayer->bypass = PyObject_GetAttr(session, str_bypass)) == NULL
-            || (replayer->lock = PyObject_GetAttr(session, str_lock)) == NULL
             || (replayer->writer = PyObject_GetAttr(session, str_writer)) == NULL
-            || (replayer->writer_lock = PyObject_GetAttr(replayer->writer, str_lock)) == NULL) {
+            || session_parts(replayer, session) < 0) {
         Py_DECREF(replayer);
         return NULL;
     }
