@@ -88,7 +88,8 @@ def settled_in_c(args: tuple, kwargs: dict) -> bool:
     return len(args) + len(kwargs) <= 16 and all(map(plain, (*args, *kwargs.values())))
 
 
-_plain = st.one_of(st.integers(), st.integers(-2 ** 200, 2 ** 200), st.booleans(), st.none(), st.floats(),
+_int_edges = st.sampled_from([0, -1, 2 ** 63 - 1, -2 ** 63, 2 ** 63, -2 ** 63 - 1, 10 ** 18, -10 ** 19])
+_plain = st.one_of(st.integers(), st.integers(-2 ** 200, 2 ** 200), _int_edges, st.booleans(), st.none(), st.floats(),
                    st.text(max_size=12), st.text(st.sampled_from("'\"\\\n\r\téa €😀\x00\udc80"), max_size=70))
 _value = st.one_of(_plain, _plain, st.just(10 ** 5000), st.lists(st.integers(), max_size=2),
                    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.tuples(st.integers()))
