@@ -173,11 +173,12 @@ def test_threads_keep_each_request_with_its_answer(tmp_path, replay_core):
     assert answers[2] == {"k": 2, "name": "x"} and answers[1] == "v1é" and len(answers) == 800
 
 
-def test_calls_settled_or_handed_over_neither_leak_nor_free_twice(tmp_path):
+def test_calls_settled_or_handed_over_neither_leak_nor_free_twice(tmp_path, monkeypatch):
     """Under ``-X dev``: settled calls (ints, floats, strs, keywords, methods) and handed-over ones (a
     list argument, a long str, the repeated requests) many times, the block count flat (a call best match
     answers is left out: the Python replayer keeps a line per such call for its end-of-replay report)."""
     built_speedups()
+    monkeypatch.delenv("CAPTUREMOCK_PURE_PYTHON", raising=False)  # the C call is the one looked at
     calls = [(False, (1, 2.5, "é", None, True), {"key": -3}), (True, (7,), {}), (False, ([1],), {}),
              (False, ("x" * 200,), {})]
     (tmp_path / "replay.mock").write_text(mock_text(calls))
