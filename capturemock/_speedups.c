@@ -1847,81 +1847,6 @@ usual_call(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwarg
     return PyUnicode_Tailmatch(attr, text_set_lower, 0, 3, -1) == 0 && PyUnicode_Tailmatch(attr, text_set_upper, 0, 3, -1) == 0;
 }
 
-/* state.guard += by, as Session.call's guard: what runs inside it (the writer's repairs, a signal handler)
- * is capturemock's own work, not traffic. */
-static int
-guard_by(CallReplayer *self, long by)
-{
-    PyObject *guard = PyObject_GetAttr(self->state, str_guard);
-    PyObject *delta = guard == NULL ? NULL : PyLong_FromLong(by);
-    PyObject *moved = delta == NULL ? NULL : PyNumber_Add(guard, delta);
-    int status = moved == NULL ? -1 : PyObject_SetAttr(self->state, str_guard, moved);
-    Py_XDECREF(guard);
-    Py_XDECREF(delta);
-    Py_XDECREF(moved);
-    return status;
-}
-
-/* The guard taken back after guard_by(self, 1), keeping the error being raised, if any: ``status``, or -1. */
-static int
-end_guard(CallReplayer *self, int status)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *raised = PyErr_GetRaisedException();
-    if (guard_by(self, -1) < 0) {
-        Py_XDECREF(raised);
-        return -1;
-    }
-    PyErr_SetRaisedException(raised);
-#else
-    PyObject *type, *value, *traceback;
-    PyErr_Fetch(&type, &value, &traceback);
-    if (guard_by(self, -1) < 0) {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(traceback);
-        return -1;
-    }
-    PyErr_Restore(type, value, traceback);
-#endif
-    return status;
-}
-
-/* MockWriter.write_text's os.write of ``data`` on ``fd``, under both locks: a write interrupted by a signal is
- * tried again once its handler ran (PEP 475); a failed or short one is the Python writer's to deal with,
- * as there (``_failed`` raises the one-line MockFileError, ``_finish`` completes it). */
-static int
-write_record(CallReplayer *self, int fd, PyObject *data)
-{
-    const char *bytes = PyBytes_AS_STRING(data);
-    Py_ssize_t size = PyBytes_GET_SIZE(data), written;
-    int error;
-    for (;;) {
-        Py_BEGIN_ALLOW_THREADS
-        written = write(fd, bytes, (size_t)size);
-        error = errno;
-        Py_END_ALLOW_THREADS
-        if (written >= 0 || error != EINTR)
-            break;
-        if (guard_by(self, 1) < 0 || end_guard(self, PyErr_CheckSignals()) < 0)
-            return -1;
-    }
-    if (written >= 0 && written == size)
-        return 0;
-    if (guard_by(self, 1) < 0)
-        return -1;
-    PyObject *result;
-    if (written < 0) {
-        PyObject *failure = PyObject_CallFunction(PyExc_OSError, "is", error, strerror(error));
-        result = failure == NULL ? NULL : PyObject_CallMethod(self->writer, "_failed", "iOiO", fd, data, 0, failure);
-        Py_XDECREF(failure);
-    } else {
-        result = PyObject_CallMethod(self->writer, "_finish", "iOn", fd, data, written);
-    }
-    Py_XDECREF(result);
-    return end_guard(self, result == NULL ? -1 : 0);
-}
-
 /* An error being raised, kept aside while a lock is released or the guard taken back. */
 typedef struct {
 #if PY_VERSION_HEX >= 0x030C0000
@@ -1961,6 +1886,65 @@ raised_restore(Raised *raised, int status, int meanwhile)
     PyErr_Restore(raised->type, raised->value, raised->traceback);
 #endif
     return status;
+}
+
+/* state.guard += by, as Session.call's guard: what runs inside it (the writer's repairs, a signal handler)
+ * is capturemock's own work, not traffic. */
+static int
+guard_by(CallReplayer *self, long by)
+{
+    PyObject *guard = PyObject_GetAttr(self->state, str_guard);
+    PyObject *delta = guard == NULL ? NULL : PyLong_FromLong(by);
+    PyObject *moved = delta == NULL ? NULL : PyNumber_Add(guard, delta);
+    int status = moved == NULL ? -1 : PyObject_SetAttr(self->state, str_guard, moved);
+    Py_XDECREF(guard);
+    Py_XDECREF(delta);
+    Py_XDECREF(moved);
+    return status;
+}
+
+/* The guard taken back after guard_by(self, 1), keeping the error being raised, if any: ``status``, or -1. */
+static int
+end_guard(CallReplayer *self, int status)
+{
+    Raised raised;
+    raised_save(&raised);
+    return raised_restore(&raised, status, guard_by(self, -1));
+}
+
+/* MockWriter.write_text's os.write of ``data`` on ``fd``, under both locks: a write interrupted by a signal is
+ * tried again once its handler ran (PEP 475); a failed or short one is the Python writer's to deal with,
+ * as there (``_failed`` raises the one-line MockFileError, ``_finish`` completes it). */
+static int
+write_record(CallReplayer *self, int fd, PyObject *data)
+{
+    const char *bytes = PyBytes_AS_STRING(data);
+    Py_ssize_t size = PyBytes_GET_SIZE(data), written;
+    int error;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        written = write(fd, bytes, (size_t)size);
+        error = errno;
+        Py_END_ALLOW_THREADS
+        if (written >= 0 || error != EINTR)
+            break;
+        if (guard_by(self, 1) < 0 || end_guard(self, PyErr_CheckSignals()) < 0)
+            return -1;
+    }
+    if (written >= 0 && written == size)
+        return 0;
+    if (guard_by(self, 1) < 0)
+        return -1;
+    PyObject *result;
+    if (written < 0) {
+        PyObject *failure = PyObject_CallFunction(PyExc_OSError, "is", error, strerror(error));
+        result = failure == NULL ? NULL : PyObject_CallMethod(self->writer, "_failed", "iOiO", fd, data, 0, failure);
+        Py_XDECREF(failure);
+    } else {
+        result = PyObject_CallMethod(self->writer, "_finish", "iOn", fd, data, written);
+    }
+    Py_XDECREF(result);
+    return end_guard(self, result == NULL ? -1 : 0);
 }
 
 /* A lock's acquire or release (bound): 0, or -1 with its error. */
