@@ -64,8 +64,9 @@ class Replayer:
 
     def whole_calls(self, fallback: Any) -> Any:
         """``Session.call`` settling the usual replayed call in C (``ReplayIndex.call_replayer``), or None:
-        only where ``call`` is this class's own (not sealed), as the C one replays what it would."""
-        if "call" in vars(self):
+        only where ``call`` is this class's own (not sealed), as the C one replays what it would. (Not
+        ``vars(self)``: making the instance's dict would slow every later attribute read of it.)"""
+        if self.call.__func__ is not Replayer.call:
             return None
         return self.index.call_replayer(fallback, self.session, Handle, MISSING, self.session.full_floats)
 
