@@ -197,3 +197,23 @@ def test_calls_settled_or_handed_over_neither_leak_nor_free_twice(tmp_path, monk
                 calc.f([1])
                 calc.f("x" * 200)
     """)
+
+
+@pytest.mark.usefixtures("replay_core")
+def test_a_forked_child_opens_its_own_record_file_on_its_first_call(tmp_path, replay_core):
+    """After ``fork`` the child's writer has no descriptor (``_forget_inherited_files``): its first call goes
+    to Python, which opens the record file, and the next ones are settled as usual; nothing is lost."""
+    calls = [(False, (n,), {}) for n in range(4)]
+    with replaying(tmp_path, mock_text(calls), replay_core) as (calc, reached_python):
+        assert calc.f(0) == 0
+        child = os.fork()
+        if child == 0:
+            status = 0 if [calc.f(1), calc.f(2)] == ["v1é", {"k": 2, "name": "x"}] else 1
+            status |= 0 if reached_python == (["calc.f"] * (1 if replay_core == "c" else 3)) else 2
+            os._exit(status)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert calc.f(3) == [3, None]
+    assert (tmp_path / "record.mock").read_text().splitlines()[1:] == [
+        "<-PYT:calc.f(0)", "->RET:0", "<-PYT:calc.f(1)", "->RET:'v1é'", "<-PYT:calc.f(2)",
+        "->RET:{'k': 2, 'name': 'x'}", "<-PYT:calc.f(3)", "->RET:[3, None]"]
