@@ -766,6 +766,7 @@ static PyObject *caller_verdict(PyObject *module, PyObject *const *args, Py_ssiz
 static PyObject *one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *decode_base64(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *count_lines(PyObject *module, PyObject *text);
+static PyObject *ascii_bytes(PyObject *module, PyObject *text);
 
 static PyMethodDef module_methods[] = {
     {"read_plain", (PyCFunction)read_plain, METH_O,
@@ -783,6 +784,8 @@ static PyMethodDef module_methods[] = {
      "decode_base64(text, start, end): the base64 digits text[start:end] decoded, None if not base64 (httptext)."},
     {"count_lines", (PyCFunction)count_lines, METH_O,
      "count_lines(text): (text.count('\\n'), text.count('\\n<-')) in one pass."},
+    {"ascii_bytes", (PyCFunction)ascii_bytes, METH_O,
+     "ascii_bytes(text): an ASCII str's characters as a read-only memoryview (no copy), else None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1655,6 +1658,62 @@ count_lines(PyObject *module, PyObject *text)
         requests += at + 2 < length && PyUnicode_READ(kind, data, at + 1) == '<' && PyUnicode_READ(kind, data, at + 2) == '-';
     }
     return Py_BuildValue("(nn)", lines, requests);
+}
+
+/* ascii_bytes(text): an ASCII str's own characters (its UTF-8 encoding: the same bytes) as a read-only
+ * memoryview that keeps the str alive, else None. MockWriter.write_parts hands it to os.writev: a replayed
+ * 14 MB reply recorded back is not encoded into a fresh 14 MB copy (~3.4 k page faults, ~10 ms here). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *text;  /* an ASCII str: its data never moves nor changes */
+} TextBytes;
+
+static int
+TextBytes_getbuffer(TextBytes *self, Py_buffer *view, int flags)
+{
+    return PyBuffer_FillInfo(view, (PyObject *)self, PyUnicode_DATA(self->text), PyUnicode_GET_LENGTH(self->text),
+                             1, flags);
+}
+
+static void
+TextBytes_dealloc(TextBytes *self)
+{
+    Py_XDECREF(self->text);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs TextBytes_buffer = {.bf_getbuffer = (getbufferproc)TextBytes_getbuffer};
+
+static PyTypeObject TextBytesType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "capturemock._speedups.TextBytes",
+    .tp_doc = "An ASCII str's characters as a read-only buffer (see ascii_bytes).",
+    .tp_basicsize = sizeof(TextBytes),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)TextBytes_dealloc,
+    .tp_as_buffer = &TextBytes_buffer,
+};
+
+static PyObject *
+ascii_bytes(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "ascii_bytes(text): expected a str");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(text))
+        Py_RETURN_NONE;
+    if (PyType_Ready(&TextBytesType) < 0)  /* once; here, so that the module's init stays as it was */
+        return NULL;
+    TextBytes *lender = PyObject_New(TextBytes, &TextBytesType);
+    if (lender == NULL)
+        return NULL;
+    Py_INCREF(text);
+    lender->text = text;
+    PyObject *view = PyMemoryView_FromObject((PyObject *)lender);
+    Py_DECREF(lender);  /* the view holds it */
+    return view;
 }
 
 static struct PyModuleDef speedups_module = {

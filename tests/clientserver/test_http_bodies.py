@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import capturemock
 from capturemock.clientserver import httptext
-from tests.conftest import built_speedups
+from tests.conftest import assert_blocks_stay_flat, built_speedups
 
 CLIENT_RC = "[general]\nserver_protocol = http\nrecord_for_client = true\n"
 BLOB = os.urandom(3 * httptext.COMPACT_FROM)
@@ -242,3 +242,24 @@ def test_the_c_base64_decoder_checks_its_arguments():
 @given(st.text(st.sampled_from(["\n", "<", "-", "a", "\u20ac", "\U0001f600"]), max_size=60))
 def test_count_lines_counts_newlines_and_request_lines_as_str_count_does(text):
     assert built_speedups().count_lines(text) == (text.count("\n"), text.count("\n<-"))
+
+
+def test_the_body_functions_of_the_c_accelerator_leak_nothing():
+    built_speedups()
+    assert_blocks_stay_flat("""
+        from capturemock import _speedups
+
+        def run():
+            text = "**" + "QUJD" * 5000 + "YQ=="
+            for _ in range(500):
+                assert len(_speedups.decode_base64(text, 2, len(text))) == 15001
+                assert _speedups.decode_base64(text, 0, 8) is None
+                assert _speedups.count_lines("a\\n<-b\\n" * 10) == (20, 10)
+                assert len(bytes(_speedups.ascii_bytes(text))) == len(text)
+                assert _speedups.ascii_bytes("\\u00e9") is None
+                for wrong in ((text, 0), (text, 5, 1), (b"", 0, 0)):
+                    try:
+                        _speedups.decode_base64(*wrong)
+                    except (TypeError, ValueError):
+                        pass
+    """)
