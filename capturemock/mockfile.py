@@ -160,7 +160,8 @@ def needs_escape(text: str) -> bool:
     first_break = text.find("\n")
     if first_break < 0:
         return False
-    return _ESCAPED_END in text or next(item_starts(text, first_break + 1), None) is not None
+    # _ESCAPED_END starts with a newline: searched from the first one (a large body's line is not read twice)
+    return text.find(_ESCAPED_END, first_break) >= 0 or next(item_starts(text, first_break + 1), None) is not None
 
 
 def escape(text: str) -> str:
