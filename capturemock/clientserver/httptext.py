@@ -160,8 +160,8 @@ def recorded(message: Message, settings: Settings) -> str:
 
 def parse(text: str, is_response: bool = False, stored: bool = False) -> Message:
     """Reverse of ``render``: trailing ``--HEA:`` lines are headers (``--TIM:`` lines are dropped). With
-    ``stored``, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody`` (pure Python). The body is never
-    copied out of ``text`` before it is decoded: it may be most of a large mock file."""
+    ``stored`` and no C accelerator, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody``.
+    The body is never copied out of ``text`` before it is decoded: it may be most of a large mock file."""
     headers: Headers = []
     end = len(text)
     while end >= 0:
