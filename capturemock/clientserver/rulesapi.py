@@ -11,10 +11,10 @@ Nothing here is recorded.
 """
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any, Iterable, Optional
 
+from ..cmdline.request import same_token
 from .httprules import Rules
 from .httptext import Message
 
@@ -87,4 +87,4 @@ def nesting(value: Any) -> int:
 def has_token(headers: Iterable[tuple[str, str]], token: Optional[str]) -> bool:
     """Whether the request carries this session's token (never, when the server has none)."""
     given = next((value for name, value in headers if name.lower() == TOKEN_HEADER.lower()), None)
-    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+    return bool(token and given) and same_token(given, token)
