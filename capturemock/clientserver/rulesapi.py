@@ -12,11 +12,14 @@ Nothing here is recorded.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
 
 from ..cmdline.request import same_token
 from .httprules import Rules
 from .httptext import Message
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 RULES_PATH = "/capturemock/rules"
 MAX_NESTING = 64  # JSON levels a rule may have: far more than any rule needs, far less than json can take
