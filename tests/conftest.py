@@ -37,15 +37,15 @@ def built_speedups():
 
 @pytest.fixture(params=["c", "python"])
 def replay_core(request, monkeypatch) -> str:
-    """Run a test with replay lookups, plain values and best-match word searches done by the C accelerator and
-    by the Python code alone (the reference): what runs meanwhile uses the one chosen, whatever
-    ``CAPTUREMOCK_PURE_PYTHON`` says."""
+    """Run a test with replay lookups, plain values, best-match word searches and HTTP bodies' base64 done by
+    the C accelerator and by the Python code alone (the reference): what runs meanwhile in this process uses
+    the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
     from capturemock import literals, quickmatch, replay
+    from capturemock.clientserver import httptext
 
     speedups = built_speedups() if request.param == "c" else None
-    monkeypatch.setattr(replay, "_speedups", speedups)
-    monkeypatch.setattr(literals, "_speedups", speedups)
-    monkeypatch.setattr(quickmatch, "_speedups", speedups)
+    for module in (replay, literals, quickmatch, httptext):
+        monkeypatch.setattr(module, "_speedups", speedups)
     return request.param
 
 

@@ -10,11 +10,14 @@ an absolute path or NUL is refused, said on stderr; when recording, its body the
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from .httpmultipart import EditDir, kept_problem, placeholder, read_kept
 from .httptext import Headers, Message
 from .location import warn
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Optional
 
 _ATTACHMENT = re.compile(r"""\s*attachment\s*;(?:.*;)?\s*filename\s*=\s*(?:"([^"]*)"|([^;\s]+))""", re.I)
 _PLACEHOLDER = re.compile(rb"<File Contents for ([^<>\r\n]+)>")

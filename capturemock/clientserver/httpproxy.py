@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from ..alterations import Alterations
@@ -28,7 +27,7 @@ from ..mockfile import Item
 from . import httpattachments, httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import NO_REPLY, Exchange, ForwardError
-from .httpforward import Destination, Relay
+from .httpforward import Destination
 from .httpmatch import EquivalentRequests
 from .httpredirect import REDIRECT_PATH, PathRedirects
 from .httprules import Rules
@@ -43,7 +42,14 @@ from .serverlog import QUIET, QuietLog
 from .settings import Settings
 from .traffic import Transcript
 
-Record = Callable[[str], None]
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Callable, Optional
+
+    from .httpforward import Relay
+
+    Record = Callable[[str], None]
+
 LOCATION_PATH = "/capturemock/setServerLocation"
 CONTROL_PREFIX = "/capturemock/"
 SHUTDOWN_PATH = "/capturemock/shutdownServer"  # GET: stop the server, as the launcher's stop message does

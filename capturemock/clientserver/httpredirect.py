@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.request
-from http.cookies import CookieError, SimpleCookie
-from typing import Iterable, Optional
 
 from .httptext import Message
 from .location import warn
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 REDIRECT_PATH = "/capturemock/sendPathRedirect/"
 TARGET_COOKIE = "capturemock_proxy_target"
@@ -85,6 +86,8 @@ class PathRedirects:
         self._posted.add(rc_file)
         with open(rc_file, "w") as stream:
             stream.write(f"[default_http_headers]\nAuthorization = {authorization}\n")
+        import urllib.request  # only here: with http.cookies, ~5 ms of every HTTP server's start-up
+
         request = urllib.request.Request(target.rstrip("/") + ALTERATIONS, data=rc_file.encode(), method="POST")
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
@@ -94,6 +97,8 @@ class PathRedirects:
 
 
 def _cookie(headers: list[tuple[str, str]]) -> Optional[str]:
+    from http.cookies import CookieError, SimpleCookie  # only where paths are redirected
+
     for name, value in headers:
         if name.lower() == "cookie":
             try:

@@ -35,13 +35,20 @@ import json
 import re
 import threading
 import time
-from typing import Any, Callable, NamedTuple, Optional
+from collections import namedtuple
 from urllib.parse import parse_qs
 
 from .httptext import Headers, Message
 from .location import warn
 from .ruletemplate import Headers as TemplateHeaders
 from .ruletemplate import Template, TemplateError, compile_json
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
+
+    Respond = Callable[["Request"], dict]
+    Condition = Callable[["Request"], bool]
 
 RULE_KEYS = frozenset(("method", "path", "path_glob", "path_regex", "query", "body", "times", "delay", "data",
                        "response", "template"))
@@ -51,7 +58,6 @@ PATH_KEYS = ("path", "path_glob", "path_regex")
 MAX_DELAY = 60.0  # seconds: enough to test a client's timeout, short enough that a typo cannot hang a run
 JSON_TYPE = ("Content-Type", "application/json")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-Respond = Callable[["Request"], dict]
 _UNREAD = object()  # Request.json not decoded yet
 
 
@@ -101,18 +107,12 @@ class Request:
                 "headers": TemplateHeaders(self.headers), "json": body_json, "data": data}
 
 
-Condition = Callable[[Request], bool]
+class Rule(namedtuple("Rule", ("id", "method", "path", "conditions", "times", "delay", "respond", "spec"))):
+    """``id`` str; ``method`` str or None (any); ``path`` None (any) or a callable giving the path's named
+    groups when it matches, else None; ``conditions`` (``Condition``s) on query and body; ``times`` int or
+    None; ``delay`` float; ``respond`` Request -> Message; ``spec`` the rule as given, for listing."""
 
-
-class Rule(NamedTuple):
-    id: str
-    method: Optional[str]
-    path: Optional[Callable[[str], Optional[dict]]]  # the path's named groups when it matches, else None
-    conditions: tuple[Condition, ...]  # on query and body
-    times: Optional[int]
-    delay: float
-    respond: Callable[[Request], Message]
-    spec: dict  # as given, for listing
+    __slots__ = ()
 
     @property
     def specificity(self) -> int:

@@ -12,10 +12,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Optional, Union
+from collections import namedtuple
 
+from ..accelerator import load_speedups
+
+_speedups = load_speedups()  # decode_base64: a large body decoded from the mock text whole, ~5x faster
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
 if TYPE_CHECKING:
+    from typing import Iterable, Iterator, Optional, Union
+
     from .settings import Settings
+
+    Body = Union[bytes, "StoredBody"]
 
 FORBIDDEN_HEADERS = frozenset((
     "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
@@ -37,12 +46,13 @@ COMPACT_FROM = 1 << 16  # binary bodies this long or longer are written in base6
 Headers = list[tuple[str, str]]
 
 
-class Message(NamedTuple):
-    """A request (``first`` = ``METHOD PATH``) or a response (``first`` = status) with body and headers."""
+class Message(namedtuple("Message", ("first", "body", "headers"))):
+    """A request (``first`` = ``METHOD PATH``) or a response (``first`` = status) with body and headers:
+    ``first`` a str, ``body`` bytes (except a large recorded body being replayed without the C accelerator,
+    ``parse(stored=True)``: a ``StoredBody``), ``headers`` ``Headers``. ``collections``' named tuple, not
+    ``typing``'s: the HTTP server's start-up imports no ``typing``."""
 
-    first: str
-    body: Body  # bytes, except a large recorded body being replayed (``parse(stored=True)``)
-    headers: Headers
+    __slots__ = ()
 
 
 def recorded_headers(headers: Iterable[tuple[str, str]], ignored: Iterable[str] = ()) -> Headers:
@@ -79,12 +89,20 @@ def body_bytes(text: str, start: int = 0, end: Optional[int] = None) -> bytes:
     end = len(text) if end is None else end
     if _is_hex(text, start, end):
         return bytes.fromhex(text[start + 2:end])
-    if _is_base64(text, start, end):
-        try:
-            return binascii.a2b_base64(text[start + len(BASE64):end])
-        except binascii.Error:
-            pass  # not base64 after all: text that happens to start so
+    if text.startswith(BASE64, start, end):
+        body = decode_base64(text, start + len(BASE64), end)
+        if body is not None:
+            return body
     return text[start:end].encode("utf-8", "surrogateescape")
+
+
+def decode_base64(text: str, start: int, end: int) -> Optional[bytes]:
+    """The digits ``text[start:end]`` of a ``base64:`` body decoded, or None if they are not base64 digits
+    (at least one, then up to two ``=``, a multiple of 4 in all): then the body is text that starts so.
+    The C accelerator reads them in place; a slice of a large body would be a copy as big."""
+    if _speedups is not None:
+        return _speedups.decode_base64(text, start, end)
+    return binascii.a2b_base64(text[start:end]) if _is_base64(text, start, end) else None
 
 
 def _is_hex(text: str, start: int, end: int) -> bool:
@@ -93,11 +111,10 @@ def _is_hex(text: str, start: int, end: int) -> bool:
 
 
 def _is_base64(text: str, start: int, end: int) -> bool:
-    """``base64:`` and base64 digits (at least one, then up to two ``=``), checked by deleting the
-    alphabet from the bytes: a third of the time a regex takes over a 10 MB body."""
-    if not (text.startswith(BASE64, start, end) and (end - start) % 4 == len(BASE64) % 4):
+    """``decode_base64``'s digits, checked by deleting the alphabet from the bytes: a third of the time a
+    regex takes over a 10 MB body."""
+    if (end - start) % 4:
         return False
-    start += len(BASE64)
     digits_end = end
     while digits_end > start and end - digits_end < 2 and text[digits_end - 1] == "=":
         digits_end -= 1
@@ -109,8 +126,9 @@ def _is_base64(text: str, start: int, end: int) -> bool:
 
 
 class StoredBody:
-    """A large ``base64:`` body still in its recorded text: replay sends it a chunk at a time, decoded
-    as it goes, so the bytes are never whole in memory and the client reads while we decode."""
+    """A large ``base64:`` body still in its recorded text, without the C accelerator: replay sends it a
+    chunk at a time, decoded as it goes, so the client reads while the (slow) decoding goes on and the
+    bytes are never whole in memory. With the accelerator the body is decoded whole, in a fifth of the time."""
 
     CHUNK = 1 << 16  # characters of base64 per chunk: 48 KiB of body
 
@@ -130,9 +148,6 @@ class StoredBody:
             yield binascii.a2b_base64(self.text[begin:min(begin + self.CHUNK, self.end)])
 
 
-Body = Union[bytes, StoredBody]
-
-
 def render(message: Message, keep_cr: bool = False, compact: bool = True) -> str:
     body = body_text(message.body, keep_cr, compact)
     lines = [f"{message.first} {body}" if body or message.first.isdigit() else message.first]
@@ -148,8 +163,8 @@ def recorded(message: Message, settings: Settings) -> str:
 
 def parse(text: str, is_response: bool = False, stored: bool = False) -> Message:
     """Reverse of ``render``: trailing ``--HEA:`` lines are headers (``--TIM:`` lines are dropped). With
-    ``stored``, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody``. The body is never
-    copied out of ``text`` before it is decoded: it may be most of a large mock file."""
+    ``stored`` and no C accelerator, a ``base64:`` body from ``COMPACT_FROM`` bytes stays a ``StoredBody``.
+    The body is never copied out of ``text`` before it is decoded: it may be most of a large mock file."""
     headers: Headers = []
     end = len(text)
     while end >= 0:
@@ -166,6 +181,8 @@ def parse(text: str, is_response: bool = False, stored: bool = False) -> Message
         space = text.find(" ", space + 1, end)
         if space < 0:
             return Message(text[:end], b"", headers)
-    if stored and end - space > COMPACT_FROM and _is_base64(text, space + 1, end):
-        return Message(text[:space], StoredBody(text, space + 1 + len(BASE64), end), headers)
+    digits = space + 1 + len(BASE64)
+    if (stored and _speedups is None and end - space > COMPACT_FROM and text.startswith(BASE64, space + 1, end)
+            and _is_base64(text, digits, end)):
+        return Message(text[:space], StoredBody(text, digits, end), headers)
     return Message(text[:space], body_bytes(text, space + 1, end), headers)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Iterable, Optional
 
 from ..errors import ConfigError
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 ID_ALTERATIONS_RC_FILE = "id_alterations.rc"
 

@@ -11,12 +11,15 @@ Nothing here is recorded.
 """
 from __future__ import annotations
 
-import hmac
 import json
-from typing import Any, Iterable, Optional
 
+from ..cmdline.request import same_token
 from .httprules import Rules
 from .httptext import Message
+
+TYPE_CHECKING = False  # typing is not imported at run time: ~20 M instructions of the HTTP server's start-up
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 RULES_PATH = "/capturemock/rules"
 MAX_NESTING = 64  # JSON levels a rule may have: far more than any rule needs, far less than json can take
@@ -87,4 +90,4 @@ def nesting(value: Any) -> int:
 def has_token(headers: Iterable[tuple[str, str]], token: Optional[str]) -> bool:
     """Whether the request carries this session's token (never, when the server has none)."""
     given = next((value for name, value in headers if name.lower() == TOKEN_HEADER.lower()), None)
-    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+    return bool(token and given) and same_token(given, token)

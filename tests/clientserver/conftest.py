@@ -69,11 +69,12 @@ class Rig:
         return (self.root / name).exists()
 
     def start(self, mode: int, rc: str, *, record: str = "rec.mock", replay: Optional[str] = None,
-              **kwargs) -> str:
-        """Start the traffic server; returns CAPTUREMOCK_SERVER as the SUT would see it."""
+              env: Optional[dict[str, str]] = None, **kwargs) -> str:
+        """Start the traffic server (``env``: more of its environment); returns CAPTUREMOCK_SERVER as the
+        SUT would see it."""
         self.stop()
         self.manager = capturemock.CaptureMockManager()
-        self.env = {}
+        self.env = dict(env or {})
         active = self.manager.startServer(mode, str(self.root / record), replay and str(self.root / replay),
                                           rcFiles=[self.write("capturemockrc", rc)], sutDirectory=str(self.root),
                                           environment=self.env, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import http.client
 import os
 import threading
@@ -10,9 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import capturemock
 from capturemock.clientserver import httptext
+from tests.conftest import assert_blocks_stay_flat, built_speedups
 
 CLIENT_RC = "[general]\nserver_protocol = http\nrecord_for_client = true\n"
 BLOB = os.urandom(3 * httptext.COMPACT_FROM)
@@ -80,20 +84,34 @@ def test_a_large_body_recorded_in_hex_by_2_10_still_replays(rig):
     assert get(base, "/blob") == BLOB
 
 
-@pytest.mark.parametrize("body", [f"base64:{base64.b64encode(BLOB).decode()}", f"0x{BLOB.hex()}"],
-                         ids=["compact base64", "2.10 hex"])
-def test_a_replayed_large_body_is_recorded_as_the_mock_holds_it(rig, body):
+@pytest.fixture(params=["c", "python"])
+def server_env(request) -> dict[str, str]:
+    """The traffic server's environment: with its C accelerator or with the Python code alone (the reference)."""
+    if request.param == "c":
+        built_speedups()
+        return {}
+    return {"CAPTUREMOCK_PURE_PYTHON": "1"}
+
+
+NOT_BASE64 = "base64:" + "QUJD" * (httptext.COMPACT_FROM // 3) + "QU*D"  # one '*': a text body that starts so
+
+
+@pytest.mark.parametrize("body, answer", [(f"base64:{base64.b64encode(BLOB).decode()}", BLOB),
+                                          (f"0x{BLOB.hex()}", BLOB), (NOT_BASE64, NOT_BASE64.encode())],
+                         ids=["compact base64", "2.10 hex", "text that is not base64"])
+def test_a_replayed_large_body_is_recorded_as_the_mock_holds_it(rig, server_env, body, answer):
     """The replayed transcript's items are the mock's own text, byte for byte, in either stored form."""
     mock = (f"<-CLI:GET /blob\n->SRV:200 {body}\n--HEA:Content-Type=application/octet-stream\n"
             "<-CLI:GET /small\n->SRV:200 ok\n")
     (rig.root / "stored.mock").write_bytes(mock.encode())
-    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", record="replayed.mock")
-    assert get(base, "/blob") == BLOB
+    base = rig.start(capturemock.REPLAY, CLIENT_RC, replay="stored.mock", record="replayed.mock", env=server_env)
+    assert get(base, "/blob") == answer
     assert get(base, "/small") == b"ok"
     rig.stop()
     assert (rig.root / "replayed.mock").read_bytes() == mock.encode()
 
 
+@pytest.mark.usefixtures("replay_core")
 def test_binary_forms_are_read_only_when_the_whole_body_is_one():
     assert httptext.body_text(b"\xff\x00A") == "0xff0041"  # small: as 2.10 writes it
     assert httptext.body_text(BLOB) == "base64:" + __import__("base64").b64encode(BLOB).decode()
@@ -112,7 +130,18 @@ def test_a_text_body_that_reads_as_base64_is_written_so_it_reads_back_as_itself(
     assert httptext.body_text(b"base64:abc") == "base64:abc"  # reads back as itself: left as text
 
 
-def test_a_large_recorded_body_is_kept_in_its_text_and_decoded_a_chunk_at_a_time():
+def test_a_large_recorded_body_is_decoded_whole_by_the_accelerator(replay_core):
+    text = httptext.render(httptext.Message("200", BLOB, [("Content-Type", "application/octet-stream")]))
+    stored = httptext.parse(text, is_response=True, stored=True)
+    if replay_core == "c":
+        assert stored == ("200", BLOB, [("Content-Type", "application/octet-stream")])
+    else:
+        assert isinstance(stored.body, httptext.StoredBody)
+
+
+def test_without_the_accelerator_a_large_recorded_body_is_kept_in_its_text_and_decoded_a_chunk_at_a_time(
+        monkeypatch):
+    monkeypatch.setattr(httptext, "_speedups", None)
     text = httptext.render(httptext.Message("200", BLOB, [("Content-Type", "application/octet-stream")]))
     stored = httptext.parse(text, is_response=True, stored=True)
     assert isinstance(stored.body, httptext.StoredBody) and stored.body.text is text  # not copied out
@@ -165,3 +194,72 @@ def test_a_large_body_reaches_the_client_while_the_real_server_still_sends_it(ri
                                     "--HEA:Content-Type=application/octet-stream\n")  # the cut-off one: not
     assert (f"Failed to forward http traffic to server {real.url}: the body was cut off after {cut} of "
             f"{len(BLOB)} bytes") in capfd.readouterr().err
+
+
+# what a base64 body's digits may hold, and what they must not: the C decoder is tried on all of it
+_DIGITS_AND_OTHERS = st.sampled_from(list("AZaz09+/QUJD=") + [" ", "\n", "\r", "\t", "*", "-", "_", ".", "\x00",
+                                                                 "\u00e9", "\u20ac", "\U0001f600", "\udcff"])
+
+
+def python_decode(text: str, start: int, end: int):
+    """The Python path's answer (``httptext.decode_base64`` without the accelerator)."""
+    return binascii.a2b_base64(text[start:end]) if httptext._is_base64(text, start, end) else None
+
+
+@given(data=st.binary(max_size=200), around=st.tuples(st.text(max_size=5), st.text(max_size=5)),
+       edit=st.tuples(st.integers(0, 300), st.integers(0, 3), st.text(_DIGITS_AND_OTHERS, max_size=3)))
+def test_the_c_base64_decoder_answers_as_the_python_path_on_fuzzed_digits(data, around, edit):
+    """Real base64 (any padding), read between offsets of a larger text of any width, then edited: cut,
+    padded, given whitespace, newlines, non-ASCII or other characters. None where Python reads text."""
+    speedups = built_speedups()
+    digits = base64.b64encode(data).decode()
+    at, cut, inserted = edit
+    at = min(at, len(digits))
+    for body in (digits, digits[:at] + inserted + digits[at + cut:]):
+        text = around[0] + body + around[1]
+        start, end = len(around[0]), len(around[0]) + len(body)
+        decoded = speedups.decode_base64(text, start, end)
+        assert decoded == python_decode(text, start, end)
+        assert decoded == data or body is not digits or not data
+
+
+@given(st.text(_DIGITS_AND_OTHERS, max_size=40))
+def test_the_c_base64_decoder_answers_as_the_python_path_on_any_text(text):
+    speedups = built_speedups()
+    for start in range(0, min(len(text), 3) + 1):
+        assert speedups.decode_base64(text, start, len(text)) == python_decode(text, start, len(text))
+
+
+def test_the_c_base64_decoder_checks_its_arguments():
+    speedups = built_speedups()
+    for args, error in ((("YWJj", 0), TypeError), ((b"YWJj", 0, 4), TypeError), (("YWJj", 1, 0), ValueError),
+                        (("YWJj", 0, 5), ValueError), (("YWJj", -1, 4), ValueError)):
+        with pytest.raises(error):
+            speedups.decode_base64(*args)
+    assert speedups.decode_base64("x" * 10 + "QUJD" * 3 + "YQ==", 10, 26) == b"ABC" * 3 + b"a"
+
+
+@given(st.text(st.sampled_from(["\n", "<", "-", "a", "\u20ac", "\U0001f600"]), max_size=60))
+def test_count_lines_counts_newlines_and_request_lines_as_str_count_does(text):
+    assert built_speedups().count_lines(text) == (text.count("\n"), text.count("\n<-"))
+
+
+def test_the_body_functions_of_the_c_accelerator_leak_nothing():
+    built_speedups()
+    assert_blocks_stay_flat("""
+        from capturemock import _speedups
+
+        def run():
+            text = "**" + "QUJD" * 5000 + "YQ=="
+            for _ in range(500):
+                assert len(_speedups.decode_base64(text, 2, len(text))) == 15001
+                assert _speedups.decode_base64(text, 0, 8) is None
+                assert _speedups.count_lines("a\\n<-b\\n" * 10) == (20, 10)
+                assert len(bytes(_speedups.ascii_bytes(text))) == len(text)
+                assert _speedups.ascii_bytes("\\u00e9") is None
+                for wrong in ((text, 0), (text, 5, 1), (b"", 0, 0)):
+                    try:
+                        _speedups.decode_base64(*wrong)
+                    except (TypeError, ValueError):
+                        pass
+    """)

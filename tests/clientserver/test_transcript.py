@@ -13,6 +13,7 @@ from capturemock.clientserver.traffic import LARGE_REPLY, Transcript
 from capturemock.config import RcConfig
 from capturemock.errors import MockFileError
 from capturemock.mockfile import ESCAPE, Item, MockWriter
+from tests.conftest import built_speedups
 
 BODY = "200 base64:" + "QUJD" * (LARGE_REPLY // 4)
 
@@ -55,6 +56,31 @@ def test_the_writer_writes_a_text_in_parts_as_it_writes_it_joined(tmp_path):
     writer.write_parts("<-CLI:GET /small\n->SRV:200 ok\n")
     writer.close()
     assert path.read_text(encoding="utf-8") == "<-CLI:GET /\n->SRV:200 \u00e9t\u00e9\n<-CLI:GET /small\n->SRV:200 ok\n"
+
+
+@pytest.mark.parametrize("accelerated", [True, False], ids=["c", "python"])
+def test_large_parts_are_written_as_their_text_encoded_whether_lent_or_copied(tmp_path, monkeypatch, accelerated):
+    """A large ASCII part is written from its own characters (C), any other part encoded: the same bytes."""
+    if accelerated:
+        built_speedups()
+    else:
+        monkeypatch.setenv("CAPTUREMOCK_PURE_PYTHON", "1")
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    wide = "200 \u00e9t\u00e9 \udcff" + "x" * mockfile._LENT_FROM  # not ASCII; a byte that was not UTF-8
+    writer.write_parts(["<-CLI:GET /\n", "->SRV:", BODY, "\n", "->SRV:", wide, "\n"])
+    writer.close()
+    assert path.read_bytes() == f"<-CLI:GET /\n->SRV:{BODY}\n->SRV:{wide}\n".encode("utf-8", "surrogateescape")
+
+
+def test_ascii_bytes_lends_an_ascii_texts_characters_and_keeps_the_text_alive():
+    speedups = built_speedups()
+    lent = speedups.ascii_bytes("".join(["ab", "c" * 3]))  # a str nothing else holds
+    assert (bytes(lent), len(lent), lent.readonly) == (b"abccc", 5, True)
+    assert b"".join([lent, b"!"]) == b"abccc!"
+    assert speedups.ascii_bytes("\u00e9") is None and bytes(speedups.ascii_bytes("")) == b""
+    with pytest.raises(TypeError, match=r"ascii_bytes\(text\): expected a str"):
+        speedups.ascii_bytes(b"ab")
 
 
 def test_a_short_writev_is_finished_and_a_failed_one_taken_back_out(tmp_path, monkeypatch):
