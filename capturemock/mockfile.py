@@ -57,7 +57,7 @@ import fcntl
 import itertools
 import os
 import sys
-from _weakrefset import WeakSet  # weakref.WeakSet itself: the weakref module costs start-up ~0.7 ms
+from _weakref import ref  # not weakref's WeakSet: _weakrefset costs start-up 0.7 M instructions
 from collections import namedtuple
 
 from .errors import MockFileError
@@ -552,7 +552,7 @@ class MockWriter:
         self._size = 0
         self._own_from = 0
         self._torn = False  # a cut-off write is in the file, not yet followed by the TORN line
-        _WRITERS.add(self)
+        _remember(self)
 
     def write(self, prefix: str, type_: str, text: str) -> None:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
@@ -735,12 +735,18 @@ def _size_of(path: str) -> int:
         return 0
 
 
-_WRITERS: WeakSet[MockWriter] = WeakSet()
+# the writers alive, each by id() as a weak reference that takes itself out when its writer goes
+_WRITERS: dict[int, ref] = {}
+
+
+def _remember(writer: MockWriter) -> None:
+    key = id(writer)
+    _WRITERS[key] = ref(writer, lambda _gone: _WRITERS.pop(key, None))
 
 
 def _forget_inherited_files() -> None:
     """A forked child must not write through its parent's open file (and lock): it opens its own."""
-    for writer in _WRITERS:
+    for writer in filter(None, (alive() for alive in list(_WRITERS.values()))):
         if writer._fd is not None:
             os.close(writer._fd)
             writer._fd = None
