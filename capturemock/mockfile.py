@@ -627,11 +627,16 @@ class MockWriter:
                 self._fd = None
 
     def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
-            directory = os.path.dirname(self.path)
-            if directory:
+            try:
+                fd = os.open(self.path, flags, 0o644)
+            except FileNotFoundError:  # its directory first (usually there: one open, no stat nor mkdir)
+                directory = os.path.dirname(self.path)
+                if not directory:
+                    raise
                 os.makedirs(directory, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, flags, 0o644)
         except OSError as err:
             raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
         _lock(fd, fcntl.LOCK_SH)  # waits while another writer rewrites the file

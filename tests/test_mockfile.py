@@ -185,6 +185,13 @@ def test_parser_splits_exactly_where_the_line_rule_says(lines):
         assert lines[item.line - 1].startswith(f"{item.prefix}{item.type}:")
 
 
+def test_a_record_file_in_a_directory_not_made_yet_is_written_with_its_directories(tmp_path):
+    writer = MockWriter(str(tmp_path / "new" / "deeper" / "rec.mock"))
+    writer.write("<-", "PYT", "x.f()")
+    writer.close()
+    assert (tmp_path / "new" / "deeper" / "rec.mock").read_text() == "<-PYT:x.f()\n"
+
+
 def test_a_record_file_that_cannot_be_written_is_one_error_naming_it(tmp_path):
     (tmp_path / "plain").write_text("")
     writer = MockWriter(str(tmp_path / "plain" / "rec.mock"))  # under a file: no directory can be made
