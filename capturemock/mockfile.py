@@ -57,8 +57,8 @@ import fcntl
 import itertools
 import os
 import sys
+from _collections import _tuplegetter  # namedtuple's own field accessor
 from _weakref import ref  # not weakref's WeakSet: _weakrefset costs start-up 0.7 M instructions
-from collections import namedtuple
 
 from .errors import MockFileError
 from .lazyregex import LazyRegex
@@ -99,16 +99,28 @@ _TORN_BYTES = _TORN_LINE.encode()
 _PARTIAL_HEAD = LazyRegex(r"(?:<-*|-+)>?[A-Z]{0,3}")
 
 
-class Item(namedtuple("Item", ("prefix", "type", "text", "line"), defaults=(0,))):
+class Item(tuple):
     """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``; ``line``: where it
     starts in its file (0 if it comes from no file).
 
-    A named tuple rather than a dataclass: replay files can hold millions of items, and tuples are
-    the cheapest immutable records to build and keep (``collections.namedtuple``, not ``typing``'s: no
-    typing import at start-up).
+    A tuple rather than a dataclass: replay files can hold millions of items, and tuples are the cheapest
+    immutable records to build and keep. Written out rather than made by ``collections.namedtuple``, whose
+    class is compiled from source at import (0.7 M instructions of every intercepted process's start-up);
+    the fields are namedtuple's own accessors.
     """
 
     __slots__ = ()
+
+    prefix = _tuplegetter(0, "direction and nesting, e.g. '<-'")
+    type = _tuplegetter(1, "three letters, e.g. 'PYT'")
+    text = _tuplegetter(2, "the value")
+    line = _tuplegetter(3, "where the item starts in its file (1-based), 0 for none")
+
+    def __new__(cls, prefix: str, type: str, text: str, line: int = 0) -> Item:
+        return tuple.__new__(cls, (prefix, type, text, line))
+
+    def __repr__(self) -> str:
+        return f"Item(prefix={self[0]!r}, type={self[1]!r}, text={self[2]!r}, line={self[3]!r})"
 
     @property
     def description(self) -> str:
