@@ -15,7 +15,6 @@ import types
 from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
-from .asyncsupport import AwaitedCalls, function_proxy, is_coroutine_function
 from .bypass import TRAFFIC, Bypass
 from .callbacks import Callbacks
 from .callstack import CallerFilter
@@ -31,7 +30,9 @@ from .proxies import (
     MODULE,
     Handle,
     Proxy,
+    function_proxy,
     handle_of,
+    is_coroutine_function,
     raw_new,
 )
 from .settings import PythonSettings
@@ -39,6 +40,8 @@ from .settings import PythonSettings
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Any, Iterator, Optional, Sequence
+
+    from .asyncsupport import AwaitedCalls
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
@@ -101,7 +104,7 @@ class Session:
         self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
         self.callbacks = Callbacks(self)
-        self.awaited = AwaitedCalls(self)
+        self._awaited: Any = None  # see awaited
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
         logged = self.replayer is not None and self.replayer.index.logged
@@ -113,6 +116,18 @@ class Session:
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
+
+    @property
+    def awaited(self) -> AwaitedCalls:
+        """The session's awaited calls (asyncsupport), made on first use: a program that awaits nothing
+        intercepted never loads that module."""
+        if self._awaited is None:
+            from .asyncsupport import AwaitedCalls
+
+            with self.lock:  # one for the session, whichever threads ask first
+                if self._awaited is None:
+                    self._awaited = AwaitedCalls(self)
+        return self._awaited
 
     # -- decisions ---------------------------------------------------------------------------------
     @property
