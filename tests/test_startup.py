@@ -20,11 +20,11 @@ import capturemock
 capturemock.process_startup()
 """
 # modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
-# set-up, a partial intercept, alterations, redaction or an awaited call need (~0.15 ms each: finding and
-# loading a module)
+# set-up, a partial intercept, alterations, redaction, an awaited call or a callback need (~0.15 ms each:
+# finding and loading a module)
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
-           "capturemock.redaction", "capturemock.python.asyncsupport")
+           "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks")
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import _thread  # not threading: its import costs every intercepted process ~1 ms at start-up
 import contextlib
 import types
+from functools import cached_property
 
 from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .bypass import TRAFFIC, Bypass
-from .callbacks import Callbacks
 from .callstack import CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from typing import Any, Iterator, Optional, Sequence
 
     from .asyncsupport import AwaitedCalls
+    from .callbacks import Callbacks
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
@@ -103,8 +104,6 @@ class Session:
         self.state = _ThreadState()
         self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
-        self.callbacks = Callbacks(self)
-        self._awaited: Any = None  # see awaited
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
         logged = self.replayer is not None and self.replayer.index.logged
@@ -117,17 +116,23 @@ class Session:
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
 
-    @property
+    # Made on first use (then plain attributes): a program that awaits nothing intercepted, and passes
+    # intercepted code no callable, never loads asyncsupport or callbacks (~0.6-1 M instructions each).
+    @cached_property
     def awaited(self) -> AwaitedCalls:
-        """The session's awaited calls (asyncsupport), made on first use: a program that awaits nothing
-        intercepted never loads that module."""
-        if self._awaited is None:
-            from .asyncsupport import AwaitedCalls
+        """The session's awaited calls (asyncsupport)."""
+        from .asyncsupport import AwaitedCalls
 
-            with self.lock:  # one for the session, whichever threads ask first
-                if self._awaited is None:
-                    self._awaited = AwaitedCalls(self)
-        return self._awaited
+        with self.lock:  # one for the session, whichever threads ask first
+            return self.__dict__.setdefault("awaited", AwaitedCalls(self))
+
+    @cached_property
+    def callbacks(self) -> Callbacks:
+        """Calls from intercepted code back into the application (callbacks)."""
+        from .callbacks import Callbacks
+
+        with self.lock:
+            return self.__dict__.setdefault("callbacks", Callbacks(self))
 
     # -- decisions ---------------------------------------------------------------------------------
     @property
