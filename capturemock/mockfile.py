@@ -122,6 +122,14 @@ class Item(tuple):
     def __repr__(self) -> str:
         return f"Item(prefix={self[0]!r}, type={self[1]!r}, text={self[2]!r}, line={self[3]!r})"
 
+    def _replace(self, **changes: object) -> Item:
+        """A copy with some fields changed, as namedtuple's (client/server replay rewrites prefixes and texts)."""
+        prefix, type_, text, line = self
+        return Item(**{"prefix": prefix, "type": type_, "text": text, "line": line, **changes})
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)  # as namedtuple's: copy and pickle call __new__ with the fields
+
     @property
     def description(self) -> str:
         return f"{self.prefix}{self.type}:{self.text}"
