@@ -24,7 +24,8 @@ capturemock.process_startup()
 # finding and loading a module)
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
-           "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks")
+           "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
+           "capturemock.python.patching")
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")

@@ -16,7 +16,6 @@ from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
 from .importhook import ImportHook
-from .patching import Patcher, import_prefix
 from .session import Session
 from .settings import PythonSettings
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Callable, Iterable, MutableMapping, Optional, Sequence
 
     from ..replay import ReplayIndex
+    from .patching import Patcher
     from .replayer import Replayer
 
 ENV_MODE = "CAPTUREMOCK_MODE"
@@ -98,7 +98,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
     hook = ImportHook(session)
     session.importer = hook
     session.bypass.real_import = hook.real_import
-    handler = InterceptHandler(session, hook, Patcher(session), index)
+    handler = InterceptHandler(session, hook, _patcher(session) if partial else None, index)
     hook.install()
     _active[id(handler)] = names
     try:
@@ -118,6 +118,12 @@ def _replay_of(replay_path: str, mode: int, config: RcConfig) -> tuple[ReplayInd
     from ..replaypolicy import index_options, sealed
 
     return ReplayIndex.from_file(replay_path, **index_options(config)), mode == REPLAY and sealed(config)
+
+
+def _patcher(session: Session) -> Patcher:
+    from .patching import Patcher  # only dotted names are patched: whole modules never load it
+
+    return Patcher(session)
 
 
 def _replayer_factory(index: ReplayIndex, replay_path: Optional[str], sealed_replay: bool
@@ -194,6 +200,8 @@ def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
         if found:
             modules.append(name)
         else:
+            from .patching import import_prefix
+
             partial.append(name)
             if import_prefix(name) is None:
                 modules.append(name)
