@@ -14,14 +14,16 @@ from __future__ import annotations
 import _thread  # not threading (start-up: see session)
 import importlib.machinery
 import sys
+from functools import cached_property
 from types import ModuleType
 
-from .callstack import CallerFilter
 from .proxies import MISSING, MODULE, Handle
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Iterable, Optional
+
+    from .callstack import CallerFilter
 
 TRAFFIC = object()  # what ``Bypass.route`` answers when the operation is recorded or replayed
 
@@ -38,9 +40,9 @@ def is_installed(module: str) -> bool:
 class Bypass:
     """The routing rule of one session: its guard, its caller filter and, in replay, real modules."""
 
-    def __init__(self, state: _thread._local, callers: CallerFilter, lock: Any):
+    def __init__(self, state: _thread._local, ignore_callers: Iterable[str], lock: Any):
         self.state = state
-        self.callers = callers
+        self.ignore_callers = ignore_callers
         self.lock = lock
         self.closed = False
         # set by the import hook: imports a real module with the hook stepped aside
@@ -49,6 +51,14 @@ class Bypass:
         # proxies looked at, so a replay whose modules are not installed pays nothing for this rule
         self.reaches_real = False
         self._absent: set[str] = set()
+
+    @cached_property
+    def callers(self) -> CallerFilter:
+        """Made when a caller is first looked at (then a plain attribute): a replay whose modules are not
+        installed never looks, and never loads callstack."""
+        from .callstack import CallerFilter
+
+        return CallerFilter(self.ignore_callers)
 
     def note_replayed_module(self, name: str, loaded: bool) -> None:
         """A module proxy without a real target: excluded callers will want the real ``name``."""
