@@ -14,7 +14,6 @@ from __future__ import annotations
 import _thread  # not threading (start-up: see session)
 import importlib.machinery
 import sys
-from functools import cached_property
 from types import ModuleType
 
 from .proxies import MISSING, MODULE, Handle
@@ -51,14 +50,18 @@ class Bypass:
         # proxies looked at, so a replay whose modules are not installed pays nothing for this rule
         self.reaches_real = False
         self._absent: set[str] = set()
+        # made when a caller is first looked at (``_caller_filter``): a replay whose modules are not installed
+        # never looks, and never loads callstack. A plain attribute, not a cached property: a class attribute
+        # of that name would keep every read of it on the hot path unspecialised (~0.8k instructions a call)
+        self.callers: Optional[CallerFilter] = None
 
-    @cached_property
-    def callers(self) -> CallerFilter:
-        """Made when a caller is first looked at (then a plain attribute): a replay whose modules are not
-        installed never looks, and never loads callstack."""
+    def _caller_filter(self) -> CallerFilter:
         from .callstack import CallerFilter
 
-        return CallerFilter(self.ignore_callers)
+        with self.lock:
+            if self.callers is None:
+                self.callers = CallerFilter(self.ignore_callers)
+        return self.callers
 
     def note_replayed_module(self, name: str, loaded: bool) -> None:
         """A module proxy without a real target: excluded callers will want the real ``name``."""
@@ -74,8 +77,8 @@ class Bypass:
         if not check_callers:
             return TRAFFIC
         if target is not MISSING:
-            return target if self.callers.excluded() else TRAFFIC
-        if self.reaches_real and self.callers.excluded():
+            return target if (self.callers or self._caller_filter()).excluded() else TRAFFIC
+        if self.reaches_real and (self.callers or self._caller_filter()).excluded():
             real = self._real_of(handle)
             if real is not MISSING:
                 return real
