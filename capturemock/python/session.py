@@ -11,7 +11,6 @@ from __future__ import annotations
 import _thread  # not threading: its import costs every intercepted process ~1 ms at start-up
 import contextlib
 import types
-from functools import cached_property
 
 from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
@@ -114,24 +113,35 @@ class Session:
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
+        self._callbacks: Optional[Callbacks] = None  # made on first use: see callbacks
+        self._awaited: Optional[AwaitedCalls] = None  # and awaited
 
-    # Made on first use (then plain attributes): a program that awaits nothing intercepted, and passes
-    # intercepted code no callable, never loads asyncsupport or callbacks (~0.6-1 M instructions each).
-    @cached_property
+    # Made on first use: a program that passes intercepted code no callable, and awaits nothing intercepted,
+    # never loads callbacks or asyncsupport (~0.6-1 M instructions each). Properties over plain attributes
+    # (not cached properties, which would materialise the session's __dict__: every attribute read of the
+    # hot path a little slower); the hot path reads ``_callbacks`` itself.
+    @property
+    def callbacks(self) -> Callbacks:
+        """Calls from intercepted code back into the application (callbacks)."""
+        return self._callbacks or self._made_callbacks()
+
+    def _made_callbacks(self) -> Callbacks:
+        from .callbacks import Callbacks
+
+        return self._made("_callbacks", Callbacks)
+
+    @property
     def awaited(self) -> AwaitedCalls:
         """The session's awaited calls (asyncsupport)."""
         from .asyncsupport import AwaitedCalls
 
+        return self._awaited or self._made("_awaited", AwaitedCalls)
+
+    def _made(self, name: str, make: Any) -> Any:
         with self.lock:  # one for the session, whichever threads ask first
-            return self.__dict__.setdefault("awaited", AwaitedCalls(self))
-
-    @cached_property
-    def callbacks(self) -> Callbacks:
-        """Calls from intercepted code back into the application (callbacks)."""
-        from .callbacks import Callbacks
-
-        with self.lock:
-            return self.__dict__.setdefault("callbacks", Callbacks(self))
+            if getattr(self, name) is None:
+                setattr(self, name, make(self))
+        return getattr(self, name)
 
     # -- decisions ---------------------------------------------------------------------------------
     @property
@@ -447,7 +457,7 @@ class Session:
         """What the real call gets: proxies unwrapped, the application's callables wrapped as callbacks."""
         if not kwargs and SCALARS.issuperset(map(type, args)):  # the usual: plain values, nothing to unwrap
             return args, kwargs
-        unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
+        unwrap, wrap_callback = self.objects.unwrap, (self._callbacks or self._made_callbacks()).wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         return real_args, {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
 
