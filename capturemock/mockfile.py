@@ -470,10 +470,19 @@ def _torn_from(text: str, low: int, cut: int) -> int:
 
 
 def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
-    """The start of the last item beginning at a line start in ``text[low:cut + 1]``, looking back a
-    growing stretch at a time (line by line took seconds over a value of a million lines), each stretch
-    scanned only where the one before it was not (rescanning took 3 times as long over a 10 MB value)."""
-    stretch = 512  # a last item is usually a line or two: grown fourfold while none is found
+    """The start of the last item beginning at a line start in ``text[low:cut + 1]``: line by line back
+    from ``cut`` for a few lines (a last item is usually a line or two: every replaying process's start-up
+    asks), then a growing stretch at a time (line by line took seconds over a value of a million lines),
+    each stretch scanned only where the one before it was not (rescanning took 3 times as long over a
+    10 MB value)."""
+    line_start = text.rfind("\n", low, cut) + 1 or low
+    for _ in range(_BACK_LINES):
+        if _is_item_head_at(text, line_start):
+            return line_start
+        if line_start <= low:
+            return None
+        line_start = text.rfind("\n", low, line_start - 1) + 1 or low
+    stretch = 512  # grown fourfold while no item start is found
     scanned = cut + 11  # heads are looked for before this: a head starting at ``cut`` ends within 10 characters
     while True:
         begin = max(low, cut - stretch)
@@ -489,6 +498,18 @@ def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
             return last
         scanned = min(scanned, scan_from)  # a line start: the scan before it ends with the line before
         stretch *= 4
+
+
+_BACK_LINES = 16
+
+
+def _is_item_head_at(text: str, at: int) -> bool:
+    """Whether an item head starts a line at ``at``: ``_item_heads_by_line``'s rule for one line."""
+    if at and text[at - 1] != "\n":
+        return False
+    line_end = text.find("\n", at, at + 10)
+    colon = text.find(":", at, at + 10 if line_end < 0 else line_end)
+    return colon >= 0 and (text.startswith("<-", at, colon) or (colon - 5 >= at and text.startswith("->", colon - 5)))
 
 
 def item_heads_between(text: str, start: int, end: int) -> list[tuple[int, str]]:
