@@ -29,8 +29,6 @@ AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref",
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")
-# and what a replay whose modules are not installed does without: it never asks who the caller is
-RECORD_ONLY = ("capturemock.python.callstack",)
 # not re (nor its enum): an editable install's finder imports it
 MATHMOD = """\
 def double(n):
@@ -96,7 +94,7 @@ def test_a_replaying_process_answers_without_the_modules_it_no_longer_needs(tmp_
     mock = tmp_path / "replay.mock"
     calls = "".join(f"<-PYT:mathmod.double({n})\n->RET:{n * 2}\n" for n in range(50))
     mock.write_text(f"<-PYT:import mathmod\n{calls}")
-    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), avoided=AVOIDED + RECORD_ONLY)
+    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == []
 
@@ -138,7 +136,7 @@ def test_a_process_replaying_realistic_values_reads_them_without_ast(tmp_path):
     mock = tmp_path / "replay.mock"
     (tmp_path / "record.mock").rename(mock)
     assert "->RET:Instance('Shape', 'shape1')" in mock.read_text()
-    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), REALISTIC, avoided=AVOIDED + RECORD_ONLY)
+    proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), REALISTIC)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == []
     assert (tmp_path / "record.mock").read_text() == mock.read_text()

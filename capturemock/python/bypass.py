@@ -16,13 +16,12 @@ import importlib.machinery
 import sys
 from types import ModuleType
 
+from .callstack import CallerFilter
 from .proxies import MISSING, MODULE, Handle
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Optional
-
-    from .callstack import CallerFilter
+    from typing import Any, Callable, Optional
 
 TRAFFIC = object()  # what ``Bypass.route`` answers when the operation is recorded or replayed
 
@@ -39,9 +38,9 @@ def is_installed(module: str) -> bool:
 class Bypass:
     """The routing rule of one session: its guard, its caller filter and, in replay, real modules."""
 
-    def __init__(self, state: _thread._local, ignore_callers: Iterable[str], lock: Any):
+    def __init__(self, state: _thread._local, callers: CallerFilter, lock: Any):
         self.state = state
-        self.ignore_callers = ignore_callers
+        self.callers = callers
         self.lock = lock
         self.closed = False
         # set by the import hook: imports a real module with the hook stepped aside
@@ -50,18 +49,6 @@ class Bypass:
         # proxies looked at, so a replay whose modules are not installed pays nothing for this rule
         self.reaches_real = False
         self._absent: set[str] = set()
-        # made when a caller is first looked at (``_caller_filter``): a replay whose modules are not installed
-        # never looks, and never loads callstack. A plain attribute, not a cached property: a class attribute
-        # of that name would keep every read of it on the hot path unspecialised (~0.8k instructions a call)
-        self.callers: Optional[CallerFilter] = None
-
-    def _caller_filter(self) -> CallerFilter:
-        from .callstack import CallerFilter
-
-        with self.lock:
-            if self.callers is None:
-                self.callers = CallerFilter(self.ignore_callers)
-        return self.callers
 
     def note_replayed_module(self, name: str, loaded: bool) -> None:
         """A module proxy without a real target: excluded callers will want the real ``name``."""
@@ -77,8 +64,8 @@ class Bypass:
         if not check_callers:
             return TRAFFIC
         if target is not MISSING:
-            return target if (self.callers or self._caller_filter()).excluded() else TRAFFIC
-        if self.reaches_real and (self.callers or self._caller_filter()).excluded():
+            return target if self.callers.excluded() else TRAFFIC
+        if self.reaches_real and self.callers.excluded():
             real = self._real_of(handle)
             if real is not MISSING:
                 return real

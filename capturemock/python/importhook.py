@@ -14,6 +14,7 @@ import sys
 from types import ModuleType
 
 from ..modes import REPLAY
+from .callstack import is_stdlib_path
 from .proxies import MISSING, OWN_ERRORS, handle_of, surfaced
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
@@ -168,6 +169,4 @@ def _is_stdlib(module: ModuleType) -> bool:
     path = getattr(module, "__file__", None)
     if not path:
         return True  # builtin or frozen
-    from .callstack import is_stdlib_path  # here: only a late interception asks
-
     return is_stdlib_path(os.path.realpath(path))

@@ -16,6 +16,7 @@ from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .bypass import TRAFFIC, Bypass
+from .callstack import CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
 from .prefixes import mock_prefix, sut_prefix
@@ -100,7 +101,7 @@ class Session:
         self.lock = _thread.RLock()  # threading.RLock's C lock
         self.traffic = _Traffic(self)
         self.state = _ThreadState()
-        self.bypass = Bypass(self.state, settings.ignore_callers, self.lock)
+        self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
