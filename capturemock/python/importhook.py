@@ -111,7 +111,7 @@ class ImportHook:
 
     def _take_over_loaded(self) -> None:
         """§6.3: intercepted modules already imported are dropped, or proxied where something holds them."""
-        for name in sorted(key for key in sys.modules if self.objects.is_intercepted_module(key)):
+        for name in sorted(self.objects.intercepted_modules_in(list(sys.modules))):
             module = sys.modules[name]
             if not isinstance(module, ModuleType):
                 continue
