@@ -57,8 +57,8 @@ import fcntl
 import itertools
 import os
 import sys
-from _weakrefset import WeakSet  # weakref.WeakSet itself: the weakref module costs start-up ~0.7 ms
-from collections import namedtuple
+from _collections import _tuplegetter  # namedtuple's own field accessor
+from _weakref import ref  # not weakref's WeakSet: _weakrefset costs start-up 0.7 M instructions
 
 from .errors import MockFileError
 from .lazyregex import LazyRegex
@@ -99,16 +99,36 @@ _TORN_BYTES = _TORN_LINE.encode()
 _PARTIAL_HEAD = LazyRegex(r"(?:<-*|-+)>?[A-Z]{0,3}")
 
 
-class Item(namedtuple("Item", ("prefix", "type", "text", "line"), defaults=(0,))):
+class Item(tuple):
     """One traffic item: ``<prefix><type>:<text>``, e.g. prefix ``<-``, type ``PYT``; ``line``: where it
     starts in its file (0 if it comes from no file).
 
-    A named tuple rather than a dataclass: replay files can hold millions of items, and tuples are
-    the cheapest immutable records to build and keep (``collections.namedtuple``, not ``typing``'s: no
-    typing import at start-up).
+    A tuple rather than a dataclass: replay files can hold millions of items, and tuples are the cheapest
+    immutable records to build and keep. Written out rather than made by ``collections.namedtuple``, whose
+    class is compiled from source at import (0.7 M instructions of every intercepted process's start-up);
+    the fields are namedtuple's own accessors.
     """
 
     __slots__ = ()
+
+    prefix = _tuplegetter(0, "direction and nesting, e.g. '<-'")
+    type = _tuplegetter(1, "three letters, e.g. 'PYT'")
+    text = _tuplegetter(2, "the value")
+    line = _tuplegetter(3, "where the item starts in its file (1-based), 0 for none")
+
+    def __new__(cls, prefix: str, type: str, text: str, line: int = 0) -> Item:
+        return tuple.__new__(cls, (prefix, type, text, line))
+
+    def __repr__(self) -> str:
+        return f"Item(prefix={self[0]!r}, type={self[1]!r}, text={self[2]!r}, line={self[3]!r})"
+
+    def _replace(self, **changes: object) -> Item:
+        """A copy with some fields changed, as namedtuple's (client/server replay rewrites prefixes and texts)."""
+        prefix, type_, text, line = self
+        return Item(**{"prefix": prefix, "type": type_, "text": text, "line": line, **changes})
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)  # as namedtuple's: copy and pickle call __new__ with the fields
 
     @property
     def description(self) -> str:
@@ -451,10 +471,19 @@ def _torn_from(text: str, low: int, cut: int) -> int:
 
 
 def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
-    """The start of the last item beginning at a line start in ``text[low:cut + 1]``, looking back a
-    growing stretch at a time (line by line took seconds over a value of a million lines), each stretch
-    scanned only where the one before it was not (rescanning took 3 times as long over a 10 MB value)."""
-    stretch = 512  # a last item is usually a line or two: grown fourfold while none is found
+    """The start of the last item beginning at a line start in ``text[low:cut + 1]``: line by line back
+    from ``cut`` for a few lines (a last item is usually a line or two: every replaying process's start-up
+    asks), then a growing stretch at a time (line by line took seconds over a value of a million lines),
+    each stretch scanned only where the one before it was not (rescanning took 3 times as long over a
+    10 MB value)."""
+    line_start = text.rfind("\n", low, cut) + 1 or low
+    for _ in range(_BACK_LINES):
+        if _is_item_head_at(text, line_start):
+            return line_start
+        if line_start <= low:
+            return None
+        line_start = text.rfind("\n", low, line_start - 1) + 1 or low
+    stretch = 512  # grown fourfold while no item start is found
     scanned = cut + 11  # heads are looked for before this: a head starting at ``cut`` ends within 10 characters
     while True:
         begin = max(low, cut - stretch)
@@ -470,6 +499,18 @@ def _last_item_start(text: str, low: int, cut: int) -> Optional[int]:
             return last
         scanned = min(scanned, scan_from)  # a line start: the scan before it ends with the line before
         stretch *= 4
+
+
+_BACK_LINES = 16
+
+
+def _is_item_head_at(text: str, at: int) -> bool:
+    """Whether an item head starts a line at ``at``: ``_item_heads_by_line``'s rule for one line."""
+    if at and text[at - 1] != "\n":
+        return False
+    line_end = text.find("\n", at, at + 10)
+    colon = text.find(":", at, at + 10 if line_end < 0 else line_end)
+    return colon >= 0 and (text.startswith("<-", at, colon) or (colon - 5 >= at and text.startswith("->", colon - 5)))
 
 
 def item_heads_between(text: str, start: int, end: int) -> list[tuple[int, str]]:
@@ -569,7 +610,7 @@ class MockWriter:
         self._size = 0
         self._own_from = 0
         self._torn = False  # a cut-off write is in the file, not yet followed by the TORN line
-        _WRITERS.add(self)
+        _remember(self)
 
     def write(self, prefix: str, type_: str, text: str) -> None:
         self.write_text(format_item(prefix, type_, text, preserve_cr=self.preserve_cr,
@@ -644,11 +685,16 @@ class MockWriter:
                 self._fd = None
 
     def _open(self) -> int:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
-            directory = os.path.dirname(self.path)
-            if directory:
+            try:
+                fd = os.open(self.path, flags, 0o644)
+            except FileNotFoundError:  # its directory first (usually there: one open, no stat nor mkdir)
+                directory = os.path.dirname(self.path)
+                if not directory:
+                    raise
                 os.makedirs(directory, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, flags, 0o644)
         except OSError as err:
             raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
         _lock(fd, fcntl.LOCK_SH)  # waits while another writer rewrites the file
@@ -752,12 +798,18 @@ def _size_of(path: str) -> int:
         return 0
 
 
-_WRITERS: WeakSet[MockWriter] = WeakSet()
+# the writers alive, each by id() as a weak reference that takes itself out when its writer goes
+_WRITERS: dict[int, ref] = {}
+
+
+def _remember(writer: MockWriter) -> None:
+    key = id(writer)
+    _WRITERS[key] = ref(writer, lambda _gone: _WRITERS.pop(key, None))
 
 
 def _forget_inherited_files() -> None:
     """A forked child must not write through its parent's open file (and lock): it opens its own."""
-    for writer in _WRITERS:
+    for writer in filter(None, (alive() for alive in list(_WRITERS.values()))):
         if writer._fd is not None:
             os.close(writer._fd)
             writer._fd = None

@@ -23,13 +23,13 @@ import _socket  # not socket (its enums and selectors: ~17 M instructions); its 
 import _thread
 import os
 import sys
-import threading
 
 from .errors import CaptureMockError, ConfigError
 from .writable import check_writable
 
 TYPE_CHECKING = False  # typing is not imported at run time: it is a third of the server's start-up
 if TYPE_CHECKING:
+    import threading
     from typing import Callable, Optional
 
 STOP = b"TERMINATE_SERVER"
@@ -165,7 +165,7 @@ class ArrivalOrder:
 
     def __init__(self, write: Callable[[str], None]):
         self._write = write
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock
         self._issued = 0
         self._head = 0
         self._held: dict[int, list[str]] = {}
@@ -286,11 +286,13 @@ class TrafficServer:
         self.listener.listen(128)
         self.port = self.listener.getsockname()[1]
         self.address = f"{host}:{self.port}"
-        self._stopping = threading.Event()
+        # ``threading`` is imported by ``serve``: the server process prints its address before (the launcher
+        # waits for it), so the import (~14 M instructions) overlaps with the launcher's own work
+        self._stopping: Optional[threading.Event] = None  # set by a stop; made by serve
         self._stopped = False  # ``_stopping`` as a plain flag: read on every connection, it costs no call
-        self._accepting = threading.Lock()  # held by the thread whose turn it is to accept (``_follow``)
-        self._lock = threading.Lock()  # guards the counts and the silent connections below
-        self._count = threading.Condition(self._lock)  # what a stop waits on: notified only once stopping
+        self._accepting = _thread.allocate_lock()  # held by the thread whose turn it is to accept (``_follow``)
+        self._lock = _thread.allocate_lock()  # guards the counts and the silent connections below
+        self._count: Optional[threading.Condition] = None  # on ``_lock``, what a stop waits on; made by serve
         self._idle = 0  # threads waiting in accept
         self._busy = 0  # connections being handled
         self._silent: dict[Connection, None] = {}  # accepted, request not complete; oldest first
@@ -298,8 +300,14 @@ class TrafficServer:
     def serve(self, dispatch: Handler, order: ArrivalOrder, closing: Callable[[], None] = lambda: None) -> None:
         """Until ``stop``: hand each connection to ``dispatch``, recording through ``order``; then wait
         for requests in flight (at most ``STOP_GRACE``), write what was recorded and call ``closing``."""
+        import threading
+
         self.dispatch = dispatch
         self.order = order
+        self._count = threading.Condition(self._lock)  # notified only once stopping
+        self._stopping = threading.Event()
+        if self._stopped:  # told to stop before serving (see stop)
+            self._stopping.set()
         self._idle = 1
         threading.Thread(target=self._follow, daemon=True).start()
         self._stopping.wait()
@@ -319,13 +327,14 @@ class TrafficServer:
     def stop(self) -> None:
         """Stop accepting; ``serve`` returns once the requests in flight are done, or their grace is over."""
         self._stopped = True
-        self._stopping.set()
+        stopping = self._stopping  # None before serve, which then sees ``_stopped``
+        if stopping is not None:
+            stopping.set()
 
     def close(self) -> None:
         """Close the listener of a server that failed before serving (or while serving): in a launcher's
         own process nothing else would, and peers would wait in its backlog instead of being refused."""
-        self._stopped = True
-        self._stopping.set()
+        self.stop()
         self.listener.close()
 
     def handle_stop(self, conn: Connection, record: Callable[[str], None]) -> None:
@@ -450,6 +459,8 @@ class TrafficServer:
     def _start_follower(self) -> None:
         """Another thread to accept while this one handles its connection. If none can be started (out
         of memory or threads), this one accepts again once its connection is done."""
+        import threading  # loaded by serve: a look-up in sys.modules
+
         try:
             threading.Thread(target=self._follow, daemon=True).start()
         except RuntimeError:

@@ -2,13 +2,16 @@
 (they exist to be faster over long values, issue #14 item 5)."""
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from capturemock import mockfile
 
-LINES = st.lists(st.sampled_from(["<-CLI:GET /a", "->SRV:200 ok", "  ->PYT:x", "text", "", "<-:", "a->b:c",
-                                  "|capturemock|", "<-PYT", "->RET:1"]), max_size=12)
+LINE = st.sampled_from(["<-CLI:GET /a", "->SRV:200 ok", "  ->PYT:x", "text", "", "<-:", "a->b:c", "|capturemock|",
+                        "<-PYT", "->RET:1", "x->", "ab:c"])
+LINES = st.lists(LINE, max_size=12)
 
 
 def reference_last_item_start(text: str, low: int, cut: int):
@@ -36,6 +39,22 @@ def test_last_item_start_is_the_line_by_line_answer(lines, data):
     low = data.draw(st.sampled_from([0] + [i + 1 for i, char in enumerate(text) if char == "\n"]))
     cut = data.draw(st.integers(low, len(text) - 1)) if low < len(text) else low
     assert mockfile._last_item_start(text, low, cut) == reference_last_item_start(text, low, cut)
+
+
+@given(st.integers(0, 3), st.lists(LINE, max_size=40), st.data())
+def test_last_item_start_found_past_its_first_lines_back_is_the_line_by_line_answer(back, lines, data):
+    """The first lines back are looked at one by one, the rest by growing stretches: both ways alike (from
+    any ``low``: one inside a line is no line start)."""
+    text = "\n".join(lines) + "\n"
+    low = data.draw(st.integers(0, len(text) - 1))
+    cut = data.draw(st.integers(low, len(text) - 1))
+    with patch.object(mockfile, "_BACK_LINES", back):
+        assert mockfile._last_item_start(text, low, cut) == reference_last_item_start(text, low, cut)
+
+
+def test_an_arrow_ending_the_line_before_makes_no_item_head():
+    text = "<-PYT:f()\nx->\nab:c\n"
+    assert mockfile._last_item_start(text, 0, len(text) - 1) == reference_last_item_start(text, 0, len(text) - 1) == 0
 
 
 def test_last_item_start_behind_a_long_value():

@@ -1,6 +1,8 @@
 """The mock-file format (§4.1): item boundaries, continuation lines, line breaks, the writer."""
+import copy
 import multiprocessing
 import os
+import pickle
 import threading
 
 import pytest
@@ -183,6 +185,30 @@ def test_parser_splits_exactly_where_the_line_rule_says(lines):
     assert [item.line for item in items] == starts
     for item in items:
         assert lines[item.line - 1].startswith(f"{item.prefix}{item.type}:")
+
+
+def test_an_item_is_the_named_tuple_it_was():
+    """Item is written out (not made by collections.namedtuple, which compiles it at import): the same
+    fields, default, equality, hash, repr, ``_replace``, copy and pickle."""
+    item = Item("<-", "PYT", "x.f()", 3)
+    assert item == ("<-", "PYT", "x.f()", 3) and hash(item) == hash(("<-", "PYT", "x.f()", 3))
+    assert (item.prefix, item.type, item.text, item.line) == ("<-", "PYT", "x.f()", 3)
+    assert Item("->", "RET", "1").line == 0
+    assert repr(item) == "Item(prefix='<-', type='PYT', text='x.f()', line=3)"
+    assert item._replace(prefix="->", text="y") == Item("->", "PYT", "y", 3)
+    with pytest.raises(TypeError):
+        item._replace(colour="red")
+    assert copy.deepcopy(item) == item and type(copy.copy(item)) is Item
+    assert pickle.loads(pickle.dumps(item)) == item
+    with pytest.raises(AttributeError):
+        item.text = "changed"
+
+
+def test_a_record_file_in_a_directory_not_made_yet_is_written_with_its_directories(tmp_path):
+    writer = MockWriter(str(tmp_path / "new" / "deeper" / "rec.mock"))
+    writer.write("<-", "PYT", "x.f()")
+    writer.close()
+    assert (tmp_path / "new" / "deeper" / "rec.mock").read_text() == "<-PYT:x.f()\n"
 
 
 def test_a_record_file_that_cannot_be_written_is_one_error_naming_it(tmp_path):

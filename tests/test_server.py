@@ -2,9 +2,13 @@
 is written in the order their requests arrived, and stopping waits for requests in flight."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 
+import capturemock
 from capturemock.server import ArrivalOrder, Connection, TrafficServer
 
 
@@ -63,3 +67,35 @@ def test_records_follow_arrival_order_whatever_order_requests_finish_in():
     assert not serving.is_alive()
     assert written[:4] == [f"warm {index}\n" for index in range(4)]
     assert written[4:] == ["c\n", "b\n", "a\n"] * 20
+
+
+def test_a_server_told_to_stop_before_it_serves_stops_at_once():
+    """``stop`` may come before ``serve`` (the launcher gone while the server starts): serving then ends
+    without accepting anything."""
+    server = TrafficServer("token")
+    server.stop()
+    serving = threading.Thread(target=server.serve, args=(echo_name, ArrivalOrder([].append)))
+    serving.start()
+    serving.join(10)
+    assert not serving.is_alive()
+
+
+PUBLISHING = """\
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from capturemock.server import listen, parse_options
+server, config, mode = listen(parse_options(["-m", "1", "-r", sys.argv[1], "--parent-pipe"]), "token")
+print(server.address, "threading" in sys.modules)
+server.close()
+"""
+
+
+def test_the_server_process_publishes_its_address_before_importing_threading(tmp_path):
+    """All the server process does before its address is out (which the launcher waits for), run as the
+    launcher runs it (``-S``): ``threading`` (~14 M instructions there) is imported after, by ``serve``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(capturemock.__file__)))
+    out = subprocess.run([sys.executable, "-S", "-c", PUBLISHING, root, str(tmp_path / "rec.mock")],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    address, threading_loaded = out.stdout.split()
+    assert address.startswith("127.0.0.1:") and threading_loaded == "False"

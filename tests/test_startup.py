@@ -20,10 +20,15 @@ import capturemock
 capturemock.process_startup()
 """
 # modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
-# set-up, a partial intercept, alterations or redaction need (~0.15 ms each: finding and loading a module)
-AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "mmap", "bisect",
+# set-up, a partial intercept, alterations, redaction, an awaited call or a callback need (~0.15 ms each:
+# finding and loading a module)
+AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
-           "capturemock.redaction")
+           "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
+           "capturemock.python.patching")
+# and what only replaying needs, which a recording process does without (~4 M instructions)
+REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
+               "array")
 # not re (nor its enum): an editable install's finder imports it
 MATHMOD = """\
 def double(n):
@@ -61,8 +66,10 @@ print(" ".join(sorted(set({avoided}) & set(sys.modules))))
 """
 
 
-def _run_on_texttests_path(tmp_path, mode: int, replay: str | None, program: str = PROGRAM
-                           ) -> subprocess.CompletedProcess:
+def _run_on_texttests_path(tmp_path, mode: int, replay: str | None, program: str = PROGRAM,
+                           avoided: tuple[str, ...] = AVOIDED, linked: bool = False) -> subprocess.CompletedProcess:
+    """``program`` run as TextTest runs it; ``linked``: capturemock imported only through ``setUpPython``'s
+    link to the package (as when TextTest's own Python runs a program in another environment)."""
     src, intercepts = tmp_path / "src", tmp_path / "intercepts"
     src.mkdir(exist_ok=True)
     intercepts.mkdir(exist_ok=True)
@@ -71,10 +78,14 @@ def _run_on_texttests_path(tmp_path, mode: int, replay: str | None, program: str
     rc = tmp_path / "capturemockrc"
     rc.write_text("[python]\nintercepts = mathmod\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("CAPTUREMOCK_")}
+    if linked:
+        ours = os.path.dirname(os.path.dirname(os.path.abspath(capturemock.__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(entry for entry in env.get("PYTHONPATH", "").split(os.pathsep)
+                                            if entry and os.path.abspath(entry) != ours)
     capturemock.setUpPython(mode, str(tmp_path / "record.mock"), replay, [str(rc)], environment=env)
     path = [str(intercepts), *([str(src)] if mode == capturemock.RECORD else []), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
-    program = program.format(n=21, avoided=repr(AVOIDED))
+    program = program.format(n=21, avoided=repr(avoided))
     return subprocess.run([sys.executable, "-c", program], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
 
@@ -89,11 +100,33 @@ def test_a_replaying_process_answers_without_the_modules_it_no_longer_needs(tmp_
 
 
 def test_a_recording_process_records_without_the_modules_it_no_longer_needs(tmp_path):
-    proc = _run_on_texttests_path(tmp_path, capturemock.RECORD, None)
+    proc = _run_on_texttests_path(tmp_path, capturemock.RECORD, None, avoided=AVOIDED + REPLAY_ONLY)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == []
     recorded = (tmp_path / "record.mock").read_text()
     assert recorded.startswith("<-PYT:import mathmod\n") and recorded.endswith("<-PYT:mathmod.double(21)\n->RET:42\n")
+
+
+THROUGH_THE_STDLIB = """\
+import functools
+import capturemock
+import mathmod
+assert "/.cache/capturemock/" in capturemock.__file__ or "/capturemock-" in capturemock.__file__, capturemock.__file__
+through_the_stdlib = functools.singledispatch(mathmod.double)
+assert through_the_stdlib(5) == 10
+assert mathmod.double({n}) == {n} * 2
+"""
+
+
+def test_a_recording_process_imported_through_the_link_tells_its_own_frames_from_the_callers(tmp_path):
+    """Our own frames are told by the package's file names as imported (not resolved): the standard
+    library's call (functools) goes to the real function unrecorded, the program's own is recorded."""
+    proc = _run_on_texttests_path(tmp_path, capturemock.RECORD, None, THROUGH_THE_STDLIB, linked=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "record.mock").read_text() == (
+        "<-PYT:import mathmod\n<-PYT:mathmod.__name__\n->RET:'mathmod'\n<-PYT:mathmod.__path__\n"
+        "->RET:raise AttributeError(\"module 'mathmod' has no attribute '__path__'\")\n"
+        "<-PYT:mathmod.double(21)\n->RET:42\n")
 
 
 def test_a_process_replaying_realistic_values_reads_them_without_ast(tmp_path):

@@ -15,17 +15,17 @@ from ..config import RcConfig, refuse_live_run
 from ..errors import CaptureMockError, for_the_caller
 from ..mockfile import MockWriter
 from ..modes import RECORD, REPLAY, is_active, parse_mode
-from ..replay import ReplayIndex
-from ..replaypolicy import index_options, sealed
 from .importhook import ImportHook
-from .patching import Patcher, import_prefix
-from .replayer import Replayer
 from .session import Session
 from .settings import PythonSettings
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Iterable, MutableMapping, Optional, Sequence
+    from typing import Callable, Iterable, MutableMapping, Optional, Sequence
+
+    from ..replay import ReplayIndex
+    from .patching import Patcher
+    from .replayer import Replayer
 
 ENV_MODE = "CAPTUREMOCK_MODE"
 ENV_RECORD = "CAPTUREMOCK_RECORD_FILE"
@@ -85,8 +85,7 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         return InterceptHandler()
     config = RcConfig(list(rcFiles or []))
     replay_path = replayFile if mode != RECORD and replayFile and os.path.isfile(replayFile) else None
-    index = ReplayIndex.from_file(replay_path, **index_options(config)) if replay_path else None
-    sealed_replay = mode == REPLAY and sealed(config)
+    index, sealed_replay = _replay_of(replay_path, mode, config) if replay_path else (None, False)
     names = _intercept_names(pythonAttrs or [], _rc_intercepts(config),
                              index if mode == REPLAY and not sealed_replay else None)
     if not names:
@@ -95,12 +94,11 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
     modules, partial = _classify(names)
     settings = PythonSettings(config, mode if index is not None else RECORD, names)
     session = Session(settings, MockWriter(recordFile), modules,
-                      (lambda owner: Replayer(owner, index, replay_path, sealed=sealed_replay))
-                      if index is not None else None)
+                      _replayer_factory(index, replay_path, sealed_replay) if index is not None else None)
     hook = ImportHook(session)
     session.importer = hook
     session.bypass.real_import = hook.real_import
-    handler = InterceptHandler(session, hook, Patcher(session), index)
+    handler = InterceptHandler(session, hook, _patcher(session) if partial else None, index)
     hook.install()
     _active[id(handler)] = names
     try:
@@ -110,6 +108,29 @@ def interceptPython(mode: int, recordFile: str, replayFile: Optional[str], rcFil
         handler.resetIntercepts()  # e.g. a replayed constant refused by the parser: leave nothing behind
         raise
     return handler
+
+
+# The replay modules (the index, its key table and ``array``, the python replayer, the replay policy) are
+# imported only where a replay file is read: a recording process never needs them (~4 M instructions).
+def _replay_of(replay_path: str, mode: int, config: RcConfig) -> tuple[ReplayIndex, bool]:
+    """The index of the replay file, and whether the replay is sealed."""
+    from ..replay import ReplayIndex
+    from ..replaypolicy import index_options, sealed
+
+    return ReplayIndex.from_file(replay_path, **index_options(config)), mode == REPLAY and sealed(config)
+
+
+def _patcher(session: Session) -> Patcher:
+    from .patching import Patcher  # only dotted names are patched: whole modules never load it
+
+    return Patcher(session)
+
+
+def _replayer_factory(index: ReplayIndex, replay_path: Optional[str], sealed_replay: bool
+                      ) -> Callable[[Session], Replayer]:
+    from .replayer import Replayer
+
+    return lambda owner: Replayer(owner, index, replay_path, sealed=sealed_replay)
 
 
 def _rc_intercepts(config: RcConfig) -> list[str]:
@@ -179,6 +200,8 @@ def _classify(names: Iterable[str]) -> tuple[list[str], list[str]]:
         if found:
             modules.append(name)
         else:
+            from .patching import import_prefix
+
             partial.append(name)
             if import_prefix(name) is None:
                 modules.append(name)
@@ -201,6 +224,8 @@ def setUpPython(mode: int, recordFile: str, replayFile: Optional[str] = None, rc
         config = RcConfig(list(rcFiles or []), warn=lambda message: None)  # setUpServer warned already
         config.warn_unknown_settings()
         PythonSettings(config, mode, [*_rc_intercepts(config), *(pythonAttrs or [])])
+        from ..replaypolicy import index_options, sealed  # set-up code: here, as above
+
         index_options(config)
         sealed(config)
         if recordFile:

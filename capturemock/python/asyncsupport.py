@@ -14,12 +14,14 @@ Ordering: items are written in the order the calls were made (§4.5), whole. Whi
 flight its request and the items made after it are held back; they are written as soon as every awaited
 call before them has its answer. Replay looks a call up when it is made, so the n-th call of a request
 gets the n-th recorded answer, whichever task awaits it and whenever.
+
+Loaded on first use (``function_proxy`` for a coroutine function, ``Session.awaited``): a program that
+awaits nothing intercepted does not pay for this module at start-up.
 """
 from __future__ import annotations
 
 import sys
 from collections import deque
-from types import FunctionType
 
 from ..mockfile import format_item
 from ..modes import RECORD
@@ -27,38 +29,11 @@ from .bypass import TRAFFIC
 from .naming import hint_from
 from .objects import SCALARS
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, OWN_ERRORS, Handle, Proxy, surfaced
+from .proxies import AWAIT, MISSING, OWN_ERRORS, Handle, Proxy, surfaced
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Any, Awaitable, Optional
-
-AWAIT = "await "  # the marker of an awaited call's request text
-
-
-def called_name(request: str) -> str:
-    """The function a request text calls: ``mymod.fetch`` for ``await mymod.fetch(1)`` and ``mymod.fetch(1)``."""
-    return request.split("(", 1)[0].removeprefix(AWAIT)
-
-
-def function_proxy(handle: Handle, awaited: bool) -> Proxy:
-    """The proxy of a function or method; ``awaited``: calling it gives something to await (decided once
-    per function, so ordinary calls pay nothing for this)."""
-    return AwaitedFunctionProxy(handle) if awaited else Proxy(handle)
-
-
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
-
-
-def is_coroutine_function(value: Any) -> bool:
-    """``inspect.iscoroutinefunction``, answered from the code flags for a plain function without
-    attributes (nothing can mark it): importing inspect costs a process ~5 ms of start-up."""
-    if type(value) is FunctionType and not value.__dict__:
-        return bool(value.__code__.co_flags & _CO_COROUTINE)
-    import inspect
-
-    return inspect.iscoroutinefunction(value)
-
 
 class AwaitedFunctionProxy(Proxy):
     """A coroutine function or method: the call is recorded or replayed together with what awaiting gave."""

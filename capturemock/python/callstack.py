@@ -17,11 +17,22 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs every inte
 if TYPE_CHECKING:
     from typing import Iterable, Optional
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # .../capturemock
+# .../capturemock/ as imported (a TextTest run imports it through a link in the cache directory): our own
+# code's file names start so, and are told apart without resolving them (a realpath is an lstat a component)
+_IMPORTED_PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
 _OWN = "own"
+_stdlib_dirs: tuple[str, ...] = ()
 
 
 def stdlib_dirs() -> tuple[str, ...]:
+    """``sysconfig``'s stdlib directories (see ``find_stdlib_dirs``), found on first use."""
+    global _stdlib_dirs
+    if not _stdlib_dirs:
+        _stdlib_dirs = find_stdlib_dirs()
+    return _stdlib_dirs
+
+
+def find_stdlib_dirs() -> tuple[str, ...]:
     """``sysconfig.get_paths()``'s ``stdlib`` and ``platstdlib`` (real paths, each ending in a separator),
     without importing ``sysconfig`` (~2 ms of every intercepted process's start-up). ``stdlib`` is
     ``<sys.base_prefix>/<tail>``, where ``os`` was loaded from; ``platstdlib`` is the same tail under
@@ -57,6 +68,13 @@ def caller_verdict(cache: dict[int, tuple[CodeType, object]], own: object,
     return None
 
 
+def is_stdlib_path(path: str) -> bool:
+    """Whether the real path ``path`` is in the standard library (not its ``site-packages``)."""
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return path.startswith(stdlib_dirs())
+
+
 _speedups = load_speedups()
 _caller_verdict = caller_verdict if _speedups is None else _speedups.caller_verdict
 
@@ -66,8 +84,8 @@ class CallerFilter:
 
     def __init__(self, ignore_callers: Iterable[str] = ()):
         self.ignore = frozenset(ignore_callers)
-        self.stdlib = stdlib_dirs()
         self._cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
+        self._by_file: dict[str, object] = {}  # a file's verdict, for its other code objects
         self._classifying = _thread._local()
 
     def excluded(self) -> bool:
@@ -80,7 +98,10 @@ class CallerFilter:
             self._classifying.active = True
             try:
                 code = found.f_code
-                cache[id(code)] = (code, self._classify(code.co_filename))
+                verdict = self._by_file.get(code.co_filename)
+                if verdict is None:
+                    verdict = self._by_file[code.co_filename] = self._classify(code.co_filename)
+                cache[id(code)] = (code, verdict)
             finally:
                 self._classifying.active = False
             found = _caller_verdict(cache, _OWN, found)
@@ -93,17 +114,12 @@ class CallerFilter:
             return not filename[len("<frozen "):].startswith("importlib")
         if filename.startswith("<"):
             return False
-        path = os.path.realpath(filename)
-        if path.startswith(_PACKAGE_DIR + os.sep):
+        if filename.startswith(_IMPORTED_PACKAGE_DIR):
             return _OWN
-        if self._is_stdlib(path):
+        path = os.path.realpath(filename)
+        if is_stdlib_path(path):
             return True
         return bool(self.ignore) and self._ignored(path)
-
-    def _is_stdlib(self, path: str) -> bool:
-        if "site-packages" in path or "dist-packages" in path:
-            return False
-        return path.startswith(self.stdlib)
 
     def _ignored(self, path: str) -> bool:
         directory, base = os.path.split(path)

@@ -14,7 +14,7 @@ import sys
 from types import ModuleType
 
 from ..modes import REPLAY
-from .callstack import stdlib_dirs
+from .callstack import is_stdlib_path
 from .proxies import MISSING, OWN_ERRORS, handle_of, surfaced
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
@@ -111,7 +111,7 @@ class ImportHook:
 
     def _take_over_loaded(self) -> None:
         """§6.3: intercepted modules already imported are dropped, or proxied where something holds them."""
-        for name in sorted(key for key in sys.modules if self.objects.is_intercepted_module(key)):
+        for name in sorted(self.objects.intercepted_modules_in(list(sys.modules))):
             module = sys.modules[name]
             if not isinstance(module, ModuleType):
                 continue
@@ -165,12 +165,8 @@ def _with_spec(proxy: Any, module: ModuleType) -> Any:
     return proxy
 
 
-_STDLIB = stdlib_dirs()
-
-
 def _is_stdlib(module: ModuleType) -> bool:
     path = getattr(module, "__file__", None)
     if not path:
         return True  # builtin or frozen
-    path = os.path.realpath(path)
-    return path.startswith(_STDLIB) and "site-packages" not in path
+    return is_stdlib_path(os.path.realpath(path))

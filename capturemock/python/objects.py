@@ -89,6 +89,7 @@ class ObjectRegistry:
         self.session = session
         self.module_names = tuple(module_names)
         self._module_set = frozenset(self.module_names)
+        self._module_tops = frozenset(name.partition(".")[0] for name in self.module_names)
         self.partial_classes = set(partial_classes)
         self.names = NameRegistry()
         self.by_id: dict[int, tuple[Any, Any]] = {}  # id(real) -> (real, proxy): identity kept
@@ -116,6 +117,12 @@ class ObjectRegistry:
                 return True
             dot = name.find(".", dot + 1)
         return False
+
+    def intercepted_modules_in(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` that ``is_intercepted_module``, in order: their top-level name is looked up
+        first (``sys.modules`` holds ~100 names at start-up, few under an intercepted package)."""
+        tops, intercepted = self._module_tops, self.is_intercepted_module
+        return [name for name in names if name.partition(".")[0] in tops and intercepted(name)]
 
     def intercepted_entry(self, name: str) -> str:
         """The intercepted name that the intercepted module ``name`` falls under (``pkg`` for ``pkg.sub``)."""

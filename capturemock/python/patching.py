@@ -10,8 +10,7 @@ from __future__ import annotations
 import importlib
 from types import FunctionType, ModuleType
 
-from .asyncsupport import function_proxy, is_coroutine_function
-from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle
+from .proxies import CLASS, FUNCTION, MISSING, MODULE, Handle, function_proxy, is_coroutine_function
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ generated classes (``build_class``) so that subclassing, ``isinstance`` and ``ex
 """
 from __future__ import annotations
 
-from types import BuiltinFunctionType
+from types import BuiltinFunctionType, FunctionType
 
 from ..errors import CaptureMockError, CaptureMockReplayError, MockFileError
 
@@ -38,6 +38,7 @@ ALIAS = "alias"  # an intercepted object (not a function) read back from the att
 # Special methods recorded as calls on instances (§4.2); __bool__ has its own fallback rules.
 # The awaited ones (asyncsupport) answer with something to await.
 AWAITED_SPECIALS = ("__anext__", "__aenter__", "__aexit__")
+AWAIT = "await "  # the marker of an awaited call's request text
 SPECIAL_METHODS = ("__str__", "__repr__", "__len__", "__getitem__", "__setitem__", "__delitem__",
                    "__contains__", "__iter__", "__next__", "__call__", "__enter__", "__exit__",
                    "__aiter__") + AWAITED_SPECIALS
@@ -336,3 +337,26 @@ def _no_such_attribute(self: BaseException, attr: str) -> Any:
 
 def _true(self: Any) -> bool:
     return True
+
+
+def function_proxy(handle: Handle, awaited: bool) -> Proxy:
+    """The proxy of a function or method; ``awaited``: calling it gives something to await (decided once
+    per function, so ordinary calls pay nothing for this)."""
+    if not awaited:
+        return Proxy(handle)
+    from .asyncsupport import AwaitedFunctionProxy  # here: a program that awaits nothing never loads it
+
+    return AwaitedFunctionProxy(handle)
+
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+
+
+def is_coroutine_function(value: Any) -> bool:
+    """``inspect.iscoroutinefunction``, answered from the code flags for a plain function without
+    attributes (nothing can mark it): importing inspect costs a process ~5 ms of start-up."""
+    if type(value) is FunctionType and not value.__dict__:
+        return bool(value.__code__.co_flags & _CO_COROUTINE)
+    import inspect
+
+    return inspect.iscoroutinefunction(value)

@@ -13,10 +13,9 @@ from ..lazyregex import LazyRegex
 from ..mockfile import Item
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
-from .asyncsupport import called_name, function_proxy
 from .naming import described_classes, instance_calls, named_instances, special_calls, split_description
 from .prefixes import mock_prefix, sut_prefix
-from .proxies import MISSING, MODULE, Handle, handle_of, plain_exception_class, raw_new
+from .proxies import AWAIT, MISSING, MODULE, Handle, function_proxy, handle_of, plain_exception_class, raw_new
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
@@ -40,6 +39,11 @@ def _unanswered(description: str) -> None:
     if description.endswith(".__anext__()"):
         raise StopAsyncIteration
     return None
+
+
+def called_name(request: str) -> str:
+    """The function a request text calls: ``mymod.fetch`` for ``await mymod.fetch(1)`` and ``mymod.fetch(1)``."""
+    return request.split("(", 1)[0].removeprefix(AWAIT)
 
 
 class Replayer:

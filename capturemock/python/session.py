@@ -15,9 +15,7 @@ import types
 from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
-from .asyncsupport import AwaitedCalls, function_proxy, is_coroutine_function
 from .bypass import TRAFFIC, Bypass
-from .callbacks import Callbacks
 from .callstack import CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
@@ -31,7 +29,9 @@ from .proxies import (
     MODULE,
     Handle,
     Proxy,
+    function_proxy,
     handle_of,
+    is_coroutine_function,
     raw_new,
 )
 from .settings import PythonSettings
@@ -39,6 +39,9 @@ from .settings import PythonSettings
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Any, Iterator, Optional, Sequence
+
+    from .asyncsupport import AwaitedCalls
+    from .callbacks import Callbacks
 
 # Names never traffic on any proxy (§6.3): the import machinery's probes, and ``__notes__``, which
 # printing an exception reads (Python 3.11+); the original answers AttributeError for all of them.
@@ -100,8 +103,6 @@ class Session:
         self.state = _ThreadState()
         self.bypass = Bypass(self.state, CallerFilter(settings.ignore_callers), self.lock)
         self.objects = ObjectRegistry(self, module_names)
-        self.callbacks = Callbacks(self)
-        self.awaited = AwaitedCalls(self)
         self.replayer = replayer_factory(self) if replayer_factory is not None else None
         # where a read's proxy is kept: decided once, so that unlogged reads pay nothing for the log
         logged = self.replayer is not None and self.replayer.index.logged
@@ -113,6 +114,8 @@ class Session:
         self._pending: list[str] = []  # formatted items not yet written (see write)
         self._real_calls_running = 0  # while > 0, items are held back (see flush)
         self.mock_error: Optional[Exception] = None  # the first malformed-mock error the application met
+        self._callbacks: Optional[Callbacks] = None  # made on first use: see callbacks
+        self._awaited: Optional[AwaitedCalls] = None  # and awaited
         whole = self._whole_calls_in_c()
         if whole is not None:
             self.call = whole  # the usual replayed call settled in C, every other one given to Session.call
@@ -124,6 +127,33 @@ class Session:
                 or type(self.writer) is not MockWriter:
             return None
         return self.replayer.whole_calls(types.MethodType(Session.call, self))
+
+    # Made on first use: a program that passes intercepted code no callable, and awaits nothing intercepted,
+    # never loads callbacks or asyncsupport (~0.6-1 M instructions each). Properties over plain attributes
+    # (not cached properties, which would materialise the session's __dict__: every attribute read of the
+    # hot path a little slower); the hot path reads ``_callbacks`` itself.
+    @property
+    def callbacks(self) -> Callbacks:
+        """Calls from intercepted code back into the application (callbacks)."""
+        return self._callbacks or self._made_callbacks()
+
+    def _made_callbacks(self) -> Callbacks:
+        from .callbacks import Callbacks
+
+        return self._made("_callbacks", Callbacks)
+
+    @property
+    def awaited(self) -> AwaitedCalls:
+        """The session's awaited calls (asyncsupport)."""
+        from .asyncsupport import AwaitedCalls
+
+        return self._awaited or self._made("_awaited", AwaitedCalls)
+
+    def _made(self, name: str, make: Any) -> Any:
+        with self.lock:  # one for the session, whichever threads ask first
+            if getattr(self, name) is None:
+                setattr(self, name, make(self))
+        return getattr(self, name)
 
     # -- decisions ---------------------------------------------------------------------------------
     @property
@@ -439,7 +469,7 @@ class Session:
         """What the real call gets: proxies unwrapped, the application's callables wrapped as callbacks."""
         if not kwargs and SCALARS.issuperset(map(type, args)):  # the usual: plain values, nothing to unwrap
             return args, kwargs
-        unwrap, wrap_callback = self.objects.unwrap, self.callbacks.wrapper
+        unwrap, wrap_callback = self.objects.unwrap, (self._callbacks or self._made_callbacks()).wrapper
         real_args = [unwrap(arg, wrap_callback) for arg in args]
         return real_args, {key: unwrap(value, wrap_callback) for key, value in kwargs.items()} if kwargs else kwargs
 

@@ -78,6 +78,8 @@ def test_twenty_thousand_intercepts_are_handled_in_linear_time():
         registry = ObjectRegistry(None, names)
         assert all(registry.is_intercepted_module(f"{name}.sub") for name in names)
         assert not registry.is_intercepted_module("mod1")
+        loaded = ["mod1", "mod1.attr", "mod1.attr.sub", "mod1.attrs", "other", "other.mod1.attr", "mod19999.attr"]
+        assert registry.intercepted_modules_in(loaded) == ["mod1.attr", "mod1.attr.sub", "mod19999.attr"]
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
 
