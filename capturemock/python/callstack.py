@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from typing import Iterable, Optional
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # .../capturemock
-_OWN = "own"
+OWN = "own"  # the verdict of capturemock's own frames (also read by _speedups.call_recorder)
 
 
 def stdlib_dirs() -> tuple[str, ...]:
@@ -67,13 +67,13 @@ class CallerFilter:
     def __init__(self, ignore_callers: Iterable[str] = ()):
         self.ignore = frozenset(ignore_callers)
         self.stdlib = stdlib_dirs()
-        self._cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
+        self.cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
         self._classifying = _thread._local()
 
     def excluded(self) -> bool:
         """Whether the first frame outside capturemock (out from our caller) is excluded."""
-        cache = self._cache
-        found = _caller_verdict(cache, _OWN)
+        cache = self.cache
+        found = _caller_verdict(cache, OWN)
         while type(found) is FrameType:  # a calling code object met for the first time: classified once
             if getattr(self._classifying, "active", False):
                 return True  # classifying uses os.path, which may itself be intercepted
@@ -83,7 +83,7 @@ class CallerFilter:
                 cache[id(code)] = (code, self._classify(code.co_filename))
             finally:
                 self._classifying.active = False
-            found = _caller_verdict(cache, _OWN, found)
+            found = _caller_verdict(cache, OWN, found)
         return found is True
 
     def _classify(self, filename: str) -> object:
@@ -95,7 +95,7 @@ class CallerFilter:
             return False
         path = os.path.realpath(filename)
         if path.startswith(_PACKAGE_DIR + os.sep):
-            return _OWN
+            return OWN
         if self._is_stdlib(path):
             return True
         return bool(self.ignore) and self._ignored(path)
