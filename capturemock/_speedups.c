@@ -1649,7 +1649,7 @@ slot_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
 }
 
 /* The str of ``parts`` joined (each an exact str): one allocation, no list. */
-static PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 join_parts(PyObject *const *parts, Py_ssize_t count)
 {
     Py_ssize_t length = 0;
@@ -1761,7 +1761,7 @@ render_plain(CallReplayer *self, PyObject *value)
 
 /* The request's description, ``<-PYT:name(args, key=value)`` as Session.request_text writes it (keywords
  * sorted); NULL (an error or not) where values.render_call is needed. */
-static PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 request_description(CallReplayer *self, PyObject *name, PyObject *args, PyObject *kwargs)
 {
     Py_ssize_t arg_count = PyTuple_GET_SIZE(args), keyword_count = PyDict_GET_SIZE(kwargs);
@@ -1829,7 +1829,7 @@ is_zero(PyObject *value)
 }
 
 /* The thread's namespace of session.state (new), NULL (without an error) where it is not a plain dict. */
-static PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 thread_namespace(CallReplayer *self)
 {
     PyObject *namespace = PyObject_GetAttr(self->state, str___dict__);
@@ -1841,7 +1841,7 @@ thread_namespace(CallReplayer *self)
 
 /* Whether ``namespace`` (the thread's, of session.state) says outside intercepted code and callbacks:
  * ``guard`` and ``level`` 0 (absent until first set: the class's, 0, checked by call_replayer). */
-static int
+static Py_ALWAYS_INLINE inline int
 outside_in(PyObject *namespace)
 {
     PyObject *guard = attribute_in(namespace, str_guard), *level = attribute_in(namespace, str_level);
@@ -1860,7 +1860,7 @@ outside_intercepted_code(CallReplayer *self)
 
 /* Whether a call of ``handle`` (an exact Handle) keeps its owner's name: not ``owner.renamable and
  * handle.attr[:3] in ("set", "Set")``, the call that may rename its owner (Session.call). */
-static int
+static Py_ALWAYS_INLINE inline int
 keeps_name(CallReplayer *self, PyObject *handle)
 {
     PyObject *owner = slot_at(handle, self->owner_at);
@@ -1960,7 +1960,7 @@ end_guard(CallReplayer *self, int status)
 /* MockWriter.write_text's os.write of ``data`` on ``fd``, under both locks: a write interrupted by a signal is
  * tried again once its handler ran (PEP 475); a failed or short one is the Python writer's to deal with,
  * as there (``_failed`` raises the one-line MockFileError, ``_finish`` completes it). */
-static int
+static Py_ALWAYS_INLINE inline int
 write_record(CallReplayer *self, int fd, PyObject *data)
 {
     const char *bytes = PyBytes_AS_STRING(data);
@@ -2014,7 +2014,7 @@ release_lock(PyObject *release, int status)
 
 /* The record file's descriptor where MockWriter.write_text would write at once (open, no TORN line owed),
  * else -1 and Python writes (it opens the file on the first item). */
-static int
+static Py_ALWAYS_INLINE inline int
 open_record_fd(CallReplayer *self)
 {
     PyObject *fd = attribute_in(self->writer_dict, str__fd);
@@ -2025,7 +2025,7 @@ open_record_fd(CallReplayer *self)
 }
 
 /* MockWriter.write_text's ``self._size += len(data)`` and ``self.written = True``. */
-static int
+static Py_ALWAYS_INLINE inline int
 count_written(CallReplayer *self, Py_ssize_t size)
 {
     PyObject *old = attribute_in(self->writer_dict, str__size);
@@ -2070,7 +2070,7 @@ record_bytes(Lookup *lookup, PyObject *description, const Response *found)
 }
 
 /* Whether the request written with ``name`` is one line as Session.call queues it (not escaped). */
-static int
+static Py_ALWAYS_INLINE inline int
 one_line_name(PyObject *name)
 {
     Py_ssize_t length = PyUnicode_GET_LENGTH(name);
