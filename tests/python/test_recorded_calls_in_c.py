@@ -300,3 +300,29 @@ def test_calls_settled_or_handed_over_neither_leak_nor_free_twice(tmp_path, monk
                 calc.f(n)
                 calc.f(n)
     """)
+
+
+def test_a_real_exception_reaches_the_application_chained_as_in_python(tmp_path, replay_core):
+    """Raised inside the application's own ``except``: the builtin one is the real exception itself, the
+    intercepted one its proxy, each with the application's exception as its context and the real code's
+    frame at the end of its traceback, with either core."""
+    seen = []
+    with recording(tmp_path, replay_core) as (calc, calcdata, _):
+        calcdata.RESULTS.extend([calcdata.Raise(False, "builtin"), calcdata.Raise(True, "own")])
+        for _ in range(2):
+            try:
+                try:
+                    raise KeyError("application")
+                except KeyError:
+                    calc.f(1)
+            except Exception as error:
+                frames = []
+                traceback = error.__traceback__
+                while traceback is not None:
+                    frames.append(traceback.tb_frame.f_code.co_name)
+                    traceback = traceback.tb_next
+                seen.append((type(error).__name__, repr(error.__context__), error.__cause__, frames[-1]))
+    assert seen == [("ValueError", "KeyError('application')", None, "answer"),
+                    ("Oops", "KeyError('application')", None, "answer")]
+    assert traffic(tmp_path)[-4:] == ["<-PYT:calc.f(1)", "->RET:raise ValueError('builtin')", "<-PYT:calc.f(1)",
+                                      "->RET:raise Instance('Oops(Exception)', 'oops1')"]
