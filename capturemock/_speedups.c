@@ -2469,6 +2469,14 @@ typedef struct {
 
 static PyObject *text_response, *text_newline;  /* "->RET:", "\n" */
 
+/* Py_NewRef, which Python 3.9 lacks. */
+static inline PyObject *
+new_reference(PyObject *object)
+{
+    Py_INCREF(object);
+    return object;
+}
+
 /* Whether the caller (the first frame outside capturemock) makes the call traffic, by CallerFilter's cache:
  * not excluded; 0 too for a frame met for the first time (Python classifies it). */
 static int
@@ -2610,10 +2618,10 @@ record_outcome(CallRecorder *self, PyObject *namespace, PyObject *pending, PyObj
         PyObject *level = attribute_in(namespace, str_level);
         response = level == NULL || is_zero(level) ? response_line(base, result) : NULL;
         PyErr_Clear();
-        value = response != NULL ? Py_NewRef(result)
+        value = response != NULL ? new_reference(result)
                 : PyObject_CallFunctionObjArgs(self->returned, result, name, args, kwargs, Py_True, NULL);
     } else if (status == 0) {
-        value = Py_NewRef(result);
+        value = new_reference(result);
     }
     if (value != NULL && flush_lines(self, pending, request, response) < 0)
         Py_CLEAR(value);
@@ -2628,7 +2636,7 @@ record_outcome(CallRecorder *self, PyObject *namespace, PyObject *pending, PyObj
     if (status < 0) {
         Py_CLEAR(value);
     } else if (error != NULL && error == raised) {  /* Session._real_call's bare ``raise`` */
-        PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(error)), Py_NewRef(error), PyException_GetTraceback(error));
+        PyErr_Restore(new_reference((PyObject *)Py_TYPE(error)), new_reference(error), PyException_GetTraceback(error));
     } else if (error != NULL) {  /* its ``raise error`` (the wrapped one), chained as that chains it */
         PyErr_SetObject((PyObject *)Py_TYPE(error), error);
     }
@@ -2768,8 +2776,8 @@ call_recorder(PyObject *module, PyObject *args)
         return NULL;
     memset((char *)recorder + sizeof(PyObject), 0, sizeof(CallRecorder) - sizeof(PyObject));
     recorder->base.vectorcall = (vectorcallfunc)CallRecorder_vectorcall;
-    recorder->cache = Py_NewRef(cache);
-    recorder->own = Py_NewRef(own);
+    recorder->cache = new_reference(cache);
+    recorder->own = new_reference(own);
     if (settler_fill(&recorder->base, fallback, session, handle_type, missing, full_floats, NULL) < 0
             || (recorder->returned = PyObject_GetAttrString(session, "real_call_returned")) == NULL
             || (recorder->raised = PyObject_GetAttrString(session, "real_call_raised")) == NULL
