@@ -2610,10 +2610,8 @@ record_outcome(CallRecorder *self, PyObject *namespace, PyObject *pending, PyObj
                  ? -1 : 0;
     if (status == 0 && raised != NULL) {
         error = PyObject_CallFunctionObjArgs(self->raised, raised, name, args, kwargs, Py_True, NULL);
-        if (error == NULL)
-            status = -1;
-        else if (flush_lines(self, pending, request, NULL) < 0)
-            Py_CLEAR(error);
+    } else if (status == 0 && result == NULL) {
+        PyErr_SetString(PyExc_SystemError, "call_recorder: the real call failed without an error");
     } else if (status == 0 && result != Py_None) {
         PyObject *level = attribute_in(namespace, str_level);
         response = level == NULL || is_zero(level) ? response_line(base, result) : NULL;
@@ -2623,10 +2621,17 @@ record_outcome(CallRecorder *self, PyObject *namespace, PyObject *pending, PyObj
     } else if (status == 0) {
         value = new_reference(result);
     }
-    if (value != NULL && flush_lines(self, pending, request, response) < 0)
-        Py_CLEAR(value);
+    /* Session.call's ``finally``: what is queued written, the guard down, the lock released, whatever is
+     * raised (an error on the way replaces it) */
+    Raised kept;
+    if (status == 0) {
+        raised_save(&kept);
+        if (raised_restore(&kept, 0, flush_lines(self, pending, request, value != NULL ? response : NULL)) < 0) {
+            Py_CLEAR(value);
+            Py_CLEAR(error);
+        }
+    }
     Py_XDECREF(response);
-    Raised kept;  /* Session.call's ``finally``: the guard down, then the lock released, whatever is raised */
     raised_save(&kept);
     if (raised_restore(&kept, 0, add_to(namespace, str_guard, -1)) < 0) {
         Py_CLEAR(value);

@@ -70,6 +70,11 @@ THING = object()
 class Raise:
     def __init__(self, own, message):
         self.own, self.message = own, message
+
+
+class BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no text")
 '''
 
 
@@ -216,9 +221,10 @@ def test_a_call_from_an_excluded_caller_is_the_real_one_unrecorded(tmp_path, rep
     """The standard library's code calling an intercepted function (``Thread.run`` here) reaches it directly,
     with either core: the caller walk in C reads the same verdicts."""
     with recording(tmp_path, replay_core) as (calc, calcdata, _):
-        calcdata.RESULTS.extend([5, 6])
+        calcdata.RESULTS.extend([5, 6, 7])
         assert calc.f(1) == 5
-        threading.Thread(target=calc.f, args=(2,)).run()
+        for n in (2, 3):  # the first classifies ``Thread.run``'s code in Python, the second meets its verdict in C
+            threading.Thread(target=calc.f, args=(n,)).run()
         assert calcdata.RESULTS == []
     assert traffic(tmp_path) == ["<-PYT:calc.f(1)", "->RET:5"]
 
@@ -308,7 +314,8 @@ def test_a_real_exception_reaches_the_application_chained_as_in_python(tmp_path,
     frame at the end of its traceback, with either core."""
     seen = []
     with recording(tmp_path, replay_core) as (calc, calcdata, _):
-        calcdata.RESULTS.extend([calcdata.Raise(False, "builtin"), calcdata.Raise(True, "own")])
+        calcdata.RESULTS.extend([0, calcdata.Raise(False, "builtin"), calcdata.Raise(True, "own")])
+        assert calc.f(0) == 0  # the first call classifies its caller in Python: the next ones are C's
         for _ in range(2):
             try:
                 try:
@@ -326,3 +333,16 @@ def test_a_real_exception_reaches_the_application_chained_as_in_python(tmp_path,
                     ("Oops", "KeyError('application')", None, "answer")]
     assert traffic(tmp_path)[-4:] == ["<-PYT:calc.f(1)", "->RET:raise ValueError('builtin')", "<-PYT:calc.f(1)",
                                       "->RET:raise Instance('Oops(Exception)', 'oops1')"]
+
+
+def test_a_result_that_cannot_be_written_still_writes_its_request(tmp_path, replay_core):
+    """A result whose ``repr`` raises: the error reaches the application, the request already queued is
+    written as Session.call's ``finally`` writes it, and the next call is recorded as usual."""
+    with recording(tmp_path, replay_core) as (calc, calcdata, _):
+        calcdata.RESULTS.extend([0, calcdata.BadRepr(), 3])
+        assert calc.f(0) == 0  # the first call classifies its caller in Python: the next ones are C's
+        with pytest.raises(RuntimeError, match="^no text$"):
+            calc.f(1)
+        assert traffic(tmp_path)[-1:] == ["<-PYT:calc.f(1)"]
+        assert calc.f(2) == 3
+    assert traffic(tmp_path)[-3:] == ["<-PYT:calc.f(1)", "<-PYT:calc.f(2)", "->RET:3"]
