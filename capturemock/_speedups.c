@@ -771,6 +771,7 @@ static PyObject *one_line_dict(PyObject *module, PyObject *const *args, Py_ssize
 static PyObject *decode_base64(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *count_lines(PyObject *module, PyObject *text);
 static PyObject *ascii_bytes(PyObject *module, PyObject *text);
+static PyObject *call_recorder(PyObject *module, PyObject *args);
 
 static PyMethodDef module_methods[] = {
     {"read_plain", (PyCFunction)read_plain, METH_O,
@@ -790,6 +791,9 @@ static PyMethodDef module_methods[] = {
      "count_lines(text): (text.count('\\n'), text.count('\\n<-')) in one pass."},
     {"ascii_bytes", (PyCFunction)ascii_bytes, METH_O,
      "ascii_bytes(text): an ASCII str's characters as a read-only memoryview (no copy), else None."},
+    {"call_recorder", (PyCFunction)call_recorder, METH_VARARGS,
+     "call_recorder(fallback, session, handle_type, missing, full_floats, cache, own): Session.call settling\n"
+     "the session's part of the usual recorded call in C."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1436,20 +1440,11 @@ Lookup_answer(Lookup *self, PyObject *description)
  * id(code) -> (code, verdict): an id is hashed in a few instructions, a code object's hash (3.11) walks its
  * constants, ~1.2k instructions a frame, four frames a recorded call. The Python twin in callstack.py is the
  * reference and the fallback. */
+/* The walk of caller_verdict from ``frame`` (borrowed; NULL: none): the verdict or the unclassified frame
+ * (new), None past the outermost frame, NULL with an error. */
 static PyObject *
-caller_verdict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+verdict_walk(PyObject *cache, PyObject *own, PyFrameObject *frame)
 {
-    (void)module;
-    if (nargs < 2 || nargs > 3 || !PyDict_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "caller_verdict(cache: dict, own[, frame])");
-        return NULL;
-    }
-    PyObject *cache = args[0], *own = args[1];
-    PyFrameObject *frame = nargs == 3 && args[2] != Py_None ? (PyFrameObject *)args[2] : PyEval_GetFrame();
-    if (frame != NULL && !PyFrame_Check(frame)) {
-        PyErr_SetString(PyExc_TypeError, "caller_verdict: frame must be a frame");
-        return NULL;
-    }
     Py_XINCREF(frame);
     while (frame != NULL) {
         PyCodeObject *code = PyFrame_GetCode(frame);
@@ -1479,24 +1474,32 @@ caller_verdict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+caller_verdict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs < 2 || nargs > 3 || !PyDict_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "caller_verdict(cache: dict, own[, frame])");
+        return NULL;
+    }
+    PyFrameObject *frame = nargs == 3 && args[2] != Py_None ? (PyFrameObject *)args[2] : PyEval_GetFrame();
+    if (frame != NULL && !PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "caller_verdict: frame must be a frame");
+        return NULL;
+    }
+    return verdict_walk(args[0], args[1], frame);
+}
+
 /* one_line_dict(mapping, full_floats): values._one_line_dict in C (issue #16, session 7): what pprint writes
  * for a dict of str keys and int, str, bool, None or float values that fits one line (its repr with the
  * keys sorted), else None. The Python function is the reference and the fallback; this one saves a
  * recorded call returning a small dict its ~130 bytecodes (~8k instructions). */
 enum { ONE_LINE_WIDTH = 130 };
 
+/* one_line_dict's text of ``mapping`` (a dict), or None. */
 static PyObject *
-one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+one_line_text(PyObject *mapping, int full_floats)
 {
-    (void)module;
-    if (nargs != 2 || !PyDict_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "one_line_dict(mapping: dict, full_floats)");
-        return NULL;
-    }
-    PyObject *mapping = args[0];
-    int full_floats = PyObject_IsTrue(args[1]);
-    if (full_floats < 0)
-        return NULL;
     if (PyDict_GET_SIZE(mapping) > ONE_LINE_WIDTH / 4)  /* ``'': 0, `` each: longer than one line */
         Py_RETURN_NONE;
     PyObject *keys = PyDict_Keys(mapping);
@@ -1549,6 +1552,18 @@ one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     return line;
+}
+
+static PyObject *
+one_line_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "one_line_dict(mapping: dict, full_floats)");
+        return NULL;
+    }
+    int full_floats = PyObject_IsTrue(args[1]);
+    return full_floats < 0 ? NULL : one_line_text(args[0], full_floats);
 }
 
 /* -- the usual replayed python call whole (issue #16 item 2, session 8) --------------------------------
@@ -1634,7 +1649,7 @@ slot_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
 }
 
 /* The str of ``parts`` joined (each an exact str): one allocation, no list. */
-static PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 join_parts(PyObject *const *parts, Py_ssize_t count)
 {
     Py_ssize_t length = 0;
@@ -1746,7 +1761,7 @@ render_plain(CallReplayer *self, PyObject *value)
 
 /* The request's description, ``<-PYT:name(args, key=value)`` as Session.request_text writes it (keywords
  * sorted); NULL (an error or not) where values.render_call is needed. */
-static PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 request_description(CallReplayer *self, PyObject *name, PyObject *args, PyObject *kwargs)
 {
     Py_ssize_t arg_count = PyTuple_GET_SIZE(args), keyword_count = PyDict_GET_SIZE(kwargs);
@@ -1813,20 +1828,54 @@ is_zero(PyObject *value)
     return value != NULL && PyLong_CheckExact(value) && PyLong_AsLongAndOverflow(value, &overflow) == 0 && !overflow;
 }
 
-/* Whether this thread is outside intercepted code and callbacks: ``state.guard`` and ``state.level`` 0 (the
- * thread's namespace lacks them until they are first set: the class's, 0, checked by call_replayer). */
+/* The thread's namespace of session.state (new), NULL (without an error) where it is not a plain dict. */
+static Py_ALWAYS_INLINE inline PyObject *
+thread_namespace(CallReplayer *self)
+{
+    PyObject *namespace = PyObject_GetAttr(self->state, str___dict__);
+    if (namespace != NULL && !PyDict_CheckExact(namespace))
+        Py_CLEAR(namespace);
+    PyErr_Clear();
+    return namespace;
+}
+
+/* Whether ``namespace`` (the thread's, of session.state) says outside intercepted code and callbacks:
+ * ``guard`` and ``level`` 0 (absent until first set: the class's, 0, checked by call_replayer). */
+static Py_ALWAYS_INLINE inline int
+outside_in(PyObject *namespace)
+{
+    PyObject *guard = attribute_in(namespace, str_guard), *level = attribute_in(namespace, str_level);
+    return (guard == NULL || is_zero(guard)) && (level == NULL || is_zero(level));
+}
+
+/* Whether this thread is outside intercepted code and callbacks. */
 static int
 outside_intercepted_code(CallReplayer *self)
 {
-    PyObject *thread_state = PyObject_GetAttr(self->state, str___dict__);
-    int outside = 0;
-    if (thread_state != NULL && PyDict_CheckExact(thread_state)) {
-        PyObject *guard = attribute_in(thread_state, str_guard), *level = attribute_in(thread_state, str_level);
-        outside = (guard == NULL || is_zero(guard)) && (level == NULL || is_zero(level));
-    }
-    Py_XDECREF(thread_state);
-    PyErr_Clear();
+    PyObject *namespace = thread_namespace(self);
+    int outside = namespace != NULL && outside_in(namespace);
+    Py_XDECREF(namespace);
     return outside;
+}
+
+/* Whether a call of ``handle`` (an exact Handle) keeps its owner's name: not ``owner.renamable and
+ * handle.attr[:3] in ("set", "Set")``, the call that may rename its owner (Session.call). */
+static Py_ALWAYS_INLINE inline int
+keeps_name(CallReplayer *self, PyObject *handle)
+{
+    PyObject *owner = slot_at(handle, self->owner_at);
+    if (owner == NULL)
+        return 0;
+    if (owner == Py_None)
+        return 1;
+    if (!Py_IS_TYPE(owner, self->handle_type))
+        return 0;
+    PyObject *renamable = slot_at(owner, self->renamable_at), *attr = slot_at(handle, self->attr_at);
+    if (renamable == Py_False)
+        return 1;
+    if (renamable != Py_True || attr == NULL || !PyUnicode_CheckExact(attr))
+        return 0;
+    return PyUnicode_Tailmatch(attr, text_set_lower, 0, 3, -1) == 0 && PyUnicode_Tailmatch(attr, text_set_upper, 0, 3, -1) == 0;
 }
 
 /* Whether the call of ``handle`` is one this file may settle, judged before anything is taken: as
@@ -1840,20 +1889,7 @@ usual_call(CallReplayer *self, PyObject *handle, PyObject *args, PyObject *kwarg
     if (attribute_in(self->bypass_dict, str_reaches_real) != Py_False
             || attribute_in(self->bypass_dict, str_closed) != Py_False || !outside_intercepted_code(self))
         return 0;
-    PyObject *owner = slot_at(handle, self->owner_at);
-    if (owner == NULL)
-        return 0;
-    if (owner == Py_None)
-        return 1;
-    if (!Py_IS_TYPE(owner, self->handle_type))
-        return 0;
-    PyObject *renamable = slot_at(owner, self->renamable_at), *attr = slot_at(handle, self->attr_at);
-    if (renamable == Py_False)
-        return 1;
-    if (renamable != Py_True || attr == NULL || !PyUnicode_CheckExact(attr))
-        return 0;
-    /* ``owner.renamable and handle.attr[:3] in ("set", "Set")``: a call that may rename its owner */
-    return PyUnicode_Tailmatch(attr, text_set_lower, 0, 3, -1) == 0 && PyUnicode_Tailmatch(attr, text_set_upper, 0, 3, -1) == 0;
+    return keeps_name(self, handle);
 }
 
 /* An error being raised, kept aside while a lock is released or the guard taken back. */
@@ -1924,7 +1960,7 @@ end_guard(CallReplayer *self, int status)
 /* MockWriter.write_text's os.write of ``data`` on ``fd``, under both locks: a write interrupted by a signal is
  * tried again once its handler ran (PEP 475); a failed or short one is the Python writer's to deal with,
  * as there (``_failed`` raises the one-line MockFileError, ``_finish`` completes it). */
-static int
+static Py_ALWAYS_INLINE inline int
 write_record(CallReplayer *self, int fd, PyObject *data)
 {
     const char *bytes = PyBytes_AS_STRING(data);
@@ -1978,7 +2014,7 @@ release_lock(PyObject *release, int status)
 
 /* The record file's descriptor where MockWriter.write_text would write at once (open, no TORN line owed),
  * else -1 and Python writes (it opens the file on the first item). */
-static int
+static Py_ALWAYS_INLINE inline int
 open_record_fd(CallReplayer *self)
 {
     PyObject *fd = attribute_in(self->writer_dict, str__fd);
@@ -1989,7 +2025,7 @@ open_record_fd(CallReplayer *self)
 }
 
 /* MockWriter.write_text's ``self._size += len(data)`` and ``self.written = True``. */
-static int
+static Py_ALWAYS_INLINE inline int
 count_written(CallReplayer *self, Py_ssize_t size)
 {
     PyObject *old = attribute_in(self->writer_dict, str__size);
@@ -2034,7 +2070,7 @@ record_bytes(Lookup *lookup, PyObject *description, const Response *found)
 }
 
 /* Whether the request written with ``name`` is one line as Session.call queues it (not escaped). */
-static int
+static Py_ALWAYS_INLINE inline int
 one_line_name(PyObject *name)
 {
     Py_ssize_t length = PyUnicode_GET_LENGTH(name);
@@ -2170,6 +2206,33 @@ session_parts(CallReplayer *replayer, PyObject *session)
     return status;
 }
 
+/* A new CallReplayer's fields (``replayer`` zeroed but for its head) from Lookup.call_replayer's arguments
+ * (``lookup``: NULL for call_recorder); -1 with an error. */
+static int
+settler_fill(CallReplayer *replayer, PyObject *fallback, PyObject *session, PyObject *handle_type,
+             PyObject *missing, int full_floats, PyObject *lookup)
+{
+    replayer->full_floats = full_floats;
+    PyObject *given[] = {fallback, missing, handle_type, lookup};
+    PyObject **into[] = {&replayer->fallback, &replayer->missing, (PyObject **)&replayer->handle_type,
+                         (PyObject **)&replayer->lookup};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+        Py_XINCREF(given[i]);
+        *into[i] = given[i];
+    }
+    PyTypeObject *type = (PyTypeObject *)handle_type;
+    if (slot_offset(type, "target", &replayer->target_at) < 0 || slot_offset(type, "owner", &replayer->owner_at) < 0
+            || slot_offset(type, "attr", &replayer->attr_at) < 0
+            || slot_offset(type, "fixed_name", &replayer->fixed_name_at) < 0
+            || slot_offset(type, "own_name", &replayer->own_name_at) < 0
+            || slot_offset(type, "renamable", &replayer->renamable_at) < 0
+            || (replayer->state = PyObject_GetAttr(session, str_state)) == NULL
+            || (replayer->writer = PyObject_GetAttr(session, str_writer)) == NULL
+            || session_parts(replayer, session) < 0)
+        return -1;
+    return 0;
+}
+
 /* Lookup.call_replayer(fallback, session, handle_type, missing, full_floats): the session's ``call``. */
 static PyObject *
 Lookup_call_replayer(Lookup *self, PyObject *args)
@@ -2184,23 +2247,7 @@ Lookup_call_replayer(Lookup *self, PyObject *args)
         return NULL;
     memset((char *)replayer + sizeof(PyObject), 0, sizeof(CallReplayer) - sizeof(PyObject));
     replayer->vectorcall = (vectorcallfunc)CallReplayer_vectorcall;
-    replayer->full_floats = full_floats;
-    PyObject *given[] = {fallback, (PyObject *)self, missing, handle_type};
-    PyObject **into[] = {&replayer->fallback, (PyObject **)&replayer->lookup, &replayer->missing,
-                         (PyObject **)&replayer->handle_type};
-    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
-        Py_INCREF(given[i]);
-        *into[i] = given[i];
-    }
-    PyTypeObject *type = (PyTypeObject *)handle_type;
-    if (slot_offset(type, "target", &replayer->target_at) < 0 || slot_offset(type, "owner", &replayer->owner_at) < 0
-            || slot_offset(type, "attr", &replayer->attr_at) < 0
-            || slot_offset(type, "fixed_name", &replayer->fixed_name_at) < 0
-            || slot_offset(type, "own_name", &replayer->own_name_at) < 0
-            || slot_offset(type, "renamable", &replayer->renamable_at) < 0
-            || (replayer->state = PyObject_GetAttr(session, str_state)) == NULL
-            || (replayer->writer = PyObject_GetAttr(session, str_writer)) == NULL
-            || session_parts(replayer, session) < 0) {
+    if (settler_fill(replayer, fallback, session, handle_type, missing, full_floats, (PyObject *)self) < 0) {
         Py_DECREF(replayer);
         return NULL;
     }
@@ -2391,6 +2438,360 @@ ascii_bytes(PyObject *module, PyObject *text)
     PyObject *view = PyMemoryView_FromObject((PyObject *)lender);
     Py_DECREF(lender);  /* the view holds it */
     return view;
+}
+
+/* -- the usual recorded python call (issue #16 item 2, session 8) -------------------------------------
+ *
+ * A recorded python call in Python is ~45k instructions, ~62k returning a small dict: fifteen frames of the
+ * session (the routing rule, the caller walk, the request text, the real call, the result's text, queueing,
+ * joining, encoding and writing). call_recorder(fallback, session, handle_type, missing, full_floats, cache,
+ * own) makes the callable the session answers calls with (``Session.call``'s place) in record mode that
+ * does the session's part here for the usual call: a proxy of the exact Handle type with a real target, no
+ * guard, no callback level, not closed, no rename, a caller that is traffic by CallerFilter's verdicts
+ * (``cache``, ``own``: what caller_verdict reads), arguments as call_replayer takes them, nothing queued and
+ * no real call running. Anything else goes whole to ``fallback`` (Session.call) before anything was changed.
+ *
+ * The real call itself is the one Session.call makes, in the state it makes it in: the session's lock held,
+ * the thread's guard up twice (Session.call's and _real_call's), the request queued in ``_pending`` (a
+ * callback flushes it: Session.calling_back) and ``_real_calls_running`` counted. Then, as _real_call: a
+ * result of a kind values.render writes without its hook (an int, str, float, bool, or a dict on one line)
+ * is written here; any other result, or a call that ended in a callback level, is the session's
+ * ``real_call_returned``; an exception is ``real_call_raised`` (both Python, Session._real_call's own);
+ * both lines go out in one write(2) when the queue holds just the request and the file is open, else by
+ * ``Session.flush`` (the first call opens the file there). */
+
+typedef struct {
+    CallReplayer base;    /* its checks, names, locks and writer; ``lookup`` NULL */
+    PyObject *cache;      /* CallerFilter.cache: id(code) -> (code, verdict), as caller_verdict reads it */
+    PyObject *own;        /* callstack.OWN: the verdict of capturemock's own frames */
+    PyObject *returned, *raised, *flush;  /* the session's real_call_returned, real_call_raised and flush */
+} CallRecorder;
+
+static PyObject *text_response, *text_newline;  /* "->RET:", "\n" */
+
+/* Py_NewRef, which Python 3.9 lacks. */
+static inline PyObject *
+new_reference(PyObject *object)
+{
+    Py_INCREF(object);
+    return object;
+}
+
+/* Whether the caller (the first frame outside capturemock) makes the call traffic, by CallerFilter's cache:
+ * not excluded; 0 too for a frame met for the first time (Python classifies it). */
+static int
+traffic_caller(CallRecorder *self)
+{
+    PyObject *verdict = verdict_walk(self->cache, self->own, PyEval_GetFrame());
+    int traffic = verdict == Py_False || verdict == Py_None;
+    Py_XDECREF(verdict);
+    PyErr_Clear();
+    return traffic;
+}
+
+/* namespace[name] += delta, for the guard and the count of real calls (an absent guard is the class's 0). */
+static int
+add_to(PyObject *namespace, PyObject *name, long delta)
+{
+    PyObject *old = attribute_in(namespace, name), *moved;
+    int overflow = 0;
+    long value = old != NULL && PyLong_CheckExact(old) ? PyLong_AsLongAndOverflow(old, &overflow) : 0;
+    if (old == NULL || (PyLong_CheckExact(old) && !overflow && labs(value) < LONG_MAX / 2)) {
+        moved = PyLong_FromLong(value + delta);
+    } else {
+        PyObject *by = PyLong_FromLong(delta);
+        moved = by == NULL ? NULL : PyNumber_Add(old, by);
+        Py_XDECREF(by);
+    }
+    int status = moved == NULL ? -1 : PyDict_SetItem(namespace, name, moved);
+    Py_XDECREF(moved);
+    return status;
+}
+
+/* The response line values.render and Session.write give ``result`` (new), for the kinds written without the
+ * hook; NULL (an error or not) for every other result. */
+static PyObject *
+response_line(CallReplayer *self, PyObject *result)
+{
+    PyObject *text;
+    if (PyDict_CheckExact(result)) {
+        text = one_line_text(result, self->full_floats);
+        if (text == Py_None)
+            Py_CLEAR(text);
+    } else {
+        text = render_plain(self, result);
+    }
+    PyObject *line = NULL;
+    if (text != NULL) {
+        PyObject *parts[] = {text_response, text, text_newline};
+        line = join_parts(parts, 3);
+        Py_DECREF(text);
+    }
+    return line;
+}
+
+/* The request and response lines (``response`` NULL: none) as UTF-8, in one bytes; NULL (an error or not)
+ * where one will not encode so (Session.flush then writes them its own way). */
+static PyObject *
+lines_bytes(PyObject *request, PyObject *response)
+{
+    Py_ssize_t request_size, response_size = 0;
+    const char *request_data = PyUnicode_AsUTF8AndSize(request, &request_size), *response_data = "";
+    if (response != NULL && request_data != NULL)
+        response_data = PyUnicode_AsUTF8AndSize(response, &response_size);
+    PyObject *data = request_data == NULL || response_data == NULL ? NULL
+                     : PyBytes_FromStringAndSize(NULL, request_size + response_size);
+    if (data != NULL) {
+        memcpy(PyBytes_AS_STRING(data), request_data, (size_t)request_size);
+        memcpy(PyBytes_AS_STRING(data) + request_size, response_data, (size_t)response_size);
+    }
+    return data;
+}
+
+/* Session.flush of the call's lines: ``request`` (queued) and ``response`` (NULL: none) written here in one
+ * write(2) where the queue holds just the request and the file is open; else the response queued and
+ * Session.flush called. 0, or -1 with an error. */
+static int
+flush_lines(CallRecorder *self, PyObject *pending, PyObject *request, PyObject *response)
+{
+    CallReplayer *base = &self->base;
+    PyObject *data = PyList_GET_SIZE(pending) == 1 && PyList_GET_ITEM(pending, 0) == request
+                     ? lines_bytes(request, response) : NULL;
+    PyErr_Clear();
+    if (data != NULL) {
+        if (call_lock(base->writer_acquire) < 0) {
+            Py_DECREF(data);
+            return -1;
+        }
+        int fd = open_record_fd(base), status = 0;
+        if (fd >= 0) {
+            status = PyList_SetSlice(pending, 0, 1, NULL);
+            if (status == 0)
+                status = write_record(base, fd, data);
+            if (status == 0)
+                status = count_written(base, PyBytes_GET_SIZE(data));
+        }
+        status = release_lock(base->writer_release, status);
+        Py_DECREF(data);
+        if (fd >= 0 || status < 0)
+            return status;
+    }
+    if (response != NULL && PyList_Append(pending, response) < 0)
+        return -1;
+    PyObject *flushed = PyObject_CallNoArgs(self->flush);
+    Py_XDECREF(flushed);
+    return flushed == NULL ? -1 : 0;
+}
+
+/* The exception being raised by the real call, as its value with its traceback (new), NULL with the error
+ * cleared where there is none. */
+static PyObject *
+fetch_raised(void)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (value != NULL && traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+}
+
+/* After the real call, Session._real_call's and Session.call's part: the value to return (new), or NULL with
+ * what is raised. ``result`` NULL: the real call raised (the error set). */
+static PyObject *
+record_outcome(CallRecorder *self, PyObject *namespace, PyObject *pending, PyObject *request, PyObject *name,
+               PyObject *args, PyObject *kwargs, PyObject *result)
+{
+    CallReplayer *base = &self->base;
+    PyObject *value = NULL, *response = NULL, *error = NULL, *raised = result == NULL ? fetch_raised() : NULL;
+    int status = add_to(namespace, str_guard, -1) < 0 || add_to(base->session_dict, str__real_calls_running, -1) < 0
+                 ? -1 : 0;
+    if (status == 0 && raised != NULL) {
+        error = PyObject_CallFunctionObjArgs(self->raised, raised, name, args, kwargs, Py_True, NULL);
+    } else if (status == 0 && result == NULL) {
+        PyErr_SetString(PyExc_SystemError, "call_recorder: the real call failed without an error");
+    } else if (status == 0 && result != Py_None) {
+        PyObject *level = attribute_in(namespace, str_level);
+        response = level == NULL || is_zero(level) ? response_line(base, result) : NULL;
+        PyErr_Clear();
+        value = response != NULL ? new_reference(result)
+                : PyObject_CallFunctionObjArgs(self->returned, result, name, args, kwargs, Py_True, NULL);
+    } else if (status == 0) {
+        value = new_reference(result);
+    }
+    /* Session.call's ``finally``: what is queued written, the guard down, the lock released, whatever is
+     * raised (an error on the way replaces it) */
+    Raised kept;
+    if (status == 0) {
+        raised_save(&kept);
+        if (raised_restore(&kept, 0, flush_lines(self, pending, request, value != NULL ? response : NULL)) < 0) {
+            Py_CLEAR(value);
+            Py_CLEAR(error);
+        }
+    }
+    Py_XDECREF(response);
+    raised_save(&kept);
+    if (raised_restore(&kept, 0, add_to(namespace, str_guard, -1)) < 0) {
+        Py_CLEAR(value);
+        Py_CLEAR(error);
+    }
+    status = release_lock(base->release, value != NULL || error != NULL ? 0 : -1);
+    if (status < 0) {
+        Py_CLEAR(value);
+    } else if (error != NULL && error == raised) {  /* Session._real_call's bare ``raise`` */
+        PyErr_Restore(new_reference((PyObject *)Py_TYPE(error)), new_reference(error), PyException_GetTraceback(error));
+    } else if (error != NULL) {  /* its ``raise error`` (the wrapped one), chained as that chains it */
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+    }
+    Py_XDECREF(error);
+    Py_XDECREF(raised);
+    return value;
+}
+
+/* Session.call of the usual recorded call: its value (new); NULL with what it raised; NULL without an error
+ * where nothing was changed and Python decides. */
+static PyObject *
+record_whole(CallRecorder *self, PyObject *handle, PyObject *args, PyObject *kwargs)
+{
+    CallReplayer *base = &self->base;
+    PyObject *target = Py_IS_TYPE(handle, base->handle_type) ? slot_at(handle, base->target_at) : NULL;
+    if (target == NULL || target == base->missing || !PyTuple_CheckExact(args) || !PyDict_CheckExact(kwargs)
+            || attribute_in(base->bypass_dict, str_closed) != Py_False || !keeps_name(base, handle))
+        return NULL;
+    PyObject *namespace = thread_namespace(base), *name = NULL, *description = NULL, *request = NULL;
+    if (namespace != NULL && outside_in(namespace) && traffic_caller(self)
+            && (name = handle_name(base, handle, 0)) != NULL && one_line_name(name)
+            && (description = request_description(base, name, args, kwargs)) != NULL) {
+        PyObject *parts[] = {description, text_newline};
+        request = join_parts(parts, 2);
+        Py_DECREF(description);
+    }
+    PyErr_Clear();
+    if (request == NULL || call_lock(base->acquire) < 0) {
+        Py_XDECREF(namespace);
+        Py_XDECREF(name);
+        Py_XDECREF(request);
+        return NULL;  /* with the lock's error, if any: Session.call would meet it */
+    }
+    PyObject *pending = attribute_in(base->session_dict, str__pending), *value = NULL;
+    if (pending != NULL && PyList_CheckExact(pending) && PyList_GET_SIZE(pending) == 0
+            && is_zero(attribute_in(base->session_dict, str__real_calls_running))) {
+        Py_INCREF(pending);
+        Py_INCREF(target);
+        /* the state Session.call and _real_call make the real call in */
+        int made = add_to(namespace, str_guard, 2) < 0 ? 0 : PyList_Append(pending, request) < 0 ? 1
+                   : add_to(base->session_dict, str__real_calls_running, 1) < 0 ? 2 : 3;
+        if (made == 3) {
+            PyObject *result = PyObject_Call(target, args, PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
+            value = record_outcome(self, namespace, pending, request, name, args, kwargs, result);
+            Py_XDECREF(result);
+        } else {  /* out of memory on the way: what was made is undone, the error stands */
+            Raised kept;
+            raised_save(&kept);
+            if (made == 2)
+                PyList_SetSlice(pending, 0, PyList_GET_SIZE(pending), NULL);
+            if (made >= 1)
+                add_to(namespace, str_guard, -2);
+            raised_restore(&kept, -1, 0);
+            release_lock(base->release, -1);
+        }
+        Py_DECREF(pending);
+        Py_DECREF(target);
+    } else if (release_lock(base->release, 0) == 0) {
+        PyErr_Clear();
+        Py_DECREF(namespace);
+        Py_DECREF(name);
+        Py_DECREF(request);
+        return NULL;  /* something queued or a real call running: Python's */
+    }
+    Py_DECREF(namespace);
+    Py_DECREF(name);
+    Py_DECREF(request);
+    if (value == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_SystemError, "call_recorder: a recorded call ended without a value or an error");
+    return value;
+}
+
+static PyObject *
+CallRecorder_vectorcall(CallRecorder *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) == 3 && kwnames == NULL) {
+        PyObject *value = record_whole(self, args[0], args[1], args[2]);
+        if (value != NULL || PyErr_Occurred())
+            return value;
+    }
+    return PyObject_Vectorcall(self->base.fallback, args, nargsf, kwnames);
+}
+
+#define CALL_RECORDER_OBJECTS(APPLY) APPLY(cache) APPLY(own) APPLY(returned) APPLY(raised) APPLY(flush)
+
+static int
+CallRecorder_traverse(CallRecorder *self, visitproc visit, void *arg)
+{
+    CALL_RECORDER_OBJECTS(LOOKUP_VISIT)
+    return CallReplayer_traverse(&self->base, visit, arg);
+}
+
+static int
+CallRecorder_clear(CallRecorder *self)
+{
+    CALL_RECORDER_OBJECTS(LOOKUP_CLEAR)
+    return CallReplayer_clear(&self->base);
+}
+
+static void
+CallRecorder_dealloc(CallRecorder *self)
+{
+    PyObject_GC_UnTrack(self);
+    CallRecorder_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject CallRecorderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "capturemock._speedups.CallRecorder",
+    .tp_doc = "Session.call, settling the session's part of the usual recorded call in C (see call_recorder).",
+    .tp_basicsize = sizeof(CallRecorder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(CallRecorder, base.vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_dealloc = (destructor)CallRecorder_dealloc,
+    .tp_traverse = (traverseproc)CallRecorder_traverse,
+    .tp_clear = (inquiry)CallRecorder_clear,
+};
+
+/* call_recorder(fallback, session, handle_type, missing, full_floats, cache, own): the session's ``call``. */
+static PyObject *
+call_recorder(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *fallback, *session, *handle_type, *missing, *cache, *own;
+    int full_floats;
+    if (!PyArg_ParseTuple(args, "OOO!OpO!O:call_recorder", &fallback, &session, &PyType_Type, &handle_type, &missing,
+                          &full_floats, &PyDict_Type, &cache, &own) || make_call_names() < 0)
+        return NULL;
+    if ((text_response == NULL && (text_response = PyUnicode_InternFromString("->RET:")) == NULL)
+            || (text_newline == NULL && (text_newline = PyUnicode_InternFromString("\n")) == NULL)
+            || PyType_Ready(&CallRecorderType) < 0)  /* once; here, so that the module's init stays as it was */
+        return NULL;
+    CallRecorder *recorder = PyObject_GC_New(CallRecorder, &CallRecorderType);
+    if (recorder == NULL)
+        return NULL;
+    memset((char *)recorder + sizeof(PyObject), 0, sizeof(CallRecorder) - sizeof(PyObject));
+    recorder->base.vectorcall = (vectorcallfunc)CallRecorder_vectorcall;
+    recorder->cache = new_reference(cache);
+    recorder->own = new_reference(own);
+    if (settler_fill(&recorder->base, fallback, session, handle_type, missing, full_floats, NULL) < 0
+            || (recorder->returned = PyObject_GetAttrString(session, "real_call_returned")) == NULL
+            || (recorder->raised = PyObject_GetAttrString(session, "real_call_raised")) == NULL
+            || (recorder->flush = PyObject_GetAttrString(session, "flush")) == NULL) {
+        Py_DECREF(recorder);
+        return NULL;
+    }
+    PyObject_GC_Track(recorder);
+    return (PyObject *)recorder;
 }
 
 static struct PyModuleDef speedups_module = {

@@ -37,14 +37,16 @@ def built_speedups():
 
 @pytest.fixture(params=["c", "python"])
 def replay_core(request, monkeypatch) -> str:
-    """Run a test with replay lookups, plain values, best-match word searches and HTTP bodies' base64 done by
-    the C accelerator and by the Python code alone (the reference): what runs meanwhile in this process uses
-    the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
+    """Run a test with replay lookups, plain values, best-match word searches, HTTP bodies' base64 and the
+    session's part of a recorded python call done by the C accelerator and by the Python code alone (the
+    reference): what runs meanwhile in this process uses the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON``
+    says."""
     from capturemock import literals, quickmatch, replay
     from capturemock.clientserver import httptext
+    from capturemock.python import session
 
     speedups = built_speedups() if request.param == "c" else None
-    for module in (replay, literals, quickmatch, httptext):
+    for module in (replay, literals, quickmatch, httptext, session):
         monkeypatch.setattr(module, "_speedups", speedups)
     return request.param
 

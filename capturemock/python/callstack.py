@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # .../capturemock/ as imported (a TextTest run imports it through a link in the cache directory): our own
 # code's file names start so, and are told apart without resolving them (a realpath is an lstat a component)
 _IMPORTED_PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
-_OWN = "own"
+OWN = "own"  # the verdict of capturemock's own frames (also read by _speedups.call_recorder)
 _stdlib_dirs: tuple[str, ...] = ()
 
 
@@ -84,14 +84,14 @@ class CallerFilter:
 
     def __init__(self, ignore_callers: Iterable[str] = ()):
         self.ignore = frozenset(ignore_callers)
-        self._cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
+        self.cache: dict[int, tuple[CodeType, object]] = {}  # id(code) -> (code, verdict): see caller_verdict
         self._by_file: dict[str, object] = {}  # a file's verdict, for its other code objects
         self._classifying = _thread._local()
 
     def excluded(self) -> bool:
         """Whether the first frame outside capturemock (out from our caller) is excluded."""
-        cache = self._cache
-        found = _caller_verdict(cache, _OWN)
+        cache = self.cache
+        found = _caller_verdict(cache, OWN)
         while type(found) is FrameType:  # a calling code object met for the first time: classified once
             if getattr(self._classifying, "active", False):
                 return True  # classifying uses os.path, which may itself be intercepted
@@ -104,7 +104,7 @@ class CallerFilter:
                 cache[id(code)] = (code, verdict)
             finally:
                 self._classifying.active = False
-            found = _caller_verdict(cache, _OWN, found)
+            found = _caller_verdict(cache, OWN, found)
         return found is True
 
     def _classify(self, filename: str) -> object:
@@ -115,7 +115,7 @@ class CallerFilter:
         if filename.startswith("<"):
             return False
         if filename.startswith(_IMPORTED_PACKAGE_DIR):
-            return _OWN
+            return OWN
         path = os.path.realpath(filename)
         if is_stdlib_path(path):
             return True

@@ -12,11 +12,12 @@ import _thread  # not threading: its import costs every intercepted process ~1 m
 import contextlib
 import types
 
+from ..accelerator import load_speedups
 from ..mockfile import ESCAPE, MockWriter, format_item
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .bypass import TRAFFIC, Bypass
-from .callstack import CallerFilter
+from .callstack import OWN, CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
 from .prefixes import mock_prefix, sut_prefix
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 NEVER_TRAFFIC = frozenset({"__loader__", "__package__", "__initializing__", "__spec__", "__notes__"})
 _BASIC = frozenset({type(None), bool, int, float, str, list, dict, tuple})
 PACKAGE_PATH = "['Fake value just to mark that it exists']"
+_speedups = load_speedups()  # its call_recorder settles the session's part of the usual recorded call
 _LOGGED_READ = "capturemock read "  # with the replay log on: the owner's key of a proxy kept for its reads
 
 
@@ -121,12 +123,18 @@ class Session:
             self.call = whole  # the usual replayed call settled in C, every other one given to Session.call
 
     def _whole_calls_in_c(self) -> Any:
-        """The C ``call`` (``Replayer.whole_calls``), where its fixed conditions hold: a replayer, every call
-        recorded (it writes each one), no alterations or redaction of the request text, the plain writer."""
-        if self.replayer is None or not self.always_record or self.settings.has_alterations \
-                or type(self.writer) is not MockWriter:
+        """The C ``call`` where its fixed conditions hold: every call recorded (it writes each one), no
+        alterations or redaction of the texts, the plain writer; then in replay ``Replayer.whole_calls``, in
+        record mode ``_speedups.call_recorder`` (the session's part of a real call: see _speedups.c)."""
+        if not self.always_record or self.settings.has_alterations or type(self.writer) is not MockWriter:
             return None
-        return self.replayer.whole_calls(types.MethodType(Session.call, self))
+        fallback = types.MethodType(Session.call, self)
+        if self.replayer is not None:
+            return self.replayer.whole_calls(fallback)
+        if self.mode != RECORD or _speedups is None:
+            return None
+        return _speedups.call_recorder(fallback, self, Handle, MISSING, self.full_floats, self.bypass.callers.cache,
+                                       OWN)
 
     # Made on first use: a program that passes intercepted code no callable, and awaits nothing intercepted,
     # never loads callbacks or asyncsupport (~0.6-1 M instructions each). Properties over plain attributes
@@ -486,24 +494,36 @@ class Session:
         except BaseException as exc:
             state.guard -= 1
             self._real_calls_running -= 1
-            wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
-            if record:
-                self.write(mock_prefix(state.level), "RET", self._raise_text(wrapped, exc, name))
-            if wrapped is exc:
+            error = self.real_call_raised(exc, name, args, kwargs, record)
+            if error is exc:
                 raise
-            error = wrapped.with_traceback(exc.__traceback__)
         else:
             state.guard -= 1
             self._real_calls_running -= 1
-            wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
-            if record and result is not None:
-                text = render(wrapped, self.objects.text_of, self.full_floats)
-                self.write(mock_prefix(state.level), "RET", self.settings.alter(text, name)
-                           if self.settings.has_alterations else text)
-            return wrapped
+            return self.real_call_returned(result, name, args, kwargs, record)
         # raised outside the handler, so its context is the application's, not the real exception (whose
         # own ``__suppress_context__`` is what printing the proxy reads, recorded as in the original)
         raise error
+
+    def real_call_returned(self, result: Any, name: str, args: tuple, kwargs: dict, record: bool) -> Any:
+        """What the application gets for a real call's result (intercepted objects as proxies), its line
+        queued. Its own method: the C recorder (``_speedups.call_recorder``) hands over the results it
+        does not write itself."""
+        wrapped = result if type(result) in SCALARS else self.objects.wrap(result, hint_from(args, kwargs))
+        if record and result is not None:
+            text = render(wrapped, self.objects.text_of, self.full_floats)
+            self.write(mock_prefix(self.state.level), "RET", self.settings.alter(text, name)
+                       if self.settings.has_alterations else text)
+        return wrapped
+
+    def real_call_raised(self, exc: BaseException, name: str, args: tuple, kwargs: dict,
+                         record: bool) -> BaseException:
+        """What the application gets raised for a real call's exception: ``exc`` itself, or its proxy with
+        its traceback; the ``raise`` line queued. Shared with the C recorder, as ``real_call_returned``."""
+        wrapped = self.objects.wrap(exc, hint_from(args, kwargs))
+        if record:
+            self.write(mock_prefix(self.state.level), "RET", self._raise_text(wrapped, exc, name))
+        return exc if wrapped is exc else wrapped.with_traceback(exc.__traceback__)
 
     def _rename(self, handle: Handle, hint: str) -> None:
         """§4.2 set* rename, rewriting the file from the instance's first description. Unlike the
