@@ -8,7 +8,8 @@ What a TextTest user pays per Python process of the program under test: a launch
 `python prog.py` in that environment with TextTest's `sitecustomize` first on PYTHONPATH, which calls
 `capturemock.process_startup()` (so the package import, reading the rc file, loading the mock and
 installing the intercepts are all counted). Figures are medians of whole-process wall time over
-`--runs` runs, and with `--callgrind` the instructions of one run (valgrind; noise does not move them).
+`--runs` rounds (each round runs every workload once under each implementation, so noise hits all rows
+alike), and with `--callgrind` the instructions of one run (valgrind; noise does not move them).
 
 "ours" is, by default, a throwaway venv with this checkout installed non-editable (ours_venv.py),
 rebuilt on each run: an editable install adds its finder (~15 ms of pathlib) to every interpreter start.
@@ -269,20 +270,24 @@ WORKLOADS = [
 
 
 def measure(scenarios: dict[str, Scenario], runs: int, callgrind: bool) -> dict[str, dict[str, str]]:
+    """Medians of whole-process wall time. Each round runs every workload under every implementation once,
+    so a burst of machine noise lands on all rows alike instead of on whichever workload ran then: the
+    targets are set against the bare interpreter's row, measured in the same rounds."""
+    commands = {(workload, name): scenario.command(workload)
+                for workload, _ in WORKLOADS for name, scenario in scenarios.items()}
+    samples: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
+    for _ in range(runs):
+        for workload, _label in WORKLOADS:
+            for name, scenario in scenarios.items():
+                argv, env = commands[workload, name]
+                samples[workload, name].append(wall_ms(argv, env, scenario.root))
     cells: dict[str, dict[str, str]] = {}
-    for workload, _ in WORKLOADS:
-        samples: dict[str, list[float]] = {name: [] for name in scenarios}
-        commands = {name: scenario.command(workload) for name, scenario in scenarios.items()}
-        for _ in range(runs):
-            for name, scenario in scenarios.items():  # alternating, so noise hits both alike
-                argv, env = commands[name]
-                samples[name].append(wall_ms(argv, env, scenario.root))
-        for name, scenario in scenarios.items():
-            cell = f"{statistics.median(samples[name]):.1f} ms"
-            if callgrind:
-                argv, env = commands[name]
-                cell += f" / {instructions(argv, env, scenario.root) / 1e6:.1f} M"
-            cells.setdefault(workload, {})[name] = cell
+    for (workload, name), values in samples.items():
+        cell = f"{statistics.median(values):.1f} ms"
+        if callgrind:
+            argv, env = commands[workload, name]
+            cell += f" / {instructions(argv, env, scenarios[name].root) / 1e6:.1f} M"
+        cells.setdefault(workload, {})[name] = cell
     for mode, label in ((1, "record-per-call"), (0, "replay-per-call")):
         for name, scenario in scenarios.items():
             values = [scenario.per_call(mode) for _ in range(3)]
