@@ -1,6 +1,7 @@
 """Fixtures shared by the test folders."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -49,6 +50,21 @@ def replay_core(request, monkeypatch) -> str:
     for module in (replay, literals, quickmatch, httptext, session):
         monkeypatch.setattr(module, "_speedups", speedups)
     return request.param
+
+
+@contextlib.contextmanager
+def on_a_full_disk(path):
+    """The descriptors this process has open on ``path`` (a writer's record file) put on /dev/full meanwhile:
+    their next write(2) fails with ENOSPC, as on a full disk."""
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                    os.dup2(full, fd)
+        yield
+    finally:
+        os.close(full)
 
 
 def assert_blocks_stay_flat(code: str) -> None:

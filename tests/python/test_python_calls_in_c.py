@@ -21,7 +21,7 @@ from capturemock.python.api import interceptPython
 from capturemock.python.proxies import handle_of
 from capturemock.python.session import Session
 from capturemock.values import render_call
-from tests.conftest import assert_blocks_stay_flat, built_speedups
+from tests.conftest import assert_blocks_stay_flat, built_speedups, on_a_full_disk
 
 ANSWERS = ("{n}", "'v{n}é'", "{{'k': {n}, 'name': 'x'}}", "[{n}, None]")  # plain: Lookup.answer reads them
 
@@ -137,16 +137,8 @@ def test_a_full_disk_is_one_line_naming_the_record_file(tmp_path, core):
     built_speedups()
     with replaying(tmp_path, mock_text([(False, (1,), {}), (False, (2,), {})]), core) as (calc, reached_python):
         assert calc.f(1) == 0
-        full = os.open("/dev/full", os.O_WRONLY)
-        try:
-            for fd in map(int, os.listdir("/proc/self/fd")):  # the writer's descriptor, now on a full disk
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/self/fd/{fd}") == str(tmp_path / "record.mock"):
-                        os.dup2(full, fd)
-            with pytest.raises(MockFileError) as raised:
-                calc.f(2)
-        finally:
-            os.close(full)
+        with on_a_full_disk(tmp_path / "record.mock"), pytest.raises(MockFileError) as raised:
+            calc.f(2)
     assert str(raised.value) == f"{tmp_path / 'record.mock'}: cannot write the record file: No space left on device"
     assert reached_python == ([] if core == "c" else ["calc.f", "calc.f"])
 

@@ -21,7 +21,7 @@ from capturemock.python import session as session_module
 from capturemock.python.api import interceptPython
 from capturemock.python.proxies import handle_of
 from capturemock.python.session import Session
-from tests.conftest import assert_blocks_stay_flat, built_speedups
+from tests.conftest import assert_blocks_stay_flat, built_speedups, on_a_full_disk
 
 CALC = '''\
 import calcdata
@@ -256,16 +256,8 @@ def test_a_full_disk_is_one_line_naming_the_record_file(tmp_path, core):
     with recording(tmp_path, core) as (calc, calcdata, reached_python):
         calcdata.RESULTS.extend([1, 2])
         assert calc.f(1) == 1
-        full = os.open("/dev/full", os.O_WRONLY)
-        try:
-            for fd in map(int, os.listdir("/proc/self/fd")):  # the writer's descriptor, now on a full disk
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/self/fd/{fd}") == str(tmp_path / "record.mock"):
-                        os.dup2(full, fd)
-            with pytest.raises(MockFileError) as raised:
-                calc.f(2)
-        finally:
-            os.close(full)
+        with on_a_full_disk(tmp_path / "record.mock"), pytest.raises(MockFileError) as raised:
+            calc.f(2)
     assert str(raised.value) == f"{tmp_path / 'record.mock'}: cannot write the record file: No space left on device"
     assert reached_python == (["calc.f"] if core == "c" else ["calc.f", "calc.f"])  # the first: see above
 
