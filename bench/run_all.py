@@ -6,8 +6,9 @@
 Every workload is a script in this directory that uses only the public API both implementations
 share; each runs in its own subprocess, under ours installed as a user installs it (a throwaway venv,
 see ours_venv.py) or under the original's (likewise, see original_venv.py), alternating so that
-machine noise hits both alike. A workload that fails or answers wrongly says so in its cell, with
-the message in the notes under the table. Measures and prints only: no pass/fail. `--reuse` takes
+machine noise hits both alike, in rounds (each runs every job once) so that it spreads over many jobs.
+A workload that fails or answers wrongly says so in its cell, with the message in the notes under the
+table. Measures and prints only: no pass/fail. `--reuse` takes
 the figures of implementations not run now from an earlier `--json` file (e.g. re-measure ours only
 while it is being built).
 """
@@ -108,22 +109,26 @@ def side_bench(python: str, home: str, script: str, *options: str) -> str:
 
 
 def measure(jobs: list[plan.Job], pythons: dict[str, str], home: str, repeats: int) -> dict[str, dict[str, Any]]:
-    """Each job `repeats` times per implementation, alternating implementations; progress on stderr."""
-    results: dict[str, dict[str, Any]] = {implementation: {} for implementation in pythons}
-    for job in jobs:
-        outcomes: dict[str, list[dict[str, Any]]] = {implementation: [] for implementation in pythons}
-        for _ in range(repeats):
+    """Each job `repeats` times per implementation, in rounds: every round runs every job once under each
+    implementation, so a burst of machine noise lands on one repeat of many jobs (and the median drops it)
+    rather than on every repeat of one job. Progress on stderr."""
+    outcomes: dict[tuple[str, str], list[dict[str, Any]]] = {
+        (implementation, job.name): [] for job in jobs for implementation in pythons}
+    for round_number in range(1, repeats + 1):
+        for job in jobs:
             for implementation, python in pythons.items():
-                if any("skipped" in outcome for outcome in outcomes[implementation]):
+                runs = outcomes[implementation, job.name]
+                if any("skipped" in outcome for outcome in runs):
                     continue  # too slow once: not worth waiting for again
                 begin = time.perf_counter()
                 outcome = run_job(python, job, home)
-                outcomes[implementation].append(outcome)
+                runs.append(outcome)
                 status = "ok" if "result" in outcome else next(iter(outcome.values()))
-                print(f"[{implementation:8}] {job.name:28} {time.perf_counter() - begin:6.1f} s  {status}",
-                      file=sys.stderr, flush=True)
-        for implementation, runs in outcomes.items():
-            results[implementation][job.name] = combine(runs)
+                print(f"[{implementation:8}] round {round_number}/{repeats} {job.name:28} "
+                      f"{time.perf_counter() - begin:6.1f} s  {status}", file=sys.stderr, flush=True)
+    results: dict[str, dict[str, Any]] = {implementation: {} for implementation in pythons}
+    for (implementation, name), runs in outcomes.items():
+        results[implementation][name] = combine(runs)
     return results
 
 
