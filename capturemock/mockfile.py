@@ -57,6 +57,7 @@ import fcntl
 import itertools
 import os
 import sys
+import time
 from _collections import _tuplegetter  # namedtuple's own field accessor
 from _weakref import ref  # not weakref's WeakSet: _weakrefset costs start-up 0.7 M instructions
 
@@ -375,20 +376,23 @@ def read_text(path: str) -> str:
         raise MockFileError(f"cannot read mock file: {err.strerror or err}", path) from None
     text = text[1:] if text.startswith(_BOM) else text  # an editor's byte-order mark is not traffic
     text = drop_torn(text, path, killed_mid_write=size % os.sysconf("SC_PAGE_SIZE") == 0)  # mmap.PAGESIZE
-    if _remembered is not None:
+    if _remembered is not None and time.time_ns() - status.st_mtime_ns > _RACY_NS:
         _remembered[version] = text
     return text
 
 
 # the texts ``read_text`` has read, by file version, once ``remember_reads`` is called
 _remembered: Optional[dict[tuple, str]] = None
+# A file modified this recently is never remembered: a rewrite within the same timestamp tick, to the same
+# size, would look unchanged (git's "racily clean" entries). An older one changes its mtime if rewritten.
+_RACY_NS = 2_000_000_000
 
 
 def remember_reads() -> None:
-    """From now on, a file read again unchanged (same inode, size and modification time) is the text
-    read before: for a process that keeps every mock it reads for its life anyway (the traffic server
-    indexes its replay file twice, for commands and for client/server traffic; 14 MB read twice took
-    10-20 ms each and held the text twice)."""
+    """From now on, a file read again unchanged (same inode, size and modification time, and not modified
+    in the two seconds before it was read) is the text read before: for a process that keeps every mock it
+    reads for its life anyway (the traffic server indexes its replay file twice, for commands and for
+    client/server traffic; 14 MB read twice took 10-20 ms each and held the text twice)."""
     global _remembered
     _remembered = {}
 
