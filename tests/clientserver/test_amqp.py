@@ -243,6 +243,50 @@ def test_a_stop_asked_for_before_recording_starts_waits_for_the_queue_to_catch_u
     assert received == [f"m.{index}" for index in range(100)]
 
 
+def test_exchange_forward_binds_the_forward_exchange_so_its_consumers_still_get_every_message(rig, broker):
+    """While CaptureMock records ``exchange``, the consumers behind ``exchange_forward`` still get what the SUT
+    publishes, with its routing keys: the broker passes it on (a binding with ``#``)."""
+    downstream = Consumer(broker, "fwd-bound")
+    try:
+        rig.start(capturemock.RECORD, rc_text(broker, "rec-fwd1", "exchange_forward = fwd-bound\n"))
+        publish(broker, "rec-fwd1", [("orders.created", b"1", {}), ("orders.paid", b"2", {})])
+        received = downstream.take(2)
+    finally:
+        downstream.close()
+    rig.stop()
+    assert [(key, body) for key, _, body in received] == [("orders.created", b"1"), ("orders.paid", b"2")]
+    assert rig.read("rec.mock") == ("<-RMQ:orders.created : delivery_mode=None,priority=None\n1\n"
+                                    "<-RMQ:orders.paid : delivery_mode=None,priority=None\n2\n")
+
+
+def test_exchange_forward_prefix_republishes_each_recorded_message_under_the_prefix(rig, broker):
+    """With ``exchange_forward_prefix`` no binding: CaptureMock publishes a copy of each message it records,
+    properties and headers kept, to ``exchange_forward`` as ``<prefix>.<routing key>``."""
+    downstream = Consumer(broker, "fwd-prefixed")
+    try:
+        rig.start(capturemock.RECORD, rc_text(broker, "rec-fwd2", "exchange_forward = fwd-prefixed\n"
+                                                                   "exchange_forward_prefix = copy\n"))
+        publish(broker, "rec-fwd2", [("orders.created", b"1", {"content_type": "text/plain", "headers": {"a": "1"}}),
+                                     ("orders.paid", b"2", {})])
+        received = downstream.take(2)
+    finally:
+        downstream.close()
+    rig.stop()
+    assert [(key, body) for key, _, body in received] == [("copy.orders.created", b"1"), ("copy.orders.paid", b"2")]
+    assert (received[0][1].content_type, received[0][1].headers) == ("text/plain", {"a": "1"})
+    assert rig.read("rec.mock") == ("<-RMQ:orders.created : content_type=text/plain,delivery_mode=None,priority=None\n"
+                                    "1\n--HEA:a=1\n<-RMQ:orders.paid : delivery_mode=None,priority=None\n2\n")
+
+
+def test_a_forward_exchange_that_does_not_exist_is_one_line_at_start_up(rig, broker):
+    with pytest.raises(capturemock.CaptureMockError) as refused:
+        rig.start(capturemock.RECORD, rc_text(broker, "rec-fwd3", "exchange_forward = nowhere\n"))
+    message = str(refused.value)
+    assert message.startswith(f"the CaptureMock server did not start: RabbitMQ at {broker} refused the "
+                              "recording queue: ")
+    assert "nowhere" in message and "\n" not in message and "Traceback" not in message
+
+
 def test_replay_for_server_publishes_the_recorded_messages(rig, broker):
     rc = rig.write("rc", rc_text(broker, "play1", "exchange_record = EMPTYKEY\n"))
     mock = rig.write("play.mock", RECORDED_BY_2_10.replace("<-RMQ:bin : \n", "<-RMQ:bin :\n")
