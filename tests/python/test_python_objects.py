@@ -219,6 +219,53 @@ def test_special_methods_truth_tests_and_assignment(sandbox):
     """))
 
 
+def test_membership_asks_the_objects_own_contains_and_replays_it(sandbox):
+    """``x in obj`` calls the class's ``__contains__`` as it does without interception (2.10 iterated the object
+    instead, answering False here); a 2.10 mock of the iteration still replays (the class has no
+    ``__contains__`` in replay unless the recording saw one)."""
+    sandbox.module("catalogue", """
+        class Range:
+            def __iter__(self):
+                return iter([1, 2])
+            def __contains__(self, value):
+                return value in (1, 2, 5)
+    """)
+    with sandbox.intercept(RECORD, ["catalogue"]):
+        import catalogue
+        assert (5 in catalogue.Range(), 3 in catalogue.Range()) == (True, False)
+    recorded = sandbox.recorded()
+    assert recorded.endswith(sandbox.lines("""
+        <-PYT:catalogue.Range()
+        ->RET:Instance('Range', 'range1')
+        <-PYT:range1.__contains__(5)
+        ->RET:True
+        <-PYT:catalogue.Range()
+        ->RET:Instance('Range', 'range2')
+        <-PYT:range2.__contains__(3)
+        ->RET:False
+    """))
+    sandbox.remove("catalogue")
+    with sandbox.intercept(REPLAY, ["catalogue"], replay=sandbox.mock(recorded)):
+        import catalogue
+        assert (5 in catalogue.Range(), 3 in catalogue.Range()) == (True, False)
+    assert sandbox.recorded() == recorded
+    as_2_10_recorded = sandbox.lines("""
+        <-PYT:import catalogue
+        <-PYT:catalogue.Range()
+        ->RET:Instance('Range', 'range1')
+        <-PYT:range1.__iter__()
+        ->RET:Instance('list_iterator', 'list_iterator1')
+        <-PYT:list_iterator1.__next__()
+        ->RET:1
+        <-PYT:list_iterator1.__next__()
+        ->RET:2
+    """)
+    with sandbox.intercept(REPLAY, ["catalogue"], replay=sandbox.mock(as_2_10_recorded)):
+        import catalogue
+        assert 2 in catalogue.Range()
+    assert sandbox.recorded() == as_2_10_recorded
+
+
 def test_application_subclass_hooks_are_called_back(sandbox):
     sandbox.module("widgets", """
         class Widget:
