@@ -99,8 +99,8 @@ class Evaluation:
         try:
             return ast.parse(self.text, _SOURCE_NAME, mode="eval").body
         except SyntaxError as err:
-            readable = _enum_reprs_as_names(self.text)
-            if readable is not None:  # <AddressFamily.AF_INET: 2>, as repr writes enum members
+            readable = _reprs_as_names(self.text)
+            if readable is not None:  # <AddressFamily.AF_INET: 2>, <class 'list'>: as repr writes them
                 self.text = readable
                 return self.tree(what)
             raise MockFileError(f"cannot parse {what} {self._first_line(self.text)!r}: {err.msg}",
@@ -406,25 +406,32 @@ def _dotted(node: ast.AST) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-_ENUM_REPR = re.compile(r"<(\w+)\.(\w+): [^<>\n]*>")
+# repr forms that are not Python: an enum member's ``<Color.RED: 1>`` and a class's ``<class 'list'>`` (a
+# defaultdict's factory). String literals are matched too, and kept, so that such text inside one stays as it is.
+_NON_PYTHON_REPR = re.compile(_STRING_LITERAL.pattern + r"|<(\w+)\.(\w+): [^<>\n]*>|<class '([\w.]+)'>")
 
 
-def _enum_reprs_as_names(text: str) -> Optional[str]:
-    """``text`` with every ``<Class.MEMBER: value>`` (an enum member's repr, which is what the recorder
-    writes for it, as the original did) turned into the member's dotted name, if each names a member of
-    an enum class in a module already imported; else None."""
+def _reprs_as_names(text: str) -> Optional[str]:
+    """``text`` with, outside string literals, every ``<Class.MEMBER: value>`` (an enum member's repr, which is
+    what the recorder writes for it, as the original did) turned into the member's dotted name if it names a
+    member of an enum class in a module already imported, and every ``<class 'mod.Name'>`` into the dotted name,
+    for the whitelist to judge as any name; None if there was nothing to turn."""
     found = False
 
-    def dotted(match: re.Match) -> str:
+    def readable(match: re.Match) -> str:
         nonlocal found
-        cls = _loaded_enum_class(match.group(1), match.group(2))
+        enum_name, member, class_name = match.groups()
+        if class_name:
+            found = True
+            return class_name.removeprefix("builtins.")
+        cls = _loaded_enum_class(enum_name, member) if enum_name else None
         if cls is None:
             return match.group()
         found = True
-        return f"{cls.__module__}.{cls.__qualname__}.{match.group(2)}"
+        return f"{cls.__module__}.{cls.__qualname__}.{member}"
 
-    readable = _ENUM_REPR.sub(dotted, text)
-    return readable if found else None
+    turned = _NON_PYTHON_REPR.sub(readable, text)
+    return turned if found else None
 
 
 _ENUM_CLASSES: dict[tuple[str, str], type] = {}  # found once: a replay may answer with it many times

@@ -1,6 +1,7 @@
 """The safe value codec: rendering as the original writes values, parsing without evaluating code."""
 from __future__ import annotations
 
+import collections
 import datetime
 import decimal
 import http
@@ -161,6 +162,25 @@ def test_enum_members_as_repr_writes_them_and_by_dotted_name():
     for unknown in ("<NoSuchEnum.MEMBER: 1>", "socket.AddressFamily.AF_INET.name"):
         with pytest.raises(MockFileError):
             parse(unknown)
+
+
+def test_classes_as_repr_writes_them_in_a_defaultdict():
+    """A defaultdict's repr names its factory as ``<class 'list'>``: it replays with that factory (2.10 recorded the
+    same text and failed on it); the class is judged by the whitelist, as a name written by hand is."""
+    recorded = collections.defaultdict(list, {"k": [1]})
+    for value in (recorded, collections.defaultdict(collections.OrderedDict), collections.defaultdict(int, a=1)):
+        rebuilt = parse(repr(value))
+        assert (type(rebuilt), rebuilt.default_factory, rebuilt) == (type(value), value.default_factory, value)
+    for refused in ("defaultdict(<class 'os.system'>, {})", "<class 'subprocess.Popen'>"):
+        with pytest.raises(MockFileError, match="refused"):
+            parse(refused)
+
+
+def test_reprs_that_are_not_python_are_read_outside_string_literals_only():
+    """A string holding the text of an enum member's or a class's repr keeps that text."""
+    assert parse("[<class 'datetime.date'>, '<class \\'x\\'> <HTTPStatus.OK: 200>', <HTTPStatus.OK: 200>]") == [
+        datetime.date, "<class 'x'> <HTTPStatus.OK: 200>", http.HTTPStatus.OK]
+    assert parse("(<HTTPStatus.OK: 200>, '<HTTPStatus.OK: 200>')") == (http.HTTPStatus.OK, "<HTTPStatus.OK: 200>")
 
 
 def test_instance_callback_and_known_names_come_from_the_namespace():
