@@ -12,6 +12,7 @@ import sys
 import sysconfig
 
 import capturemock
+from capturemock.accelerator import load_speedups
 from capturemock.python.callstack import stdlib_dirs
 
 # TextTest 4.4.7's sitecustomize, reduced to what runs when no other sitecustomize is found
@@ -25,7 +26,7 @@ capturemock.process_startup()
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
            "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
-           "capturemock.python.patching")
+           "capturemock.python.patching") + (("fcntl",) if load_speedups() is not None else ())  # the lock in C
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")

@@ -10,7 +10,7 @@ import sys
 
 from ..errors import CaptureMockReplayError, SealedReplayError
 from ..lazyregex import LazyRegex
-from ..mockfile import Item
+from ..mockfile import Item, mock_prefix, sut_prefix
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
 from .naming import (
@@ -21,7 +21,6 @@ from .naming import (
     special_calls,
     split_description,
 )
-from .prefixes import mock_prefix, sut_prefix
 from .proxies import AWAIT, MISSING, MODULE, Handle, function_proxy, handle_of, plain_exception_class, raw_new
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
