@@ -21,12 +21,14 @@ import capturemock
 capturemock.process_startup()
 """
 # modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
-# set-up, a partial intercept, alterations, redaction, an awaited call or a callback need (~0.15 ms each:
-# finding and loading a module)
+# set-up, a partial intercept, alterations, redaction, an awaited call, a callback, an rc problem or rc text
+# beyond plain INI need (~0.15 ms each: finding and loading a module); with the C accelerator (as CI builds
+# it), the record file's lock needs no fcntl either
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
            "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
-           "capturemock.python.patching") + (("fcntl",) if load_speedups() is not None else ())  # the lock in C
+           "capturemock.python.patching", "capturemock.rcproblems", "capturemock.rcparsing",
+           *(("fcntl",) if load_speedups() is not None else ()))
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")
