@@ -819,7 +819,8 @@ release_buffers(Lookup *self)
 static int
 hold_array(Py_buffer *view, int *held, PyObject *array, const char *typecodes, const char *caller, const char *name)
 {
-    if (PyObject_GetBuffer(array, view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+    /* PyBUF_ND too: a memoryview (keytable.fixed_numbers) gives its format only with its shape */
+    if (PyObject_GetBuffer(array, view, PyBUF_CONTIG | PyBUF_FORMAT) < 0)
         return -1;
     (*held)++;  /* released by the caller, whatever follows */
     if (view->format == NULL || strlen(view->format) != 1 || strchr(typecodes, view->format[0]) == NULL

@@ -23,12 +23,12 @@ capturemock.process_startup()
 # modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
 # set-up, a partial intercept, alterations, redaction, an awaited call, a callback, an rc problem or rc text
 # beyond plain INI need (~0.15 ms each: finding and loading a module); with the C accelerator (as CI builds
-# it), the record file's lock needs no fcntl either
+# it), the record file's lock needs no fcntl, nor the replay index array (with collections.abc)
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
            "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
            "capturemock.python.patching", "capturemock.rcproblems", "capturemock.rcparsing",
-           *(("fcntl",) if load_speedups() is not None else ()))
+           *(("fcntl", "array", "collections.abc") if load_speedups() is not None else ()))
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")
