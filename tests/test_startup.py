@@ -199,3 +199,25 @@ def test_start_up_leaves_the_collector_on_with_its_own_objects_frozen(tmp_path):
     proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), COLLECTOR)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["collected"]
+
+
+INACTIVE = """\
+import sys
+import capturemock
+capturemock.process_startup()
+print(" ".join(sorted(set({avoided}) & set(sys.modules))))
+from capturemock import RECORD, ConfigError
+assert (RECORD, capturemock.REPLAY, ConfigError.__name__) == (1, 0, "ConfigError")
+"""
+
+
+def test_a_process_sitecustomize_does_not_intercept_imports_only_the_package(tmp_path):
+    """Every Python process of a TextTest suite imports capturemock; one with nothing to intercept loads
+    neither its errors nor its modes (with ``__future__``, which an editable install's finder imports
+    anyway: ~2.4 M instructions in all), until a name is asked for."""
+    avoided = ("capturemock.errors", "capturemock.modes", "capturemock.python")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAPTUREMOCK_")}
+    proc = subprocess.run([sys.executable, "-c", INACTIVE.format(avoided=repr(avoided))], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []
