@@ -20,7 +20,8 @@ SPECIAL_CALL = re.compile(r"(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(")
 INSTANCE_CALL = re.compile(r"(?m)^<-+PYT:(\w+)\(")
 
 TOKENS = ["<-PYT:", "<---PYT:", "<PYT:", "->RET:", "PYT:", "\n", "\r\n", " ", "await ", "Instance('", "', '", "')",
-          "'", "(", ")", ".", "__", "__eq__", "__call__", "_", "a", "point1", "Point(Base)", "é", "x.y", "1", "-"]
+          "'", "(", ")", ".", "__", "__eq__", "__call__", "_", "a", "point1", "Point(Base)", "é", "x.y", "1", "-",
+          "€", "\U0001d11e"]  # texts of 1, 2 and 4 bytes a character (the C scan reads each kind)
 
 
 def agree(text: str, request_callees=naming._request_callees_in_python) -> None:
