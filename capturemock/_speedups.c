@@ -772,6 +772,8 @@ static PyObject *decode_base64(PyObject *module, PyObject *const *args, Py_ssize
 static PyObject *count_lines(PyObject *module, PyObject *text);
 static PyObject *ascii_bytes(PyObject *module, PyObject *text);
 static PyObject *call_recorder(PyObject *module, PyObject *args);
+static PyObject *request_callees(PyObject *module, PyObject *text);
+static PyObject *flock_shared(PyObject *module, PyObject *fd);
 
 static PyMethodDef module_methods[] = {
     {"read_plain", (PyCFunction)read_plain, METH_O,
@@ -794,6 +796,10 @@ static PyMethodDef module_methods[] = {
     {"call_recorder", (PyCFunction)call_recorder, METH_VARARGS,
      "call_recorder(fallback, session, handle_type, missing, full_floats, cache, own): Session.call settling\n"
      "the session's part of the usual recorded call in C."},
+    {"request_callees", (PyCFunction)request_callees, METH_O,
+     "request_callees(text): naming.request_callees, in C."},
+    {"flock_shared", (PyCFunction)flock_shared, METH_O,
+     "flock_shared(fd): fcntl.flock(fd, fcntl.LOCK_SH), without loading fcntl (mockfile.MockWriter._open)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -813,7 +819,8 @@ release_buffers(Lookup *self)
 static int
 hold_array(Py_buffer *view, int *held, PyObject *array, const char *typecodes, const char *caller, const char *name)
 {
-    if (PyObject_GetBuffer(array, view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+    /* PyBUF_ND too: a memoryview (keytable.fixed_numbers) gives its format only with its shape */
+    if (PyObject_GetBuffer(array, view, PyBUF_CONTIG | PyBUF_FORMAT) < 0)
         return -1;
     (*held)++;  /* released by the caller, whatever follows */
     if (view->format == NULL || strlen(view->format) != 1 || strchr(typecodes, view->format[0]) == NULL
@@ -2792,6 +2799,76 @@ call_recorder(PyObject *module, PyObject *args)
     }
     PyObject_GC_Track(recorder);
     return (PyObject *)recorder;
+}
+
+/* -- the callees of a replay file's request lines (python/naming.py) ------------------------------ */
+
+/* request_callees(text): for every line of text that starts '<', one or more '-', then 'PYT:' (what the
+ * regex (?m)^<-+PYT: finds), the text after 'PYT:' up to the line's first '(' ('' if it has none), in order.
+ * naming._request_callees_in_python is the reference; a replay's first instance asks (recorded_specials):
+ * in Python it is ~4 k instructions a request line, ~10 M for a 10^3-item mock. */
+static PyObject *
+request_callees(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "request_callees(text): expected a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *callees = PyList_New(0);
+    if (callees == NULL)
+        return NULL;
+    for (Py_ssize_t line = 0; line < length;) {
+        Py_ssize_t end = find_char(kind, data, line, length, '\n');
+        if (end < 0)
+            end = length;
+        Py_ssize_t at = line + 1;
+        if (PyUnicode_READ(kind, data, line) == '<') {
+            while (at < end && PyUnicode_READ(kind, data, at) == '-')
+                at++;
+        }
+        if (at > line + 1 && at + 4 <= end && PyUnicode_READ(kind, data, at) == 'P'
+                && PyUnicode_READ(kind, data, at + 1) == 'Y' && PyUnicode_READ(kind, data, at + 2) == 'T'
+                && PyUnicode_READ(kind, data, at + 3) == ':') {
+            Py_ssize_t start = at + 4, paren = find_char(kind, data, start, end, '(');
+            PyObject *callee = PyUnicode_Substring(text, start, paren < 0 ? start : paren);
+            if (callee == NULL || PyList_Append(callees, callee) < 0) {
+                Py_XDECREF(callee);
+                Py_DECREF(callees);
+                return NULL;
+            }
+            Py_DECREF(callee);
+        }
+        line = end + 1;
+    }
+    return callees;
+}
+
+/* -- the record file's shared lock (mockfile.MockWriter._open) ------------------------------------ */
+
+#include <sys/file.h>  /* flock */
+
+/* flock_shared(fd): what fcntl.flock(fd, fcntl.LOCK_SH) does (retried on EINTR unless a signal handler
+ * raises; OSError on failure), here so that an intercepted process's start-up loads no fcntl (~0.4 M
+ * instructions: finding and loading a shared object for one system call). */
+static PyObject *
+flock_shared(PyObject *module, PyObject *fd_object)
+{
+    (void)module;
+    int fd = PyObject_AsFileDescriptor(fd_object), result, async_error = 0;
+    if (fd < 0)
+        return NULL;
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        result = flock(fd, LOCK_SH);
+        Py_END_ALLOW_THREADS
+    } while (result != 0 && errno == EINTR && !(async_error = PyErr_CheckSignals()));
+    if (result != 0)
+        return async_error ? NULL : PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
 }
 
 static struct PyModuleDef speedups_module = {

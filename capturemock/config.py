@@ -148,7 +148,9 @@ class RcConfig:
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"cannot read rc file: {err}", path) from None
         if path.endswith((".yaml", ".yml")):
-            self.add_text(_yaml_as_ini(text, path), path)
+            from .rcparsing import yaml_as_ini
+
+            self.add_text(yaml_as_ini(text, path), path)
         else:
             self.add_text(text, path)
 
@@ -179,7 +181,9 @@ class RcConfig:
             return
         import configparser
 
-        self._parser = configparser.ConfigParser(strict=False, interpolation=_bounded_interpolation())
+        from .rcparsing import bounded_interpolation
+
+        self._parser = configparser.ConfigParser(strict=False, interpolation=bounded_interpolation())
         for text, path in self._texts:
             self._parser.read_string(text, source=path)
         self._texts = []
@@ -269,28 +273,10 @@ class RcConfig:
 
     def unknown_settings(self) -> list[ConfigError]:
         """Sections and keys no CaptureMock code reads (typos, most likely), each naming file, line and
-        the closest valid name. Sections not in ``_FIXED_SECTIONS`` are per-name sections (named after
-        intercepts, programs, alterations, HTTP methods, proxy names...): they may hold per-name keys."""
-        problems: list[ConfigError] = []
-        defaults = self._parser.defaults()
-        for section in self._parser.sections():
-            if section in _FREE_SECTIONS:
-                continue
-            own = [name for name in self._parser.options(section) if name not in defaults]
-            if section in _FIXED_SECTIONS:
-                problems += [self._unknown_key(name, section, section) for name in own
-                             if (section, name) not in _KEYS]
-            else:
-                problems += self._unknown_in_named(section, [name for name in own if (PER_NAME, name) not in _KEYS])
-        return problems
+        the closest valid name (``rcproblems``)."""
+        from .rcproblems import unknown_settings
 
-    def _unknown_in_named(self, section: str, unknown: list[str]) -> list[ConfigError]:
-        fixed = section.lower() if section.lower() in _FIXED_SECTIONS else None
-        if unknown and not fixed and section not in self._alteration_names():
-            fixed = _closest(section, [*_FIXED_SECTIONS, *_FREE_SECTIONS], cutoff=0.8)
-        if fixed:
-            return [ConfigError(f"unknown section [{section}] (did you mean '{fixed}'?)", *self._locate(section))]
-        return [self._unknown_key(name, section, PER_NAME) for name in unknown]
+        return unknown_settings(self)
 
     def warn_unknown_settings(self, warn: Callable[[str], None] = _warn_to_stderr) -> None:
         """Where TextTest drives us, 2.10 suites may hold stray keys: one WARNING line per problem, once
@@ -300,27 +286,6 @@ class RcConfig:
             if text not in _WARNED:
                 _WARNED.add(text)
                 warn(text)
-
-    def _alteration_names(self) -> set[str]:
-        return {name for section in self._parser.sections() for name in self.getlist("alterations", [section])}
-
-    def _unknown_key(self, name: str, section: str, kind: str) -> ConfigError:
-        homes = [key.section for key in KEYS if key.name == name and key.section != PER_NAME]
-        if homes and kind == PER_NAME:
-            hint = f" ('{name}' belongs in {' or '.join(f'[{home}]' for home in homes)})"
-        else:
-            closest = _closest(name, [key.name for key in KEYS if key.section == kind])
-            hint = f" (did you mean '{closest}'?)" if closest else ""
-        return ConfigError(f"unknown key '{name}' in [{section}]{hint}", *self._locate(section, name))
-
-    def _locate(self, section: str, option: Optional[str] = None) -> tuple[Optional[str], Optional[int]]:
-        """The last rc file (and its line) with this section header, or with ``option`` in that section."""
-        found: tuple[Optional[str], Optional[int]] = (",".join(self.files) or None, None)
-        for path in self.files:
-            line = _line_in(_lines_of(path), section, option, path.endswith((".yaml", ".yml")))
-            if line:
-                found = (path, line)
-        return found
 
     def has_section(self, section: str) -> bool:
         return self._parser.has_section(section)
@@ -348,13 +313,10 @@ class RcConfig:
         return self._where(option, sections)
 
     def _where(self, option: str, sections: Iterable[str]) -> tuple[Optional[str], Optional[int]]:
-        """The rc file and line whose value of ``option`` was read: in the first of ``sections`` that has
-        it, the last file setting it there (later files win, §3.1). Only the files are named when no
-        line says it (a ``[DEFAULT]`` value, or a YAML file among them, whose settings have no lines)."""
-        section = next((name for name in sections if self._parser.has_option(name, option)), None)
-        if section is None or any(path.endswith((".yaml", ".yml")) for path in self.files):
-            return ",".join(self.files) or None, None
-        return self._locate(section, option)
+        """The rc file and line whose value of ``option`` was read (``rcproblems.where``)."""
+        from .rcproblems import where
+
+        return where(self, option, sections)
 
 
 def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[str]) -> None:
@@ -367,135 +329,6 @@ def refuse_live_run(rc_files: Sequence[str], mode: int, replay_file: Optional[st
     except ConfigError:
         return
     config.check_replay_file(mode, replay_file)
-
-
-# what rc text may expand to: ten levels of ten %(name)s references, or of YAML aliases of aliases, turn a
-# few hundred bytes into 10^10 characters (configparser bounds only the depth); no real rc file comes near
-_MAX_EXPANSION = 1 << 20
-_REFERENCE = LazyRegex(r"%\(([^)]*)\)s")
-
-
-def _bounded_interpolation() -> configparser.Interpolation:
-    """``%(name)s`` interpolation that refuses a value expanding past ``_MAX_EXPANSION`` characters,
-    working out the length from the raw values before anything is expanded (a class made here: importing
-    ``configparser`` at the top would cost every intercepted process its start-up share)."""
-    import configparser
-
-    class BoundedInterpolation(configparser.BasicInterpolation):
-        def before_get(self, parser, section, option, value, defaults):
-            if "%(" in value and _expanded_length(value, parser, defaults, {}, 0) > _MAX_EXPANSION:
-                raise configparser.InterpolationError(
-                    option, section, f"expands to more than {_MAX_EXPANSION} characters through %(...)s")
-            return super().before_get(parser, section, option, value, defaults)
-
-    return BoundedInterpolation()
-
-
-def _expanded_length(value: str, parser: configparser.ConfigParser, options, lengths: dict, depth: int) -> int:
-    """Characters ``value`` expands to (capped just past the limit); ``lengths`` remembers each option's."""
-    total = len(value)
-    import configparser
-
-    if depth > configparser.MAX_INTERPOLATION_DEPTH:
-        return total  # configparser itself refuses this as too deep
-    for name in _REFERENCE.findall(value):
-        name = parser.optionxform(name)
-        if name not in lengths:
-            raw = options.get(name)
-            lengths[name] = 0 if raw is None else _expanded_length(raw, parser, options, lengths, depth + 1)
-        total += lengths[name]
-        if total > _MAX_EXPANSION:
-            return total
-    return total
-
-
-def _line_in(lines: list[str], section: str, option: Optional[str], yaml: bool) -> Optional[int]:
-    """The line of ``section``'s header, or of ``option`` under it, in an INI or YAML rc file: the last
-    one, since a later repeat wins (``strict=False``)."""
-    current, found = None, None
-    for number, line in enumerate(lines, 1):
-        header = _header_of(line, yaml)
-        if header is not None:
-            current = header
-            if header == section and option is None:
-                found = number
-        elif current == section and option and _option_of(line, yaml) == option:
-            found = number
-    return found
-
-
-def _header_of(line: str, yaml: bool) -> Optional[str]:
-    if yaml:
-        return line.split(":", 1)[0].strip().strip("'\"") if line[:1] not in ("", " ", "\t", "#") else None
-    return line[1:line.rindex("]")] if line[:1] == "[" and "]" in line else None
-
-
-def _option_of(line: str, yaml: bool) -> Optional[str]:
-    if not yaml and line[:1] in (" ", "\t"):
-        return None  # an INI continuation line
-    import re
-
-    return re.split("[=:]", line, maxsplit=1)[0].strip().strip("'\"").lower()
-
-
-def _closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> Optional[str]:
-    """The candidate ``name`` most likely misspells (difflib is imported only when a problem is found)."""
-    import difflib
-
-    lowered = {candidate.lower(): candidate for candidate in candidates}
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
-    return lowered[matches[0]] if matches else None
-
-
-def _lines_of(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []  # not a file (rc text given directly), or gone since it was read
-
-
-def _yaml_as_ini(text: str, path: str) -> str:
-    """The INI text equivalent to a YAML rc file, so both forms share every rule of §3."""
-    import yaml  # only rc files written as YAML pay for it
-
-    try:
-        data = yaml.safe_load(text)
-    except RecursionError:
-        raise ConfigError("invalid YAML: nested too deeply", path) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise ConfigError(f"invalid YAML: {getattr(err, 'problem', None) or _one_line(err)}", path,
-                          mark.line + 1 if mark else None) from None
-    if data is None:
-        return ""
-    if not isinstance(data, dict) or not all(isinstance(options, dict) for options in data.values()):
-        raise ConfigError("a YAML rc file must map section names to mappings of options", path)
-    lines = []
-    budget = [_MAX_EXPANSION]
-    for section, options in data.items():
-        lines.append(f"[{section}]")
-        for option, value in options.items():
-            lines.append(f"{option} = {_ini_value(value, budget, path)}".rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def _ini_value(value: object, budget: list[int], path: str) -> str:
-    """``value`` in INI form, counting what it costs against ``budget`` (characters left for the whole
-    file): nested aliases are refused as soon as they expand past it, before they take time or memory."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_ini_value(part, budget, path) for part in value)
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif value is None:
-        text = ""
-    else:
-        text = str(value).replace("\n", "\n ")  # continuation lines of a multi-line INI value
-    budget[0] -= len(text) + 2
-    if budget[0] < 0:
-        raise ConfigError(f"the YAML rc file expands to more than {_MAX_EXPANSION} characters "
-                          "(aliases of aliases?)", path)
-    return text
 
 
 def _one_line(err: Exception) -> str:

@@ -8,48 +8,68 @@ the owner's ``is_key(key_id, key)``, which can compare in place in the text: ~12
 """
 from __future__ import annotations
 
-from array import array
-
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Callable, Optional
+    from array import array
+    from typing import Callable, Optional, Union
+
+    Numbers = Union[array, memoryview]
 
 _EMPTY = -1
 _MIN_SLOTS = 8
+_ITEM_SIZES = {code: memoryview(b"").cast(code).itemsize for code in "biq"}
+
+
+def fixed_numbers(code: str, count: int, fill: int = 0) -> memoryview:
+    """What ``array(code, [fill]) * count`` holds (``code`` 'b', 'i' or 'q'; ``fill`` 0 or -1), in a buffer
+    of fixed size: the replay index's numbers where the C accelerator builds them, which never grow. No
+    ``array``: its import (with ``collections.abc``) costs a replaying process ~0.9 M instructions."""
+    size = count * _ITEM_SIZES[code]
+    return memoryview(bytearray(size) if fill == 0 else bytearray(b"\xff") * size).cast(code)
+
+
+def cut(numbers: memoryview, length: int) -> memoryview:
+    """The first ``length`` of ``fixed_numbers``; copied into a buffer of their own when that frees over half."""
+    if 2 * length >= len(numbers):
+        return numbers[:length]
+    kept = fixed_numbers(numbers.format, length)
+    kept[:] = numbers[:length]
+    return kept
 
 
 class KeyTable:
     """Key ids 0, 1, 2, ... in order of first addition; ``is_key(key_id, key)`` says whether the key
     added as ``key_id`` is ``key``."""
 
-    def __init__(self, is_key: Callable[[int, str], bool], expected: int = 0):
-        """``expected``: about how many keys will be added (sizes the slots once instead of growing)."""
+    def __init__(self, is_key: Callable[[int, str], bool], expected: int = 0, bulk: Optional[int] = None):
+        """``expected``: about how many keys will be added (sizes the slots once instead of growing).
+        ``bulk``: the keys are added by the C accelerator instead (``probe_arrays``), at most that many."""
         self._is_key = is_key
-        self._hashes = array("q")  # by key id
         slots = _MIN_SLOTS
         while slots < expected:
             slots *= 2
-        self._slots = array("i", [_EMPTY]) * slots
+        if bulk is None:
+            from array import array  # here: a table whose keys are added one by one grows
+
+            self._hashes: Numbers = array("q")  # by key id
+            self._slots: Numbers = array("i", [_EMPTY]) * slots
+        else:
+            self._hashes, self._slots = fixed_numbers("q", bulk), fixed_numbers("i", slots, _EMPTY)
         self._mask = len(self._slots) - 1
 
     def __len__(self) -> int:
         return len(self._hashes)
 
     @property
-    def probe_arrays(self) -> tuple[array, array]:
-        """(slots, hashes) for the C accelerator's probe (``replay._accelerate``): it mirrors ``find``."""
-        return self._slots, self._hashes
-
-    def bulk_arrays(self, keys: int) -> tuple[array, array]:
-        """(slots, hashes) of this empty table, the hashes with room for ``keys`` keys: for the C accelerator
-        to add keys as ``add`` would (``_speedups.index_items``), with enough slots that it never grows;
-        ``keep`` then cuts the hashes to the keys it added."""
-        self._hashes = array("q", [0]) * keys
+    def probe_arrays(self) -> tuple[Numbers, Numbers]:
+        """(slots, hashes) for the C accelerator's probe (``replay._accelerate``): it mirrors ``find``; of a
+        ``bulk`` table, for the C accelerator to add keys as ``add`` would (``_speedups.index_items``), with
+        enough slots that it never grows: ``keep`` then cuts the hashes to the keys it added."""
         return self._slots, self._hashes
 
     def keep(self, keys: int) -> None:
-        """After ``bulk_arrays``: the table holds the first ``keys`` keys."""
-        del self._hashes[keys:]
+        """After a ``bulk`` table is filled: it holds the first ``keys`` keys."""
+        self._hashes = cut(self._hashes, keys)
 
     def find(self, key: str) -> Optional[int]:
         """The id of ``key``, or None if it was never added."""
@@ -86,6 +106,8 @@ class KeyTable:
 
     def _grow(self) -> None:
         """Twice the slots, refilled from the kept hashes (no key text is read)."""
+        from array import array  # only a table whose keys are added one by one grows: loaded already
+
         slots = self._slots = array("i", [_EMPTY]) * (2 * len(self._slots))
         mask = self._mask = len(slots) - 1
         for key_id, key_hash in enumerate(self._hashes):

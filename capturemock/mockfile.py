@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import _thread  # not threading: its import costs every intercepted process ~1 ms at start-up
 import contextlib
-import fcntl
 import itertools
 import os
 import sys
@@ -256,6 +255,21 @@ def _unescape_byte(match: re.Match) -> str:
         return escaped
     code = int(escaped[1:], 16)
     return chr(code + 0xDC00 if code >= 0x80 else code)
+
+
+# python items' direction prefixes by callback nesting level (§4.1, §5.1), made once for the usual levels
+_SUT_PREFIXES = ["<-" + "-" * (2 * level) for level in range(8)]
+_MOCK_PREFIXES = ["-" * (2 * level) + "->" for level in range(8)]
+
+
+def sut_prefix(level: int) -> str:
+    """Items originated by the application side at ``level``: ``<-``, ``<---``, ``<-----``."""
+    return _SUT_PREFIXES[level] if level < 8 else "<-" + "-" * (2 * level)
+
+
+def mock_prefix(level: int) -> str:
+    """Items originated by the intercepted side at ``level``: ``->``, ``--->``, ``----->``."""
+    return _MOCK_PREFIXES[level] if level < 8 else "-" * (2 * level) + "->"
 
 
 def split_prefix(head: str) -> tuple[str, str]:
@@ -701,7 +715,7 @@ class MockWriter:
                 fd = os.open(self.path, flags, 0o644)
         except OSError as err:
             raise MockFileError(f"cannot write the record file: {err.strerror or err}", self.path) from None
-        _lock(fd, fcntl.LOCK_SH)  # waits while another writer rewrites the file
+        _lock_shared(fd)  # waits while another writer rewrites the file
         self._fd = fd
         self._sync()
         return fd
@@ -717,6 +731,8 @@ class MockWriter:
     def _exclusive(self) -> Iterator[bool]:
         """Holds the exclusive lock if no other writer has the file open (yields whether it does);
         back to the shared lock afterwards."""
+        import fcntl  # here: only a rewrite or a failed write needs more than the shared lock
+
         try:
             alone = _lock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # the shared lock is gone too (flock converts by unlocking first)
@@ -724,7 +740,7 @@ class MockWriter:
         try:
             yield alone
         finally:
-            _lock(self._fd, fcntl.LOCK_SH)
+            _lock_shared(self._fd)
 
     def _replace(self, offset: int, change: Callable[[str], str]) -> None:
         with open(self.path, "rb") as handle:
@@ -787,12 +803,29 @@ def _overwrite(path: str, offset: int, data: bytes) -> bool:
 
 def _lock(fd: int, operation: int) -> bool:
     """``flock``, where the file system has it (else nothing is locked, and True)."""
+    import fcntl
+
     try:
         fcntl.flock(fd, operation)
     except OSError as err:
         if isinstance(err, BlockingIOError):
             raise
     return True
+
+
+def _lock_shared(fd: int) -> None:
+    """``_lock(fd, LOCK_SH)``, by the C accelerator where built: every writer takes it, and ``fcntl`` would
+    cost each intercepted process's start-up ~0.4 M instructions to load."""
+    from .accelerator import load_speedups
+
+    speedups = load_speedups()
+    if speedups is None:
+        import fcntl
+
+        _lock(fd, fcntl.LOCK_SH)
+        return
+    with contextlib.suppress(OSError):  # a file system without flock: nothing is locked, as in ``_lock``
+        speedups.flock_shared(fd)
 
 
 def _size_of(path: str) -> int:

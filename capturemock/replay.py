@@ -12,12 +12,11 @@ it is replayed, and not kept. All told the index costs about 1-1.5 times the fil
 from __future__ import annotations
 
 import sys
-from array import array
 
 from . import mockfile
 from .accelerator import load_speedups
 from .errors import CaptureMockReplayError, MockFileError
-from .keytable import KeyTable
+from .keytable import KeyTable, cut, fixed_numbers
 from .mockfile import KNOWN_TYPES, Item
 from .replaypolicy import ERROR, SILENT, WARN
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Collection, Iterator, Optional, Sequence, Union
 
     from .bestmatch import WordIndex
+    from .keytable import Numbers
     from .quickmatch import QuickMatch
 
 SERVER_KEY = "<-SRV"
@@ -73,8 +73,7 @@ class ReplayIndex:
         self._kinds: dict[str, tuple[str, str, int, bool]] = {}  # item head -> (prefix, type, level, request)
         self._cursor: dict[int, tuple[int, int]] = {}  # key -> (group index, occurrence) last reached
         self._current: dict[int, int] = {}  # python attributes: key -> occurrence index now answering
-        self._recurrences: dict[int, array] = {}  # python attributes: key -> end of calls seen, per recurrence
-        self._calls_in_order = array("i")  # key ids of python call keys, by first appearance
+        self._recurrences: dict[int, list[int]] = {}  # python attributes: key -> end of calls seen, per recurrence
         self._word_indexes: dict[str, WordIndex] = {}  # by type id, built on a miss text searches left open
         self._quick_match: Union[QuickMatch, bool, None] = None  # the text searches, made on the first miss
         self._build()
@@ -105,7 +104,6 @@ class ReplayIndex:
         appearance) and the arrays, by the C accelerator where it settles the file, else in Python."""
         if _speedups is None or self.collapse_server_keys or self._decode or not self._build_in_c(_speedups):
             self._build_in_python()
-        self._uses = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
 
     def _build_in_c(self, speedups) -> bool:
         """``_build_in_python`` in one C call (``_speedups.index_items``), ~20x fewer instructions: the
@@ -116,31 +114,34 @@ class ReplayIndex:
         most = request_lines + 1
         # as sparse as the Python build's table (a slot a line: lookups probe as few slots), and never more
         # than 2/3 full, so that it never grows
-        key_ids = KeyTable(self._is_key, expected=max(lines + 1, most + most // 2 + 1))
-        slots, hashes = key_ids.bulk_arrays(most)
-        spans = array("i" if len(text) < 2**31 else "q", [0]) * (_SPAN * most)
-        next_occurrence, first, counts, calls = (array("i", [0]) * most for _ in range(4))
-        levels = array("b", [0]) * most
+        key_ids = KeyTable(self._is_key, expected=max(lines + 1, most + most // 2 + 1), bulk=most)
+        slots, hashes = key_ids.probe_arrays
+        spans = fixed_numbers("i" if len(text) < 2**31 else "q", _SPAN * most)
+        next_occurrence, first, counts, calls = (fixed_numbers("i", most) for _ in range(4))
+        levels = fixed_numbers("b", most)
         built = speedups.index_items(text, self._kinds, _kind, slots, hashes, spans, next_occurrence, levels,
                                      first, counts, calls)
         if built is None:
             return False
         occurrences, keys, call_count, recurrences = built
         key_ids.keep(keys)
-        for numbers, length in ((spans, _SPAN * occurrences), (next_occurrence, occurrences), (levels, keys),
-                                (first, keys), (counts, keys), (calls, call_count)):
-            del numbers[length:]
-        self._key_ids, self._spans, self._next_occurrence, self._key_level = key_ids, spans, next_occurrence, levels
-        self._first_occurrence, self._occurrence_count, self._calls_in_order = first, counts, calls
+        self._key_ids, self._spans = key_ids, cut(spans, _SPAN * occurrences)
+        self._next_occurrence, self._key_level = cut(next_occurrence, occurrences), cut(levels, keys)
+        self._first_occurrence, self._occurrence_count = cut(first, keys), cut(counts, keys)
+        self._calls_in_order = cut(calls, call_count)
         for key_id, calls_before in recurrences:
-            self._recurrences.setdefault(key_id, array("i")).append(calls_before)
+            self._recurrences.setdefault(key_id, []).append(calls_before)
+        self._uses = fixed_numbers("i", keys)  # key -> times replayed
         return True
 
     def _build_in_python(self) -> None:
         """One pass over the item starts: a request item ends where the next item starts, so each request
         is added when the item after it is reached."""
+        from array import array  # here: the C accelerator's build makes its numbers without it (start-up)
+
         text = self.text
         self._key_ids = KeyTable(self._is_key, expected=text.count("\n") + 1)  # a key takes a line or more
+        self._calls_in_order: Numbers = array("i")  # key ids of python call keys, by first appearance
         kinds = self._kinds
         # lists while a small file is read (an append or a store is no call there), made arrays at the end;
         # a large file's go straight into arrays, whose size the index's memory is (issue #6)
@@ -176,6 +177,7 @@ class ReplayIndex:
             self._key_level = array("b", self._key_level)
             self._first_occurrence = array("i", self._first_occurrence)
             self._occurrence_count = array("i", self._occurrence_count)
+        self._uses: Numbers = array("i", [0]) * len(self._first_occurrence)  # key -> times replayed
 
     def _add_request(self, begin: int, line: int, level: int, body: int, open_at_level: dict[int, int],
                      last_occurrence: list[int]) -> None:
@@ -207,7 +209,7 @@ class ReplayIndex:
             last_occurrence[key_id] = occurrence
             self._occurrence_count[key_id] += 1
             if "(" not in key:
-                self._recurrences.setdefault(key_id, array("i")).append(len(self._calls_in_order))
+                self._recurrences.setdefault(key_id, []).append(len(self._calls_in_order))
 
     def _description(self, begin: int, end: int) -> str:
         """The request item in ``text[begin:end]`` as a description (escapes and line breaks decoded)."""

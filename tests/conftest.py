@@ -38,16 +38,16 @@ def built_speedups():
 
 @pytest.fixture(params=["c", "python"])
 def replay_core(request, monkeypatch) -> str:
-    """Run a test with replay lookups, plain values, best-match word searches, HTTP bodies' base64 and the
-    session's part of a recorded python call done by the C accelerator and by the Python code alone (the
-    reference): what runs meanwhile in this process uses the one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON``
-    says."""
+    """Run a test with replay lookups, plain values, best-match word searches, HTTP bodies' base64, the
+    session's part of a recorded python call and the scan of replay text for request lines done by the C
+    accelerator and by the Python code alone (the reference): what runs meanwhile in this process uses the
+    one chosen, whatever ``CAPTUREMOCK_PURE_PYTHON`` says."""
     from capturemock import literals, quickmatch, replay
     from capturemock.clientserver import httptext
-    from capturemock.python import session
+    from capturemock.python import naming, session
 
     speedups = built_speedups() if request.param == "c" else None
-    for module in (replay, literals, quickmatch, httptext, session):
+    for module in (replay, literals, quickmatch, httptext, session, naming):
         monkeypatch.setattr(module, "_speedups", speedups)
     return request.param
 

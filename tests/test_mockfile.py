@@ -1,5 +1,6 @@
 """The mock-file format (§4.1): item boundaries, continuation lines, line breaks, the writer."""
 import copy
+import fcntl
 import multiprocessing
 import os
 import pickle
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from capturemock import mockfile
 from capturemock.errors import MockFileError
 from capturemock.mockfile import Item, MockWriter, format_item, is_item_start, parse
+from tests.conftest import built_speedups
 
 
 @pytest.mark.parametrize("line, starts", [
@@ -128,6 +130,27 @@ def test_writer_rewrite_from_rewrites_only_the_tail(tmp_path):
     writer.write("<-", "PYT", "thing_a.go()")
     assert path.read_text() == ("<-PYT:obj1.x\n<-PYT:mod.Thing()\n->RET:Instance('Thing', 'thing_a')\n"
                                 "<-PYT:thing_a.go()\n")
+
+
+@pytest.mark.parametrize("pure_python", ["1", "0"])
+def test_a_writer_holds_a_shared_lock_while_its_file_is_open(tmp_path, monkeypatch, pure_python):
+    """Taken by the C accelerator where built (no ``fcntl`` at start-up), else by ``fcntl``: the same lock."""
+    if pure_python == "0":
+        built_speedups()
+    monkeypatch.setenv("CAPTUREMOCK_PURE_PYTHON", pure_python)
+    path = tmp_path / "rec.mock"
+    writer = MockWriter(str(path))
+    writer.write("<-", "PYT", "mod.f()")
+    other = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a rewrite elsewhere must wait for this writer
+        fcntl.flock(other, fcntl.LOCK_SH | fcntl.LOCK_NB)  # another writer may open the file
+        fcntl.flock(other, fcntl.LOCK_UN)
+        writer.close()
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(other)
 
 
 def test_undecodable_bytes_round_trip(tmp_path):

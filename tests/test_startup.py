@@ -12,6 +12,7 @@ import sys
 import sysconfig
 
 import capturemock
+from capturemock.accelerator import load_speedups
 from capturemock.python.callstack import stdlib_dirs
 
 # TextTest 4.4.7's sitecustomize, reduced to what runs when no other sitecustomize is found
@@ -20,12 +21,14 @@ import capturemock
 capturemock.process_startup()
 """
 # modules an intercepted process imported before and needs no longer (2-5 ms each), and ours that only
-# set-up, a partial intercept, alterations, redaction, an awaited call or a callback need (~0.15 ms each:
-# finding and loading a module)
+# set-up, a partial intercept, alterations, redaction, an awaited call, a callback, an rc problem or rc text
+# beyond plain INI need (~0.15 ms each: finding and loading a module); with the C accelerator (as CI builds
+# it), the record file's lock needs no fcntl, nor the replay index array (with collections.abc)
 AVOIDED = ("typing", "ast", "sysconfig", "configparser", "threading", "weakref", "_weakrefset", "mmap", "bisect",
            "capturemock.sutenv", "capturemock.writable", "capturemock.python.deferred", "capturemock.alterations",
            "capturemock.redaction", "capturemock.python.asyncsupport", "capturemock.python.callbacks",
-           "capturemock.python.patching")
+           "capturemock.python.patching", "capturemock.rcproblems", "capturemock.rcparsing",
+           *(("fcntl", "array", "collections.abc") if load_speedups() is not None else ()))
 # and what only replaying needs, which a recording process does without (~4 M instructions)
 REPLAY_ONLY = ("capturemock.replay", "capturemock.keytable", "capturemock.replaypolicy", "capturemock.python.replayer",
                "array")
@@ -196,3 +199,25 @@ def test_start_up_leaves_the_collector_on_with_its_own_objects_frozen(tmp_path):
     proc = _run_on_texttests_path(tmp_path, capturemock.REPLAY, str(mock), COLLECTOR)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["collected"]
+
+
+INACTIVE = """\
+import sys
+import capturemock
+capturemock.process_startup()
+print(" ".join(sorted(set({avoided}) & set(sys.modules))))
+from capturemock import RECORD, ConfigError
+assert (RECORD, capturemock.REPLAY, ConfigError.__name__) == (1, 0, "ConfigError")
+"""
+
+
+def test_a_process_sitecustomize_does_not_intercept_imports_only_the_package(tmp_path):
+    """Every Python process of a TextTest suite imports capturemock; one with nothing to intercept loads
+    neither its errors nor its modes (with ``__future__``, which an editable install's finder imports
+    anyway: ~2.4 M instructions in all), until a name is asked for."""
+    avoided = ("capturemock.errors", "capturemock.modes", "capturemock.python")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAPTUREMOCK_")}
+    proc = subprocess.run([sys.executable, "-c", INACTIVE.format(avoided=repr(avoided))], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []

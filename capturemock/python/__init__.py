@@ -11,5 +11,4 @@
     proxies     the proxy objects and generated-class machinery
     naming      instance/callback names and class descriptions, exactly as the original writes them
     callstack   which callers are not intercepted (stdlib, ignore_callers), cached per code object
-    prefixes    direction prefixes by callback nesting level
 """

@@ -23,12 +23,11 @@ from __future__ import annotations
 import sys
 from collections import deque
 
-from ..mockfile import format_item
+from ..mockfile import format_item, mock_prefix, sut_prefix
 from ..modes import RECORD
 from .bypass import TRAFFIC
 from .naming import hint_from
 from .objects import SCALARS
-from .prefixes import mock_prefix, sut_prefix
 from .proxies import AWAIT, MISSING, OWN_ERRORS, Handle, Proxy, surfaced
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms

@@ -12,7 +12,6 @@ One rule for attribute reads and writes, calls, construction and truth tests:
 from __future__ import annotations
 
 import _thread  # not threading (start-up: see session)
-import importlib.machinery
 import sys
 from types import ModuleType
 
@@ -29,8 +28,12 @@ TRAFFIC = object()  # what ``Bypass.route`` answers when the operation is record
 def is_installed(module: str) -> bool:
     """Whether the real (top-level) package of ``module`` could be imported; nothing is imported."""
     top = module.partition(".")[0]
+    if top in sys.builtin_module_names:
+        return True
+    import importlib.machinery  # here: only a replay asks, once per replayed module (a recording loads none)
+
     try:
-        return top in sys.builtin_module_names or importlib.machinery.PathFinder.find_spec(top) is not None
+        return importlib.machinery.PathFinder.find_spec(top) is not None
     except (ImportError, ValueError):
         return False
 

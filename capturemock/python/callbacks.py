@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import types
 
+from ..mockfile import mock_prefix, sut_prefix
 from ..values import render_exception
 from .naming import hint_from
-from .prefixes import mock_prefix, sut_prefix
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:

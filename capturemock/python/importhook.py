@@ -8,7 +8,7 @@ before interception started are taken over, and everything is put back by ``unin
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
+import importlib.util
 import os
 import sys
 from types import ModuleType
@@ -19,6 +19,7 @@ from .proxies import MISSING, OWN_ERRORS, handle_of, surfaced
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
     from typing import Any, Optional
 
 _ABSENT = object()
@@ -44,13 +45,12 @@ class ImportHook:
         self._rebound: list[tuple[ModuleType, str, ModuleType]] = []
 
     # -- the import protocol --
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None
-                  ) -> Optional[importlib.machinery.ModuleSpec]:
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Optional[ModuleSpec]:
         if self.session.state.guard or not self.objects.is_intercepted_module(fullname):
             return None  # intercepted code importing for real, or not ours
-        return importlib.machinery.ModuleSpec(fullname, self)
+        return importlib.util.spec_from_loader(fullname, self)  # util, not machinery: loaded at start-up already
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
+    def create_module(self, spec: ModuleSpec) -> Any:
         try:
             return self.session.import_module(spec.name)
         except OWN_ERRORS as error:  # as at every entry point (proxies.py): no frames of ours

@@ -5,12 +5,14 @@ byte for byte: ``item_apple``, ``item_apple1``, ``item1``, ``item__9lives``, ``e
 """
 from __future__ import annotations
 
+from ..accelerator import load_speedups
 from ..lazyregex import LazyRegex
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
     from typing import Callable, Iterable, Iterator, Optional
 
+_speedups = load_speedups()
 _NON_WORD = LazyRegex(r"\W")
 MAX_HINT_LENGTH = 20
 
@@ -125,35 +127,47 @@ def named_instances(text: str) -> Iterator[tuple[str, str]]:
         position = text.find(opener, position + 1)
 
 
-def special_calls(text: str) -> Iterator[tuple[str, str]]:
-    r"""(owner, method) of every request line calling a special method (``<-PYT:point1.__eq__(...)``): what
-    ``(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(`` finds."""
-    for start, callee in _request_callees(text):
-        if text.startswith("await ", start):
-            callee = _callee(text, start + len("await "))
+def request_callees(text: str) -> list[str]:
+    """What precedes the first ``(`` of every request line's text (after ``<-PYT:``, ``<---PYT:``...; ''
+    where there is none), in order: one scan for ``special_calls`` and ``instance_calls`` both."""
+    if _speedups is not None:
+        return _speedups.request_callees(text)
+    return _request_callees_in_python(text)
+
+
+def special_calls(callees: Iterable[str]) -> Iterator[tuple[str, str]]:
+    r"""(owner, method) of every request line calling a special method (``<-PYT:point1.__eq__(...)``), from
+    its ``request_callees``: what ``(?m)^<-+PYT:(?:await )?([\w.]+)\.(__\w+__)\(`` finds."""
+    for callee in callees:
+        if "__" not in callee:
+            continue
+        if callee.startswith("await "):
+            callee = callee[len("await "):]
         owner, dot, method = callee.rpartition(".")
         if (owner and dot and len(method) > 4 and method[:2] == "__" == method[-2:]
                 and method.replace("_", "a").isalnum() and owner.replace(".", "a").replace("_", "a").isalnum()):
             yield owner, method
 
 
-def instance_calls(text: str) -> Iterator[str]:
-    r"""Every name a request line calls bare (``<-PYT:scale1(2)``): what ``(?m)^<-+PYT:(\w+)\(`` finds."""
-    for _, callee in _request_callees(text):
-        if callee and callee.replace("_", "a").isalnum():
+def instance_calls(callees: Iterable[str]) -> Iterator[str]:
+    r"""Every name a request line calls bare (``<-PYT:scale1(2)``), from its ``request_callees``: what
+    ``(?m)^<-+PYT:(\w+)\(`` finds."""
+    for callee in callees:
+        if callee and "." not in callee and callee.replace("_", "a").isalnum():
             yield callee
 
 
-def _request_callees(text: str) -> Iterator[tuple[str, str]]:
-    """Where each request line's text starts (after ``<-PYT:``, ``<---PYT:``...), and what precedes its
-    first ``(``."""
+def _request_callees_in_python(text: str) -> list[str]:
+    """``request_callees`` without the C accelerator (the reference)."""
+    callees = []
     position = text.find("PYT:")
     while position >= 0:
         line_start = text.rfind("\n", 0, position) + 1
         dashes = position - line_start - 1
         if dashes > 0 and text[line_start] == "<" and text.count("-", line_start + 1, position) == dashes:
-            yield position + 4, _callee(text, position + 4)
+            callees.append(_callee(text, position + 4))
         position = text.find("PYT:", position + 4)
+    return callees
 
 
 def _callee(text: str, start: int) -> str:

@@ -10,11 +10,17 @@ import sys
 
 from ..errors import CaptureMockReplayError, SealedReplayError
 from ..lazyregex import LazyRegex
-from ..mockfile import Item
+from ..mockfile import Item, mock_prefix, sut_prefix
 from ..replay import ReplayIndex
 from ..values import Raised, ValueParser
-from .naming import described_classes, instance_calls, named_instances, special_calls, split_description
-from .prefixes import mock_prefix, sut_prefix
+from .naming import (
+    described_classes,
+    instance_calls,
+    named_instances,
+    request_callees,
+    special_calls,
+    split_description,
+)
 from .proxies import AWAIT, MISSING, MODULE, Handle, function_proxy, handle_of, plain_exception_class, raw_new
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
@@ -348,10 +354,11 @@ class Replayer:
         if self._specials is None:
             class_of = {name: cls for cls, name in named_instances(self.index.text)}
             specials: dict[str, set[str]] = {}
-            for owner, method in special_calls(self.index.text):
+            callees = request_callees(self.index.text)
+            for owner, method in special_calls(callees):
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add(method)
-            for owner in instance_calls(self.index.text):  # ``scale1(2)``: a callable instance called
+            for owner in instance_calls(callees):  # ``scale1(2)``: a callable instance called
                 if owner in class_of:
                     specials.setdefault(class_of[owner], set()).add("__call__")
             self._specials = {cls: frozenset(methods) for cls, methods in specials.items()}

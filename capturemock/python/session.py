@@ -13,14 +13,13 @@ import contextlib
 import types
 
 from ..accelerator import load_speedups
-from ..mockfile import ESCAPE, MockWriter, format_item
+from ..mockfile import ESCAPE, MockWriter, format_item, mock_prefix, sut_prefix
 from ..modes import RECORD, REPLAY, REPLAY_OLD_RECORD_NEW
 from ..values import render, render_call, render_exception
 from .bypass import TRAFFIC, Bypass
 from .callstack import OWN, CallerFilter
 from .naming import hint_from
 from .objects import NO_CALL, SCALARS, ObjectRegistry, proxy_class_of
-from .prefixes import mock_prefix, sut_prefix
 from .proxies import (
     ALIAS,
     EXCEPTION_TRAFFIC,
