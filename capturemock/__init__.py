@@ -104,3 +104,8 @@ def __getattr__(name: str) -> "Any":
         value = getattr(module, "main" if name == "commandline" else name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> "list[str]":
+    """The public names loaded on first use are listed before that use too (completion, ``help``)."""
+    return sorted({*globals(), *_LAZY})

@@ -352,6 +352,16 @@ def test_the_compatibility_api_is_imported_only_when_used():
         assert module not in loaded
 
 
+def test_the_public_names_are_listed_before_their_first_use():
+    """``dir(capturemock)`` (completion, ``help``) lists what loads on first use, without loading it."""
+    code = "import sys, capturemock; print(sorted(dir(capturemock))); print('capturemock.modes' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    listed, loaded = result.stdout.splitlines()
+    for name in ("RECORD", "REPLAY", "CaptureMockError", "setUpServer", "interceptPython", "process_startup"):
+        assert repr(name) in listed
+    assert loaded == "False"
+
+
 TRIO = "<-CLI:a\n->SRV:1\n<-CLI:b\n->SRV:2\n<-CLI:c\n"
 
 
