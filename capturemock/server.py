@@ -93,6 +93,10 @@ class Connection:
             self._buffer += chunk
         return self._buffer[:size]
 
+    def pending(self) -> bytes:
+        """What has arrived and is not read yet (read it with ``recv``)."""
+        return self._buffer
+
     def peek_line(self, limit: int) -> bytes:
         """The first line (through its newline; less at the end of input or ``limit``), kept for the
         handler: the first bytes of a peer that waits for a greeting first (FTP) and then sends a line."""
