@@ -2801,7 +2801,7 @@ call_recorder(PyObject *module, PyObject *args)
 /* -- session 9: a response of several lines settled by the lookup (issue #16) -------------------------- */
 
 /* Whether text[from:end] (from the newline ending a response's first line to its group's end) is sure to be
- * that response's value running on, as ReplayIndex._read_group's Python twin decides it: no '->' anywhere
+ * that response's value running on, as its Python twin mockfile.plain_continuation decides it: no '->' anywhere
  * and no line starting '<-' (so no item head, mockfile._ITEM_HEAD), and no escape mark (so the value reads
  * back as written). A replayed HTTP response is its status line and its ``--HEA:`` lines. */
 static int

@@ -42,14 +42,6 @@ _FEW_LONG_LINES_FROM = 1 << 16
 _new_item = tuple.__new__  # Item(...) without its generated __new__ (a Python frame on the hot path)
 
 
-def _plain_continuation(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` (from the newline ending a response's first line to its group's end) is
-    sure to be that response's value running on: no '->' and no line starting '<-' (so no item head), and
-    no escape mark (so the value reads back as written). ``_speedups``' ``plain_continuation`` is its twin."""
-    return text.find("->", start, end) < 0 and text.find("\n<-", start, end) < 0 and text.find(
-        mockfile.ESCAPE, start, end) < 0
-
-
 def _type_of(description: str) -> str:
     return description[2:5]
 
@@ -293,7 +285,7 @@ class ReplayIndex:
         newline = text.find("\n", begin, end - 1)
         # one one-line item (the usual group), or one whose value runs on over plain lines (an HTTP response
         # and its headers): sliced, no scan
-        if newline < 0 or _plain_continuation(text, newline, end):
+        if newline < 0 or mockfile.plain_continuation(text, newline, end):
             body = text.index(":", begin) + 1  # an item head holds no other ':'
             prefix, type_, item_level, is_request = self._kinds[text[begin:body]]
             if item_level == level and not is_request:

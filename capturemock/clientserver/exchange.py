@@ -158,7 +158,11 @@ class Exchange(Generic[Wire, Answer]):
                 key, group = self.lookup(self.transcript.request_key(text))
         except CaptureMockReplayError as err:
             return self.mismatch(f"CAPTUREMOCK MISMATCH: {err}")
-        replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
+        replies = []
+        for item in group:
+            if not item.prefix.startswith("<-"):  # not from the SUT (``from_sut``, without its call)
+                altered = self.transcript.alter(item.text)
+                replies.append(item if altered is item.text else item._replace(text=altered))
         replies = self.to_live(key, text, replies)
         record(self.transcript.replayed(self.transcript.client(text), replies))
         for item in replies:

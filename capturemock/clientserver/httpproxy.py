@@ -63,11 +63,22 @@ REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("
 
 def header_name(name: str) -> str:
     """Client header names as the original records them (``X-client-version`` -> ``X-Client-Version``)."""
-    return "-".join(part.capitalize() for part in name.split("-"))
+    recorded = _HEADER_NAMES.get(name)
+    if recorded is None:
+        recorded = "-".join(part.capitalize() for part in name.split("-"))
+        if len(_HEADER_NAMES) < _HEADER_NAMES_KEPT:
+            _HEADER_NAMES[name] = recorded
+    return recorded
+
+
+_HEADER_NAMES: dict[str, str] = {}  # as sent -> as recorded: clients send the same few names every request
+_HEADER_NAMES_KEPT = 1024  # a client making up names must not fill the memory
 
 
 def merge(defaults: Headers, actual: Headers) -> Headers:
     """``[default_http_headers]`` under the request's own headers (case-insensitive names)."""
+    if not defaults:
+        return actual
     given = {name.lower() for name, _ in actual}
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
 

@@ -23,13 +23,20 @@ class Transcript:
 
     def __init__(self, settings: Settings, alterations: Alterations):
         self.settings = settings
-        self.alterations = alterations
+        self.alterations = alterations  # replaced whole when an rc file is added (HTTP addAlterations)
         self.server_is_sut = False
+        self._unaltered_by: Optional[Alterations] = None  # alterations known to change nothing, with no redactor
 
     def alter(self, text: str) -> str:
         """Alterations, then redaction: what every client and server text is recorded and looked up as."""
-        text = self.alterations.apply(text, GENERAL)
+        alterations = self.alterations
+        if alterations is self._unaltered_by:  # the usual, three times an exchange: no calls
+            return text
         redactor = self.settings.redactor
+        if redactor is None and not alterations.names(GENERAL):
+            self._unaltered_by = alterations
+            return text
+        text = alterations.apply(text, GENERAL)
         return redactor.redact(text) if redactor is not None else text
 
     def item(self, prefix: str, type_: str, text: str) -> str:
