@@ -40,7 +40,10 @@ class Transcript:
         return redactor.redact(text) if redactor is not None else text
 
     def item(self, prefix: str, type_: str, text: str) -> str:
-        return mockfile.format_item(prefix, type_, text, **self.settings.breaks)
+        settings = self.settings
+        if settings.preserve_cr or settings.preserve_lf:
+            return mockfile.format_item(prefix, type_, text, **settings.breaks)
+        return mockfile.format_item(prefix, type_, text)  # the usual: no keywords to gather
 
     def location(self, text: str) -> str:
         """The location message: recorded, and the directions flipped, only when the server is the SUT."""
@@ -75,11 +78,12 @@ class Transcript:
         (already altered): one text, or, when a reply is large and written as it is, the text in parts
         (``MockWriter.write_parts``) holding that reply's own text, so it is never copied into its item."""
         parts = [client]
+        prefix = self._server_prefix()
         for item in replies:
             if len(item.text) >= LARGE_REPLY:
-                parts += mockfile.item_parts(self._server_prefix(), item.type, item.text, **self.settings.breaks)
+                parts += mockfile.item_parts(prefix, item.type, item.text, **self.settings.breaks)
             else:
-                parts.append(self.server(item.text, item.type, altered=True))
+                parts.append(self.item(prefix, item.type, item.text))  # ``server(altered=True)``, without its call
         return parts if len(replies) + 1 < len(parts) <= MAX_PARTS else "".join(parts)
 
     def request_key(self, text: str, type_: str = "CLI") -> str:
