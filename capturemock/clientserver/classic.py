@@ -66,7 +66,7 @@ class ClassicSession(Exchange[bytes, str]):
         return reason
 
     def decode(self, replies: list[Item]) -> str:
-        return "".join(item.text for item in replies)
+        return replies[0].text if len(replies) == 1 else "".join(item.text for item in replies)
 
     def send(self, wire: bytes) -> tuple[str, str]:
         try:

@@ -26,6 +26,8 @@ class Transcript:
         self.alterations = alterations  # replaced whole when an rc file is added (HTTP addAlterations)
         self.server_is_sut = False
         self._unaltered_by: Optional[Alterations] = None  # alterations known to change nothing, with no redactor
+        if not (settings.preserve_cr or settings.preserve_lf):
+            self.item = mockfile.format_item  # the usual: formatted with no keywords, and no call of ours between
 
     def alter(self, text: str) -> str:
         """Alterations, then redaction: what every client and server text is recorded and looked up as."""
@@ -40,10 +42,7 @@ class Transcript:
         return redactor.redact(text) if redactor is not None else text
 
     def item(self, prefix: str, type_: str, text: str) -> str:
-        settings = self.settings
-        if settings.preserve_cr or settings.preserve_lf:
-            return mockfile.format_item(prefix, type_, text, **settings.breaks)
-        return mockfile.format_item(prefix, type_, text)  # the usual: no keywords to gather
+        return mockfile.format_item(prefix, type_, text, **self.settings.breaks)
 
     def location(self, text: str) -> str:
         """The location message: recorded, and the directions flipped, only when the server is the SUT."""
