@@ -47,7 +47,7 @@ def serve(session: HttpSession, conn: Connection, record: Callable[[str], None])
         response = session.answer(command, path, body, headers.items(), record)
         if response is None:
             return True  # no answer to give: the client sees the connection end
-        response = session.through_proxy(response, headers.get("Host"))
+        response = session.through_proxy(response, headers.first.get("host"))
         head = response_head(response, len(response.body), command == "HEAD", close)
         if command == "HEAD":
             conn.sendall(head)
@@ -79,10 +79,11 @@ def lean_request(data: bytes) -> Optional[Request]:
     if plain is None:
         return None
     headers, start = plain
-    if headers.get("Expect") is not None or headers.get("Transfer-Encoding") is not None:
+    first = headers.first
+    if "expect" in first or "transfer-encoding" in first:
         return None
     try:
-        length = int(headers.get("Content-Length") or 0)
+        length = int(first.get("content-length") or 0)
     except ValueError:
         return None  # the handler refuses it, saying why
     if not 0 <= length <= MAX_BODY or start + length > len(data):
