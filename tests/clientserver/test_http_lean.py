@@ -16,6 +16,8 @@ from capturemock.config import RcConfig
 from capturemock.modes import REPLAY
 from capturemock.server import Connection
 
+pytestmark = pytest.mark.usefixtures("replay_core")  # the replay index read by the C accelerator and by Python
+
 RC = "[general]\nserver_protocol = http\nrecord_for_client = true\n"
 MOCK = """<-CLI:GET /items/1
 ->SRV:200 {"id": 1}
@@ -164,3 +166,23 @@ def test_a_replayed_client_keeps_its_connection_through_the_real_server(rig):
         '<-CLI:GET /items/2\n->SRV:404 none\n'
         '<-CLI:GET /items/1\n->SRV:200 {"id": 1}\n--HEA:Content-Type=application/json\n--HEA:Connection=keep-alive\n'
         '<-CLI:POST /items {"name": "x"}\n--HEA:Content-Type=application/json\n->SRV:201 made\n')
+
+
+@pytest.mark.parametrize("status", ["200", "201", "299", "404", "503"])
+def test_an_answers_head_is_what_http_servers_calls_wrote(status):
+    """``httpanswer.response_head`` against ``send_response_only`` and ``send_header``, which it replaces."""
+    from http.server import BaseHTTPRequestHandler
+
+    from capturemock.clientserver.httpanswer import response_head
+    from capturemock.clientserver.httptext import Message
+
+    handler = BaseHTTPRequestHandler.__new__(BaseHTTPRequestHandler)
+    handler.request_version, handler.protocol_version, handler.close_connection = "HTTP/1.1", "HTTP/1.1", False
+    handler.send_response_only(int(status))
+    for name, value in [("X-Name", "caf\u00e9"), ("Access-Control-Allow-Origin", "*"),
+                        ("Access-Control-Expose-Headers", "*"), ("Content-Length", "4"), ("Connection", "close")]:
+        handler.send_header(name, value)
+    expected = b"".join(handler._headers_buffer) + b"\r\n"
+    response = Message(status, b"body", [("X-Name", "caf\u00e9"), ("Transfer-Encoding", "chunked"),
+                                         ("access-control-allow-origin", "x")])
+    assert response_head(response, 4, False, True) == expected
