@@ -201,10 +201,13 @@ typedef struct {
     PyObject *kind;                     /* ReplayIndex._kinds of the head: (prefix, type, level, is_request), borrowed */
 } Response;
 
-enum { PYTHON_DECIDES = 0, ONE_LINE = 1, NO_RESPONSE = 2 };
+enum { PYTHON_DECIDES = 0, ONE_LINE = 1, NO_RESPONSE = 2, ONE_ITEM_OF_LINES = 3 };
+static int plain_continuation(int kind, const void *data, Py_ssize_t from, Py_ssize_t end);  /* session 9 block */
 
-/* Which first group ``key_id`` answers with next: ONE_LINE (``found`` filled), NO_RESPONSE (recorded with no
- * response at all), or PYTHON_DECIDES (a later group, several lines, another level...). Nothing is changed. */
+/* Which first group ``key_id`` answers with next: ONE_LINE (``found`` filled), ONE_ITEM_OF_LINES (one
+ * response whose value runs on over plain continuation lines, ``found`` filled: an HTTP response and its
+ * headers), NO_RESPONSE (recorded with no response at all), or PYTHON_DECIDES (a later group, several items,
+ * another level...). Nothing is changed. */
 static int
 first_response(Lookup *self, Py_ssize_t key_id, Response *found)
 {
@@ -227,8 +230,9 @@ first_response(Lookup *self, Py_ssize_t key_id, Response *found)
         return NO_RESPONSE;
     int kind = PyUnicode_KIND(self->text);
     const void *data = PyUnicode_DATA(self->text);
-    if (find_char(kind, data, found->begin, found->end - 1, '\n') >= 0)
-        return PYTHON_DECIDES;  /* several lines: maybe several items, callbacks, an escaped value */
+    Py_ssize_t newline = find_char(kind, data, found->begin, found->end - 1, '\n');
+    if (newline >= 0 && !plain_continuation(kind, data, newline, found->end))
+        return PYTHON_DECIDES;  /* maybe several items, callbacks, an escaped value */
     found->colon = find_char(kind, data, found->begin, found->end, ':');
     if (found->colon < 0)
         return PYTHON_DECIDES;
@@ -244,7 +248,7 @@ first_response(Lookup *self, Py_ssize_t key_id, Response *found)
             || PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(item_kind, 2), &overflow) != level || overflow)
         return PYTHON_DECIDES;  /* a request, or an item of another level: Python's item scan decides */
     found->value_end = PyUnicode_READ(kind, data, found->end - 1) == '\n' ? found->end - 1 : found->end;
-    return ONE_LINE;
+    return newline >= 0 ? ONE_ITEM_OF_LINES : ONE_LINE;
 }
 
 /* ReplayIndex._next_group when it is the first group and that is one response on one line (or none):
@@ -2869,6 +2873,37 @@ flock_shared(PyObject *module, PyObject *fd_object)
     if (result != 0)
         return async_error ? NULL : PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_NONE;
+}
+
+/* -- session 9: a response of several lines settled by the lookup (issue #16) -------------------------- */
+
+/* Whether text[from:end] (from the newline ending a response's first line to its group's end) is sure to be
+ * that response's value running on, as its Python twin mockfile.plain_continuation decides it: no '->' anywhere
+ * and no line starting '<-' (so no item head, mockfile._ITEM_HEAD), and no escape mark (so the value reads
+ * back as written). A replayed HTTP response is its status line and its ``--HEA:`` lines. */
+static int
+plain_continuation(int kind, const void *data, Py_ssize_t from, Py_ssize_t end)
+{
+    static const char escape[] = "|capturemock|";  /* mockfile.ESCAPE */
+    const Py_ssize_t escape_length = (Py_ssize_t)(sizeof(escape) - 1);
+    /* three searches by memchr (a recorded body's lines can be long), as Python's three str.find */
+    for (Py_ssize_t at = find_char(kind, data, from + 1, end, '>'); at >= 0; at = find_char(kind, data, at + 1, end, '>')) {
+        if (PyUnicode_READ(kind, data, at - 1) == '-')
+            return 0;
+    }
+    for (Py_ssize_t at = find_char(kind, data, from + 1, end, '<'); at >= 0; at = find_char(kind, data, at + 1, end, '<')) {
+        if (PyUnicode_READ(kind, data, at - 1) == '\n' && at + 1 < end && PyUnicode_READ(kind, data, at + 1) == '-')
+            return 0;
+    }
+    for (Py_ssize_t at = find_char(kind, data, from, end, '|'); at >= 0 && at + escape_length <= end;
+            at = find_char(kind, data, at + 1, end, '|')) {
+        Py_ssize_t i = 1;
+        while (i < escape_length && PyUnicode_READ(kind, data, at + i) == (Py_UCS4)escape[i])
+            i++;
+        if (i == escape_length)
+            return 0;
+    }
+    return 1;
 }
 
 static struct PyModuleDef speedups_module = {

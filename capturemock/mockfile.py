@@ -178,7 +178,7 @@ def needs_escape(text: str) -> bool:
     if text.startswith(ESCAPE):
         return True
     first_break = text.find("\n")
-    if first_break < 0:
+    if first_break < 0 or plain_continuation(text, first_break, len(text)):  # a replayed HTTP response: no scan
         return False
     # _ESCAPED_END starts with a newline: searched from the first one (a large body's line is not read twice)
     return text.find(_ESCAPED_END, first_break) >= 0 or next(item_starts(text, first_break + 1), None) is not None
@@ -193,6 +193,14 @@ def escape(text: str) -> str:
 
 def _mark_or_end(match: re.Match) -> str:
     return _ESCAPED_END if match.start() == len(match.string) else ESCAPE
+
+
+def plain_continuation(text: str, start: int, end: int) -> bool:
+    """Whether the lines after the newline at ``start`` (up to ``end``) are sure to be plain value lines: no
+    '->' and no line starting '<-' (so no item head, ``_ITEM_HEAD``), and no escape mark. Three searches
+    in C, no regex: an HTTP response and its ``--HEA:`` lines are written and replayed this way.
+    ``_speedups``' ``plain_continuation`` is its twin."""
+    return text.find("->", start, end) < 0 and text.find("\n<-", start, end) < 0 and text.find(ESCAPE, start, end) < 0
 
 
 def unescape(text: str) -> str:

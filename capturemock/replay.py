@@ -284,7 +284,10 @@ class ReplayIndex:
         begin, end = spans[at + _BODY], spans[at + _END]
         if begin >= end:
             return []  # recorded with no response at all
-        if text.find("\n", begin, end - 1) < 0:  # one one-line item (the usual group): sliced, no scan
+        newline = text.find("\n", begin, end - 1)
+        # one one-line item (the usual group), or one whose value runs on over plain lines (an HTTP response
+        # and its headers): sliced, no scan
+        if newline < 0 or mockfile.plain_continuation(text, newline, end):
             body = text.index(":", begin) + 1  # an item head holds no other ':'
             prefix, type_, item_level, is_request = self._kinds[text[begin:body]]
             if item_level == level and not is_request:

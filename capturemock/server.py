@@ -87,11 +87,17 @@ class Connection:
         """At least ``size`` bytes (fewer at the end of input, or once ``undecided(bytes so far)`` is
         false); whatever else has arrived is kept too, so a handler's first read needs no system call."""
         while len(self._buffer) < size and undecided(self._buffer):
-            chunk = self._read(65536)
+            chunk = self.sock.recv(65536)  # ``_read``, without its call: every connection's first read
             if not chunk:
+                if self.dropped:
+                    raise Dropped()
                 break
             self._buffer += chunk
         return self._buffer[:size]
+
+    def pending(self) -> bytes:
+        """What has arrived and is not read yet (read it with ``recv``)."""
+        return self._buffer
 
     def peek_line(self, limit: int) -> bytes:
         """The first line (through its newline; less at the end of input or ``limit``), kept for the
@@ -120,8 +126,10 @@ class Connection:
             self.sock.settimeout(quiet)
         try:
             while size < limit:
-                chunk = self._read(min(65536, limit - size))
+                chunk = self.sock.recv(min(65536, limit - size))  # ``_read``, without its call
                 if not chunk:
+                    if self.dropped:
+                        raise Dropped()
                     break
                 chunks.append(chunk)
                 size += len(chunk)
@@ -469,7 +477,8 @@ class TrafficServer:
 
     def _handle(self, conn: Connection) -> None:
         def record(text: str) -> None:
-            conn.arrived()
+            if conn.ticket is None:
+                conn.arrived()
             self.order.record(conn.ticket, text)
 
         try:
@@ -479,8 +488,9 @@ class TrafficServer:
             if not (isinstance(err, Dropped) or (conn.ticket is None and isinstance(err, TimeoutError))):
                 sys.stderr.write(f"CaptureMock server: error while handling a request: {err}\n")
         finally:
-            with self._lock:
-                self._silent.pop(conn, None)
+            if conn in self._silent:  # only this thread adds it; another may drop it meanwhile, under the lock
+                with self._lock:
+                    self._silent.pop(conn, None)
             conn.sock.close()
             if conn.ticket is not None:
                 self.order.finish(conn.ticket)

@@ -121,3 +121,28 @@ def test_keys_written_escaped_or_with_break_codes_are_found_by_their_decoded_tex
     assert list(coded.keys()) == ["<-CLI:GET /a\r\nb", "<-CLI:GET /a"]
     assert texts(coded.lookup("<-CLI:GET /a")) == ["404"]
     assert texts(coded.lookup("<-CLI:GET /a\r\nb")) == ["200 ok\n"]
+
+
+HTTP_MOCK = ("<-CLI:GET /a\n->SRV:200 ok\n--HEA:Content-Type=text/plain\n--HEA:X-Id=7\n"
+             "<-CLI:GET /b\n->SRV:200 a->b\n--HEA:X-Arrow=a->b\n"
+             "<-CLI:GET /c\n->SRV:200 one\n--HEA:X=1\n->SRV:200 two\n"
+             + format_item("<-", "CLI", "GET /d") + format_item("->", "SRV", "200 x\n<-CLI:GET /e\n|capturemock|y"))
+
+
+def test_a_response_running_on_over_plain_lines_is_read_whole_without_the_item_scan(replay_core, monkeypatch):
+    """An HTTP response and its headers: one item, sliced (by the C lookup, else by Python's) not scanned."""
+    def scanned(*args):
+        raise AssertionError("scanned")
+
+    monkeypatch.setattr(ReplayIndex, "_read_group" if replay_core == "c" else "_read_items", scanned)
+    idx = ReplayIndex(HTTP_MOCK)
+    assert idx.lookup_exact("<-CLI:GET /a") == [("->", "SRV", "200 ok\n--HEA:Content-Type=text/plain\n--HEA:X-Id=7", 2)]
+    assert idx.lookup("<-CLI:GET /a") == [("->", "SRV", "200 ok\n--HEA:Content-Type=text/plain\n--HEA:X-Id=7", 2)]
+
+
+def test_a_response_whose_lines_might_start_items_is_scanned_for_them():
+    idx = ReplayIndex(HTTP_MOCK)
+    assert idx.lookup_exact("<-CLI:GET /b") == [("->", "SRV", "200 a->b\n--HEA:X-Arrow=a->b", 6)]
+    assert idx.lookup_exact("<-CLI:GET /c") == [("->", "SRV", "200 one\n--HEA:X=1", 9), ("->", "SRV", "200 two", 11)]
+    assert idx.lookup_exact("<-CLI:GET /d") == [("->", "SRV", "200 x\n<-CLI:GET /e\n|capturemock|y", 13)]
+    assert idx.lookup_exact("<-CLI:GET /e") is None

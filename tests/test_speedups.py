@@ -193,7 +193,8 @@ def test_the_usual_hit_is_answered_in_c_for_every_str_kind(answer):
     ("<-PYT:f()\n->RET:1\n<-PYT:g()\n", "<-PYT:zzz()"),                      # a miss: best match
     ("<-PYT:f()\n->RET:1\n", " <-PYT:f()"),                                   # to be stripped
     ("<-PYT:f()\n->RET:1\n->RET:2\n", "<-PYT:f()"),                           # two items
-    ("<-PYT:f()\n->RET:1\nline 2\n", "<-PYT:f()"),                            # a value of two lines
+    ("<-PYT:f()\n->RET:1\nline -> 2\n", "<-PYT:f()"),                       # a line that might be an item
+    ("<-PYT:f()\n->RET:1\n|capturemock|\n", "<-PYT:f()"),                     # an escape mark
     ("<-PYT:f(cb)\n--->PYT:cb()\n<---RET:1\n->RET:2\n", "<-PYT:f(cb)"),       # a callback
     ("<-PYT:f()\n->XYZ:1\n", "<-PYT:f()"),                                  # an unknown type: an error
     (format_item("<-", "PYT", "f(\n<-PYT:x") + "->RET:1\n", "<-PYT:f(\n<-PYT:x"),  # a key written escaped
@@ -204,6 +205,17 @@ def test_what_c_does_not_settle_goes_to_python_untouched(text, request_text):
     assert lookup.lookup(request_text) == "python's"
     assert asked == [request_text]
     assert not any(index._uses)
+
+
+def test_a_value_running_on_over_plain_lines_is_settled_in_c():
+    """An HTTP response and its headers (issue #16, session 9); ``answer`` gives it as a group, not read."""
+    asked = []
+    text = "<-CLI:GET /\n->SRV:200 ok\n--HEA:X-Id=7\n<-CLI:GET /b\n->SRV:200 b\n<x\n-HEA:a-b\n"
+    index, lookup = accelerated_lookup(text, lambda description: asked.append(description) or "python's")
+    assert lookup.lookup("<-CLI:GET /") == [Item("->", "SRV", "200 ok\n--HEA:X-Id=7", 2)]
+    assert lookup.lookup_exact("<-CLI:GET /b") == [Item("->", "SRV", "200 b\n<x\n-HEA:a-b", 5)]
+    assert lookup.answer("<-CLI:GET /") == [Item("->", "SRV", "200 ok\n--HEA:X-Id=7", 2)]
+    assert asked == [] and list(index._uses) == [2, 1]
 
 
 def test_later_groups_of_a_repeated_request_go_to_python():

@@ -124,7 +124,8 @@ class Exchange(Generic[Wire, Answer]):
     # -- the skeleton ---------------------------------------------------------------------------------
     def exchange(self, text: str, wire: Wire, record: Record) -> Optional[Answer]:
         """The answer to one request (``text`` as recorded); None when there is none to give (§2.5, §8.2)."""
-        self.log.processing(self.log.client, text)
+        if self.log.on:
+            self.log.processing(self.log.client, text)
         if not self.transcript.server_is_sut:  # a stand-in or the mock plays the server, never a SUT server
             given = self.stand_in(wire)
             if given is not None:
@@ -158,11 +159,16 @@ class Exchange(Generic[Wire, Answer]):
                 key, group = self.lookup(self.transcript.request_key(text))
         except CaptureMockReplayError as err:
             return self.mismatch(f"CAPTUREMOCK MISMATCH: {err}")
-        replies = [item._replace(text=self.transcript.alter(item.text)) for item in group if not item.from_sut]
+        replies = []
+        for item in group:
+            if not item.prefix.startswith("<-"):  # not from the SUT (``from_sut``, without its call)
+                altered = self.transcript.alter(item.text)
+                replies.append(item if altered is item.text else item._replace(text=altered))
         replies = self.to_live(key, text, replies)
         record(self.transcript.replayed(self.transcript.client(text), replies))
-        for item in replies:
-            self.log.responded(self.log.server, item.text)
+        if self.log.on:
+            for item in replies:
+                self.log.responded(self.log.server, item.text)
         if not replies:
             return self._no_reply(wire, text)
         answer = self.decode(replies)

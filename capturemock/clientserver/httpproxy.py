@@ -24,14 +24,16 @@ from ..alterations import Alterations
 from ..config import GENERAL, RcConfig
 from ..errors import ConfigError
 from ..mockfile import Item
-from . import httpattachments, httpmultipart, httptext, httpwire
+from . import httpattachments, httplean, httpmultipart, httptext, httpwire
 from .classic import decode
 from .exchange import NO_REPLY, Exchange, ForwardError
+from .httpanswer import VERSION, body_chunks, response_head
 from .httpforward import Destination
 from .httpmatch import EquivalentRequests
 from .httpredirect import REDIRECT_PATH, PathRedirects
 from .httprules import Rules
-from .httptext import HOP_BY_HOP, Headers, Message
+from .httptext import Headers, Message
+from .httpwire import CONTROL_PREFIX
 from .idmap import IdMap, compile_pattern, find_id
 from .location import warn
 from .repeats import Repeats
@@ -51,24 +53,32 @@ if TYPE_CHECKING:
     Record = Callable[[str], None]
 
 LOCATION_PATH = "/capturemock/setServerLocation"
-CONTROL_PREFIX = "/capturemock/"
 SHUTDOWN_PATH = "/capturemock/shutdownServer"  # GET: stop the server, as the launcher's stop message does
 ALTERATIONS_PATH = "/capturemock/addAlterations"  # POST, body: an rc file to merge (e.g. default headers)
 OK = Message("200", b"", [])
 LOCATION_TEXT = f"POST {LOCATION_PATH} <address>"
-CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "*")]
-CORS_NAMES = {name.lower() for name, _ in CORS}
 PREFLIGHT = [("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Headers", "*")]
 REFUSED = Message("403", b"CaptureMock: refused: see the server's stderr\n", [("Content-Type", "text/plain")])
 
 
 def header_name(name: str) -> str:
     """Client header names as the original records them (``X-client-version`` -> ``X-Client-Version``)."""
-    return "-".join(part.capitalize() for part in name.split("-"))
+    recorded = _HEADER_NAMES.get(name)
+    if recorded is None:
+        recorded = "-".join(part.capitalize() for part in name.split("-"))
+        if len(_HEADER_NAMES) < _HEADER_NAMES_KEPT:
+            _HEADER_NAMES[name] = recorded
+    return recorded
+
+
+_HEADER_NAMES: dict[str, str] = {}  # as sent -> as recorded: clients send the same few names every request
+_HEADER_NAMES_KEPT = 1024  # a client making up names must not fill the memory
 
 
 def merge(defaults: Headers, actual: Headers) -> Headers:
     """``[default_http_headers]`` under the request's own headers (case-insensitive names)."""
+    if not defaults:
+        return actual
     given = {name.lower() for name, _ in actual}
     return [(name, value) for name, value in defaults if name.lower() not in given] + actual
 
@@ -119,7 +129,13 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
         self.redirects = PathRedirects()
         self._relays = threading.local()  # the client each connection thread is answering (``answer``)
 
-    # -- handlers (``__call__`` and ``location_message`` come from httpwire.WireSession) ----------------
+    # -- handlers (``location_message`` comes from httpwire.WireSession) ----------------------------------
+    def __call__(self, conn, record: Record) -> None:
+        """A connection: its replayed plain requests answered by the lean path, the rest (and the rest of
+        the connection, once one is not) by ``http.server``'s handler (``_Request``)."""
+        if not httplean.serve(self, conn, record):
+            super().__call__(conn, record)
+
     def locate(self, url: str, record: Record, headers: Headers = (), request_line: Optional[str] = None) -> bool:
         """Point the proxy at the real server, if this message may (``httpwire.location_refusal``);
         whether it did. ``request_line``: it came as an HTTP request (logged as 2.10 logged it)."""
@@ -296,7 +312,7 @@ class HttpSession(httpwire.WireSession, Exchange[Message, Message]):
 
 
 class _Request(httpwire.ConnectionHandler):
-    protocol_version = "HTTP/1.1"  # persistent connections: a client session pays no reconnect per request
+    protocol_version = VERSION  # persistent connections: a client session pays no reconnect per request
     located = False
     relayed = False  # this request's answer has been sent while the real server sent it (``head``)
     relayed_length = 0
@@ -372,31 +388,15 @@ class _Request(httpwire.ConnectionHandler):
     def _send(self, response: Message, cors: bool = True) -> None:
         """Status, headers (ours for CORS, on traffic only, and length), body (§8.5)."""
         self._send_head(response, len(response.body), cors)
-        if self.command == "HEAD":
-            return
-        if isinstance(response.body, httptext.StoredBody):
-            for chunk in response.body.chunks():
+        if self.command != "HEAD":
+            for chunk in body_chunks(response.body):
                 self.wfile.write(chunk)
-        else:
-            self.wfile.write(response.body)
 
     def _send_head(self, response: Message, length: int, cors: bool = True) -> None:
-        try:
-            status = int(response.first)
-        except ValueError:
-            warn(f"CaptureMock: {response.first!r} is not an HTTP status; answering 500")
-            status = 500
-        self.send_response_only(status)
-        for name, value in response.headers:
-            if name.lower() not in HOP_BY_HOP and name.lower() not in CORS_NAMES:
-                self.send_header(name, value)
-        for name, value in CORS if cors else ():
-            self.send_header(name, value)
-        if self.command != "HEAD":  # the length of a HEAD answer is the GET's, which is not recorded
-            self.send_header("Content-Length", str(length))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
+        if self.request_version != "HTTP/0.9":  # an HTTP/0.9 answer is the body alone
+            self.wfile.write(response_head(response, length, self.command == "HEAD", self.close_connection, cors))
+
+
 
 
 HttpSession.request_handler = _Request

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from http.server import BaseHTTPRequestHandler
+from itertools import repeat
 
 from .classic import MAX_MESSAGE, decode
 from .httpforward import same_place
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Iterable, Optional
 
 MAX_BODY = 1 << 28
+CONTROL_PREFIX = "/capturemock/"  # the control endpoints' paths: never traffic
 # A header block http.client reads as it is written: "Name: value" lines (a name of the characters the
 # email parser takes for one), each ending in CRLF, no folded lines; the blank line after it is not
 # included. Anything else goes to http.server's own reading, and so do 100 headers or more (with the
@@ -36,17 +38,54 @@ class RequestHeaders:
     that name, any case; ``items``: all in order), without the email parser, a third of a replayed
     HTTP exchange's time."""
 
-    __slots__ = ("_items", "_first")
+    __slots__ = ("_items", "first")
 
     def __init__(self, items: list[tuple[str, str]]):
         self._items = items
-        self._first = {name.lower(): value for name, value in reversed(items)}  # the first of a name wins
+        self.first: dict[str, str] = {}  # by lower-case name: read directly on the lean path (``httplean``)
+        for name, value in reversed(items):  # the first of a name wins
+            self.first[name.lower()] = value
 
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        return self._first.get(name.lower(), default)
+        return self.first.get(name.lower(), default)
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
+
+
+def plain_words(requestline: str) -> Optional[list[str]]:
+    """The method, target and version of a plain HTTP/1.x request line (its line break stripped), else
+    None: split as http.server splits it (str whitespace, which bytes' is not all of)."""
+    words = requestline.split()
+    if len(words) != 3 or words[2] not in _PLAIN_VERSIONS or words[1].startswith("//"):
+        return None
+    return words
+
+
+def plain_headers(data: bytes, start: int) -> Optional[tuple[RequestHeaders, int]]:
+    """The plain header block at ``data[start:]`` (``_PLAIN_HEADERS``) and where what follows its blank
+    line starts; None if the block is not plain or not all in ``data`` yet."""
+    if data.startswith(b"\r\n", start):
+        end = start
+    else:
+        end = data.find(b"\r\n\r\n", start) + 2
+        if end == 1:
+            return None  # not all in yet
+    if _PLAIN_HEADERS.match(data, start, end).end() != end:
+        return None
+    lines = str(data[start:end], "iso-8859-1").split("\r\n")[:-1]
+    return RequestHeaders([(name, value.lstrip(" \t"))
+                           for name, _, value in map(str.partition, lines, repeat(":"))]), end + 2
+
+
+def closes(version: str, headers: RequestHeaders, protocol_version: str) -> bool:
+    """Whether the connection ends after this request, as http.server decides it."""
+    connection = headers.first.get("connection", "").lower()
+    if connection == "close":
+        return True
+    if connection == "keep-alive" and protocol_version >= "HTTP/1.1":
+        return False
+    return version != "HTTP/1.1" or protocol_version < "HTTP/1.1"
 
 
 class _ConnectionReader(io.RawIOBase):
@@ -115,26 +154,16 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         a client sends them) is read here; anything else by ``http.server``, which answers what is wrong
         with it. Both give the same ``command``, ``path``, ``headers``, ``close_connection``."""
         requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = requestline.split()  # as http.server splits it: str whitespace, which bytes' is not all of
-        if len(words) != 3 or words[2] not in _PLAIN_VERSIONS or words[1].startswith("//"):
+        words = plain_words(requestline)
+        plain = None if words is None else plain_headers(self.rfile.peek(), 0)
+        if plain is None:
             return super().parse_request()
-        buffered = self.rfile.peek()
-        end = 0 if buffered.startswith(b"\r\n") else buffered.find(b"\r\n\r\n") + 2  # 1: not all in yet
-        if end == 1 or _PLAIN_HEADERS.match(buffered, 0, end).end() != end:
-            return super().parse_request()
-        self.rfile.read(end + 2)
+        self.headers, end = plain
+        self.rfile.read(end)
         self.requestline = requestline
         self.command, self.path, version = words
         self.request_version = version
-        lines = str(buffered[:end], "iso-8859-1").split("\r\n")[:-1]
-        self.headers = RequestHeaders([(name, value.lstrip(" \t"))
-                                       for name, _, value in (line.partition(":") for line in lines)])
-        connection = self.headers.get("Connection", "").lower()
-        self.close_connection = version != "HTTP/1.1" or self.protocol_version < "HTTP/1.1"
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
-            self.close_connection = False
+        self.close_connection = closes(version, self.headers, self.protocol_version)
         if (self.headers.get("Expect", "").lower() == "100-continue" and self.protocol_version >= "HTTP/1.1"
                 and version >= "HTTP/1.1"):
             return self.handle_expect_100()

@@ -38,10 +38,14 @@ class Repeats(Generic[Answer]):
     def previous(self, method: str, request: str) -> Optional[tuple[Answer, str]]:
         """The answer an identical earlier request got, when repeats of ``method`` are folded; a
         state-changing request forgets everything served before it."""
+        ignored = self.ignores(method)
+        changes = self.changes_state(method)
+        if not (ignored or changes and self._served):  # the usual GET: nothing to give, nothing to forget
+            return None
         with self._lock:
-            if self.changes_state(method):
+            if changes:
                 self._served.clear()
-            return self._served.get(request) if self.ignores(method) else None
+            return self._served.get(request) if ignored else None
 
     def served(self, method: str, request: str, answer: tuple[Answer, str]) -> None:
         if self.ignores(method):

@@ -34,6 +34,9 @@ class ReplayFiles:
     @property
     def index(self) -> ReplayIndex:
         """Recorded requests and their answers, for playing the server (§5)."""
+        index = self._index
+        if index is not None:  # once read, every request: no lock
+            return index
         with self._lock:
             if self._index is None:
                 self._index = self._read_index()

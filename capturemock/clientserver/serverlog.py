@@ -29,9 +29,10 @@ _TRIED = ("capturemock.commandlinetraffic.StderrTraffic", "capturemock.commandli
 
 
 class QuietLog:
-    """No ``Server`` log: every call does nothing."""
+    """No ``Server`` log: every call does nothing. ``on`` tells a request's hot path not to call at all."""
 
     client = server = location = ""
+    on = False
 
     def started(self, address: str) -> None:
         pass
@@ -66,6 +67,8 @@ QUIET = QuietLog()
 
 class TrafficLog(QuietLog):
     """The lines of one server session, for ``protocol``, replaying or recording."""
+
+    on = True
 
     def __init__(self, protocol: str, replaying: bool):
         import logging

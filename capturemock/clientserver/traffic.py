@@ -23,13 +23,22 @@ class Transcript:
 
     def __init__(self, settings: Settings, alterations: Alterations):
         self.settings = settings
-        self.alterations = alterations
+        self.alterations = alterations  # replaced whole when an rc file is added (HTTP addAlterations)
         self.server_is_sut = False
+        self._unaltered_by: Optional[Alterations] = None  # alterations known to change nothing, with no redactor
+        if not (settings.preserve_cr or settings.preserve_lf):
+            self.item = mockfile.format_item  # the usual: formatted with no keywords, and no call of ours between
 
     def alter(self, text: str) -> str:
         """Alterations, then redaction: what every client and server text is recorded and looked up as."""
-        text = self.alterations.apply(text, GENERAL)
+        alterations = self.alterations
+        if alterations is self._unaltered_by:  # the usual, three times an exchange: no calls
+            return text
         redactor = self.settings.redactor
+        if redactor is None and not alterations.names(GENERAL):
+            self._unaltered_by = alterations
+            return text
+        text = alterations.apply(text, GENERAL)
         return redactor.redact(text) if redactor is not None else text
 
     def item(self, prefix: str, type_: str, text: str) -> str:
@@ -68,11 +77,12 @@ class Transcript:
         (already altered): one text, or, when a reply is large and written as it is, the text in parts
         (``MockWriter.write_parts``) holding that reply's own text, so it is never copied into its item."""
         parts = [client]
+        prefix = self._server_prefix()
         for item in replies:
             if len(item.text) >= LARGE_REPLY:
-                parts += mockfile.item_parts(self._server_prefix(), item.type, item.text, **self.settings.breaks)
+                parts += mockfile.item_parts(prefix, item.type, item.text, **self.settings.breaks)
             else:
-                parts.append(self.server(item.text, item.type, altered=True))
+                parts.append(self.item(prefix, item.type, item.text))  # ``server(altered=True)``, without its call
         return parts if len(replies) + 1 < len(parts) <= MAX_PARTS else "".join(parts)
 
     def request_key(self, text: str, type_: str = "CLI") -> str:
