@@ -42,6 +42,9 @@ class NameRegistry:
 
     def __init__(self) -> None:
         self.used: set[str] = set()
+        # stem -> a number below which every ``stem<number>`` is in use (names are only added to ``used``
+        # but by ``release``), so the n-th unhinted instance of a class costs one look-up, not n
+        self._in_use_below: dict[str, int] = {}
 
     def take(self, base: str, hint: Optional[str], *, bare_suffix: bool) -> tuple[str, bool]:
         """A free name from ``base`` and ``hint``, now in use; also whether it carries a numeric suffix."""
@@ -58,13 +61,15 @@ class NameRegistry:
         stem = f"{base}_{hint}" if hint else base
         if (hint or not bare_suffix) and stem not in self.used:
             return stem, False
-        number = 1
+        number = self._in_use_below.get(stem, 1)
         while f"{stem}{number}" in self.used:
             number += 1
+        self._in_use_below[stem] = number
         return f"{stem}{number}", True
 
     def release(self, name: str) -> None:
         self.used.discard(name)
+        self._in_use_below.clear()  # rare (a rename frees a name): counted from 1 again
 
 
 def class_description(cls: type, is_intercepted: Callable[[type], bool]) -> str:
