@@ -64,10 +64,11 @@ def exception(parser: ValueParser, text: str, path: Optional[str], line: int) ->
     return value
 
 
-# Mock text is parsed under this name, so the compiler's warnings about odd literals ("1if") are
+# Mock text is parsed under this name, so the compiler's warnings about odd literals ("1if", "'\\ '") are
 # silenced for mock text only, never for the application's own code.
 _SOURCE_NAME = "<capturemock value>"
-warnings.filterwarnings("ignore", category=SyntaxWarning, module=re.escape(_SOURCE_NAME))
+for _odd_literal in (SyntaxWarning, DeprecationWarning):  # an invalid escape: DeprecationWarning before 3.12
+    warnings.filterwarnings("ignore", category=_odd_literal, module=re.escape(_SOURCE_NAME))
 SPECIAL_NAMES = {"nan": float("nan"), "inf": float("inf"), "NotImplemented": NotImplemented,
                  "Ellipsis": Ellipsis}
 

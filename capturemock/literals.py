@@ -60,6 +60,10 @@ def read_literal(text: str, namespace: Namespace) -> Any:
         value = _speedups.read_plain(text)
         if value is not NotImplemented:
             return value
+    if text.startswith("Instance('") and text.endswith("')"):  # a call's answer that is a new object
+        made = _instance_answer(text, namespace)
+        if made is not _NOT_SIMPLE:
+            return made
     reader = _Reader(text)
     try:
         if text.startswith("raise "):
@@ -75,6 +79,20 @@ def read_literal(text: str, namespace: Namespace) -> Any:
     except (CaptureMockError, CaptureMockReplayError):
         raise  # says where and what already, as evaluation lets it through
     except Exception:  # evaluation makes it again and words the error (made instances are kept by name)
+        return _NOT_SIMPLE
+
+
+def _instance_answer(text: str, namespace: Namespace) -> Any:
+    """``Instance('Description', 'name')`` as the recorder writes it, both strings plain (no quote, backslash or
+    line break): made without the character scanner, as ``_made`` makes it; anything else, ``_NOT_SIMPLE``."""
+    description, comma, name = text[10:-2].partition("', '")
+    if not comma or "'" in description or "'" in name or "\\" in text or "\n" in text or "\r" in text:
+        return _NOT_SIMPLE
+    try:
+        return namespace.make_instance(description, name)
+    except (CaptureMockError, CaptureMockReplayError):
+        raise
+    except Exception:  # as ``read_literal``: evaluation makes it again and words the error
         return _NOT_SIMPLE
 
 

@@ -10,6 +10,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import sys
 import urllib.error
 import uuid
 
@@ -181,6 +182,16 @@ def test_reprs_that_are_not_python_are_read_outside_string_literals_only():
     assert parse("[<class 'datetime.date'>, '<class \\'x\\'> <HTTPStatus.OK: 200>', <HTTPStatus.OK: 200>]") == [
         datetime.date, "<class 'x'> <HTTPStatus.OK: 200>", http.HTTPStatus.OK]
     assert parse("(<HTTPStatus.OK: 200>, '<HTTPStatus.OK: 200>')") == (http.HTTPStatus.OK, "<HTTPStatus.OK: 200>")
+
+
+def test_an_odd_literal_in_mock_text_raises_no_warning_even_with_warnings_shown():
+    """``'\\ '`` (an invalid escape) in mock text: the compiler's warning is about the mock, not the
+    program, so a run with ``-W default`` (as CI often sets) prints nothing for it on stderr."""
+    code = ("from capturemock.evaluation import Evaluation\nfrom capturemock.values import ValueParser\n"
+            "class Names:\n    def lookup_name(self, name):\n        raise KeyError(name)\n"
+            "print(Evaluation(ValueParser(Names()), \"['\\\\ ', 1]\", 'x.mock', 1).run())\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("['\\\\ ', 1]\n", "")
 
 
 def test_instance_callback_and_known_names_come_from_the_namespace():

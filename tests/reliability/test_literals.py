@@ -152,6 +152,14 @@ def test_any_text_the_reader_takes_ast_reads_the_same(tokens):
     agree("".join(tokens))
 
 
+@FUZZ
+@given(st.text(st.sampled_from("ab_', \\\n\r\"é)(1"), max_size=8), st.text(st.sampled_from("ab_', \\\n)1"), max_size=8))
+def test_an_instance_answer_is_made_as_ast_makes_it_whatever_its_strings_hold(description, name):
+    """``Instance('D', 'n')`` is made without the character scanner when both strings are plain: the same
+    instance, or left to the scanner and ast, whatever quotes, backslashes or line breaks they hold."""
+    agree(f"Instance('{description}', '{name}')")
+
+
 @pytest.mark.parametrize("text", [
     "{'i': 250, 'name': 'n250', 'sq': 62500}", "[250, 251, 'x250', [500]]", "Instance('Item', 'item1')",
     """raise AttributeError("module 'realmod' has no attribute '__path__'")""", "raise ValueError", "(1,)", "(1)",
