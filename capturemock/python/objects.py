@@ -32,7 +32,7 @@ from .proxies import (
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every intercepted process ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Optional
+    from typing import Any, Callable, Iterable, Optional, Union
 
 SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
 NO_CALL: tuple[str, tuple, dict] = ("", (), {})  # ObjectRegistry.call_context outside rendering a call
@@ -208,14 +208,17 @@ class ObjectRegistry:
         self.class_proxies[real] = cls
         return cls
 
-    def replay_class(self, description: str, module: Optional[str] = None) -> type:
+    def replay_class(self, description: str, module: Union[str, Callable[[], Optional[str]], None] = None) -> type:
         """The class of ``Instance(description, ...)`` in replay, built from its description (§6.9);
         ``module``: the intercepted module it comes from, where known (an uncaught replayed exception is
-        then printed as ``mod.Error``, as while recording, not as one of capturemock's)."""
+        then printed as ``mod.Error``, as while recording, not as one of capturemock's), or what works it
+        out, asked only when the class is built (each replayed instance after the first finds it built)."""
         name, base_names = split_description(description)
         cls = self.classes.get(name)
         if cls is not None:
             return cls
+        if callable(module):
+            module = module()
         bases = []
         for base_name in base_names:
             if "." in base_name:

@@ -110,7 +110,7 @@ class Replayer:
         existing = self.objects.instances.get(name)
         if existing is not None:
             return existing  # identity of replayed instances is kept
-        cls = self.objects.replay_class(description, self._answering_module())
+        cls = self.objects.replay_class(description, self._answering_module)
         obj, self._construct_target = self._construct_target, None
         if obj is None or not isinstance(obj, cls):  # a constructor answering with another class
             obj = raw_new(cls)
