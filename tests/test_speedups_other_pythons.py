@@ -17,10 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 
-# the warnings a build must not give: -Wall -Wextra less three that Python's own headers and the method table
-# (function pointers cast to PyCFunction, as CPython does) set off
-WARNINGS = ["-Werror", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
-            "-Wno-cast-function-type"]
+WARNINGS = ["-Werror", "-Wall", "-Wextra"]  # none on 3.9 to 3.13 (gcc 12)
 RUNNING = f"python3.{sys.version_info.minor}"
 OTHERS = [f"python3.{minor}" for minor in range(9, 15) if minor != sys.version_info.minor]
 
@@ -113,7 +110,7 @@ def build_package(python: str, into: Path, required: bool) -> Path:
     package = into / "capturemock"
     shutil.copytree(os.path.join(REPO, "capturemock"), package, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
     link = ["-shared", "-undefined", "dynamic_lookup"] if sys.platform == "darwin" else ["-shared"]
-    built = subprocess.run([compiler, *link, "-fPIC", "-O2", *WARNINGS, f"-I{include}", str(package / "_speedups.c"),
+    built = subprocess.run([compiler, *link, "-fPIC", "-O3", *WARNINGS, f"-I{include}", str(package / "_speedups.c"),
                             "-o", str(package / f"_speedups{suffix}")], capture_output=True, text=True)
     assert built.returncode == 0, f"_speedups.c does not build cleanly against {python}:\n{built.stderr}"
     return into
