@@ -14,12 +14,23 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>  /* PyFrame_Check, PyFrame_GetBack: in Python.h itself only from 3.11 */
 #include <limits.h>
 #include <string.h>
 #include <errno.h>
 #include <stddef.h>
-#include <structmember.h>  /* PyMemberDef: the offsets of a Handle's slots */
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>  /* PyMemberDef, a Handle slot's offset: in Python.h from 3.12, which deprecates this */
+#endif
 #include <unistd.h>
+
+#ifndef Py_ALWAYS_INLINE  /* Python.h defines it from 3.11; the same for 3.9 and 3.10 */
+#  if defined(__GNUC__) || defined(__clang__)
+#    define Py_ALWAYS_INLINE __attribute__((always_inline))
+#  else
+#    define Py_ALWAYS_INLINE
+#  endif
+#endif
 
 /* numbers per occurrence in ReplayIndex._spans (replay.py): request start, body, group end, line */
 enum { SPAN = 4, BODY = 1, END = 2, LINE = 3 };
@@ -412,10 +423,10 @@ plain_escape(const Plain *p, Py_ssize_t at, int is_bytes, Py_ssize_t *next)
         return -1;
     long value = 0;
     for (int i = 0; i < width; i++) {
-        int digit = hex_value(plain_at(p, at + 2 + i));
-        if (digit < 0)
+        int hex_digit = hex_value(plain_at(p, at + 2 + i));
+        if (hex_digit < 0)
             return -1;
-        value = value * 16 + digit;
+        value = value * 16 + hex_digit;
         if (value > 0x10FFFF)
             return -1;
     }
@@ -2599,6 +2610,9 @@ flush_lines(CallRecorder *self, PyObject *pending, PyObject *request, PyObject *
 static PyObject *
 fetch_raised(void)
 {
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();  /* normalized, its traceback set: what 3.12 deprecates PyErr_Fetch for */
+#else
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     PyErr_NormalizeException(&type, &value, &traceback);
@@ -2607,6 +2621,7 @@ fetch_raised(void)
     Py_XDECREF(type);
     Py_XDECREF(traceback);
     return value;
+#endif
 }
 
 /* After the real call, Session._real_call's and Session.call's part: the value to return (new), or NULL with

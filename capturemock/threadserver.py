@@ -81,6 +81,11 @@ class ThreadServerManager(CaptureMockManager):
         self._server = server
         self._streams = _Collected(sys.stdout), _Collected(sys.stderr)
         sys.stdout, sys.stderr = self._streams
+        # imported here, before the server thread, which loads the replay modules (array imports it) while
+        # this thread may import subprocess (selectors imports it): Python 3.13.0's collections/abc.py puts
+        # another module in its place in sys.modules, and a thread importing it meanwhile can get the first,
+        # without Mapping (CPython gh-125245, fixed in 3.13.1). The same import either way, only earlier.
+        import collections.abc  # noqa: F401
         self._thread = threading.Thread(target=self._serve, args=(server, config, mode, options, env), daemon=True,
                                         name="capturemock-server")
         self._thread.start()

@@ -82,3 +82,32 @@ def test_generic_protocol_bases_are_the_classes_themselves_at_run_time():
 def test_an_edit_is_a_tuple_of_its_root_changed_and_removed_paths():
     assert Edit("/d") == ("/d", (), ())
     assert Edit("/d", ("/d/a",), removed=("/d/b",)).removed == ("/d/b",)
+
+
+# the server thread's start noted: whether collections.abc is imported by then
+SERVER_THREAD_START = """\
+import sys, threading
+start = threading.Thread.start
+def noted_start(thread):
+    if thread.name == "capturemock-server":
+        print("collections.abc imported:", "collections.abc" in sys.modules, file=sys.__stdout__)
+    start(thread)
+threading.Thread.start = noted_start
+sys.argv[0] = "capturemock"
+from capturemock.cli import main
+main()
+"""
+
+
+def test_the_server_thread_starts_with_collections_abc_imported(tmp_path):
+    """The server thread imports ``collections.abc`` (with the replay modules) while the command's own thread
+    may import it too (with subprocess): on Python 3.13.0 a thread importing it meanwhile can get a module
+    without ``Mapping`` (CPython gh-125245), so the command imports it before the thread starts."""
+    (tmp_path / "rc").write_text("[command line]\nintercepts = true\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CAPTUREMOCK_", "TEXTTEST_"))}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(capturemock.__file__))
+    run = subprocess.run([sys.executable, "-c", SERVER_THREAD_START, "-R", "rc", "-r", "rec.mock", "true"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "collections.abc imported: True\n"
+    assert (tmp_path / "rec.mock").read_text() == "<-CMD:true\n"

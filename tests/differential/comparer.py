@@ -96,7 +96,8 @@ def unparsable_value(scenario: Scenario, where: Difference, ours: str, original:
     if where.field == "stderr":
         match = UNPARSABLE.search(ours)
         if match:
-            eval_error = f'  File "<string>", line 1\n    {match.group(1)}\n    ^\nSyntaxError: invalid syntax\n'
+            # the caret line under the value is masked (masker.CARETS)
+            eval_error = f'  File "<string>", line 1\n    {match.group(1)}\nSyntaxError: invalid syntax\n'
             return ours.replace(match.group(0), ""), original.replace(eval_error, "")
     if where.field == "mock" and original.startswith(ours) and original[len(ours):].lstrip("\n").startswith("->RET:<"):
         return ours, ours

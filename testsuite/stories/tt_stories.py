@@ -11,6 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXTTEST = os.path.join(os.path.dirname(sys.executable), "texttest")
 TIMESTAMP = re.compile(r"^\S+ \S+ - ")
 PER_TEST_PROGRESS = re.compile(r"^(Q|S): ")  # in the order tests finish: the summary lines say it all
+FRAME = re.compile(r'^(\s*)File ".*", line \d+')  # a traceback's frame: its source lines are indented under it
 
 
 def prepare(suite, changes):
@@ -37,8 +38,13 @@ def texttest(*options):
     proc = subprocess.run([TEXTTEST, "-d", os.path.abspath("inner"), "-a", "in", *options], env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True)
     print(f"$ texttest {' '.join(options)}  -> exit {proc.returncode}")
+    frame_indent = None  # within a traceback frame: its source lines are code, which varies with Python's version
     for line in (proc.stdout + proc.stderr).splitlines():
         line = TIMESTAMP.sub("", line)
+        if frame_indent is not None and len(line) - len(line.lstrip()) > frame_indent:
+            continue
+        frame = FRAME.match(line)
+        frame_indent = len(frame.group(1)) if frame else None
         if PER_TEST_PROGRESS.match(line):
             continue
         wanted = re.search(r"Tests Run|FAILED|succeeded|not compared|WARNING|rror", line)
