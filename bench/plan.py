@@ -69,6 +69,10 @@ def jobs(sizes: Sizes) -> list[Job]:
             result.append(Job(f"py-replay-{items}-{order}", "workload_python.py",
                               ("replay", "--items", str(items), "--order", order, "--calls", calls,
                                "--misses", misses if order == "inorder" else "0"), sizes.timeout))
+    largest = max(sizes.replay_items)
+    result.append(Job(f"py-replay-{largest}-miss", "workload_python.py",
+                      ("replay", "--items", str(largest), "--calls", "2000", "--misses", "1", "--first-misses-only"),
+                      sizes.timeout))
     result.append(Job("py-replay-inst", "workload_python.py",
                       ("replay", "--instances", "--items", str(10**5), "--calls", calls), sizes.timeout))
     runs = str(sizes.shim_runs)
@@ -114,6 +118,10 @@ def rows(sizes: Sizes) -> list[Row]:
         Row(f"Memory replaying {power(largest)} items: peak RSS growth", f"py-replay-{largest}-inorder",
             "peak_rss_growth_mb", "MB"),
         Row(f"Memory replaying {power(largest)} items / mock file size", f"py-replay-{largest}-inorder",
+            "memory_ratio", "×", "≤ 3×"),
+        Row(f"Replay miss at {power(largest)} items, the first one", f"py-replay-{largest}-miss", "miss_first_ms",
+            "ms"),
+        Row(f"Memory replaying {power(largest)} items, after that miss / mock file size", f"py-replay-{largest}-miss",
             "memory_ratio", "×", "≤ 3×"),
         Row("Command: exec of the program directly (baseline)", "cmd-direct", "per_run_ms", "ms"),
         Row("Command shim, record", "cmd-record", "per_run_ms", "ms"),

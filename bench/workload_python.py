@@ -141,6 +141,7 @@ def run_replay(args: argparse.Namespace) -> dict:
             misses = timing.timed_us(call, [-n - 1 for n in range(args.misses)])
             result["miss_ms"] = timing.percentile(misses, 0.5) / 1000
             result["miss_first_ms"] = misses[0] / 1000  # ours builds its word index here
+        if args.misses and not args.first_misses_only:  # (only: memory right after them, measured below)
             for n in range(calls):  # the end of a long replay: every recorded call has answered
                 call(n)
             misses = timing.timed_us(call, [-n - 1 for n in range(args.misses, 2 * args.misses)])
@@ -164,6 +165,8 @@ def main() -> None:
     parser.add_argument("--values", choices=["int", "dict"], default="int",
                         help="dict: time a function returning a small dict instead of an int")
     parser.add_argument("--misses", type=int, default=0, help="also time this many best-match misses")
+    parser.add_argument("--first-misses-only", action="store_true",
+                        help="only the misses on a fresh replay (not again once every recorded call has answered)")
     args = parser.parse_args()
     if args.instances and args.values != "int":
         parser.error("--instances times Counter().add, which returns ints: leave out --values")
