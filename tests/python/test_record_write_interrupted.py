@@ -90,20 +90,27 @@ def noting_finish(monkeypatch) -> list[int]:
     return finished
 
 
+def calls_f2_into_a_full_pipe_under_signals(calc, record: Path) -> None:
+    """``calc.f(1)`` (answering 0), then ``calc.f(2)``, answering LONG_ANSWER, with the record file on a full
+    pipe drained slowly and SIGALRM every 5 ms: its item reaches the pipe whole, after what filled it, and
+    signals came meanwhile. Both from this frame: a recorded call's first caller is classified in Python."""
+    assert calc.f(1) == 0
+    item = f"<-PYT:calc.f(2)\n->RET:{LONG_ANSWER!r}\n".encode()
+    with into_a_full_pipe(record) as (filler, drain, received):
+        drain(len(filler) + len(item))
+        with signals_every(0.005) as caught:
+            assert calc.f(2) == LONG_ANSWER
+    assert b"".join(received) == filler + item
+    assert len(caught) > 10
+
+
 @pytest.mark.usefixtures("replay_core")
 def test_an_interrupted_or_short_transcript_write_still_writes_the_whole_item(tmp_path, replay_core, monkeypatch):
     calls = [(False, (1,), {}), (False, (2,), {})]
     text = mock_text(calls).replace("->RET:'v1é'", f"->RET:{LONG_ANSWER!r}")
     finished = noting_finish(monkeypatch)
     with replaying(tmp_path, text, replay_core) as (calc, reached_python):
-        assert calc.f(1) == 0
-        item = f"<-PYT:calc.f(2)\n->RET:{LONG_ANSWER!r}\n".encode()
-        with into_a_full_pipe(tmp_path / "record.mock") as (filler, drain, received):
-            drain(len(filler) + len(item))
-            with signals_every(0.005) as caught:
-                assert calc.f(2) == LONG_ANSWER
-    assert b"".join(received) == filler + item
-    assert len(caught) > 10
+        calls_f2_into_a_full_pipe_under_signals(calc, tmp_path / "record.mock")
     assert finished, "no write was cut short by a signal: the test did not reach the path it is about"
     assert reached_python == ([] if replay_core == "c" else ["calc.f", "calc.f"])
 
@@ -114,14 +121,7 @@ def test_an_interrupted_or_short_write_of_a_recorded_call_still_writes_the_whole
     finished = noting_finish(monkeypatch)
     with recording(tmp_path, replay_core) as (calc, calcdata, reached_python):
         calcdata.RESULTS[:] = [0, LONG_ANSWER]
-        assert calc.f(1) == 0
-        item = f"<-PYT:calc.f(2)\n->RET:{LONG_ANSWER!r}\n".encode()
-        with into_a_full_pipe(tmp_path / "record.mock") as (filler, drain, received):
-            drain(len(filler) + len(item))
-            with signals_every(0.005) as caught:
-                assert calc.f(2) == LONG_ANSWER
-    assert b"".join(received) == filler + item
-    assert len(caught) > 10
+        calls_f2_into_a_full_pipe_under_signals(calc, tmp_path / "record.mock")
     assert finished, "no write was cut short by a signal: the test did not reach the path it is about"
     # the first call classifies its caller in Python (test_recorded_calls_in_c): the second is C's
     assert reached_python == (["calc.f"] if replay_core == "c" else ["calc.f", "calc.f"])
