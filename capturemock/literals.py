@@ -18,7 +18,7 @@ from .values import _NOT_SIMPLE, MAX_CODE_CHARS, MAX_INT_BITS, Raised
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Optional
 
     from .values import Namespace
 
@@ -60,20 +60,18 @@ def read_literal(text: str, namespace: Namespace) -> Any:
         value = _speedups.read_plain(text)
         if value is not NotImplemented:
             return value
-    if text.startswith("Instance('") and text.endswith("')"):  # a call's answer that is a new object
-        made = _instance_answer(text, namespace)
-        if made is not _NOT_SIMPLE:
-            return made
-    reader = _Reader(text)
-    try:
-        if text.startswith("raise "):
-            return _raised(reader, namespace)
-        value = reader.value(0)
-        reader.end()
-    except (_GiveUp, ValueError, TypeError, IndexError, RecursionError):  # TypeError: an unhashable key
-        return _NOT_SIMPLE
-    if not reader.forms:
-        return value
+    value = _instance_form(text)  # a call's answer that is a new object: no character scan
+    if value is None:
+        reader = _Reader(text)
+        try:
+            if text.startswith("raise "):
+                return _raised(reader, namespace)
+            value = reader.value(0)
+            reader.end()
+        except (_GiveUp, ValueError, TypeError, IndexError, RecursionError):  # TypeError: an unhashable key
+            return _NOT_SIMPLE
+        if not reader.forms:
+            return value
     try:
         return _made(value, namespace)
     except (CaptureMockError, CaptureMockReplayError):
@@ -82,18 +80,15 @@ def read_literal(text: str, namespace: Namespace) -> Any:
         return _NOT_SIMPLE
 
 
-def _instance_answer(text: str, namespace: Namespace) -> Any:
-    """``Instance('Description', 'name')`` as the recorder writes it, both strings plain (no quote, backslash or
-    line break): made without the character scanner, as ``_made`` makes it; anything else, ``_NOT_SIMPLE``."""
+def _instance_form(text: str) -> Optional[_Form]:
+    """The form of ``Instance('Description', 'name')`` as the recorder writes it, both strings plain (no quote,
+    backslash or line break), read without the character scanner; None for any other text."""
+    if not (text.startswith("Instance('") and text.endswith("')")):
+        return None
     description, comma, name = text[10:-2].partition("', '")
     if not comma or "'" in description or "'" in name or "\\" in text or "\n" in text or "\r" in text:
-        return _NOT_SIMPLE
-    try:
-        return namespace.make_instance(description, name)
-    except (CaptureMockError, CaptureMockReplayError):
-        raise
-    except Exception:  # as ``read_literal``: evaluation makes it again and words the error
-        return _NOT_SIMPLE
+        return None
+    return _Form("Instance", [description, name])
 
 
 def _raised(reader: _Reader, namespace: Namespace) -> Any:
