@@ -397,6 +397,4 @@ class _Request(httpwire.ConnectionHandler):
             self.wfile.write(response_head(response, length, self.command == "HEAD", self.close_connection, cors))
 
 
-
-
 HttpSession.request_handler = _Request
